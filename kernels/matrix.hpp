@@ -1,0 +1,72 @@
+#pragma once
+// A dense row-major matrix: rows are tokens, columns are features, as in y = x W^T + b.
+#include <algorithm>
+#include <cstdint>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace ffn {
+
+template <class T>
+class Matrix {
+ public:
+  Matrix() = default;
+  Matrix(std::int64_t rows, std::int64_t cols, T fill = T{})
+      : rows_(rows), cols_(cols), data_(checked_size(rows, cols), fill) {}
+
+  std::int64_t rows() const { return rows_; }
+  std::int64_t cols() const { return cols_; }
+  std::size_t size() const { return data_.size(); }
+  bool empty() const { return data_.empty(); }
+
+  T* data() { return data_.data(); }
+  const T* data() const { return data_.data(); }
+  std::span<T> values() { return data_; }
+  std::span<const T> values() const { return data_; }
+
+  T& operator()(std::int64_t r, std::int64_t c) { return data_[r * cols_ + c]; }
+  const T& operator()(std::int64_t r, std::int64_t c) const { return data_[r * cols_ + c]; }
+
+  // Copies of a block of rows [r0, r1) or of columns [c0, c1): how a rank takes its shard
+  // out of the full checkpoint tensor.
+  Matrix row_block(std::int64_t r0, std::int64_t r1) const {
+    check_range(r0, r1, rows_, "row");
+    Matrix out(r1 - r0, cols_);
+    std::copy(data_.begin() + r0 * cols_, data_.begin() + r1 * cols_, out.data_.begin());
+    return out;
+  }
+  Matrix col_block(std::int64_t c0, std::int64_t c1) const {
+    check_range(c0, c1, cols_, "column");
+    Matrix out(rows_, c1 - c0);
+    for (std::int64_t r = 0; r < rows_; ++r)
+      std::copy(data_.begin() + r * cols_ + c0, data_.begin() + r * cols_ + c1,
+                out.data_.begin() + r * (c1 - c0));
+    return out;
+  }
+
+  bool operator==(const Matrix&) const = default;
+
+ private:
+  static std::size_t checked_size(std::int64_t rows, std::int64_t cols) {
+    if (rows < 0 || cols < 0) throw std::invalid_argument("Matrix: negative dimension");
+    return static_cast<std::size_t>(rows) * static_cast<std::size_t>(cols);
+  }
+  static void check_range(std::int64_t a, std::int64_t b, std::int64_t n, const char* what) {
+    if (a < 0 || b < a || b > n)
+      throw std::out_of_range(std::string("Matrix: ") + what + " block out of range");
+  }
+
+  std::int64_t rows_ = 0, cols_ = 0;
+  std::vector<T> data_;
+};
+
+template <class To, class From>
+Matrix<To> convert(const Matrix<From>& m) {
+  Matrix<To> out(m.rows(), m.cols());
+  for (std::size_t i = 0; i < m.size(); ++i) out.data()[i] = static_cast<To>(m.data()[i]);
+  return out;
+}
+
+}  // namespace ffn

@@ -1,0 +1,25 @@
+#pragma once
+// Round to nearest, ties to even, onto the grid of a DType. This is the only place where
+// values are put onto a low-precision grid; bf16.hpp and fp16.hpp hold the bit encodings.
+//
+// Semantics (IEEE 754 roundTiesToEven): subnormals are produced (fp16; bf16 shares fp32's
+// exponent range), overflow beyond the largest finite value's rounding boundary gives
+// +-inf, infinities stay, NaN stays NaN (quiet), the sign of zero is kept.
+#include <span>
+
+#include "kernels/dtype.hpp"
+
+namespace ffn {
+
+// From float: the target grid must be fp32 or coarser (fp32 is the identity).
+float round_to(DType t, float x);
+// From double, in one step (no double rounding through float).
+double round_to(DType t, double x);
+
+void round_inplace(DType t, std::span<float> xs);
+void round_inplace(DType t, std::span<double> xs);
+
+// True when x lies on the grid of t (NaN and +-inf count as representable).
+bool is_representable(DType t, double x);
+
+}  // namespace ffn
