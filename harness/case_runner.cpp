@@ -1,0 +1,129 @@
+#include "harness/case_runner.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <memory>
+
+#include "harness/ffn_error_model.hpp"
+#include "harness/simulated_communicator.hpp"
+
+namespace ffn {
+
+namespace {
+
+std::vector<double> as_double(const Matrix<float>& m) {
+  return std::vector<double>(m.values().begin(), m.values().end());
+}
+
+Comparison compare(const Matrix<float>& actual, std::span<const double> expected,
+                   const ErrorBudget& budget, DType dtype) {
+  CompareOptions options;
+  options.tol = default_tolerance(dtype);
+  options.ulp_dtype = dtype;
+  Comparison c;
+  const std::vector<double> a = as_double(actual);
+  c.stats = compare_tensors(a, expected, actual.cols(), options);
+  c.verdict = judge(a, expected, budget);
+  return c;
+}
+
+std::string failure_reason(const char* what, const Comparison& c) {
+  const BudgetVerdict& v = c.verdict;
+  if (v.pass) return {};
+  const std::int64_t cols = c.stats.cols;
+  if (v.nonfinite > 0) return fmt::format("{}: {} NaN/Inf mismatches", what, v.nonfinite);
+  if (v.over_budget > 0)
+    return fmt::format("{}: {} of {} elements over budget, worst {:.3g}x at ({}, {})", what,
+                       v.over_budget, v.numel, v.worst_ratio, v.worst_index / cols,
+                       v.worst_index % cols);
+  return fmt::format("{}: error norm {:.3g}x its budget", what, v.norm_ratio);
+}
+
+// Inputs, reference and error terms shared by the cases of one precision.
+struct SharedState {
+  InputConfig key;
+  FfnInputs inputs;
+  Matrix<double> reference;
+  Matrix<float> terms_activation;  // the activation the terms were computed from
+  FfnErrorTerms terms;
+};
+
+bool same_inputs(const InputConfig& a, const InputConfig& b) {
+  return a.shape.name == b.shape.name && a.shape.dim == b.shape.dim &&
+         a.shape.inner == b.shape.inner && a.tokens == b.tokens && a.seed == b.seed &&
+         a.dtype == b.dtype && a.outlier_channels == b.outlier_channels &&
+         a.outlier_scale == b.outlier_scale;
+}
+
+CaseResult run_case(const CaseConfig& config, SharedState& shared) {
+  const auto start = std::chrono::steady_clock::now();
+  const FfnInputs& in = shared.inputs;
+  const DType dtype = config.dtype;
+  SimulatedCommunicator comm(config.tp, config.allreduce);
+
+  FfnTrace old_trace, new_trace;
+  const Matrix<float> y_old = ffn_allgather(in.x, in.weights, comm, dtype, &old_trace);
+  ErrorBudget reduction(y_old.rows(), y_old.cols());
+  BudgetObserver observer(reduction);
+  const Matrix<float> y_new = ffn_sharded(in.x, in.weights, comm, dtype, &observer, &new_trace);
+
+  // The terms depend on the activation only through its values: recompute them only when
+  // a GEMM kernel choice changed them.
+  if (!(shared.terms_activation == old_trace.activation)) {
+    shared.terms = ffn_error_terms(in.x, in.weights, old_trace.hidden, old_trace.activation, dtype);
+    shared.terms_activation = old_trace.activation;
+  }
+  CaseResult r;
+  r.config = config;
+  r.activations_identical = new_trace.activation == old_trace.activation;
+
+  const ErrorBudget old_budget = allgather_budget(y_old, shared.terms);
+  ErrorBudget new_budget = sharded_budget(new_trace.partials, shared.terms, std::move(reduction));
+  if (!r.activations_identical)
+    new_budget += activation_difference_budget(new_trace.activation, old_trace.activation,
+                                               in.weights.w_out);
+
+  // At tp = 1 both paths perform the same operations on the same values: their errors are
+  // identical, the parity budget is zero and the outputs must agree bit for bit.
+  ErrorBudget parity_budget(y_old.rows(), y_old.cols());
+  if (config.tp > 1 || !r.activations_identical) {
+    parity_budget += old_budget;
+    parity_budget += new_budget;
+  }
+  r.parity = compare(y_new, as_double(y_old), parity_budget, dtype);
+  r.allgather_ref = compare(y_old, shared.reference.values(), reference_budget(old_budget, shared.terms), dtype);
+  r.sharded_ref = compare(y_new, shared.reference.values(), reference_budget(new_budget, shared.terms), dtype);
+
+  for (const auto& [what, c] : {std::pair{"parity", &r.parity},
+                                std::pair{"allgather vs reference", &r.allgather_ref},
+                                std::pair{"sharded vs reference", &r.sharded_ref}}) {
+    const std::string why = failure_reason(what, *c);
+    if (!why.empty()) r.reason += (r.reason.empty() ? "" : "; ") + why;
+  }
+  r.pass = r.reason.empty();
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return r;
+}
+
+}  // namespace
+
+std::vector<CaseResult> run_cases(const std::vector<CaseConfig>& cases, const ProgressFn& progress) {
+  std::vector<CaseResult> results;
+  std::unique_ptr<SharedState> shared;
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    if (progress) progress(i, cases.size(), cases[i]);
+    const InputConfig key = cases[i].inputs();
+    if (!shared || !same_inputs(shared->key, key)) {
+      shared.reset();  // release the previous precision's tensors before making new ones
+      shared = std::make_unique<SharedState>();
+      shared->key = key;
+      shared->inputs = make_inputs(key);
+      shared->reference = ffn_reference(shared->inputs.x, shared->inputs.weights).output;
+    }
+    results.push_back(run_case(cases[i], *shared));
+  }
+  return results;
+}
+
+}  // namespace ffn

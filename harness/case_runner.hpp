@@ -1,0 +1,38 @@
+#pragma once
+// Runs cases: both paths on identical inputs, the fp64 reference, and the three
+// comparisons that make a case's verdict (parity, and each path against the reference).
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "harness/sweep.hpp"
+#include "metrics/error_budget.hpp"
+#include "metrics/tensor_compare.hpp"
+
+namespace ffn {
+
+struct Comparison {
+  TensorComparison stats;  // allclose (information only) and error statistics
+  BudgetVerdict verdict;   // the judgement against the error budget
+};
+
+struct CaseResult {
+  CaseConfig config;
+  Comparison parity;         // sharded vs allgather
+  Comparison allgather_ref;  // allgather vs fp64 reference
+  Comparison sharded_ref;    // sharded vs fp64 reference
+  bool activations_identical = false;  // the two paths' GELU outputs agree bit for bit
+  bool pass = false;
+  std::string reason;  // why it failed; empty when it passed
+  double seconds = 0;
+};
+
+// Called before each case with (index, count, case).
+using ProgressFn = std::function<void(std::size_t, std::size_t, const CaseConfig&)>;
+
+// Runs the cases in order; consecutive cases with the same inputs share them and the
+// reference.
+std::vector<CaseResult> run_cases(const std::vector<CaseConfig>& cases,
+                                  const ProgressFn& progress = {});
+
+}  // namespace ffn

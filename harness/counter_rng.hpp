@@ -1,0 +1,24 @@
+#pragma once
+// Counter-based random numbers: every value is a pure function of (seed, tensor name,
+// element index). A tensor is therefore the same for every tp, path and backend, and a
+// shard can be regenerated on its own; nothing depends on generation order.
+#include <cstdint>
+#include <string_view>
+
+namespace ffn {
+
+class CounterRng {
+ public:
+  CounterRng(std::uint64_t seed, std::string_view tensor_name);
+
+  std::uint64_t bits(std::uint64_t index) const;
+  // Uniform on [0, 1) with 53 random bits.
+  double uniform(std::uint64_t index) const;
+  // Standard normal (Box-Muller on two independent uniforms of the same index).
+  double normal(std::uint64_t index) const;
+
+ private:
+  std::uint64_t key_;
+};
+
+}  // namespace ffn

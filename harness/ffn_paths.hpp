@@ -1,0 +1,50 @@
+#pragma once
+// The LTX-2 feed-forward block, y = proj_out(gelu_tanh(proj_in(x))), three ways
+// (DESIGN section 1):
+//   allgather  the old path: proj_in column-parallel with gather_output, GELU on the full
+//              tensor, proj_out column-parallel with gather_output. Every output element is
+//              one full-K GEMM.
+//   sharded    the new path: proj_in column-parallel without gather, GELU on the shard,
+//              proj_out row-parallel (bias on rank 0), AllReduce-sum in the activation dtype.
+//   reference  unsharded, fp64 throughout, on the same (already rounded) inputs.
+#include <vector>
+
+#include "harness/communicator.hpp"
+
+namespace ffn {
+
+// Full checkpoint tensors, PyTorch layout: w_in [inner, dim], w_out [dim, inner].
+struct FfnWeights {
+  Matrix<float> w_in;
+  std::vector<float> b_in;
+  Matrix<float> w_out;
+  std::vector<float> b_out;
+
+  std::int64_t dim() const { return w_in.cols(); }
+  std::int64_t inner() const { return w_in.rows(); }
+};
+
+// What a path computed on the way to its output, over the local ranks.
+struct FfnTrace {
+  Matrix<float> hidden;      // proj_in output, the local ranks' columns side by side
+  Matrix<float> activation;  // GELU output, same layout
+  RankTensors partials;      // sharded only: every local rank's proj_out partial before the AllReduce
+};
+
+Matrix<float> ffn_allgather(const Matrix<float>& x, const FfnWeights& w, Communicator& comm,
+                            DType dtype, FfnTrace* trace = nullptr);
+Matrix<float> ffn_sharded(const Matrix<float>& x, const FfnWeights& w, Communicator& comm,
+                          DType dtype, RoundingObserver* observer = nullptr,
+                          FfnTrace* trace = nullptr);
+
+struct ReferenceResult {
+  Matrix<double> hidden;      // x W_in^T + b_in
+  Matrix<double> activation;  // gelu_tanh(hidden)
+  Matrix<double> output;
+};
+ReferenceResult ffn_reference(const Matrix<float>& x, const FfnWeights& w);
+
+// Checks that x and the weights fit together; throws with a message naming the tensor.
+void check_ffn_shapes(const Matrix<float>& x, const FfnWeights& w);
+
+}  // namespace ffn

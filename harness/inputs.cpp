@@ -1,0 +1,59 @@
+#include "harness/inputs.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+#include <stdexcept>
+
+#include "harness/counter_rng.hpp"
+#include "kernels/rounding.hpp"
+
+namespace ffn {
+
+namespace {
+// PyTorch's nn.Linear initialisation for weight and bias: U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+void linear_init(std::span<float> out, std::uint64_t seed, const char* name, std::int64_t fan_in,
+                 DType dtype) {
+  const CounterRng rng(seed, name);
+  const double bound = 1.0 / std::sqrt(static_cast<double>(fan_in));
+  for (std::size_t i = 0; i < out.size(); ++i)
+    out[i] = static_cast<float>(round_to(dtype, (2.0 * rng.uniform(i) - 1.0) * bound));
+}
+}  // namespace
+
+std::vector<std::int64_t> outlier_channels(const InputConfig& c) {
+  if (c.outlier_channels < 0 || c.outlier_channels > c.shape.dim)
+    throw std::invalid_argument("outlier channels must be between 0 and the hidden size");
+  const CounterRng rng(c.seed, "x.outlier_channels");
+  std::set<std::int64_t> chosen;
+  for (std::uint64_t i = 0; static_cast<int>(chosen.size()) < c.outlier_channels; ++i)
+    chosen.insert(static_cast<std::int64_t>(rng.bits(i) % static_cast<std::uint64_t>(c.shape.dim)));
+  return {chosen.begin(), chosen.end()};
+}
+
+FfnInputs make_inputs(const InputConfig& c) {
+  if (c.tokens <= 0) throw std::invalid_argument("tokens must be positive");
+  const std::int64_t dim = c.shape.dim, inner = c.shape.inner;
+  FfnInputs in;
+  const CounterRng rng(c.seed, "x");
+  const auto outliers = outlier_channels(c);
+  in.x = Matrix<float>(c.tokens, dim);
+  for (std::int64_t t = 0; t < c.tokens; ++t)
+    for (std::int64_t j = 0; j < dim; ++j) {
+      double v = rng.normal(static_cast<std::uint64_t>(t * dim + j));
+      if (std::binary_search(outliers.begin(), outliers.end(), j)) v *= c.outlier_scale;
+      in.x(t, j) = static_cast<float>(round_to(c.dtype, v));
+    }
+  FfnWeights& w = in.weights;
+  w.w_in = Matrix<float>(inner, dim);
+  w.b_in.resize(static_cast<std::size_t>(inner));
+  w.w_out = Matrix<float>(dim, inner);
+  w.b_out.resize(static_cast<std::size_t>(dim));
+  linear_init(w.w_in.values(), c.seed, "proj_in.weight", dim, c.dtype);
+  linear_init(w.b_in, c.seed, "proj_in.bias", dim, c.dtype);
+  linear_init(w.w_out.values(), c.seed, "proj_out.weight", inner, c.dtype);
+  linear_init(w.b_out, c.seed, "proj_out.bias", inner, c.dtype);
+  return in;
+}
+
+}  // namespace ffn

@@ -1,0 +1,33 @@
+#pragma once
+// Deterministic inputs of a case, drawn from the counter-based generator by tensor name, so
+// they are the same for every tp, path and backend. Values are rounded once, directly from
+// fp64, onto the grid of the case's dtype (a bf16 checkpoint holds bf16 values).
+#include <cstdint>
+
+#include "harness/ffn_paths.hpp"
+#include "harness/shape.hpp"
+
+namespace ffn {
+
+struct InputConfig {
+  FfnShape shape;
+  std::int64_t tokens = 0;
+  std::uint64_t seed = 0;
+  DType dtype = DType::bf16;
+  // Activation outliers: this many hidden channels of x scaled by outlier_scale, as the
+  // few large channels of real transformer activations.
+  int outlier_channels = 0;
+  double outlier_scale = 32.0;
+};
+
+struct FfnInputs {
+  Matrix<float> x;  // [tokens, dim], N(0, 1)
+  FfnWeights weights;  // PyTorch nn.Linear init: U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+};
+
+FfnInputs make_inputs(const InputConfig& config);
+
+// The channels of x that carry outliers (distinct, in increasing order).
+std::vector<std::int64_t> outlier_channels(const InputConfig& config);
+
+}  // namespace ffn

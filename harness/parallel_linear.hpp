@@ -1,0 +1,64 @@
+#pragma once
+// Tensor-parallel Linear layers with the serving stack's semantics (DESIGN section 1).
+// Each layer takes its ranks' shards out of the full checkpoint tensors, as a loader does.
+#include <span>
+#include <string>
+#include <vector>
+
+#include "harness/communicator.hpp"
+
+namespace ffn {
+
+// Rank r holds rows [r*out/tp, (r+1)*out/tp) of W [out, in] and the same slice of the bias,
+// and adds its own bias shard. gather_output AllGathers the output columns in rank order.
+class ColumnParallelLinear {
+ public:
+  ColumnParallelLinear(std::string name, const Matrix<float>& weight, std::span<const float> bias,
+                       bool gather_output, Communicator& comm, DType dtype);
+
+  // x: the full input on every local rank. Returns each local rank's output shard, or the
+  // gathered full output with gather_output.
+  RankTensors forward(const RankTensors& x) const;
+
+  const Matrix<float>& weight_shard(std::size_t local) const { return weights_[local]; }
+  const std::vector<float>& bias_shard(std::size_t local) const { return biases_[local]; }
+
+ private:
+  std::string name_;
+  bool gather_output_;
+  Communicator& comm_;
+  DType dtype_;
+  std::vector<Matrix<float>> weights_;
+  std::vector<std::vector<float>> biases_;
+};
+
+// Rank r holds columns [r*in/tp, (r+1)*in/tp) of W [out, in] and the full bias, which only
+// rank 0 adds, so that it is added once. reduce_results AllReduces the partial outputs.
+class RowParallelLinear {
+ public:
+  RowParallelLinear(std::string name, const Matrix<float>& weight, std::span<const float> bias,
+                    bool input_is_parallel, bool reduce_results, Communicator& comm, DType dtype);
+
+  // Each rank's partial output p_r = x_r W_r^T (+ b on rank 0), rounded to the dtype.
+  RankTensors partial_outputs(const RankTensors& x) const;
+  // The partials, AllReduced when reduce_results (and tp > 1). `partials`, when given,
+  // receives a copy of the partials as they went into the reduction.
+  RankTensors forward(const RankTensors& x, RoundingObserver* observer = nullptr,
+                      RankTensors* partials = nullptr) const;
+
+  const Matrix<float>& weight_shard(std::size_t local) const { return weights_[local]; }
+  // The bias this local rank adds: the full bias on rank 0, none elsewhere.
+  std::span<const float> bias_added(std::size_t local) const;
+
+ private:
+  std::string name_;
+  bool input_is_parallel_;
+  bool reduce_results_;
+  Communicator& comm_;
+  DType dtype_;
+  std::int64_t in_per_rank_;
+  std::vector<Matrix<float>> weights_;
+  std::vector<float> bias_;
+};
+
+}  // namespace ffn

@@ -1,0 +1,128 @@
+#include "harness/report.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <ostream>
+
+#include "harness/version.hpp"
+
+namespace ffn {
+
+namespace {
+
+using nlohmann::json;
+
+// JSON has no infinities: +inf (identical tensors give an infinite SNR) is written "inf".
+json number(double v) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  return v;
+}
+
+std::int64_t wrong(const CaseResult& r) {
+  return r.parity.verdict.over_budget + r.allgather_ref.verdict.over_budget +
+         r.sharded_ref.verdict.over_budget;
+}
+
+json element_json(const ElementDiff& e) {
+  return {{"index", {e.row, e.col}}, {"actual", number(e.actual)}, {"expected", number(e.expected)},
+          {"abs_err", number(e.abs_err)}, {"rel_err", number(e.rel_err)}, {"allowed", number(e.allowed)}};
+}
+
+json comparison_json(const Comparison& c) {
+  const TensorComparison& s = c.stats;
+  const BudgetVerdict& v = c.verdict;
+  json worst = json::array();
+  for (const auto& e : s.worst) worst.push_back(element_json(e));
+  return {
+      {"pass", v.pass},
+      {"margin", number(v.margin())},
+      {"budget",
+       {{"over_budget", v.over_budget}, {"nonfinite", v.nonfinite},
+        {"worst_ratio", number(v.worst_ratio)},
+        {"worst_index", v.worst_index < 0 ? json(nullptr) : json{v.worst_index / s.cols, v.worst_index % s.cols}},
+        {"worst_diff", number(v.worst_diff)}, {"worst_bound", number(v.worst_bound)},
+        {"norm_ratio", number(v.norm_ratio)}, {"norm_sq", number(v.norm_sq)},
+        {"norm_threshold", number(v.norm_threshold)}}},
+      {"allclose",
+       {{"rtol", s.tol.rtol}, {"atol", s.tol.atol}, {"mismatched", s.mismatched},
+        {"numel", s.numel}, {"greatest_abs", element_json(s.greatest_abs)},
+        {"greatest_rel", element_json(s.greatest_rel)}}},
+      {"max_abs", number(s.max_abs)}, {"max_rel", number(s.max_rel)}, {"rmse", number(s.rmse)},
+      {"nmse", number(s.nmse)}, {"rel_l2", number(std::sqrt(s.nmse))}, {"cosine", number(s.cosine)},
+      {"snr_db", number(s.snr_db)}, {"ulp_max", number(s.ulp_max)}, {"ulp_p99", number(s.ulp_p99)},
+      {"worst", worst},
+  };
+}
+
+}  // namespace
+
+std::string summary_line(const std::vector<CaseResult>& results) {
+  std::size_t passed = 0;
+  for (const auto& r : results) passed += r.pass;
+  return fmt::format("{} passed, {} failed", passed, results.size() - passed);
+}
+
+void print_table(std::ostream& out, const SweepConfig& s, const std::vector<CaseResult>& results) {
+  fmt::print(out, "# ffn-parity {} run: shape {} (dim {}, inner {}), {} tokens, seed {}", k_version,
+             s.shape.name, s.shape.dim, s.shape.inner, s.tokens, s.seed);
+  if (s.outlier_channels > 0)
+    fmt::print(out, ", {} outlier channels x{}", s.outlier_channels, s.outlier_scale);
+  fmt::print(out,
+             "\n# parity = sharded vs allgather, ref = vs fp64 reference; rel_l2 = |a-e|/|e|;"
+             " margin = error / budget (< 1 passes);\n# allclose% = elements outside torch's"
+             " default tolerance (information, not the verdict); #wrong = elements over budget\n");
+  fmt::print(out, "#{:>3} {:>5} {:>8} | {:>9} {:>8} {:>7} {:>9} {:>7} | {:>8} {:>7} | {:>8} {:>7} | {:>6} {:>7} {:>7}\n",
+             "tp", "dtype", "reduce", "par_max", "par_rl2", "par_ulp", "allclose%", "par_mrg",
+             "ag_rl2", "ag_mrg", "sh_rl2", "sh_mrg", "#wrong", "time_s", "verdict");
+  for (const auto& r : results) {
+    const auto& p = r.parity.stats;
+    fmt::print(out, "{:>4} {:>5} {:>8} | {:>9.3e} {:>8.2e} {:>7.4g} {:>9.3f} {:>7.3f} | {:>8.2e} {:>7.3f} | {:>8.2e} {:>7.3f} | {:>6} {:>7.2f} {:>7}\n",
+               r.config.tp, dtype_name(r.config.dtype), allreduce_model_name(r.config.allreduce),
+               p.max_abs, std::sqrt(p.nmse), p.ulp_max, 100.0 * p.mismatch_fraction(),
+               r.parity.verdict.margin(), std::sqrt(r.allgather_ref.stats.nmse),
+               r.allgather_ref.verdict.margin(), std::sqrt(r.sharded_ref.stats.nmse),
+               r.sharded_ref.verdict.margin(), wrong(r), r.seconds, r.pass ? "PASS" : "FAIL");
+    if (!r.pass) fmt::print(out, "#   FAIL {}: {}\n", r.config.name(), r.reason);
+  }
+  fmt::print(out, "{}\n", summary_line(results));
+}
+
+void print_json(std::ostream& out, const SweepConfig& s, const std::vector<CaseResult>& results) {
+  json cases = json::array();
+  std::size_t passed = 0;
+  for (const auto& r : results) {
+    passed += r.pass;
+    cases.push_back({
+        {"name", r.config.name()},
+        {"tp", r.config.tp},
+        {"precision", dtype_name(r.config.dtype)},
+        {"allreduce", allreduce_model_name(r.config.allreduce)},
+        {"pass", r.pass},
+        {"reason", r.reason},
+        {"seconds", r.seconds},
+        {"activations_identical", r.activations_identical},
+        {"parity", comparison_json(r.parity)},
+        {"allgather_vs_reference", comparison_json(r.allgather_ref)},
+        {"sharded_vs_reference", comparison_json(r.sharded_ref)},
+    });
+  }
+  const json doc = {
+      {"tool", "ffn-parity"},
+      {"version", k_version},
+      {"shape", {{"name", s.shape.name}, {"dim", s.shape.dim}, {"inner", s.shape.inner}}},
+      {"tokens", s.tokens},
+      {"seed", s.seed},
+      {"outlier_channels", s.outlier_channels},
+      {"outlier_scale", s.outlier_scale},
+      {"cases", cases},
+      {"passed", passed},
+      {"failed", results.size() - passed},
+  };
+  out << doc.dump(2) << "\n";
+}
+
+}  // namespace ffn

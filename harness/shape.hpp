@@ -1,0 +1,21 @@
+#pragma once
+// Shape presets: the FFN dims of the models under test.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ffn {
+
+struct FfnShape {
+  std::string name;
+  std::int64_t dim = 0;    // hidden size (proj_in input, proj_out output)
+  std::int64_t inner = 0;  // FFN inner size (proj_in output, proj_out input)
+  std::int64_t default_tokens = 0;
+};
+
+const std::vector<FfnShape>& shape_presets();
+std::optional<FfnShape> find_shape(std::string_view name);
+
+}  // namespace ffn

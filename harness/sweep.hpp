@@ -1,0 +1,44 @@
+#pragma once
+// A sweep: the cartesian product of TP sizes, precisions and AllReduce models over one
+// shape and one set of generated inputs.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "harness/allreduce_model.hpp"
+#include "harness/inputs.hpp"
+
+namespace ffn {
+
+struct SweepConfig {
+  FfnShape shape;
+  std::int64_t tokens = 0;
+  std::vector<int> tps{1, 2, 4, 8};
+  std::vector<DType> precisions{DType::fp32, DType::bf16, DType::fp16};
+  std::vector<AllReduceModel> allreduce{AllReduceModel::ring};
+  std::uint64_t seed = 0;
+  int outlier_channels = 0;
+  double outlier_scale = 32.0;
+};
+
+struct CaseConfig {
+  FfnShape shape;
+  std::int64_t tokens = 0;
+  int tp = 1;
+  DType dtype = DType::bf16;
+  AllReduceModel allreduce = AllReduceModel::ring;
+  std::uint64_t seed = 0;
+  int outlier_channels = 0;
+  double outlier_scale = 32.0;
+
+  InputConfig inputs() const;
+  // e.g. "ltx2-video/t64/tp4/bf16/ring/s0"
+  std::string name() const;
+};
+
+// Throws std::invalid_argument with one line naming the bad value and why.
+void validate(const SweepConfig& sweep);
+// Cases grouped by precision (all cases of one precision share their inputs).
+std::vector<CaseConfig> expand(const SweepConfig& sweep);
+
+}  // namespace ffn

@@ -1,0 +1,86 @@
+#include "metrics/error_budget.hpp"
+
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+namespace ffn {
+
+double rounding_error_bound(DType grid, double rounded) {
+  // Normal results: half an ulp, at most u |fl(v)|. Subnormal results: half the subnormal
+  // spacing, which is u * min_normal.
+  return unit_roundoff(grid) * std::max(std::fabs(rounded), min_normal(grid));
+}
+
+ErrorBudget::ErrorBudget(std::int64_t rows, std::int64_t cols)
+    : worst_(rows, cols), random_sq_(rows, cols), variance_(rows, cols) {}
+
+void ErrorBudget::add_rounding(std::size_t i, double rounded, DType grid) {
+  const double b = rounding_error_bound(grid, rounded);
+  worst_.data()[i] += b;
+  variance_.data()[i] += b * b / 3.0;
+}
+
+void ErrorBudget::add_random(std::size_t i, double sum_sq_bounds) {
+  random_sq_.data()[i] += sum_sq_bounds;
+  variance_.data()[i] += sum_sq_bounds / 3.0;
+}
+
+void ErrorBudget::add_offset(std::size_t i, double magnitude) {
+  worst_.data()[i] += magnitude;
+  variance_.data()[i] += magnitude * magnitude;
+}
+
+ErrorBudget& ErrorBudget::operator+=(const ErrorBudget& other) {
+  if (other.rows() != rows() || other.cols() != cols())
+    throw std::invalid_argument("ErrorBudget: adding budgets of different shapes");
+  for (std::size_t i = 0; i < size(); ++i) {
+    worst_.data()[i] += other.worst_.data()[i];
+    random_sq_.data()[i] += other.random_sq_.data()[i];
+    variance_.data()[i] += other.variance_.data()[i];
+  }
+  return *this;
+}
+
+double BudgetVerdict::margin() const {
+  if (nonfinite > 0) return std::numeric_limits<double>::infinity();
+  return std::max(worst_ratio, norm_ratio);
+}
+
+BudgetVerdict judge(std::span<const double> actual, std::span<const double> expected,
+                    const ErrorBudget& budget, const VerdictConstants& k) {
+  if (actual.size() != expected.size() || actual.size() != budget.size())
+    throw std::invalid_argument("judge: actual, expected and budget differ in size");
+  const double inf = std::numeric_limits<double>::infinity();
+  BudgetVerdict v;
+  v.numel = static_cast<std::int64_t>(actual.size());
+  double variance_sum = 0, b4_sum = 0;
+  for (std::size_t i = 0; i < actual.size(); ++i) {
+    const double a = actual[i], e = expected[i];
+    const double bound = budget.worst(i) + k.lambda_element * std::sqrt(budget.random_sq(i));
+    variance_sum += budget.variance(i);
+    b4_sum += bound * bound * bound * bound;
+    double d, ratio;
+    if (std::isfinite(a) && std::isfinite(e)) {
+      d = std::fabs(a - e);
+      ratio = d == 0 ? 0 : (bound > 0 ? d / bound : inf);
+    } else if (a == e) {  // the same infinity
+      d = 0, ratio = 0;
+    } else {              // NaN anywhere, or infinities that differ from the other side
+      ++v.nonfinite;
+      d = inf, ratio = inf;
+    }
+    if (ratio > 1) ++v.over_budget;
+    if (ratio > v.worst_ratio || v.worst_index < 0) {
+      v.worst_ratio = ratio, v.worst_index = static_cast<std::int64_t>(i);
+      v.worst_diff = d, v.worst_bound = bound;
+    }
+    if (std::isfinite(d)) v.norm_sq += d * d;
+  }
+  v.norm_threshold = variance_sum + k.lambda_norm * std::sqrt(b4_sum / 2.0);
+  v.norm_ratio = v.norm_sq == 0 ? 0 : (v.norm_threshold > 0 ? std::sqrt(v.norm_sq / v.norm_threshold) : inf);
+  v.pass = v.nonfinite == 0 && v.over_budget == 0 && v.norm_ratio <= 1;
+  return v;
+}
+
+}  // namespace ffn

@@ -1,0 +1,71 @@
+#pragma once
+// An error budget: for every element of a computed tensor, what the error against another
+// computation may be, built from the magnitudes that were actually rounded on the way
+// (docs: harness/ERROR_MODEL.md). Three parts per element:
+//   worst     sum of worst-case bounds of the few large roundings on the path (each
+//             |fl(v) - v| <= u max(|fl(v)|, min_normal)), plus known deterministic offsets;
+//   random_sq sum of squared bounds b_i^2 of many independent mean-zero terms |e_i| <= b_i
+//             (fp32 accumulation inside GEMMs, upstream errors spread by a matrix product);
+//   variance  a bound on E[error^2]: b^2/3 per rounding (uniform error on at most +-b),
+//             random_sq/3, offset^2.
+// The element bound is worst + lambda_element * sqrt(random_sq) (Hoeffding: exceeded with
+// probability <= 2 exp(-lambda^2/2)); the norm check compares sum(d^2) with
+// sum(variance) + lambda_norm * sqrt(sum(B^4)/2) (Hoeffding on the squares).
+#include <cstdint>
+#include <span>
+
+#include "kernels/dtype.hpp"
+#include "kernels/matrix.hpp"
+
+namespace ffn {
+
+// |fl(v) - v| for a round-to-nearest result fl(v) = rounded on the grid of `grid`.
+double rounding_error_bound(DType grid, double rounded);
+
+class ErrorBudget {
+ public:
+  ErrorBudget() = default;
+  ErrorBudget(std::int64_t rows, std::int64_t cols);
+
+  std::int64_t rows() const { return worst_.rows(); }
+  std::int64_t cols() const { return worst_.cols(); }
+  std::size_t size() const { return worst_.size(); }
+
+  void add_rounding(std::size_t i, double rounded, DType grid);
+  void add_random(std::size_t i, double sum_sq_bounds);
+  void add_offset(std::size_t i, double magnitude);
+  ErrorBudget& operator+=(const ErrorBudget& other);
+
+  double worst(std::size_t i) const { return worst_.data()[i]; }
+  double random_sq(std::size_t i) const { return random_sq_.data()[i]; }
+  double variance(std::size_t i) const { return variance_.data()[i]; }
+
+ private:
+  Matrix<double> worst_, random_sq_, variance_;
+};
+
+struct VerdictConstants {
+  double lambda_element = 8.0;  // 2 exp(-32) = 2.5e-14 false alarms per element
+  double lambda_norm = 6.0;     // exp(-36) = 2.3e-16 false alarms per tensor
+};
+
+struct BudgetVerdict {
+  std::int64_t numel = 0;
+  std::int64_t over_budget = 0;   // elements with |d| > bound, NaN/Inf mismatches included
+  std::int64_t nonfinite = 0;     // NaN/Inf where the other side differs
+  double worst_ratio = 0;         // max |d| / bound (0/0 = 0, d/0 = inf)
+  std::int64_t worst_index = -1;
+  double worst_diff = 0, worst_bound = 0;
+  double norm_sq = 0;             // sum d^2
+  double norm_threshold = 0;      // sum variance + lambda_norm sqrt(sum B^4 / 2)
+  double norm_ratio = 0;          // sqrt(norm_sq / norm_threshold)
+  bool pass = false;
+
+  // The single figure of merit: below 1 passes. max(worst_ratio, norm_ratio), or inf.
+  double margin() const;
+};
+
+BudgetVerdict judge(std::span<const double> actual, std::span<const double> expected,
+                    const ErrorBudget& budget, const VerdictConstants& constants = {});
+
+}  // namespace ffn
