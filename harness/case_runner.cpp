@@ -45,7 +45,6 @@ struct SharedState {
   InputConfig key;
   FfnInputs inputs;
   Matrix<double> reference;
-  Matrix<float> terms_activation;  // the activation the terms were computed from
   FfnErrorTerms terms;
 };
 
@@ -68,12 +67,6 @@ CaseResult run_case(const CaseConfig& config, SharedState& shared) {
   BudgetObserver observer(reduction);
   const Matrix<float> y_new = ffn_sharded(in.x, in.weights, comm, dtype, &observer, &new_trace);
 
-  // The terms depend on the activation only through its values: recompute them only when
-  // a GEMM kernel choice changed them.
-  if (!(shared.terms_activation == old_trace.activation)) {
-    shared.terms = ffn_error_terms(in.x, in.weights, old_trace.hidden, old_trace.activation, dtype);
-    shared.terms_activation = old_trace.activation;
-  }
   CaseResult r;
   r.config = config;
   r.activations_identical = new_trace.activation == old_trace.activation;
@@ -119,7 +112,9 @@ std::vector<CaseResult> run_cases(const std::vector<CaseConfig>& cases, const Pr
       shared = std::make_unique<SharedState>();
       shared->key = key;
       shared->inputs = make_inputs(key);
-      shared->reference = ffn_reference(shared->inputs.x, shared->inputs.weights).output;
+      ReferenceResult ref = ffn_reference(shared->inputs.x, shared->inputs.weights);
+      shared->terms = ffn_error_terms(shared->inputs.x, shared->inputs.weights, ref, key.dtype);
+      shared->reference = std::move(ref.output);
     }
     results.push_back(run_case(cases[i], *shared));
   }

@@ -24,8 +24,7 @@ double accumulation_sq(std::int64_t k, double terms_sq, double result) {
 }  // namespace
 
 FfnErrorTerms ffn_error_terms(const Matrix<float>& x, const FfnWeights& w,
-                              const Matrix<float>& hidden, const Matrix<float>& activation,
-                              DType dtype, const ErrorModelConstants& c) {
+                              const ReferenceResult& ref, DType dtype, const ErrorModelConstants& c) {
   const std::int64_t tokens = x.rows(), inner = w.inner(), dim = w.dim();
   const Matrix<float> in_terms_sq = cpu::gemm_xwt(squared(x), squared(w.w_in));
 
@@ -33,12 +32,15 @@ FfnErrorTerms ffn_error_terms(const Matrix<float>& x, const FfnWeights& w,
   Matrix<float> stacked(2 * tokens, inner);
   for (std::int64_t t = 0; t < tokens; ++t)
     for (std::int64_t k = 0; k < inner; ++k) {
-      const double h = hidden(t, k), a = activation(t, k);
-      const double b_hidden = rounding_error_bound(dtype, h) +
-                              c.lambda_hidden * std::sqrt(accumulation_sq(dim, in_terms_sq(t, k), h));
-      const double b_act = c.gelu_max_slope * b_hidden + rounding_error_bound(dtype, a) +
-                           c.gelu_eval_error * k_u32 * (std::fabs(a) + std::fabs(h));
-      stacked(t, k) = static_cast<float>(a * a);
+      // Exact values h, a; each computed value is the exact one plus the errors bounded
+      // before it, and each rounding errs by at most u times the value it rounds.
+      const double h = std::fabs(ref.hidden(t, k)), a = std::fabs(ref.activation(t, k));
+      const double acc = c.lambda_hidden * std::sqrt(accumulation_sq(dim, in_terms_sq(t, k), h));
+      const double b_hidden = acc + rounding_error_bound(dtype, h + acc);
+      const double eval = c.gelu_eval_error * k_u32 * (a + h + b_hidden);
+      const double a_computed = a + c.gelu_max_slope * b_hidden + eval;
+      const double b_act = c.gelu_max_slope * b_hidden + eval + rounding_error_bound(dtype, a_computed);
+      stacked(t, k) = static_cast<float>(a_computed * a_computed);
       stacked(tokens + t, k) = static_cast<float>(b_act * b_act);
     }
   const Matrix<float> out = cpu::gemm_xwt(stacked, squared(w.w_out));

@@ -27,7 +27,9 @@ struct ErrorModelConstants {
   double lambda_hidden = 8.0;      // probabilistic bound on proj_in's fp32 accumulation
 };
 
-// Terms that depend on the inputs and on the activation the paths computed, not on tp.
+// Terms that depend only on the inputs: every magnitude is taken from the fp64 reference,
+// so the terms are the same for every tp, path and backend (a GEMM kernel that rounds
+// differently at another tp changes the computed activation, not these bounds).
 struct FfnErrorTerms {
   std::int64_t inner = 0;
   DType dtype = DType::fp32;
@@ -36,8 +38,8 @@ struct FfnErrorTerms {
 };
 
 FfnErrorTerms ffn_error_terms(const Matrix<float>& x, const FfnWeights& w,
-                              const Matrix<float>& hidden, const Matrix<float>& activation,
-                              DType dtype, const ErrorModelConstants& constants = {});
+                              const ReferenceResult& reference, DType dtype,
+                              const ErrorModelConstants& constants = {});
 
 // Output-side budget of the allgather path: full-K accumulation, one rounding.
 ErrorBudget allgather_budget(const Matrix<float>& y, const FfnErrorTerms& terms);

@@ -16,6 +16,8 @@ void linear_init(std::span<float> out, std::uint64_t seed, const char* name, std
                  DType dtype) {
   const CounterRng rng(seed, name);
   const double bound = 1.0 / std::sqrt(static_cast<double>(fan_in));
+  // Every element is a pure function of its index, so any schedule gives the same tensor.
+#pragma omp parallel for schedule(static)
   for (std::size_t i = 0; i < out.size(); ++i)
     out[i] = static_cast<float>(round_to(dtype, (2.0 * rng.uniform(i) - 1.0) * bound));
 }

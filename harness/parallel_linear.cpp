@@ -41,15 +41,13 @@ ColumnParallelLinear::ColumnParallelLinear(std::string name, const Matrix<float>
   check_bias(name_, bias, weight.rows());
   const std::int64_t rows = per_rank(name_, "output", weight.rows(), comm.size());
   for (int r : comm.local_ranks()) {
-    weights_.push_back(weight.row_block(r * rows, (r + 1) * rows));
-    biases_.emplace_back(bias.empty() ? std::vector<float>{}
-                                      : std::vector<float>(bias.begin() + r * rows,
-                                                           bias.begin() + (r + 1) * rows));
+    weights_.push_back(weight.row_view(r * rows, (r + 1) * rows));
+    biases_.push_back(bias.empty() ? bias : bias.subspan(r * rows, rows));
   }
 }
 
 RankTensors ColumnParallelLinear::forward(const RankTensors& x) const {
-  check_inputs(name_, x, comm_, weights_.front().cols());
+  check_inputs(name_, x, comm_, weights_.front().cols);
   RankTensors y;
   for (std::size_t i = 0; i < x.size(); ++i)
     y.push_back(cpu::linear(x[i], weights_[i], biases_[i], dtype_));
@@ -64,7 +62,7 @@ RowParallelLinear::RowParallelLinear(std::string name, const Matrix<float>& weig
       reduce_results_(reduce_results),
       comm_(comm),
       dtype_(dtype),
-      bias_(bias.begin(), bias.end()) {
+      bias_(bias) {
   check_bias(name_, bias, weight.rows());
   // Without the reduction every rank would return a partial with (rank 0) or without the
   // bias: a result that is wrong whichever rank's copy is used.
@@ -75,11 +73,11 @@ RowParallelLinear::RowParallelLinear(std::string name, const Matrix<float>& weig
                     name_));
   in_per_rank_ = per_rank(name_, "input", weight.cols(), comm.size());
   for (int r : comm.local_ranks())
-    weights_.push_back(weight.col_block(r * in_per_rank_, (r + 1) * in_per_rank_));
+    weights_.push_back(weight.col_view(r * in_per_rank_, (r + 1) * in_per_rank_));
 }
 
 std::span<const float> RowParallelLinear::bias_added(std::size_t local) const {
-  return comm_.local_ranks()[local] == 0 ? std::span<const float>(bias_) : std::span<const float>();
+  return comm_.local_ranks()[local] == 0 ? bias_ : std::span<const float>();
 }
 
 RankTensors RowParallelLinear::partial_outputs(const RankTensors& x) const {
@@ -87,8 +85,8 @@ RankTensors RowParallelLinear::partial_outputs(const RankTensors& x) const {
   RankTensors partials;
   for (std::size_t i = 0; i < x.size(); ++i) {
     const int r = comm_.local_ranks()[i];
-    const Matrix<float> own =
-        input_is_parallel_ ? x[i] : x[i].col_block(r * in_per_rank_, (r + 1) * in_per_rank_);
+    const MatrixView<float> own =
+        input_is_parallel_ ? x[i].view() : x[i].col_view(r * in_per_rank_, (r + 1) * in_per_rank_);
     // The partial is a Linear output: fp32 accumulation, rounded to the dtype here.
     partials.push_back(cpu::linear(own, weights_[i], bias_added(i), dtype_));
   }

@@ -1,6 +1,7 @@
 #pragma once
 // Tensor-parallel Linear layers with the serving stack's semantics (DESIGN section 1).
-// Each layer takes its ranks' shards out of the full checkpoint tensors, as a loader does.
+// Each layer takes its ranks' shards out of the full checkpoint tensors, as a loader does;
+// the shards are views, so the full tensors must outlive the layer.
 #include <span>
 #include <string>
 #include <vector>
@@ -20,16 +21,16 @@ class ColumnParallelLinear {
   // gathered full output with gather_output.
   RankTensors forward(const RankTensors& x) const;
 
-  const Matrix<float>& weight_shard(std::size_t local) const { return weights_[local]; }
-  const std::vector<float>& bias_shard(std::size_t local) const { return biases_[local]; }
+  MatrixView<float> weight_shard(std::size_t local) const { return weights_[local]; }
+  std::span<const float> bias_shard(std::size_t local) const { return biases_[local]; }
 
  private:
   std::string name_;
   bool gather_output_;
   Communicator& comm_;
   DType dtype_;
-  std::vector<Matrix<float>> weights_;
-  std::vector<std::vector<float>> biases_;
+  std::vector<MatrixView<float>> weights_;
+  std::vector<std::span<const float>> biases_;
 };
 
 // Rank r holds columns [r*in/tp, (r+1)*in/tp) of W [out, in] and the full bias, which only
@@ -46,7 +47,7 @@ class RowParallelLinear {
   RankTensors forward(const RankTensors& x, RoundingObserver* observer = nullptr,
                       RankTensors* partials = nullptr) const;
 
-  const Matrix<float>& weight_shard(std::size_t local) const { return weights_[local]; }
+  MatrixView<float> weight_shard(std::size_t local) const { return weights_[local]; }
   // The bias this local rank adds: the full bias on rank 0, none elsewhere.
   std::span<const float> bias_added(std::size_t local) const;
 
@@ -57,8 +58,8 @@ class RowParallelLinear {
   Communicator& comm_;
   DType dtype_;
   std::int64_t in_per_rank_;
-  std::vector<Matrix<float>> weights_;
-  std::vector<float> bias_;
+  std::vector<MatrixView<float>> weights_;
+  std::span<const float> bias_;
 };
 
 }  // namespace ffn

@@ -9,6 +9,16 @@
 
 namespace ffn {
 
+// A read-only window onto a matrix: `rows` x `cols` elements, consecutive rows `ld` apart.
+// A rank's shard of a checkpoint tensor is a view of the full tensor, not a copy.
+template <class T>
+struct MatrixView {
+  const T* data = nullptr;
+  std::int64_t rows = 0, cols = 0, ld = 0;
+
+  const T& operator()(std::int64_t r, std::int64_t c) const { return data[r * ld + c]; }
+};
+
 template <class T>
 class Matrix {
  public:
@@ -29,8 +39,18 @@ class Matrix {
   T& operator()(std::int64_t r, std::int64_t c) { return data_[r * cols_ + c]; }
   const T& operator()(std::int64_t r, std::int64_t c) const { return data_[r * cols_ + c]; }
 
-  // Copies of a block of rows [r0, r1) or of columns [c0, c1): how a rank takes its shard
-  // out of the full checkpoint tensor.
+  MatrixView<T> view() const { return {data_.data(), rows_, cols_, cols_}; }
+  MatrixView<T> row_view(std::int64_t r0, std::int64_t r1) const {
+    check_range(r0, r1, rows_, "row");
+    return {data_.data() + r0 * cols_, r1 - r0, cols_, cols_};
+  }
+  MatrixView<T> col_view(std::int64_t c0, std::int64_t c1) const {
+    check_range(c0, c1, cols_, "column");
+    return {data_.data() + c0, rows_, c1 - c0, cols_};
+  }
+  operator MatrixView<T>() const { return view(); }
+
+  // Copies of a block of rows [r0, r1) or of columns [c0, c1).
   Matrix row_block(std::int64_t r0, std::int64_t r1) const {
     check_range(r0, r1, rows_, "row");
     Matrix out(r1 - r0, cols_);

@@ -7,7 +7,7 @@
 
 namespace ffn::cpu {
 
-Matrix<float> gemm_xwt(const Matrix<float>& x, const Matrix<float>& w);
-Matrix<double> gemm_xwt(const Matrix<double>& x, const Matrix<double>& w);
+Matrix<float> gemm_xwt(MatrixView<float> x, MatrixView<float> w);
+Matrix<double> gemm_xwt(MatrixView<double> x, MatrixView<double> w);
 
 }  // namespace ffn::cpu

@@ -21,7 +21,7 @@ void add_bias(Matrix<T>& y, std::span<const T> bias) {
 }
 }  // namespace
 
-Matrix<float> linear(const Matrix<float>& x, const Matrix<float>& w, std::span<const float> bias,
+Matrix<float> linear(MatrixView<float> x, MatrixView<float> w, std::span<const float> bias,
                      DType out) {
   if (out == DType::fp64) throw std::invalid_argument("linear: fp64 takes double tensors");
   Matrix<float> y = gemm_xwt(x, w);  // fp32 accumulation
@@ -30,8 +30,7 @@ Matrix<float> linear(const Matrix<float>& x, const Matrix<float>& w, std::span<c
   return y;
 }
 
-Matrix<double> linear(const Matrix<double>& x, const Matrix<double>& w,
-                      std::span<const double> bias) {
+Matrix<double> linear(MatrixView<double> x, MatrixView<double> w, std::span<const double> bias) {
   Matrix<double> y = gemm_xwt(x, w);
   add_bias(y, bias);
   return y;

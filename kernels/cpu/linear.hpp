@@ -11,9 +11,8 @@ namespace ffn::cpu {
 
 // x, w and bias must already lie on the grid of `out` (they come from a checkpoint in that
 // dtype); an empty bias means no bias.
-Matrix<float> linear(const Matrix<float>& x, const Matrix<float>& w, std::span<const float> bias,
+Matrix<float> linear(MatrixView<float> x, MatrixView<float> w, std::span<const float> bias,
                      DType out);
-Matrix<double> linear(const Matrix<double>& x, const Matrix<double>& w,
-                      std::span<const double> bias);
+Matrix<double> linear(MatrixView<double> x, MatrixView<double> w, std::span<const double> bias);
 
 }  // namespace ffn::cpu
