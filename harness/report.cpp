@@ -76,13 +76,13 @@ void print_table(std::ostream& out, const SweepConfig& s, const std::vector<Case
              " margin = error / budget (< 1 passes);\n# allclose% = elements outside torch's"
              " default tolerance (information, not the verdict); #wrong = elements over budget\n");
   fmt::print(out, "#{:>3} {:>5} {:>8} | {:>9} {:>8} {:>7} {:>9} {:>7} | {:>8} {:>7} | {:>8} {:>7} | {:>6} {:>7} {:>7}\n",
-             "tp", "dtype", "reduce", "par_max", "par_rl2", "par_ulp", "allclose%", "par_mrg",
+             "tp", "dtype", "reduce", "par_max", "par_rl2", "ulp_p99", "allclose%", "par_mrg",
              "ag_rl2", "ag_mrg", "sh_rl2", "sh_mrg", "#wrong", "time_s", "verdict");
   for (const auto& r : results) {
     const auto& p = r.parity.stats;
     fmt::print(out, "{:>4} {:>5} {:>8} | {:>9.3e} {:>8.2e} {:>7.4g} {:>9.3f} {:>7.3f} | {:>8.2e} {:>7.3f} | {:>8.2e} {:>7.3f} | {:>6} {:>7.2f} {:>7}\n",
                r.config.tp, dtype_name(r.config.dtype), allreduce_model_name(r.config.allreduce),
-               p.max_abs, std::sqrt(p.nmse), p.ulp_max, 100.0 * p.mismatch_fraction(),
+               p.max_abs, std::sqrt(p.nmse), p.ulp_p99, 100.0 * p.mismatch_fraction(),
                r.parity.verdict.margin(), std::sqrt(r.allgather_ref.stats.nmse),
                r.allgather_ref.verdict.margin(), std::sqrt(r.sharded_ref.stats.nmse),
                r.sharded_ref.verdict.margin(), wrong(r), r.seconds, r.pass ? "PASS" : "FAIL");
