@@ -27,8 +27,8 @@ std::uint16_t float_to_fp16_bits(float x) {
   if (magnitude >= kFloatInfinityBits)  // inf, or a NaN whose quiet bit round_to has set
     return sign | kFp16InfinityBits | static_cast<std::uint16_t>((magnitude >> 13) & 0x3ffu);
   if (magnitude < kFp16MinNormalAsFloatBits)
-    return sign | static_cast<std::uint16_t>(std::bit_cast<float>(magnitude) /
-                                             kFp16SubnormalSpacing);
+    return sign |
+           static_cast<std::uint16_t>(std::bit_cast<float>(magnitude) / kFp16SubnormalSpacing);
   return sign | static_cast<std::uint16_t>((magnitude - kExponentRebias) >> 13);
 }
 
@@ -48,8 +48,8 @@ float fp16_bits_to_float(std::uint16_t bits) {
   }
   if (exponent_field == kFp16InfinityBits)
     return std::bit_cast<float>(sign | kFloatInfinityBits | (fraction << 13));
-  return std::bit_cast<float>(sign | ((static_cast<std::uint32_t>(bits & 0x7fffu) << 13) +
-                                      kExponentRebias));
+  return std::bit_cast<float>(
+      sign | ((static_cast<std::uint32_t>(bits & 0x7fffu) << 13) + kExponentRebias));
 }
 
 }  // namespace ffn

@@ -20,9 +20,10 @@ constexpr std::uint32_t kFp16MaxFiniteAsFloatBits = 0x477f'e000u;  // 65504
 
 float round_float_to_bf16(float x) {
   const std::uint32_t bits = std::bit_cast<std::uint32_t>(x);
-  // Adding 0x7fff plus the lowest kept bit carries exactly when the dropped half is above the
-  // midpoint, or at it with an odd kept part; a carry out of the fraction moves to the next
-  // binade, and out of the largest finite value to inf, as IEEE requires.
+  // Adding 0x7fff plus the lowest kept bit carries into the kept half exactly when the dropped
+  // lower half is above half an ulp, or equal to it with an odd kept part; a carry out of the
+  // fraction moves to the next binade, and out of the largest finite value to inf, as IEEE
+  // requires.
   const std::uint32_t nearest = (bits + 0x7fffu + ((bits >> 16) & 1u)) & 0xffff'0000u;
   // A NaN whose payload lies only in the dropped half would truncate to inf, and the carry
   // above could reach the sign bit, so NaNs take the quiet bit and keep their upper payload.
