@@ -3,9 +3,12 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
-#include <chrono>
+#include <charconv>
 #include <iostream>
+#include <limits>
 #include <memory>
+#include <new>
+#include <type_traits>
 
 #include "harness/report.hpp"
 #include "harness/sweep.hpp"
@@ -48,6 +51,26 @@ SweepConfig to_sweep(const RunOptions& o) {
   return s;
 }
 
+// CLI11 2.1 reports a malformed number only as "Could not convert: --tp = abc" and reads "-1"
+// as a huge unsigned seed. Checking each value (each element of a list) with from_chars first
+// says what was expected instead.
+template <class T>
+CLI::Validator number_check() {
+  const char* expected = std::is_floating_point_v<T> ? "a number"
+                         : std::is_unsigned_v<T>     ? "a non-negative integer"
+                                                     : "an integer";
+  return CLI::Validator(
+      [expected](std::string& text) -> std::string {
+        T value{};
+        const char* end = text.data() + text.size();
+        const auto [stop, ec] = std::from_chars(text.data(), end, value);
+        if (ec == std::errc::result_out_of_range) return fmt::format("{} is out of range", text);
+        if (ec != std::errc{} || stop != end) return fmt::format("'{}' is not {}", text, expected);
+        return {};
+      },
+      "");
+}
+
 // Progress on a terminal only: piped output stays clean.
 ProgressFn terminal_progress() {
   if (!isatty(STDERR_FILENO)) return {};
@@ -66,7 +89,16 @@ int run(const RunOptions& o) {
     return 2;
   }
   const ProgressFn progress = terminal_progress();
-  const std::vector<CaseResult> results = run_cases(cases, progress);
+  std::vector<CaseResult> results;
+  try {
+    results = run_cases(cases, progress);
+  } catch (const std::bad_alloc&) {
+    if (progress) std::cerr << "\r\033[K";
+    std::cerr << fmt::format("ffn-parity run: error: --tokens: {} tokens of shape {} (dim {}, "
+                             "inner {}) do not fit in memory\n",
+                             sweep.tokens, sweep.shape.name, sweep.shape.dim, sweep.shape.inner);
+    return 2;
+  }
   if (progress) std::cerr << "\r\033[K" << std::flush;
   if (o.format == "json")
     print_json(std::cout, sweep, results);
@@ -91,12 +123,19 @@ void add_run_command(CLI::App& app, int* exit_code) {
   cmd->add_option_function<std::int64_t>(
          "--tokens",
          [opts](std::int64_t t) {
+           // BLAS takes int dimensions; larger counts would also overflow the tensor sizes.
+           if (t > std::numeric_limits<int>::max())
+             throw CLI::ValidationError(
+                 "--tokens", fmt::format("{} is more than a GEMM can take ({})", t,
+                                         std::numeric_limits<int>::max()));
            opts->tokens = t;
            opts->tokens_given = true;
          },
-         "Tokens (rows of x); default: the preset's (tiny 8, ltx2-* 64)");
+         "Tokens (rows of x); default: the preset's (tiny 8, ltx2-* 64)")
+      ->check(number_check<std::int64_t>());
   cmd->add_option("--tp", opts->tps, "TP sizes, comma-separated")
       ->delimiter(',')
+      ->check(number_check<int>())
       ->capture_default_str();
   cmd->add_option("--precision", opts->precisions, "Precisions, comma-separated")
       ->delimiter(',')
@@ -108,10 +147,14 @@ void add_run_command(CLI::App& app, int* exit_code) {
       ->delimiter(',')
       ->check(CLI::IsMember({"ring", "oneshot", "exact"}))
       ->capture_default_str();
-  cmd->add_option("--seed", opts->seed, "Seed of the generated inputs")->capture_default_str();
+  cmd->add_option("--seed", opts->seed, "Seed of the generated inputs")
+      ->check(number_check<std::uint64_t>())
+      ->capture_default_str();
   cmd->add_option("--outliers", opts->outliers, "Hidden channels of x scaled by --outlier-scale")
+      ->check(number_check<int>())
       ->capture_default_str();
   cmd->add_option("--outlier-scale", opts->outlier_scale, "Scale of the outlier channels")
+      ->check(number_check<double>())
       ->capture_default_str();
   cmd->add_option("--format", opts->format, "Output format")
       ->check(CLI::IsMember({"table", "json"}))

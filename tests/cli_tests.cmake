@@ -1,0 +1,55 @@
+# The real ffn-parity binary on good and bad command lines: exit status, and the one line a
+# user sees on an error. cli_case.cmake runs each and does the checking.
+
+# ffn_cli_test(<name> EXIT <code> [STDERR <regex>] [STDOUT <regex>] [JSON] ARGS <arg>...)
+function(ffn_cli_test name)
+  cmake_parse_arguments(PARSE_ARGV 1 arg "JSON" "EXIT;STDERR;STDOUT" "ARGS")
+  set(checks -DEXPECT_EXIT=${arg_EXIT})
+  if(DEFINED arg_STDERR)
+    list(APPEND checks "-DSTDERR_REGEX=${arg_STDERR}")
+  endif()
+  if(DEFINED arg_STDOUT)
+    list(APPEND checks "-DSTDOUT_REGEX=${arg_STDOUT}")
+  endif()
+  if(arg_JSON)
+    list(APPEND checks -DSTDOUT_JSON=ON)
+  endif()
+  add_test(NAME cli.${name}
+           COMMAND ${CMAKE_COMMAND} ${checks} -P ${CMAKE_CURRENT_SOURCE_DIR}/cli_case.cmake
+                   -- $<TARGET_FILE:ffn-parity> ${arg_ARGS})
+  # CMake 3.25 scripts cannot choose their exit status, so a skip is announced in the output.
+  set_tests_properties(cli.${name} PROPERTIES LABELS unit SKIP_REGULAR_EXPRESSION "^SKIP: ")
+endfunction()
+
+# Usage errors: exit status 2 and one line naming the option (or argument) and the reason.
+function(ffn_cli_error name regex)
+  ffn_cli_test(${name} EXIT 2 STDERR "^ffn-parity( run)?: error: ${regex}" ARGS ${ARGN})
+endfunction()
+
+ffn_cli_error(unknown_option "unknown option '--bogus'$" --bogus)
+ffn_cli_error(unknown_run_option "unknown option '--bogus'$" run --shape tiny --bogus)
+ffn_cli_error(unknown_subcommand "unknown subcommand 'frob' " frob)
+ffn_cli_error(no_subcommand "no subcommand given ")
+ffn_cli_error(unexpected_argument "unexpected argument 'frob'$" run frob)
+ffn_cli_error(tp_not_a_number "--tp: 'abc' is not an integer$" run --tp abc)
+ffn_cli_error(tp_out_of_range "--tp: 99999999999 is out of range$" run --tp 99999999999)
+ffn_cli_error(tp_not_dividing "--tp: 3 does not divide the hidden size 64 " run --shape tiny --tp 3)
+ffn_cli_error(tp_zero "--tp: 0 is not a TP size " run --shape tiny --tp 0)
+ffn_cli_error(tokens_zero "--tokens: must be positive, got 0$" run --shape tiny --tokens 0)
+ffn_cli_error(tokens_negative "--tokens: must be positive, got -5$" run --shape tiny --tokens -5)
+ffn_cli_error(tokens_beyond_gemm "--tokens: 4611686018427387904 is more than a GEMM can take "
+              run --shape tiny --tokens 4611686018427387904)
+ffn_cli_error(seed_negative "--seed: '-1' is not a non-negative integer$" run --seed -1)
+ffn_cli_error(unknown_shape "--shape: huge not in " run --shape huge)
+ffn_cli_error(unknown_precision "--precision: fp8 not in " run --precision fp8)
+ffn_cli_error(unknown_allreduce "--allreduce: tree not in " run --allreduce tree)
+ffn_cli_error(unknown_format "--format: xml not in " run --format xml)
+ffn_cli_error(outliers_beyond_hidden "--outliers: must be between 0 and the hidden size 64, got 65$"
+              run --shape tiny --outliers 65)
+
+ffn_cli_test(help EXIT 0 STDOUT "Usage: ffn-parity \\[OPTIONS\\] SUBCOMMAND" ARGS --help)
+ffn_cli_test(run_help EXIT 0 STDOUT "Usage: ffn-parity run .*--allreduce" ARGS run --help)
+ffn_cli_test(version EXIT 0 STDOUT "^${PROJECT_VERSION}$" ARGS --version)
+ffn_cli_test(tiny_run EXIT 0 STDOUT "# *tp +dtype .* PASS.*[0-9]+ passed, 0 failed$"
+             ARGS run --shape tiny)
+ffn_cli_test(tiny_run_json EXIT 0 JSON ARGS run --shape tiny --format json)
