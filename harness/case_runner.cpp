@@ -17,7 +17,7 @@ std::vector<double> as_double(const Matrix<float>& m) {
 }
 
 Comparison compare(const Matrix<float>& actual, std::span<const double> expected,
-                   const ErrorBudget& budget, DType dtype) {
+                   ErrorBudget budget, DType dtype) {
   CompareOptions options;
   options.tol = default_tolerance(dtype);
   options.ulp_dtype = dtype;
@@ -25,6 +25,7 @@ Comparison compare(const Matrix<float>& actual, std::span<const double> expected
   const std::vector<double> a = as_double(actual);
   c.stats = compare_tensors(a, expected, actual.cols(), options);
   c.verdict = judge(a, expected, budget);
+  c.budget = std::make_shared<const ErrorBudget>(std::move(budget));
   return c;
 }
 
@@ -44,7 +45,7 @@ std::string failure_reason(const char* what, const Comparison& c) {
 struct SharedState {
   InputConfig key;
   FfnInputs inputs;
-  Matrix<double> reference;
+  std::shared_ptr<const Matrix<double>> reference;
   FfnErrorTerms terms;
 };
 
@@ -84,9 +85,13 @@ CaseResult run_case(const CaseConfig& config, SharedState& shared) {
     parity_budget += old_budget;
     parity_budget += new_budget;
   }
-  r.parity = compare(y_new, as_double(y_old), parity_budget, dtype);
-  r.allgather_ref = compare(y_old, shared.reference.values(), reference_budget(old_budget, shared.terms), dtype);
-  r.sharded_ref = compare(y_new, shared.reference.values(), reference_budget(new_budget, shared.terms), dtype);
+  const std::span<const double> ref = shared.reference->values();
+  r.parity = compare(y_new, as_double(y_old), std::move(parity_budget), dtype);
+  r.allgather_ref = compare(y_old, ref, reference_budget(old_budget, shared.terms), dtype);
+  r.sharded_ref = compare(y_new, ref, reference_budget(new_budget, shared.terms), dtype);
+  r.allgather_out = y_old;
+  r.sharded_out = y_new;
+  r.reference_out = shared.reference;
 
   for (const auto& [what, c] : {std::pair{"parity", &r.parity},
                                 std::pair{"allgather vs reference", &r.allgather_ref},
@@ -101,7 +106,8 @@ CaseResult run_case(const CaseConfig& config, SharedState& shared) {
 
 }  // namespace
 
-std::vector<CaseResult> run_cases(const std::vector<CaseConfig>& cases, const ProgressFn& progress) {
+std::vector<CaseResult> run_cases(const std::vector<CaseConfig>& cases, const ProgressFn& progress,
+                                  const InputSource& source) {
   std::vector<CaseResult> results;
   std::unique_ptr<SharedState> shared;
   for (std::size_t i = 0; i < cases.size(); ++i) {
@@ -111,10 +117,10 @@ std::vector<CaseResult> run_cases(const std::vector<CaseConfig>& cases, const Pr
       shared.reset();  // release the previous precision's tensors before making new ones
       shared = std::make_unique<SharedState>();
       shared->key = key;
-      shared->inputs = make_inputs(key);
+      shared->inputs = source ? source(cases[i]) : make_inputs(key);
       ReferenceResult ref = ffn_reference(shared->inputs.x, shared->inputs.weights);
       shared->terms = ffn_error_terms(shared->inputs.x, shared->inputs.weights, ref, key.dtype);
-      shared->reference = std::move(ref.output);
+      shared->reference = std::make_shared<const Matrix<double>>(std::move(ref.output));
     }
     results.push_back(run_case(cases[i], *shared));
   }

@@ -2,6 +2,7 @@
 // Runs cases: both paths on identical inputs, the fp64 reference, and the three
 // comparisons that make a case's verdict (parity, and each path against the reference).
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,7 @@ namespace ffn {
 struct Comparison {
   TensorComparison stats;  // allclose (information only) and error statistics
   BudgetVerdict verdict;   // the judgement against the error budget
+  std::shared_ptr<const ErrorBudget> budget;
 };
 
 struct CaseResult {
@@ -22,6 +24,8 @@ struct CaseResult {
   Comparison allgather_ref;  // allgather vs fp64 reference
   Comparison sharded_ref;    // sharded vs fp64 reference
   bool activations_identical = false;  // the two paths' GELU outputs agree bit for bit
+  Matrix<float> allgather_out, sharded_out;
+  std::shared_ptr<const Matrix<double>> reference_out;  // shared by the cases of one input set
   bool pass = false;
   std::string reason;  // why it failed; empty when it passed
   double seconds = 0;
@@ -29,10 +33,13 @@ struct CaseResult {
 
 // Called before each case with (index, count, case).
 using ProgressFn = std::function<void(std::size_t, std::size_t, const CaseConfig&)>;
+// Where a case's inputs come from: generated (make_inputs) or, for a golden, read back.
+using InputSource = std::function<FfnInputs(const CaseConfig&)>;
 
 // Runs the cases in order; consecutive cases with the same inputs share them and the
 // reference.
 std::vector<CaseResult> run_cases(const std::vector<CaseConfig>& cases,
-                                  const ProgressFn& progress = {});
+                                  const ProgressFn& progress = {},
+                                  const InputSource& inputs = {});
 
 }  // namespace ffn

@@ -42,6 +42,16 @@ ErrorBudget& ErrorBudget::operator+=(const ErrorBudget& other) {
   return *this;
 }
 
+ErrorBudget ErrorBudget::scaled(double s) const {
+  ErrorBudget out = *this;
+  for (std::size_t i = 0; i < size(); ++i) {
+    out.worst_.data()[i] *= s;
+    out.random_sq_.data()[i] *= s * s;
+    out.variance_.data()[i] *= s * s;
+  }
+  return out;
+}
+
 double BudgetVerdict::margin() const {
   if (nonfinite > 0) return std::numeric_limits<double>::infinity();
   return std::max(worst_ratio, norm_ratio);

@@ -35,6 +35,8 @@ class ErrorBudget {
   void add_random(std::size_t i, double sum_sq_bounds);
   void add_offset(std::size_t i, double magnitude);
   ErrorBudget& operator+=(const ErrorBudget& other);
+  // The budget of an error s times as large: worst * s, random_sq and variance * s^2.
+  ErrorBudget scaled(double s) const;
 
   double worst(std::size_t i) const { return worst_.data()[i]; }
   double random_sq(std::size_t i) const { return random_sq_.data()[i]; }

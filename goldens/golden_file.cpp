@@ -1,0 +1,352 @@
+#include "goldens/golden_file.hpp"
+
+#include <cblas.h>
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "goldens/h5.hpp"
+#include "goldens/sha256.hpp"
+#include "harness/version.hpp"
+#include "kernels/rounding.hpp"
+
+namespace ffn {
+
+namespace {
+
+std::string cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("model name", 0) == 0) {
+      const auto colon = line.find(':');
+      if (colon != std::string::npos) return line.substr(line.find_first_not_of(' ', colon + 1));
+    }
+  return "unknown CPU";
+}
+
+std::string utc_now() {
+  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(std::chrono::system_clock::to_time_t(
+                                                  std::chrono::system_clock::now())));
+}
+
+std::vector<std::int64_t> shape_of(const Matrix<float>& m) { return {m.rows(), m.cols()}; }
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::span<const float>>> named_tensors(const FfnInputs& in) {
+  return {{"x", in.x.values()},
+          {"proj_in.weight", in.weights.w_in.values()},
+          {"proj_in.bias", in.weights.b_in},
+          {"proj_out.weight", in.weights.w_out.values()},
+          {"proj_out.bias", in.weights.b_out}};
+}
+
+std::map<std::string, std::string> current_provenance(const std::string& backend,
+                                                      const std::string& device) {
+  return {{"tool", "ffn-parity"},
+          {"tool_version", k_version},
+          {"git_commit", FFN_PARITY_GIT_COMMIT},
+          {"backend", backend},
+          {"device", device.empty() ? cpu_model() : device},
+          {"openblas_version", openblas_get_config()},
+          {"hdf5_version", h5::library_version()},
+          {"created_utc", utc_now()}};
+}
+
+std::string input_set_id(const InputConfig& c) {
+  std::string id = fmt::format("{}_t{}_{}_s{}", c.shape.name, c.tokens, dtype_name(c.dtype), c.seed);
+  if (c.outlier_channels > 0) id += fmt::format("_o{}x{}", c.outlier_channels, c.outlier_scale);
+  return id;
+}
+
+std::string case_id(const CaseConfig& c) {
+  return fmt::format("{}_tp{}_{}", input_set_id(c.inputs()), c.tp, allreduce_model_name(c.allreduce));
+}
+
+GoldenFile make_golden(const std::vector<CaseResult>& results, InputMode mode,
+                       std::map<std::string, std::string> provenance) {
+  GoldenFile g;
+  g.provenance = std::move(provenance);
+  for (const CaseResult& r : results) {
+    if (!r.pass)
+      throw GoldenError(fmt::format("case {} fails its verdict ({}): a golden is blessed from "
+                                    "passing results only",
+                                    r.config.name(), r.reason));
+    const InputConfig ic = r.config.inputs();
+    const std::string set_id = input_set_id(ic);
+    if (!g.input_sets.count(set_id)) {
+      GoldenInputSet set;
+      set.id = set_id;
+      set.config = ic;
+      set.mode = mode;
+      FfnInputs inputs = make_inputs(ic);
+      for (const auto& [name, values] : named_tensors(inputs)) set.sha256[name] = sha256_hex(values);
+      if (mode == InputMode::full) set.tensors = std::move(inputs);
+      set.reference = *r.reference_out;
+      g.input_sets.emplace(set_id, std::move(set));
+    }
+    GoldenCase c;
+    c.id = case_id(r.config);
+    c.config = r.config;
+    c.input_set = set_id;
+    c.record = {std::sqrt(r.parity.stats.nmse),       std::sqrt(r.allgather_ref.stats.nmse),
+                std::sqrt(r.sharded_ref.stats.nmse),  r.parity.verdict.margin(),
+                r.allgather_ref.verdict.margin(),     r.sharded_ref.verdict.margin()};
+    c.tolerance = default_tolerance(r.config.dtype);
+    c.allgather = r.allgather_out;
+    c.sharded = r.sharded_out;
+    g.cases.push_back(std::move(c));
+  }
+  return g;
+}
+
+namespace {
+
+void write_contents(const GoldenFile& g, h5::File& f) {
+  f.set_attr("/", "schema", std::string(k_golden_schema));
+  f.set_attr("/", "schema_version", k_golden_schema_version);
+  for (const auto& [key, value] : g.provenance) f.set_attr("/", key, value);
+
+  for (const auto& [id, set] : g.input_sets) {
+    const std::string grp = "/input_sets/" + id;
+    f.create_group(grp);
+    const InputConfig& c = set.config;
+    f.set_attr(grp, "shape", c.shape.name);
+    f.set_attr(grp, "dim", c.shape.dim);
+    f.set_attr(grp, "inner", c.shape.inner);
+    f.set_attr(grp, "tokens", c.tokens);
+    f.set_attr(grp, "seed", static_cast<std::int64_t>(c.seed));
+    f.set_attr(grp, "precision", std::string(dtype_name(c.dtype)));
+    f.set_attr(grp, "outlier_channels", static_cast<std::int64_t>(c.outlier_channels));
+    f.set_attr(grp, "outlier_scale", c.outlier_scale);
+    f.set_attr(grp, "inputs", std::string(set.mode == InputMode::full ? "full" : "seeded"));
+    for (const auto& [name, digest] : set.sha256) f.set_attr(grp, "sha256:" + name, digest);
+    if (set.tensors) {
+      const FfnInputs& in = *set.tensors;
+      f.write_f32(grp + "/x", shape_of(in.x), in.x.data());
+      f.write_f32(grp + "/proj_in.weight", shape_of(in.weights.w_in), in.weights.w_in.data());
+      f.write_f32(grp + "/proj_in.bias", {static_cast<std::int64_t>(in.weights.b_in.size())}, in.weights.b_in.data());
+      f.write_f32(grp + "/proj_out.weight", shape_of(in.weights.w_out), in.weights.w_out.data());
+      f.write_f32(grp + "/proj_out.bias", {static_cast<std::int64_t>(in.weights.b_out.size())}, in.weights.b_out.data());
+    }
+    f.write_f64(grp + "/reference", {set.reference.rows(), set.reference.cols()}, set.reference.data());
+  }
+
+  for (const GoldenCase& c : g.cases) {
+    const std::string grp = "/cases/" + c.id;
+    f.create_group(grp);
+    f.set_attr(grp, "name", c.config.name());
+    f.set_attr(grp, "input_set", c.input_set);
+    f.set_attr(grp, "tp", static_cast<std::int64_t>(c.config.tp));
+    f.set_attr(grp, "allreduce", std::string(allreduce_model_name(c.config.allreduce)));
+    f.set_attr(grp, "rtol", c.tolerance.rtol);
+    f.set_attr(grp, "atol", c.tolerance.atol);
+    f.set_attr(grp, "drift_budget_scale", c.drift_budget_scale);
+    f.set_attr(grp, "parity_rel_l2", c.record.parity_rel_l2);
+    f.set_attr(grp, "allgather_ref_rel_l2", c.record.allgather_ref_rel_l2);
+    f.set_attr(grp, "sharded_ref_rel_l2", c.record.sharded_ref_rel_l2);
+    f.set_attr(grp, "parity_margin", c.record.parity_margin);
+    f.set_attr(grp, "allgather_ref_margin", c.record.allgather_ref_margin);
+    f.set_attr(grp, "sharded_ref_margin", c.record.sharded_ref_margin);
+    f.write_f32(grp + "/allgather", shape_of(c.allgather), c.allgather.data());
+    f.write_f32(grp + "/sharded", shape_of(c.sharded), c.sharded.data());
+  }
+}
+
+}  // namespace
+
+void write_golden(const GoldenFile& g, const std::string& path, bool overwrite) {
+  namespace fs = std::filesystem;
+  if (!overwrite && fs::exists(path))
+    throw GoldenError(fmt::format("{}: exists; pass --force to replace it", path));
+  const std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
+  try {
+    h5::File f = h5::File::create(tmp);
+    write_contents(g, f);
+    f.close();
+    // rename(2) replaces the old golden in one step: a reader sees the old file or the new.
+    fs::rename(tmp, path);
+  } catch (const std::exception& e) {
+    std::error_code ignored;
+    fs::remove(tmp, ignored);
+    throw GoldenError(e.what());
+  }
+}
+
+namespace {
+
+class Reader {
+ public:
+  explicit Reader(const std::string& path) : path_(path), f_(open(path)) {}
+
+  GoldenFile read() {
+    GoldenFile g;
+    g.path = path_;
+    check_schema();
+    for (const auto& name : f_.attr_names("/"))
+      if (name != "schema_version") g.provenance[name] = f_.attr_string("/", name);
+    for (const auto& id : f_.members("/input_sets")) g.input_sets.emplace(id, read_set(id));
+    for (const auto& id : f_.members("/cases")) g.cases.push_back(read_case(id, g));
+    if (g.cases.empty()) fail("/cases", "no cases");
+    return g;
+  }
+
+ private:
+  static h5::File open(const std::string& path) {
+    try {
+      return h5::File::open(path);
+    } catch (const h5::H5Error& e) {
+      throw GoldenError(e.what());
+    }
+  }
+
+  [[noreturn]] void fail(const std::string& object, const std::string& reason) const {
+    throw GoldenError(fmt::format("{}: {}: {}", path_, object, reason));
+  }
+
+  // Every HDF5 failure below becomes one line naming the object.
+  template <class F>
+  auto guarded(F&& f) const {
+    try {
+      return f();
+    } catch (const h5::H5Error& e) {
+      throw GoldenError(e.what());
+    }
+  }
+
+  void check_schema() const {
+    if (!f_.has_attr("/", "schema")) fail("/", "missing attribute 'schema': not an ffn-parity golden");
+    const std::string schema = guarded([&] { return f_.attr_string("/", "schema"); });
+    if (schema != k_golden_schema)
+      fail("/@schema", fmt::format("is '{}', expected '{}'", schema, k_golden_schema));
+    const std::int64_t v = guarded([&] { return f_.attr_int("/", "schema_version"); });
+    if (v > k_golden_schema_version)
+      fail("/@schema_version", fmt::format("{} is newer than this build reads ({}): upgrade ffn-parity", v,
+                                           k_golden_schema_version));
+    if (v < 1) fail("/@schema_version", fmt::format("{} is not a valid version", v));
+  }
+
+  // A float dataset of the expected shape whose values lie on the grid of `grid`.
+  std::vector<float> read_values(const std::string& name, const std::vector<std::int64_t>& shape,
+                                 DType grid) const {
+    const h5::TensorData t = guarded([&] { return f_.read(name); });
+    if (t.type != h5::ElementType::f32 && t.type != h5::ElementType::f64)
+      fail(name, "is not a float dataset");
+    if (t.shape != shape)
+      fail(name, fmt::format("shape [{}] does not match the expected [{}]", fmt::join(t.shape, ", "),
+                             fmt::join(shape, ", ")));
+    std::vector<float> v(t.f64.size());
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      const double x = t.f64[i];
+      if (std::isnan(x)) fail(name, fmt::format("holds NaN at flat index {}", i));
+      if (!is_representable(grid, x))
+        fail(name, fmt::format("value {} at flat index {} is not on the {} grid", x, i, dtype_name(grid)));
+      v[i] = static_cast<float>(x);
+    }
+    return v;
+  }
+
+  Matrix<float> read_matrix(const std::string& name, std::int64_t rows, std::int64_t cols, DType grid) const {
+    const std::vector<float> v = read_values(name, {rows, cols}, grid);
+    Matrix<float> m(rows, cols);
+    std::copy(v.begin(), v.end(), m.data());
+    return m;
+  }
+
+  GoldenInputSet read_set(const std::string& id) const {
+    const std::string grp = "/input_sets/" + id;
+    return guarded([&] {
+      GoldenInputSet s;
+      s.id = id;
+      InputConfig& c = s.config;
+      c.shape.name = f_.attr_string(grp, "shape");
+      c.shape.dim = f_.attr_int(grp, "dim");
+      c.shape.inner = f_.attr_int(grp, "inner");
+      c.tokens = f_.attr_int(grp, "tokens");
+      c.seed = static_cast<std::uint64_t>(f_.attr_int(grp, "seed"));
+      const std::string precision = f_.attr_string(grp, "precision");
+      const auto dtype = parse_dtype(precision);
+      if (!dtype || *dtype == DType::fp64)
+        fail(grp, fmt::format("precision '{}' cannot be run by this build", precision));
+      c.dtype = *dtype;
+      c.outlier_channels = static_cast<int>(f_.attr_int(grp, "outlier_channels"));
+      c.outlier_scale = f_.attr_double(grp, "outlier_scale");
+      if (c.shape.dim <= 0 || c.shape.inner <= 0 || c.tokens <= 0)
+        fail(grp, fmt::format("dims {}x{} with {} tokens cannot be run", c.shape.dim, c.shape.inner, c.tokens));
+      const std::string mode = f_.attr_string(grp, "inputs");
+      if (mode != "full" && mode != "seeded") fail(grp + "@inputs", fmt::format("unknown input mode '{}'", mode));
+      s.mode = mode == "full" ? InputMode::full : InputMode::seeded;
+      for (const char* name : {"x", "proj_in.weight", "proj_in.bias", "proj_out.weight", "proj_out.bias"})
+        s.sha256[name] = f_.attr_string(grp, std::string("sha256:") + name);
+      if (s.mode == InputMode::full) {
+        FfnInputs in;
+        in.x = read_matrix(grp + "/x", c.tokens, c.shape.dim, c.dtype);
+        in.weights.w_in = read_matrix(grp + "/proj_in.weight", c.shape.inner, c.shape.dim, c.dtype);
+        in.weights.b_in = read_values(grp + "/proj_in.bias", {c.shape.inner}, c.dtype);
+        in.weights.w_out = read_matrix(grp + "/proj_out.weight", c.shape.dim, c.shape.inner, c.dtype);
+        in.weights.b_out = read_values(grp + "/proj_out.bias", {c.shape.dim}, c.dtype);
+        // The digests guard against a file that is well-formed but holds other tensors.
+        for (const auto& [name, values] : named_tensors(in))
+          if (sha256_hex(values) != s.sha256.at(name))
+            fail(grp + "/" + name, "SHA-256 of the stored tensor does not match its recorded digest");
+        s.tensors = std::move(in);
+      }
+      const h5::TensorData ref = f_.read(grp + "/reference");
+      if (ref.type != h5::ElementType::f64 || ref.shape != std::vector<std::int64_t>{c.tokens, c.shape.dim})
+        fail(grp + "/reference", fmt::format("expected float64 [{}, {}]", c.tokens, c.shape.dim));
+      s.reference = Matrix<double>(c.tokens, c.shape.dim);
+      for (std::size_t i = 0; i < ref.f64.size(); ++i) {
+        if (!std::isfinite(ref.f64[i])) fail(grp + "/reference", fmt::format("non-finite value at flat index {}", i));
+        s.reference.data()[i] = ref.f64[i];
+      }
+      return s;
+    });
+  }
+
+  GoldenCase read_case(const std::string& id, const GoldenFile& g) const {
+    const std::string grp = "/cases/" + id;
+    return guarded([&] {
+      GoldenCase c;
+      c.id = id;
+      c.input_set = f_.attr_string(grp, "input_set");
+      const auto set = g.input_sets.find(c.input_set);
+      if (set == g.input_sets.end())
+        fail(grp + "@input_set", fmt::format("names '{}', which is not in /input_sets", c.input_set));
+      const InputConfig& ic = set->second.config;
+      CaseConfig& cc = c.config;
+      cc.shape = ic.shape, cc.tokens = ic.tokens, cc.dtype = ic.dtype, cc.seed = ic.seed;
+      cc.outlier_channels = ic.outlier_channels, cc.outlier_scale = ic.outlier_scale;
+      cc.tp = static_cast<int>(f_.attr_int(grp, "tp"));
+      if (cc.tp < 1 || ic.shape.dim % cc.tp != 0 || ic.shape.inner % cc.tp != 0)
+        fail(grp + "@tp", fmt::format("tp {} does not divide the dims {}x{}", cc.tp, ic.shape.dim, ic.shape.inner));
+      const std::string model = f_.attr_string(grp, "allreduce");
+      const auto m = parse_allreduce_model(model);
+      if (!m) fail(grp + "@allreduce", fmt::format("AllReduce model '{}' cannot be run by this build", model));
+      cc.allreduce = *m;
+      c.tolerance = {f_.attr_double(grp, "rtol"), f_.attr_double(grp, "atol")};
+      c.drift_budget_scale = f_.attr_double(grp, "drift_budget_scale");
+      if (!(c.drift_budget_scale > 0)) fail(grp + "@drift_budget_scale", "must be positive");
+      c.record = {f_.attr_double(grp, "parity_rel_l2"),   f_.attr_double(grp, "allgather_ref_rel_l2"),
+                  f_.attr_double(grp, "sharded_ref_rel_l2"), f_.attr_double(grp, "parity_margin"),
+                  f_.attr_double(grp, "allgather_ref_margin"), f_.attr_double(grp, "sharded_ref_margin")};
+      c.allgather = read_matrix(grp + "/allgather", ic.tokens, ic.shape.dim, ic.dtype);
+      c.sharded = read_matrix(grp + "/sharded", ic.tokens, ic.shape.dim, ic.dtype);
+      return c;
+    });
+  }
+
+  std::string path_;
+  h5::File f_;
+};
+
+}  // namespace
+
+GoldenFile read_golden(const std::string& path) { return Reader(path).read(); }
+
+}  // namespace ffn

@@ -1,0 +1,85 @@
+#pragma once
+// The golden file: the blessed result of a set of cases (layout: goldens/SCHEMA.md).
+// Writing is atomic (temporary file, then rename); reading validates the schema and every
+// object it uses, and reports any problem as one GoldenError line naming file, object and
+// reason.
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "harness/case_runner.hpp"
+
+namespace ffn {
+
+inline constexpr const char* k_golden_schema = "ffn-parity-golden";
+inline constexpr std::int64_t k_golden_schema_version = 1;
+
+class GoldenError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+enum class InputMode {
+  full,    // the input tensors are stored
+  seeded,  // only the generator key and SHA-256 digests of the generated tensors are stored
+};
+
+// The tensors of an input set, in storage order, with their names in the file.
+std::vector<std::pair<std::string, std::span<const float>>> named_tensors(const FfnInputs& in);
+
+struct GoldenInputSet {
+  std::string id;  // group name under /input_sets
+  InputConfig config;
+  InputMode mode = InputMode::seeded;
+  std::map<std::string, std::string> sha256;  // tensor name -> digest
+  std::optional<FfnInputs> tensors;           // full mode only
+  Matrix<double> reference;
+};
+
+// What a case recorded when it was blessed.
+struct GoldenRecord {
+  double parity_rel_l2 = 0, allgather_ref_rel_l2 = 0, sharded_ref_rel_l2 = 0;
+  double parity_margin = 0, allgather_ref_margin = 0, sharded_ref_margin = 0;
+};
+
+struct GoldenCase {
+  std::string id;  // group name under /cases
+  CaseConfig config;
+  std::string input_set;
+  GoldenRecord record;
+  // Today's output may differ from the blessed one by at most drift_budget_scale times its
+  // error budget against the reference (both lie within one budget of the reference).
+  double drift_budget_scale = 2.0;
+  Tolerance tolerance;  // allclose tolerance, reported as information
+  Matrix<float> allgather, sharded;
+};
+
+struct GoldenFile {
+  std::string path;
+  std::map<std::string, std::string> provenance;  // root attributes
+  std::map<std::string, GoldenInputSet> input_sets;
+  std::vector<GoldenCase> cases;
+};
+
+// Provenance of results produced by this build now: tool, git commit, backend, device,
+// library versions, creation time.
+std::map<std::string, std::string> current_provenance(const std::string& backend,
+                                                      const std::string& device);
+
+std::string input_set_id(const InputConfig& c);
+std::string case_id(const CaseConfig& c);
+
+// Builds the golden of passing results. Throws GoldenError when a case failed.
+GoldenFile make_golden(const std::vector<CaseResult>& results, InputMode mode,
+                       std::map<std::string, std::string> provenance);
+
+// Atomic: writes PATH.tmp.<pid>, then renames it over PATH. Refuses an existing PATH
+// unless overwrite.
+void write_golden(const GoldenFile& golden, const std::string& path, bool overwrite);
+
+// Reads and validates; throws GoldenError.
+GoldenFile read_golden(const std::string& path);
+
+}  // namespace ffn

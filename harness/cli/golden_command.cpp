@@ -1,0 +1,264 @@
+#include "harness/cli/golden_command.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+
+#include <cmath>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <set>
+
+#include "goldens/golden_check.hpp"
+#include "harness/cli/progress.hpp"
+#include "harness/cli/sweep_options.hpp"
+
+namespace ffn::cli {
+
+namespace {
+
+constexpr const char* k_err = "ffn-parity golden: error: ";
+
+std::string drift_cell(const DriftResult& d) {
+  if (d.differing == 0) return "identical";
+  return fmt::format("{}@{:.2f}", d.differing, d.verdict.margin());
+}
+
+// ---- bless ----------------------------------------------------------------------------
+
+struct BlessOptions {
+  SweepOptions sweep;
+  std::string inputs = "auto";
+  std::string output;
+  bool force = false;
+};
+
+int bless(const BlessOptions& o) {
+  std::vector<CaseConfig> cases;
+  SweepConfig sweep;
+  try {
+    sweep = to_sweep(o.sweep);
+    cases = expand(sweep);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << k_err << e.what() << "\n";
+    return 2;
+  }
+  // Full tensors for small shapes; digests for the multi-hundred-MiB LTX-2 weights.
+  const bool full = o.inputs == "full" || (o.inputs == "auto" && sweep.shape.dim * sweep.shape.inner <= (1 << 20));
+  try {
+    const ProgressFn progress = terminal_progress();
+    const std::vector<CaseResult> results = run_cases(cases, progress);
+    clear_progress(progress);
+    const GoldenFile g = make_golden(results, full ? InputMode::full : InputMode::seeded,
+                                     current_provenance("cpu", ""));
+    write_golden(g, o.output, o.force);
+    write_manifest(g, o.output);
+    fmt::print("blessed {} cases ({} inputs) into {}\n", g.cases.size(), full ? "full" : "seeded", o.output);
+    return 0;
+  } catch (const GoldenError& e) {
+    std::cerr << k_err << e.what() << "\n";
+    return 1;
+  }
+}
+
+// ---- check ----------------------------------------------------------------------------
+
+struct CheckOptions {
+  std::vector<std::string> files;
+  std::vector<std::string> cases;
+  double growth = 1.25;
+};
+
+int check(const CheckOptions& o) {
+  std::size_t passed = 0, failed = 0;
+  for (const std::string& path : o.files) {
+    try {
+      const GoldenFile g = read_golden(path);
+      GoldenCheckOptions opt;
+      opt.growth_limit = o.growth;
+      opt.only_cases = o.cases;
+      const ProgressFn progress = terminal_progress();
+      const std::vector<GoldenCaseCheck> checks = check_golden(g, opt, progress);
+      clear_progress(progress);
+      fmt::print("# golden check {}: {} cases, blessed {} at {} ({}, {})\n", path, g.cases.size(),
+                 g.provenance.count("created_utc") ? g.provenance.at("created_utc") : "?",
+                 g.provenance.count("git_commit") ? g.provenance.at("git_commit") : "?",
+                 g.provenance.count("backend") ? g.provenance.at("backend") : "?",
+                 g.provenance.count("device") ? g.provenance.at("device") : "?");
+      fmt::print("# drift: elements differing from the blessed output @ margin (<= 1 passes); grow: "
+                 "today's error / blessed error (<= {} passes)\n",
+                 o.growth);
+      fmt::print("#{:<41} {:>11} {:>11} {:>8} {:>8} {:>8} {:>7}\n", "case", "ag_drift", "sh_drift",
+                 "par_grow", "ag_grow", "sh_grow", "verdict");
+      for (const GoldenCaseCheck& k : checks) {
+        fmt::print(" {:<41} {:>11} {:>11} {:>8.3f} {:>8.3f} {:>8.3f} {:>7}\n", k.golden->config.name(),
+                   drift_cell(k.allgather), drift_cell(k.sharded), k.parity_growth, k.allgather_growth,
+                   k.sharded_growth, k.pass ? "PASS" : "FAIL");
+        if (!k.pass)
+          fmt::print("#   FAIL {} case {} (tp {}, {}, {}): {}\n", path, k.golden->id, k.golden->config.tp,
+                     dtype_name(k.golden->config.dtype), allreduce_model_name(k.golden->config.allreduce),
+                     k.reason);
+        (k.pass ? passed : failed)++;
+      }
+    } catch (const GoldenError& e) {
+      std::cerr << k_err << e.what() << "\n";
+      ++failed;
+    }
+  }
+  fmt::print("{} passed, {} failed\n", passed, failed);
+  return failed == 0 ? 0 : 1;
+}
+
+// ---- diff -----------------------------------------------------------------------------
+
+struct TensorDiff {
+  std::int64_t differing = 0;
+  double max_abs = 0, rel_l2 = 0;
+};
+
+template <class T>
+TensorDiff diff_tensors(const Matrix<T>& a, const Matrix<T>& b) {
+  TensorDiff d;
+  if (a.rows() != b.rows() || a.cols() != b.cols()) return {-1, INFINITY, INFINITY};
+  double num = 0, den = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const double x = a.data()[i], y = b.data()[i];
+    d.differing += x != y;
+    d.max_abs = std::max(d.max_abs, std::fabs(x - y));
+    num += (x - y) * (x - y), den += y * y;
+  }
+  d.rel_l2 = den > 0 ? std::sqrt(num / den) : std::sqrt(num);
+  return d;
+}
+
+std::string diff_cell(const TensorDiff& d) {
+  if (d.differing < 0) return "shape differs";
+  if (d.differing == 0) return "identical";
+  return fmt::format("{} diff, max {:.2e}, rl2 {:.2e}", d.differing, d.max_abs, d.rel_l2);
+}
+
+int diff(const std::string& a_path, const std::string& b_path) {
+  GoldenFile a, b;
+  try {
+    a = read_golden(a_path);
+    b = read_golden(b_path);
+  } catch (const GoldenError& e) {
+    std::cerr << k_err << e.what() << "\n";
+    return 2;
+  }
+  bool same = true;
+  fmt::print("# golden diff\n#  A: {} (blessed {} at {})\n#  B: {} (blessed {} at {})\n", a_path,
+             a.provenance["created_utc"], a.provenance["git_commit"], b_path, b.provenance["created_utc"],
+             b.provenance["git_commit"]);
+  for (const auto& [id, sa] : a.input_sets) {
+    const auto sb = b.input_sets.find(id);
+    if (sb == b.input_sets.end()) continue;
+    const TensorDiff r = diff_tensors(sa.reference, sb->second.reference);
+    bool inputs_same = sa.sha256 == sb->second.sha256;
+    same &= inputs_same && r.differing == 0;
+    fmt::print("  input set {:<36} inputs {}, reference {}\n", id, inputs_same ? "identical" : "DIFFER",
+               diff_cell(r));
+  }
+  fmt::print("#{:<41} {:>30} {:>30} {:>22}\n", "case", "allgather", "sharded", "sharded_ref_rl2 A -> B");
+  std::set<std::string> in_b;
+  for (const GoldenCase& cb : b.cases) in_b.insert(cb.id);
+  for (const GoldenCase& ca : a.cases) {
+    const auto cb = std::find_if(b.cases.begin(), b.cases.end(), [&](const GoldenCase& c) { return c.id == ca.id; });
+    if (cb == b.cases.end()) {
+      fmt::print(" {:<41} only in A\n", ca.config.name());
+      same = false;
+      continue;
+    }
+    in_b.erase(ca.id);
+    const TensorDiff ag = diff_tensors(ca.allgather, cb->allgather), sh = diff_tensors(ca.sharded, cb->sharded);
+    same &= ag.differing == 0 && sh.differing == 0;
+    fmt::print(" {:<41} {:>30} {:>30} {:>10.3e} -> {:.3e}\n", ca.config.name(), diff_cell(ag), diff_cell(sh),
+               ca.record.sharded_ref_rel_l2, cb->record.sharded_ref_rel_l2);
+  }
+  for (const GoldenCase& cb : b.cases)
+    if (in_b.count(cb.id)) {
+      fmt::print(" {:<41} only in B\n", cb.config.name());
+      same = false;
+    }
+  fmt::print("{}\n", same ? "goldens are identical in every dataset" : "goldens differ");
+  return same ? 0 : 1;
+}
+
+// ---- info -----------------------------------------------------------------------------
+
+int info(const std::string& path) {
+  GoldenFile g;
+  try {
+    g = read_golden(path);
+  } catch (const GoldenError& e) {
+    std::cerr << k_err << e.what() << "\n";
+    return 2;
+  }
+  fmt::print("# {}\n", path);
+  for (const auto& [key, value] : g.provenance) fmt::print("  {:<18} {}\n", key, value);
+  fmt::print("# input sets\n");
+  for (const auto& [id, s] : g.input_sets)
+    fmt::print("  {:<36} {} inputs, shape {} ({} -> {}), {} tokens, {}, seed {}\n", id,
+               s.mode == InputMode::full ? "full" : "seeded", s.config.shape.name, s.config.shape.dim,
+               s.config.shape.inner, s.config.tokens, dtype_name(s.config.dtype), s.config.seed);
+  fmt::print("# cases\n#{:<41} {:>3} {:>5} {:>8} {:>9} {:>9} {:>9} {:>8}\n", "name", "tp", "dtype", "reduce",
+             "par_rl2", "ag_rl2", "sh_rl2", "par_mrg");
+  for (const GoldenCase& c : g.cases)
+    fmt::print(" {:<41} {:>3} {:>5} {:>8} {:>9.3e} {:>9.3e} {:>9.3e} {:>8.3f}\n", c.config.name(), c.config.tp,
+               dtype_name(c.config.dtype), allreduce_model_name(c.config.allreduce), c.record.parity_rel_l2,
+               c.record.allgather_ref_rel_l2, c.record.sharded_ref_rel_l2, c.record.parity_margin);
+  fmt::print("{} cases\n", g.cases.size());
+  return 0;
+}
+
+}  // namespace
+
+void write_manifest(const GoldenFile& g, const std::string& golden_path) {
+  std::ofstream out(golden_path + ".cases");
+  for (const GoldenCase& c : g.cases) out << c.id << "\n";
+  if (!out) throw GoldenError(golden_path + ".cases: cannot write the case manifest");
+}
+
+void add_golden_command(CLI::App& app, int* exit_code) {
+  CLI::App* golden = app.add_subcommand("golden", "Bless, check, compare and inspect HDF5 goldens");
+  golden->require_subcommand(1);
+
+  auto b = std::make_shared<BlessOptions>();
+  CLI::App* bless_cmd = golden->add_subcommand(
+      "bless", "Run a sweep and store its results as a golden (refuses to overwrite without --force; "
+               "the write is atomic). Also writes FILE.cases, the case list ctest registers.");
+  add_sweep_options(bless_cmd, b->sweep);
+  bless_cmd->add_option("--inputs", b->inputs,
+                        "Store the input tensors (full) or only their generator key and SHA-256 (seeded); "
+                        "auto: full for shapes up to 1 Mi weights")
+      ->check(CLI::IsMember({"auto", "full", "seeded"}))
+      ->capture_default_str();
+  bless_cmd->add_option("-o,--output", b->output, "Golden file to write")->required();
+  bless_cmd->add_flag("--force", b->force, "Replace an existing golden");
+  bless_cmd->callback([b, exit_code] { *exit_code = bless(*b); });
+
+  auto c = std::make_shared<CheckOptions>();
+  CLI::App* check_cmd = golden->add_subcommand(
+      "check", "Re-run the cases recorded in each golden and compare with the blessed results");
+  check_cmd->add_option("files", c->files, "Golden files")->required()->check(CLI::ExistingFile);
+  check_cmd->add_option("--case", c->cases, "Only this case (id or name); repeatable");
+  check_cmd->add_option("--growth", c->growth,
+                        "Fail when an error against the reference grew more than this factor")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  check_cmd->callback([c, exit_code] { *exit_code = check(*c); });
+
+  auto d = std::make_shared<std::pair<std::string, std::string>>();
+  CLI::App* diff_cmd = golden->add_subcommand("diff", "Compare two goldens case by case, dataset by dataset "
+                                                      "(exit 0: identical, 1: different, 2: trouble)");
+  diff_cmd->add_option("a", d->first, "First golden")->required()->check(CLI::ExistingFile);
+  diff_cmd->add_option("b", d->second, "Second golden")->required()->check(CLI::ExistingFile);
+  diff_cmd->callback([d, exit_code] { *exit_code = diff(d->first, d->second); });
+
+  auto i = std::make_shared<std::string>();
+  CLI::App* info_cmd = golden->add_subcommand("info", "Provenance and cases of a golden");
+  info_cmd->add_option("file", *i, "Golden file")->required()->check(CLI::ExistingFile);
+  info_cmd->callback([i, exit_code] { *exit_code = info(*i); });
+}
+
+}  // namespace ffn::cli

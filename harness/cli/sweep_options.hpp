@@ -1,0 +1,30 @@
+#pragma once
+// The options that describe a sweep, shared by `run` and `golden bless`.
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "harness/sweep.hpp"
+
+namespace ffn::cli {
+
+struct SweepOptions {
+  std::string shape = "ltx2-video";
+  std::int64_t tokens = 0;
+  bool tokens_given = false;  // otherwise the preset's default
+  std::vector<int> tps{1, 2, 4, 8};
+  std::vector<std::string> precisions{"fp32", "bf16", "fp16"};
+  std::vector<std::string> allreduce{"ring"};
+  std::uint64_t seed = 0;
+  int outliers = 0;
+  double outlier_scale = 32.0;
+};
+
+// Registers --shape --tokens --tp --precision --allreduce --seed --outliers --outlier-scale.
+// `o` must outlive parsing.
+void add_sweep_options(CLI::App* cmd, SweepOptions& o);
+SweepConfig to_sweep(const SweepOptions& o);
+
+}  // namespace ffn::cli
