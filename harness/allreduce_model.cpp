@@ -67,8 +67,9 @@ void reduce_exact(DType wire, std::span<const std::span<const float>> in, std::s
   // The fp64 sum of tp values on a <= 24-bit grid is exact unless their exponents spread
   // over more than ~29 binades, so in practice the rounding below is the only one.
   for (std::size_t i = 0; i < out.size(); ++i) {
-    double acc = 0;
-    for (const auto& part : in) acc += part[i];
+    // Starting from the first value, not +0, keeps the sign of an all-negative-zero sum.
+    double acc = in[0][i];
+    for (std::size_t r = 1; r < in.size(); ++r) acc += in[r][i];
     out[i] = static_cast<float>(round_to(wire, acc));
     if (obs) obs->rounded(i, out[i], wire);
   }
