@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Re-blesses the committed goldens of the CI matrix. Only for an intended numerical change,
+# reviewed with `ffn-parity golden diff OLD NEW` first (README: "Goldens").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# Configure again so the goldens record the commit they were blessed at.
+cmake --preset default >/dev/null
+cmake --build --preset default >/dev/null
+bin=./build/harness/ffn-parity
+common=(--tp 1,2,4,8 --precision fp32,bf16,fp16 --allreduce ring,oneshot --seed 0)
+"$bin" golden bless --shape tiny "${common[@]}" --inputs full -o goldens/tiny.h5 "$@"
+"$bin" golden bless --shape ltx2-video --tokens 4 "${common[@]}" --inputs seeded -o goldens/ltx2-video.h5 "$@"
+"$bin" golden bless --shape ltx2-audio --tokens 4 "${common[@]}" --inputs seeded -o goldens/ltx2-audio.h5 "$@"
