@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cmath>
 #include <memory>
 
 #include "harness/ffn_error_model.hpp"
@@ -11,6 +12,16 @@
 namespace ffn {
 
 namespace {
+
+// |a - b| in the L2 norm, accumulated in fp64.
+double l2_norm(const Matrix<float>& a, const Matrix<float>& b) {
+  double s = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const double d = double(a.data()[i]) - b.data()[i];
+    s += d * d;
+  }
+  return std::sqrt(s);
+}
 
 std::vector<double> as_double(const Matrix<float>& m) {
   return std::vector<double>(m.values().begin(), m.values().end());
@@ -52,7 +63,7 @@ struct SharedState {
 bool same_inputs(const InputConfig& a, const InputConfig& b) {
   return a.shape.name == b.shape.name && a.shape.dim == b.shape.dim &&
          a.shape.inner == b.shape.inner && a.tokens == b.tokens && a.seed == b.seed &&
-         a.dtype == b.dtype && a.outlier_channels == b.outlier_channels &&
+         a.dtype == b.dtype && a.scheme == b.scheme && a.outlier_channels == b.outlier_channels &&
          a.outlier_scale == b.outlier_scale;
 }
 
@@ -84,6 +95,15 @@ CaseResult run_case(const CaseConfig& config, SharedState& shared) {
   if (config.tp > 1 || !r.activations_identical) {
     parity_budget += old_budget;
     parity_budget += new_budget;
+  }
+  if (config.tp > 1 && shared.terms.input_scales_differ_by_shard) parity_budget += input_scale_budget(shared.terms);
+
+  if (in.weights.quant) {
+    const Matrix<float> y_group =
+        ffn_sharded(in.x, in.weights, comm, dtype, nullptr, nullptr, InputScaleScope::group);
+    const double norm = l2_norm(y_old, Matrix<float>(y_old.rows(), y_old.cols()));
+    r.scale_part_rel_l2 = l2_norm(y_new, y_group) / norm;
+    r.order_part_rel_l2 = l2_norm(y_group, y_old) / norm;
   }
   const std::span<const double> ref = shared.reference->values();
   r.parity = compare(y_new, as_double(y_old), std::move(parity_budget), dtype);

@@ -2,6 +2,7 @@
 // Runs cases: both paths on identical inputs, the fp64 reference, and the three
 // comparisons that make a case's verdict (parity, and each path against the reference).
 #include <functional>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,6 +25,13 @@ struct CaseResult {
   Comparison allgather_ref;  // allgather vs fp64 reference
   Comparison sharded_ref;    // sharded vs fp64 reference
   bool activations_identical = false;  // the two paths' GELU outputs agree bit for bit
+  // Quantized schemes: the parity error split into its two causes, as relative L2 norms
+  // against the allgather output: the sharded path run with proj_out input scales agreed
+  // over the group (as the allgather path sees them) isolates the reduction order
+  // (order_part = |that - allgather|) from the scale granularity (scale_part =
+  // |sharded - that|). NaN for unquantized cases.
+  double scale_part_rel_l2 = std::numeric_limits<double>::quiet_NaN();
+  double order_part_rel_l2 = std::numeric_limits<double>::quiet_NaN();
   Matrix<float> allgather_out, sharded_out;
   std::shared_ptr<const Matrix<double>> reference_out;  // shared by the cases of one input set
   bool pass = false;

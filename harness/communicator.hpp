@@ -27,6 +27,8 @@ class Communicator {
   // given, is told of every rounding for local rank 0's copy of the result.
   virtual void all_reduce_sum(RankTensors& local, DType wire,
                               RoundingObserver* observer = nullptr) = 0;
+  // Element-wise maximum over all ranks (exact); used to agree on quantization scales.
+  virtual void all_reduce_max(RankTensors& local) = 0;
 };
 
 }  // namespace ffn

@@ -34,7 +34,12 @@ struct FfnErrorTerms {
   std::int64_t inner = 0;
   DType dtype = DType::fp32;
   Matrix<double> out_terms_sq;  // sum_k a_k^2 w_jk^2: the proj_out products, squared
-  Matrix<double> upstream_sq;   // sum_k w_jk^2 b_k^2, b_k bounding the error of a_k
+  Matrix<double> upstream_sq;   // sum_k w_jk^2 b_k^2, b_k bounding the error of a_k (quantization included)
+  // sum_k w_jk^2 q_k^2, q_k bounding the quantization error of proj_out's input a_k with the
+  // scales of the whole row; zero without quantization.
+  Matrix<double> input_quant_sq;
+  std::int64_t extra_out_roundings = 0;      // fp32 roundings of proj_out beyond the K adds
+  bool input_scales_differ_by_shard = false;  // proj_out's input scales depend on the shard
 };
 
 FfnErrorTerms ffn_error_terms(const Matrix<float>& x, const FfnWeights& w,
@@ -45,11 +50,17 @@ FfnErrorTerms ffn_error_terms(const Matrix<float>& x, const FfnWeights& w,
 ErrorBudget allgather_budget(const Matrix<float>& y, const FfnErrorTerms& terms);
 // Output-side budget of the sharded path: per-rank accumulation and rounding of each
 // partial, plus `reduction`, the roundings the AllReduce reported through a BudgetObserver.
+// (Its proj_out input quantization, when it differs from the allgather path's, is added by
+// the parity budget: see input_scale_budget.)
 ErrorBudget sharded_budget(const RankTensors& partials, const FfnErrorTerms& terms,
                            ErrorBudget reduction);
 // Bound on how far an activation difference moves the output: |dA| |W_out|^T.
 ErrorBudget activation_difference_budget(const Matrix<float>& a, const Matrix<float>& b,
                                          const Matrix<float>& w_out);
+// When the sharded path quantizes proj_out's input with rank-local scales, both paths'
+// quantization errors of the same activation stay in the difference: each at most the
+// whole-row bound q_k (a shard's scale is never larger), together (2 q_k)^2 per term.
+ErrorBudget input_scale_budget(const FfnErrorTerms& terms);
 // A path's budget against the fp64 reference: its output side plus the upstream errors.
 ErrorBudget reference_budget(ErrorBudget path, const FfnErrorTerms& terms);
 

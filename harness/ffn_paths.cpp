@@ -46,9 +46,10 @@ Matrix<float> side_by_side(const RankTensors& shards) {
 Matrix<float> ffn_allgather(const Matrix<float>& x, const FfnWeights& w, Communicator& comm,
                             DType dtype, FfnTrace* trace) {
   check_ffn_shapes(x, w);
-  const ColumnParallelLinear proj_in("proj_in", w.w_in, w.b_in, /*gather_output=*/true, comm, dtype);
+  const ColumnParallelLinear proj_in("proj_in", w.w_in, w.b_in, /*gather_output=*/true, comm, dtype,
+                                     w.quant ? &w.quant->proj_in : nullptr);
   const ColumnParallelLinear proj_out("proj_out", w.w_out, w.b_out, /*gather_output=*/true, comm,
-                                      dtype);
+                                      dtype, w.quant ? &w.quant->proj_out : nullptr);
   RankTensors h = proj_in.forward(replicate(x, comm));
   if (trace) trace->hidden = h.front();
   for (auto& t : h) cpu::gelu_tanh_inplace(t, dtype);
@@ -57,12 +58,14 @@ Matrix<float> ffn_allgather(const Matrix<float>& x, const FfnWeights& w, Communi
 }
 
 Matrix<float> ffn_sharded(const Matrix<float>& x, const FfnWeights& w, Communicator& comm,
-                          DType dtype, RoundingObserver* observer, FfnTrace* trace) {
+                          DType dtype, RoundingObserver* observer, FfnTrace* trace,
+                          InputScaleScope proj_out_scales) {
   check_ffn_shapes(x, w);
   const ColumnParallelLinear proj_in("proj_in", w.w_in, w.b_in, /*gather_output=*/false, comm,
-                                     dtype);
+                                     dtype, w.quant ? &w.quant->proj_in : nullptr);
   const RowParallelLinear proj_out("proj_out", w.w_out, w.b_out, /*input_is_parallel=*/true,
-                                   /*reduce_results=*/true, comm, dtype);
+                                   /*reduce_results=*/true, comm, dtype,
+                                   w.quant ? &w.quant->proj_out : nullptr, proj_out_scales);
   RankTensors h = proj_in.forward(replicate(x, comm));
   if (trace) trace->hidden = side_by_side(h);
   for (auto& t : h) cpu::gelu_tanh_inplace(t, dtype);
@@ -77,10 +80,15 @@ ReferenceResult ffn_reference(const Matrix<float>& x, const FfnWeights& w) {
   };
   ReferenceResult r;
   // One fp64 weight copy at a time: at LTX-2 dims each is 512 MiB.
-  r.hidden = cpu::linear(convert<double>(x), convert<double>(w.w_in), to_double(w.b_in));
+  const auto weight = [&](const Matrix<float>& master, const QuantizedLinear* q) {
+    return q ? dequantize<double>(q->weight) : convert<double>(master);
+  };
+  r.hidden = cpu::linear(convert<double>(x), weight(w.w_in, w.quant ? &w.quant->proj_in : nullptr),
+                         to_double(w.b_in));
   r.activation = r.hidden;
   cpu::gelu_tanh_inplace(r.activation);
-  r.output = cpu::linear(r.activation, convert<double>(w.w_out), to_double(w.b_out));
+  r.output = cpu::linear(r.activation, weight(w.w_out, w.quant ? &w.quant->proj_out : nullptr),
+                         to_double(w.b_out));
   return r;
 }
 

@@ -7,9 +7,11 @@
 //   sharded    the new path: proj_in column-parallel without gather, GELU on the shard,
 //              proj_out row-parallel (bias on rank 0), AllReduce-sum in the activation dtype.
 //   reference  unsharded, fp64 throughout, on the same (already rounded) inputs.
+#include <optional>
 #include <vector>
 
 #include "harness/communicator.hpp"
+#include "harness/parallel_linear.hpp"
 
 namespace ffn {
 
@@ -19,6 +21,8 @@ struct FfnWeights {
   std::vector<float> b_in;
   Matrix<float> w_out;
   std::vector<float> b_out;
+  // A quantized checkpoint: quantized from w_in and w_out (their fp32 masters), run instead.
+  std::optional<QuantizedFfn> quant;
 
   std::int64_t dim() const { return w_in.cols(); }
   std::int64_t inner() const { return w_in.rows(); }
@@ -35,8 +39,11 @@ Matrix<float> ffn_allgather(const Matrix<float>& x, const FfnWeights& w, Communi
                             DType dtype, FfnTrace* trace = nullptr);
 Matrix<float> ffn_sharded(const Matrix<float>& x, const FfnWeights& w, Communicator& comm,
                           DType dtype, RoundingObserver* observer = nullptr,
-                          FfnTrace* trace = nullptr);
+                          FfnTrace* trace = nullptr,
+                          InputScaleScope proj_out_scales = InputScaleScope::local);
 
+// The reference runs the checkpoint as shipped: for a quantized one, the dequantized weights
+// (exact in fp64) on unquantized activations.
 struct ReferenceResult {
   Matrix<double> hidden;      // x W_in^T + b_in
   Matrix<double> activation;  // gelu_tanh(hidden)

@@ -6,6 +6,8 @@
 #include <stdexcept>
 
 #include "harness/counter_rng.hpp"
+#include "kernels/cpu/gelu.hpp"
+#include "kernels/cpu/linear.hpp"
 #include "kernels/rounding.hpp"
 
 namespace ffn {
@@ -33,28 +35,59 @@ std::vector<std::int64_t> outlier_channels(const InputConfig& c) {
   return {chosen.begin(), chosen.end()};
 }
 
+namespace {
+Matrix<float> activations(const InputConfig& c, const char* name, std::int64_t tokens) {
+  const std::int64_t dim = c.shape.dim;
+  const CounterRng rng(c.seed, name);
+  const auto outliers = outlier_channels(c);
+  Matrix<float> x(tokens, dim);
+  for (std::int64_t t = 0; t < tokens; ++t)
+    for (std::int64_t j = 0; j < dim; ++j) {
+      double v = rng.normal(static_cast<std::uint64_t>(t * dim + j));
+      if (std::binary_search(outliers.begin(), outliers.end(), j)) v *= c.outlier_scale;
+      x(t, j) = static_cast<float>(round_to(c.dtype, v));
+    }
+  return x;
+}
+
+float amax_of(std::span<const double> v) {
+  double m = 0;
+  for (double e : v) m = std::max(m, std::fabs(e));
+  return static_cast<float>(m);
+}
+}  // namespace
+
+void quantize_checkpoint(FfnInputs& in, const InputConfig& c) {
+  FfnWeights& w = in.weights;
+  // Calibration: amax of each layer's input on a batch the cases never run, through the
+  // quantized proj_in weight, in fp64.
+  const Matrix<float> calibration = activations(c, "calibration.x", k_calibration_tokens);
+  QuantizedFfn q;
+  q.proj_in = quantize_linear(w.w_in, c.scheme, amax_of(convert<double>(calibration).values()));
+  Matrix<double> h = cpu::linear(convert<double>(calibration), dequantize<double>(q.proj_in.weight),
+                                 std::vector<double>(w.b_in.begin(), w.b_in.end()));
+  cpu::gelu_tanh_inplace(h);
+  q.proj_out = quantize_linear(w.w_out, c.scheme, amax_of(h.values()));
+  w.quant = std::move(q);
+}
+
 FfnInputs make_inputs(const InputConfig& c) {
   if (c.tokens <= 0) throw std::invalid_argument("tokens must be positive");
   const std::int64_t dim = c.shape.dim, inner = c.shape.inner;
   FfnInputs in;
-  const CounterRng rng(c.seed, "x");
-  const auto outliers = outlier_channels(c);
-  in.x = Matrix<float>(c.tokens, dim);
-  for (std::int64_t t = 0; t < c.tokens; ++t)
-    for (std::int64_t j = 0; j < dim; ++j) {
-      double v = rng.normal(static_cast<std::uint64_t>(t * dim + j));
-      if (std::binary_search(outliers.begin(), outliers.end(), j)) v *= c.outlier_scale;
-      in.x(t, j) = static_cast<float>(round_to(c.dtype, v));
-    }
+  in.x = activations(c, "x", c.tokens);
   FfnWeights& w = in.weights;
   w.w_in = Matrix<float>(inner, dim);
   w.b_in.resize(static_cast<std::size_t>(inner));
   w.w_out = Matrix<float>(dim, inner);
   w.b_out.resize(static_cast<std::size_t>(dim));
-  linear_init(w.w_in.values(), c.seed, "proj_in.weight", dim, c.dtype);
+  // A quantized checkpoint is made from fp32 master weights.
+  const DType weight_grid = c.scheme == QuantScheme::none ? c.dtype : DType::fp32;
+  linear_init(w.w_in.values(), c.seed, "proj_in.weight", dim, weight_grid);
   linear_init(w.b_in, c.seed, "proj_in.bias", dim, c.dtype);
-  linear_init(w.w_out.values(), c.seed, "proj_out.weight", inner, c.dtype);
+  linear_init(w.w_out.values(), c.seed, "proj_out.weight", inner, weight_grid);
   linear_init(w.b_out, c.seed, "proj_out.bias", inner, c.dtype);
+  if (c.scheme != QuantScheme::none) quantize_checkpoint(in, c);
   return in;
 }
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "harness/ffn_paths.hpp"
+#include "harness/precision.hpp"
 #include "harness/shape.hpp"
 
 namespace ffn {
@@ -13,7 +14,10 @@ struct InputConfig {
   FfnShape shape;
   std::int64_t tokens = 0;
   std::uint64_t seed = 0;
-  DType dtype = DType::bf16;
+  DType dtype = DType::bf16;  // the activation dtype: the grid of x and of the biases
+  // A quantization scheme: weights stay fp32 masters, quantized once into weights.quant with
+  // static input scales calibrated on a separate batch.
+  QuantScheme scheme = QuantScheme::none;
   // Activation outliers: this many hidden channels of x scaled by outlier_scale, as the
   // few large channels of real transformer activations.
   int outlier_channels = 0;
@@ -24,6 +28,13 @@ struct FfnInputs {
   Matrix<float> x;  // [tokens, dim], N(0, 1)
   FfnWeights weights;  // PyTorch nn.Linear init: U(-1/sqrt(fan_in), 1/sqrt(fan_in))
 };
+
+// Tokens of the calibration batch that static input scales are taken from.
+inline constexpr std::int64_t k_calibration_tokens = 16;
+
+// Quantizes a checkpoint's weights with `scheme` (once, from the full fp32 weights) and
+// calibrates its static input scales; fills weights.quant.
+void quantize_checkpoint(FfnInputs& inputs, const InputConfig& config);
 
 FfnInputs make_inputs(const InputConfig& config);
 

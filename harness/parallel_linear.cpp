@@ -36,12 +36,16 @@ void check_inputs(const std::string& layer, const RankTensors& x, const Communic
 
 ColumnParallelLinear::ColumnParallelLinear(std::string name, const Matrix<float>& weight,
                                            std::span<const float> bias, bool gather_output,
-                                           Communicator& comm, DType dtype)
-    : name_(std::move(name)), gather_output_(gather_output), comm_(comm), dtype_(dtype) {
+                                           Communicator& comm, DType dtype,
+                                           const QuantizedLinear* quant)
+    : name_(std::move(name)), gather_output_(gather_output), comm_(comm), dtype_(dtype), quant_(quant) {
   check_bias(name_, bias, weight.rows());
   const std::int64_t rows = per_rank(name_, "output", weight.rows(), comm.size());
+  const std::string where = fmt::format("{} (column-parallel, output size {} at tp {})", name_,
+                                        weight.rows(), comm.size());
   for (int r : comm.local_ranks()) {
     weights_.push_back(weight.row_view(r * rows, (r + 1) * rows));
+    if (quant_) quant_weights_.push_back(cpu::rows_of(cpu::view_of(quant_->weight), r * rows, (r + 1) * rows, where));
     biases_.push_back(bias.empty() ? bias : bias.subspan(r * rows, rows));
   }
 }
@@ -49,19 +53,28 @@ ColumnParallelLinear::ColumnParallelLinear(std::string name, const Matrix<float>
 RankTensors ColumnParallelLinear::forward(const RankTensors& x) const {
   check_inputs(name_, x, comm_, weights_.front().cols);
   RankTensors y;
-  for (std::size_t i = 0; i < x.size(); ++i)
-    y.push_back(cpu::linear(x[i], weights_[i], biases_[i], dtype_));
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    if (!quant_) {
+      y.push_back(cpu::linear(x[i], weights_[i], biases_[i], dtype_));
+      continue;
+    }
+    const cpu::QuantizedMatrix xq = quantize_input(*quant_, x[i].view());
+    y.push_back(cpu::quantized_linear(cpu::view_of(xq), quant_weights_[i], biases_[i], dtype_));
+  }
   return gather_output_ ? comm_.all_gather_cols(y) : y;
 }
 
 RowParallelLinear::RowParallelLinear(std::string name, const Matrix<float>& weight,
                                      std::span<const float> bias, bool input_is_parallel,
-                                     bool reduce_results, Communicator& comm, DType dtype)
+                                     bool reduce_results, Communicator& comm, DType dtype,
+                                     const QuantizedLinear* quant, InputScaleScope scale_scope)
     : name_(std::move(name)),
       input_is_parallel_(input_is_parallel),
       reduce_results_(reduce_results),
       comm_(comm),
       dtype_(dtype),
+      quant_(quant),
+      scale_scope_(scale_scope),
       bias_(bias) {
   check_bias(name_, bias, weight.rows());
   // Without the reduction every rank would return a partial with (rank 0) or without the
@@ -72,8 +85,14 @@ RowParallelLinear::RowParallelLinear(std::string name, const Matrix<float>& weig
                     "layer's output; skip the bias or reduce the results",
                     name_));
   in_per_rank_ = per_rank(name_, "input", weight.cols(), comm.size());
-  for (int r : comm.local_ranks())
+  const std::string where = fmt::format("{} (row-parallel, input size {} at tp {})", name_,
+                                        weight.cols(), comm.size());
+  for (int r : comm.local_ranks()) {
     weights_.push_back(weight.col_view(r * in_per_rank_, (r + 1) * in_per_rank_));
+    if (quant_)
+      quant_weights_.push_back(
+          cpu::cols_of(cpu::view_of(quant_->weight), r * in_per_rank_, (r + 1) * in_per_rank_, where));
+  }
 }
 
 std::span<const float> RowParallelLinear::bias_added(std::size_t local) const {
@@ -82,13 +101,28 @@ std::span<const float> RowParallelLinear::bias_added(std::size_t local) const {
 
 RankTensors RowParallelLinear::partial_outputs(const RankTensors& x) const {
   check_inputs(name_, x, comm_, input_is_parallel_ ? in_per_rank_ : in_per_rank_ * comm_.size());
-  RankTensors partials;
+  std::vector<MatrixView<float>> own;
   for (std::size_t i = 0; i < x.size(); ++i) {
     const int r = comm_.local_ranks()[i];
-    const MatrixView<float> own =
-        input_is_parallel_ ? x[i].view() : x[i].col_view(r * in_per_rank_, (r + 1) * in_per_rank_);
+    own.push_back(input_is_parallel_ ? x[i].view() : x[i].col_view(r * in_per_rank_, (r + 1) * in_per_rank_));
+  }
+  // Group-wide input scales: every rank's row amax, maximised over the group.
+  RankTensors amax;
+  // (Scales of static inputs and of sub-row groups are the same on every rank already.)
+  const SchemeLayout layout = quant_ ? scheme_layout(quant_->scheme) : SchemeLayout{};
+  if (quant_ && scale_scope_ == InputScaleScope::group && !layout.static_input && layout.input.block_cols == 0) {
+    for (const auto& v : own) amax.push_back(cpu::block_amax(v, layout.input));
+    comm_.all_reduce_max(amax);
+  }
+  RankTensors partials;
+  for (std::size_t i = 0; i < own.size(); ++i) {
     // The partial is a Linear output: fp32 accumulation, rounded to the dtype here.
-    partials.push_back(cpu::linear(own, weights_[i], bias_added(i), dtype_));
+    if (!quant_) {
+      partials.push_back(cpu::linear(own[i], weights_[i], bias_added(i), dtype_));
+      continue;
+    }
+    const cpu::QuantizedMatrix xq = quantize_input(*quant_, own[i], amax.empty() ? nullptr : &amax[i]);
+    partials.push_back(cpu::quantized_linear(cpu::view_of(xq), quant_weights_[i], bias_added(i), dtype_));
   }
   return partials;
 }

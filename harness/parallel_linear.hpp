@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "harness/communicator.hpp"
+#include "harness/quantized_linear.hpp"
 
 namespace ffn {
 
@@ -14,8 +15,11 @@ namespace ffn {
 // and adds its own bias shard. gather_output AllGathers the output columns in rank order.
 class ColumnParallelLinear {
  public:
+  // With `quant`, the layer runs the quantized checkpoint instead of `weight`; its weight
+  // scales are sharded with the rows.
   ColumnParallelLinear(std::string name, const Matrix<float>& weight, std::span<const float> bias,
-                       bool gather_output, Communicator& comm, DType dtype);
+                       bool gather_output, Communicator& comm, DType dtype,
+                       const QuantizedLinear* quant = nullptr);
 
   // x: the full input on every local rank. Returns each local rank's output shard, or the
   // gathered full output with gather_output.
@@ -29,16 +33,27 @@ class ColumnParallelLinear {
   bool gather_output_;
   Communicator& comm_;
   DType dtype_;
+  const QuantizedLinear* quant_;
   std::vector<MatrixView<float>> weights_;
+  std::vector<cpu::QuantizedView> quant_weights_;
   std::vector<std::span<const float>> biases_;
 };
+
+// Whose rows a row-parallel layer's dynamic input scales cover: the rank-local slice, as
+// the serving stack does, or the full row agreed over the group by an AllReduce-max (what
+// the old path sees; used to attribute the parity error to its causes).
+enum class InputScaleScope { local, group };
 
 // Rank r holds columns [r*in/tp, (r+1)*in/tp) of W [out, in] and the full bias, which only
 // rank 0 adds, so that it is added once. reduce_results AllReduces the partial outputs.
 class RowParallelLinear {
  public:
+  // With `quant`, the layer runs the quantized checkpoint; per-channel weight scales stay
+  // whole, block scales are sharded by block columns.
   RowParallelLinear(std::string name, const Matrix<float>& weight, std::span<const float> bias,
-                    bool input_is_parallel, bool reduce_results, Communicator& comm, DType dtype);
+                    bool input_is_parallel, bool reduce_results, Communicator& comm, DType dtype,
+                    const QuantizedLinear* quant = nullptr,
+                    InputScaleScope scale_scope = InputScaleScope::local);
 
   // Each rank's partial output p_r = x_r W_r^T (+ b on rank 0), rounded to the dtype.
   RankTensors partial_outputs(const RankTensors& x) const;
@@ -57,8 +72,11 @@ class RowParallelLinear {
   bool reduce_results_;
   Communicator& comm_;
   DType dtype_;
+  const QuantizedLinear* quant_;
+  InputScaleScope scale_scope_;
   std::int64_t in_per_rank_;
   std::vector<MatrixView<float>> weights_;
+  std::vector<cpu::QuantizedView> quant_weights_;
   std::span<const float> bias_;
 };
 

@@ -22,6 +22,9 @@ json number(double v) {
   return v;
 }
 
+// A figure that only some cases have: "-" where it is NaN.
+std::string optional_cell(double v) { return std::isnan(v) ? "-" : fmt::format("{:.2e}", v); }
+
 std::int64_t wrong(const CaseResult& r) {
   return r.parity.verdict.over_budget + r.allgather_ref.verdict.over_budget +
          r.sharded_ref.verdict.over_budget;
@@ -74,16 +77,19 @@ void print_table(std::ostream& out, const SweepConfig& s, const std::vector<Case
   fmt::print(out,
              "\n# parity = sharded vs allgather, ref = vs fp64 reference; rel_l2 = |a-e|/|e|;"
              " margin = error / budget (< 1 passes);\n# allclose% = elements outside torch's"
-             " default tolerance (information, not the verdict); #wrong = elements over budget\n");
-  fmt::print(out, "#{:>3} {:>5} {:>8} | {:>9} {:>8} {:>7} {:>9} {:>7} | {:>8} {:>7} | {:>8} {:>7} | {:>6} {:>7} {:>7}\n",
-             "tp", "dtype", "reduce", "par_max", "par_rl2", "ulp_p99", "allclose%", "par_mrg",
-             "ag_rl2", "ag_mrg", "sh_rl2", "sh_mrg", "#wrong", "time_s", "verdict");
+             " default tolerance (information, not the verdict); #wrong = elements over budget;\n"
+             "# quantized: scale_rl2 / order_rl2 = parity error from rank-local input scales / from"
+             " the reduction order\n");
+  fmt::print(out, "#{:>3} {:>18} {:>8} | {:>9} {:>8} {:>7} {:>9} {:>7} {:>9} {:>9} | {:>8} {:>7} | {:>8} {:>7} | {:>6} {:>7} {:>7}\n",
+             "tp", "precision", "reduce", "par_max", "par_rl2", "ulp_p99", "allclose%", "par_mrg",
+             "scale_rl2", "order_rl2", "ag_rl2", "ag_mrg", "sh_rl2", "sh_mrg", "#wrong", "time_s", "verdict");
   for (const auto& r : results) {
     const auto& p = r.parity.stats;
-    fmt::print(out, "{:>4} {:>5} {:>8} | {:>9.3e} {:>8.2e} {:>7.4g} {:>9.3f} {:>7.3f} | {:>8.2e} {:>7.3f} | {:>8.2e} {:>7.3f} | {:>6} {:>7.2f} {:>7}\n",
-               r.config.tp, dtype_name(r.config.dtype), allreduce_model_name(r.config.allreduce),
+    fmt::print(out, "{:>4} {:>18} {:>8} | {:>9.3e} {:>8.2e} {:>7.4g} {:>9.3f} {:>7.3f} {:>9} {:>9} | {:>8.2e} {:>7.3f} | {:>8.2e} {:>7.3f} | {:>6} {:>7.2f} {:>7}\n",
+               r.config.tp, r.config.precision().name, allreduce_model_name(r.config.allreduce),
                p.max_abs, std::sqrt(p.nmse), p.ulp_p99, 100.0 * p.mismatch_fraction(),
-               r.parity.verdict.margin(), std::sqrt(r.allgather_ref.stats.nmse),
+               r.parity.verdict.margin(), optional_cell(r.scale_part_rel_l2),
+               optional_cell(r.order_part_rel_l2), std::sqrt(r.allgather_ref.stats.nmse),
                r.allgather_ref.verdict.margin(), std::sqrt(r.sharded_ref.stats.nmse),
                r.sharded_ref.verdict.margin(), wrong(r), r.seconds, r.pass ? "PASS" : "FAIL");
     if (!r.pass) fmt::print(out, "#   FAIL {}: {}\n", r.config.name(), r.reason);
@@ -99,12 +105,14 @@ void print_json(std::ostream& out, const SweepConfig& s, const std::vector<CaseR
     cases.push_back({
         {"name", r.config.name()},
         {"tp", r.config.tp},
-        {"precision", dtype_name(r.config.dtype)},
+        {"precision", r.config.precision().name},
         {"allreduce", allreduce_model_name(r.config.allreduce)},
         {"pass", r.pass},
         {"reason", r.reason},
         {"seconds", r.seconds},
         {"activations_identical", r.activations_identical},
+        {"scale_part_rel_l2", number(r.scale_part_rel_l2)},
+        {"order_part_rel_l2", number(r.order_part_rel_l2)},
         {"parity", comparison_json(r.parity)},
         {"allgather_vs_reference", comparison_json(r.allgather_ref)},
         {"sharded_vs_reference", comparison_json(r.sharded_ref)},

@@ -7,6 +7,8 @@ const std::vector<FfnShape>& shape_presets() {
   // reduction length of the real layer.
   static const std::vector<FfnShape> presets = {
       {"tiny", 64, 256, 8},
+      // The smallest shape whose shards keep 128-element scale blocks whole (tp <= 2).
+      {"small", 256, 1024, 8},
       {"ltx2-video", 4096, 16384, 64},
       {"ltx2-audio", 2048, 8192, 64},
   };

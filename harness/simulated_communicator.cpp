@@ -1,5 +1,6 @@
 #include "harness/simulated_communicator.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 
@@ -34,12 +35,24 @@ RankTensors SimulatedCommunicator::all_gather_cols(const RankTensors& local) {
   return RankTensors(local.size(), full);
 }
 
-void SimulatedCommunicator::all_reduce_sum(RankTensors& local, DType wire,
-                                           RoundingObserver* observer) {
-  check_group(local, "all_reduce");
+void SimulatedCommunicator::check_same_shape(const RankTensors& local, const char* op) const {
+  check_group(local, op);
   for (const auto& t : local)
     if (t.cols() != local[0].cols())
-      throw std::invalid_argument("all_reduce: ranks disagree on the buffer shape");
+      throw std::invalid_argument(std::string(op) + ": ranks disagree on the buffer shape");
+}
+
+void SimulatedCommunicator::all_reduce_max(RankTensors& local) {
+  check_same_shape(local, "all_reduce_max");
+  Matrix<float> m = local[0];
+  for (const auto& t : local)
+    for (std::size_t i = 0; i < m.size(); ++i) m.data()[i] = std::max(m.data()[i], t.data()[i]);
+  for (auto& t : local) t = m;
+}
+
+void SimulatedCommunicator::all_reduce_sum(RankTensors& local, DType wire,
+                                           RoundingObserver* observer) {
+  check_same_shape(local, "all_reduce");
   if (size() == 1) return;  // a group of one reduces nothing and rounds nothing
   std::vector<std::span<const float>> inputs;
   for (const auto& t : local) inputs.push_back(t.values());

@@ -15,9 +15,11 @@ class SimulatedCommunicator final : public Communicator {
 
   RankTensors all_gather_cols(const RankTensors& local) override;
   void all_reduce_sum(RankTensors& local, DType wire, RoundingObserver* observer) override;
+  void all_reduce_max(RankTensors& local) override;
 
  private:
   void check_group(const RankTensors& local, const char* op) const;
+  void check_same_shape(const RankTensors& local, const char* op) const;
 
   std::vector<int> ranks_;
   AllReduceModel model_;

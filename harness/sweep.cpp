@@ -8,14 +8,32 @@
 namespace ffn {
 
 InputConfig CaseConfig::inputs() const {
-  return {shape, tokens, seed, dtype, outlier_channels, outlier_scale};
+  return {shape, tokens, seed, dtype, scheme, outlier_channels, outlier_scale};
 }
 
 std::string CaseConfig::name() const {
-  std::string n = fmt::format("{}/t{}/tp{}/{}/{}/s{}", shape.name, tokens, tp, dtype_name(dtype),
+  std::string n = fmt::format("{}/t{}/tp{}/{}/{}/s{}", shape.name, tokens, tp, precision().name,
                               allreduce_model_name(allreduce), seed);
   if (outlier_channels > 0) n += fmt::format("/o{}x{}", outlier_channels, outlier_scale);
   return n;
+}
+
+void check_scale_blocks(const FfnShape& shape, const Precision& p, int tp) {
+  const SchemeLayout l = scheme_layout(p.scheme);
+  const auto need = [&](const char* layer, const char* dim_name, std::int64_t size, std::int64_t block) {
+    if (block > 1 && (size / tp) % block != 0)
+      throw std::invalid_argument(fmt::format(
+          "--precision {}: {} shards its {} dimension {} over tp {} into {} per rank, not a multiple "
+          "of the {}-element scale block; the loader refuses it",
+          p.name, layer, dim_name, size, tp, size / tp, block));
+  };
+  if (!p.quantized()) return;
+  // Column-parallel layers cut the weight's rows (and their scale blocks), row-parallel
+  // layers its columns (and the input's scale groups).
+  need("proj_in (column-parallel)", "output", shape.inner, l.weight.block_rows);
+  need("proj_out (row-parallel, sharded path)", "input", shape.inner,
+       std::max(l.weight.block_cols, l.input.block_cols));
+  need("proj_out (column-parallel, allgather path)", "output", shape.dim, l.weight.block_rows);
 }
 
 void validate(const SweepConfig& s) {
@@ -32,8 +50,10 @@ void validate(const SweepConfig& s) {
                        s.shape.inner, s.shape.name));
   }
   if (s.precisions.empty()) fail("--precision: no precision given");
-  for (DType t : s.precisions)
-    if (t == DType::fp64) fail("--precision: fp64 is the reference, not a path precision");
+  for (const Precision& p : s.precisions) {
+    if (p.activation == DType::fp64) fail("--precision: fp64 is the reference, not a path precision");
+    for (int tp : s.tps) check_scale_blocks(s.shape, p, tp);
+  }
   if (s.allreduce.empty()) fail("--allreduce: no AllReduce model given");
   if (s.outlier_channels < 0 || s.outlier_channels > s.shape.dim)
     fail(fmt::format("--outliers: must be between 0 and the hidden size {}, got {}", s.shape.dim,
@@ -45,10 +65,11 @@ void validate(const SweepConfig& s) {
 std::vector<CaseConfig> expand(const SweepConfig& s) {
   validate(s);
   std::vector<CaseConfig> cases;
-  for (DType t : s.precisions)
+  for (const Precision& p : s.precisions)
     for (int tp : s.tps)
       for (AllReduceModel m : s.allreduce)
-        cases.push_back({s.shape, s.tokens, tp, t, m, s.seed, s.outlier_channels, s.outlier_scale});
+        cases.push_back({s.shape, s.tokens, tp, p.activation, p.scheme, m, s.seed, s.outlier_channels,
+                         s.outlier_scale});
   return cases;
 }
 

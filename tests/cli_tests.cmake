@@ -50,6 +50,6 @@ ffn_cli_error(outliers_beyond_hidden "--outliers: must be between 0 and the hidd
 ffn_cli_test(help EXIT 0 STDOUT "Usage: ffn-parity \\[OPTIONS\\] SUBCOMMAND" ARGS --help)
 ffn_cli_test(run_help EXIT 0 STDOUT "Usage: ffn-parity run .*--allreduce" ARGS run --help)
 ffn_cli_test(version EXIT 0 STDOUT "^${PROJECT_VERSION}$" ARGS --version)
-ffn_cli_test(tiny_run EXIT 0 STDOUT "# *tp +dtype .* PASS.*[0-9]+ passed, 0 failed$"
+ffn_cli_test(tiny_run EXIT 0 STDOUT "# *tp +precision .* PASS.*[0-9]+ passed, 0 failed$"
              ARGS run --shape tiny)
 ffn_cli_test(tiny_run_json EXIT 0 JSON ARGS run --shape tiny --format json)

@@ -110,7 +110,7 @@ std::vector<Row> linear_rows(const FfnShape& shape, bool judged) {
 
 std::string describe(const SweepConfig& s) {
   std::vector<std::string_view> precisions, models;
-  for (DType t : s.precisions) precisions.push_back(dtype_name(t));
+  for (const Precision& p : s.precisions) precisions.push_back(p.name);
   for (AllReduceModel m : s.allreduce) models.push_back(allreduce_model_name(m));
   return fmt::format("sweep {} t{} tp {} {} {}", s.shape.name, s.tokens, fmt::join(s.tps, ","),
                      fmt::join(precisions, ","), fmt::join(models, ","));

@@ -96,7 +96,7 @@ int check(const CheckOptions& o) {
                    k.sharded_growth, k.pass ? "PASS" : "FAIL");
         if (!k.pass)
           fmt::print("#   FAIL {} case {} (tp {}, {}, {}): {}\n", path, k.golden->id, k.golden->config.tp,
-                     dtype_name(k.golden->config.dtype), allreduce_model_name(k.golden->config.allreduce),
+                     k.golden->config.precision().name, allreduce_model_name(k.golden->config.allreduce),
                      k.reason);
         (k.pass ? passed : failed)++;
       }
@@ -200,12 +200,13 @@ int info(const std::string& path) {
   for (const auto& [id, s] : g.input_sets)
     fmt::print("  {:<36} {} inputs, shape {} ({} -> {}), {} tokens, {}, seed {}\n", id,
                s.mode == InputMode::full ? "full" : "seeded", s.config.shape.name, s.config.shape.dim,
-               s.config.shape.inner, s.config.tokens, dtype_name(s.config.dtype), s.config.seed);
-  fmt::print("# cases\n#{:<41} {:>3} {:>5} {:>8} {:>9} {:>9} {:>9} {:>8}\n", "name", "tp", "dtype", "reduce",
+               s.config.shape.inner, s.config.tokens, precision_of(s.config.dtype, s.config.scheme).name,
+               s.config.seed);
+  fmt::print("# cases\n#{:<41} {:>3} {:>18} {:>8} {:>9} {:>9} {:>9} {:>8}\n", "name", "tp", "precision", "reduce",
              "par_rl2", "ag_rl2", "sh_rl2", "par_mrg");
   for (const GoldenCase& c : g.cases)
-    fmt::print(" {:<41} {:>3} {:>5} {:>8} {:>9.3e} {:>9.3e} {:>9.3e} {:>8.3f}\n", c.config.name(), c.config.tp,
-               dtype_name(c.config.dtype), allreduce_model_name(c.config.allreduce), c.record.parity_rel_l2,
+    fmt::print(" {:<41} {:>3} {:>18} {:>8} {:>9.3e} {:>9.3e} {:>9.3e} {:>8.3f}\n", c.config.name(), c.config.tp,
+               c.config.precision().name, allreduce_model_name(c.config.allreduce), c.record.parity_rel_l2,
                c.record.allgather_ref_rel_l2, c.record.sharded_ref_rel_l2, c.record.parity_margin);
   fmt::print("{} cases\n", g.cases.size());
   return 0;

@@ -59,9 +59,13 @@ void add_sweep_options(CLI::App* cmd, SweepOptions& o) {
       ->delimiter(',')
       ->check(number_check<int>())
       ->capture_default_str();
-  cmd->add_option("--precision", o.precisions, "Precisions, comma-separated")
+  std::vector<std::string> precision_names;
+  for (const auto& p : precision_presets()) precision_names.push_back(p.name);
+  cmd->add_option("--precision", o.precisions,
+                  "Precisions, comma-separated: plain dtypes, or quantization schemes with bf16 "
+                  "activations (fp8-static, fp8-dynamic, fp8-dynamic-tensor, fp8-block, int8, nvfp4)")
       ->delimiter(',')
-      ->check(CLI::IsMember({"fp32", "bf16", "fp16"}))
+      ->check(CLI::IsMember(precision_names))
       ->capture_default_str();
   cmd->add_option("--allreduce", o.allreduce,
                   "AllReduce models, comma-separated: ring (NCCL ring, rounds at every hop), "
@@ -86,7 +90,7 @@ SweepConfig to_sweep(const SweepOptions& o) {
   s.tokens = o.tokens_given ? o.tokens : s.shape.default_tokens;
   s.tps = o.tps;
   s.precisions.clear();
-  for (const auto& p : o.precisions) s.precisions.push_back(*parse_dtype(p));
+  for (const auto& p : o.precisions) s.precisions.push_back(*find_precision(p));
   s.allreduce.clear();
   for (const auto& m : o.allreduce) s.allreduce.push_back(*parse_allreduce_model(m));
   s.seed = o.seed;
