@@ -11,3 +11,5 @@ common=(--tp 1,2,4,8 --precision fp32,bf16,fp16 --allreduce ring,oneshot --seed 
 "$bin" golden bless --shape tiny "${common[@]}" --inputs full -o goldens/tiny.h5 "$@"
 "$bin" golden bless --shape ltx2-video --tokens 4 "${common[@]}" --inputs seeded -o goldens/ltx2-video.h5 "$@"
 "$bin" golden bless --shape ltx2-audio --tokens 4 "${common[@]}" --inputs seeded -o goldens/ltx2-audio.h5 "$@"
+"$bin" golden bless --shape small --tp 1,2 --precision fp8-static,fp8-dynamic,fp8-dynamic-tensor,fp8-block,int8,nvfp4 \
+  --allreduce ring,oneshot --seed 0 --inputs seeded -o goldens/small-quant.h5 "$@"
