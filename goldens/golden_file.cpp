@@ -60,7 +60,7 @@ std::map<std::string, std::string> current_provenance(const std::string& backend
 }
 
 std::string input_set_id(const InputConfig& c) {
-  std::string id = fmt::format("{}_t{}_{}_s{}", c.shape.name, c.tokens, dtype_name(c.dtype), c.seed);
+  std::string id = fmt::format("{}_t{}_{}_s{}", c.shape.name, c.tokens, precision_of(c.dtype, c.scheme).name, c.seed);
   if (c.outlier_channels > 0) id += fmt::format("_o{}x{}", c.outlier_channels, c.outlier_scale);
   return id;
 }
@@ -122,7 +122,7 @@ void write_contents(const GoldenFile& g, h5::File& f) {
     f.set_attr(grp, "inner", c.shape.inner);
     f.set_attr(grp, "tokens", c.tokens);
     f.set_attr(grp, "seed", static_cast<std::int64_t>(c.seed));
-    f.set_attr(grp, "precision", std::string(dtype_name(c.dtype)));
+    f.set_attr(grp, "precision", precision_of(c.dtype, c.scheme).name);
     f.set_attr(grp, "outlier_channels", static_cast<std::int64_t>(c.outlier_channels));
     f.set_attr(grp, "outlier_scale", c.outlier_scale);
     f.set_attr(grp, "inputs", std::string(set.mode == InputMode::full ? "full" : "seeded"));
@@ -271,10 +271,12 @@ class Reader {
       c.tokens = f_.attr_int(grp, "tokens");
       c.seed = static_cast<std::uint64_t>(f_.attr_int(grp, "seed"));
       const std::string precision = f_.attr_string(grp, "precision");
-      const auto dtype = parse_dtype(precision);
-      if (!dtype || *dtype == DType::fp64)
-        fail(grp, fmt::format("precision '{}' cannot be run by this build", precision));
-      c.dtype = *dtype;
+      const auto p = find_precision(precision);
+      if (!p) fail(grp, fmt::format("precision '{}' cannot be run by this build", precision));
+      c.dtype = p->activation;
+      c.scheme = p->scheme;
+      // Quantized checkpoints are stored as their fp32 masters and quantized on reading.
+      const DType weight_grid = p->quantized() ? DType::fp32 : c.dtype;
       c.outlier_channels = static_cast<int>(f_.attr_int(grp, "outlier_channels"));
       c.outlier_scale = f_.attr_double(grp, "outlier_scale");
       if (c.shape.dim <= 0 || c.shape.inner <= 0 || c.tokens <= 0)
@@ -287,15 +289,16 @@ class Reader {
       if (s.mode == InputMode::full) {
         FfnInputs in;
         in.x = read_matrix(grp + "/x", c.tokens, c.shape.dim, c.dtype);
-        in.weights.w_in = read_matrix(grp + "/proj_in.weight", c.shape.inner, c.shape.dim, c.dtype);
+        in.weights.w_in = read_matrix(grp + "/proj_in.weight", c.shape.inner, c.shape.dim, weight_grid);
         in.weights.b_in = read_values(grp + "/proj_in.bias", {c.shape.inner}, c.dtype);
-        in.weights.w_out = read_matrix(grp + "/proj_out.weight", c.shape.dim, c.shape.inner, c.dtype);
+        in.weights.w_out = read_matrix(grp + "/proj_out.weight", c.shape.dim, c.shape.inner, weight_grid);
         in.weights.b_out = read_values(grp + "/proj_out.bias", {c.shape.dim}, c.dtype);
         // The digests guard against a file that is well-formed but holds other tensors.
         for (const auto& [name, values] : named_tensors(in))
           if (sha256_hex(values) != s.sha256.at(name))
             fail(grp + "/" + name, "SHA-256 of the stored tensor does not match its recorded digest");
         s.tensors = std::move(in);
+        if (p->quantized()) quantize_checkpoint(in.weights, c);
       }
       const h5::TensorData ref = f_.read(grp + "/reference");
       if (ref.type != h5::ElementType::f64 || ref.shape != std::vector<std::int64_t>{c.tokens, c.shape.dim})
@@ -320,7 +323,7 @@ class Reader {
         fail(grp + "@input_set", fmt::format("names '{}', which is not in /input_sets", c.input_set));
       const InputConfig& ic = set->second.config;
       CaseConfig& cc = c.config;
-      cc.shape = ic.shape, cc.tokens = ic.tokens, cc.dtype = ic.dtype, cc.seed = ic.seed;
+      cc.shape = ic.shape, cc.tokens = ic.tokens, cc.dtype = ic.dtype, cc.scheme = ic.scheme, cc.seed = ic.seed;
       cc.outlier_channels = ic.outlier_channels, cc.outlier_scale = ic.outlier_scale;
       cc.tp = static_cast<int>(f_.attr_int(grp, "tp"));
       if (cc.tp < 1 || ic.shape.dim % cc.tp != 0 || ic.shape.inner % cc.tp != 0)

@@ -75,16 +75,21 @@ Matrix<float> ffn_sharded(const Matrix<float>& x, const FfnWeights& w, Communica
 
 ReferenceResult ffn_reference(const Matrix<float>& x, const FfnWeights& w) {
   check_ffn_shapes(x, w);
+  return ffn_reference(convert<double>(x), w);
+}
+
+ReferenceResult ffn_reference(const Matrix<double>& x, const FfnWeights& w) {
+  if (x.rows() == 0 || x.cols() != w.dim())
+    throw std::invalid_argument(fmt::format("x: [{}, {}], proj_in expects {} features", x.rows(), x.cols(), w.dim()));
   const auto to_double = [](const std::vector<float>& v) {
     return std::vector<double>(v.begin(), v.end());
   };
   ReferenceResult r;
-  // One fp64 weight copy at a time: at LTX-2 dims each is 512 MiB.
   const auto weight = [&](const Matrix<float>& master, const QuantizedLinear* q) {
     return q ? dequantize<double>(q->weight) : convert<double>(master);
   };
-  r.hidden = cpu::linear(convert<double>(x), weight(w.w_in, w.quant ? &w.quant->proj_in : nullptr),
-                         to_double(w.b_in));
+  // One fp64 weight copy at a time: at LTX-2 dims each is 512 MiB.
+  r.hidden = cpu::linear(x, weight(w.w_in, w.quant ? &w.quant->proj_in : nullptr), to_double(w.b_in));
   r.activation = r.hidden;
   cpu::gelu_tanh_inplace(r.activation);
   r.output = cpu::linear(r.activation, weight(w.w_out, w.quant ? &w.quant->proj_out : nullptr),

@@ -50,6 +50,8 @@ struct ReferenceResult {
   Matrix<double> output;
 };
 ReferenceResult ffn_reference(const Matrix<float>& x, const FfnWeights& w);
+// The same on an fp64 input that lies on no low-precision grid (a rolled-out hidden state).
+ReferenceResult ffn_reference(const Matrix<double>& x, const FfnWeights& w);
 
 // Checks that x and the weights fit together; throws with a message naming the tensor.
 void check_ffn_shapes(const Matrix<float>& x, const FfnWeights& w);

@@ -57,8 +57,7 @@ float amax_of(std::span<const double> v) {
 }
 }  // namespace
 
-void quantize_checkpoint(FfnInputs& in, const InputConfig& c) {
-  FfnWeights& w = in.weights;
+void quantize_checkpoint(FfnWeights& w, const InputConfig& c) {
   // Calibration: amax of each layer's input on a batch the cases never run, through the
   // quantized proj_in weight, in fp64.
   const Matrix<float> calibration = activations(c, "calibration.x", k_calibration_tokens);
@@ -71,23 +70,28 @@ void quantize_checkpoint(FfnInputs& in, const InputConfig& c) {
   w.quant = std::move(q);
 }
 
-FfnInputs make_inputs(const InputConfig& c) {
-  if (c.tokens <= 0) throw std::invalid_argument("tokens must be positive");
+FfnWeights make_weights(const InputConfig& c, const std::string& prefix) {
   const std::int64_t dim = c.shape.dim, inner = c.shape.inner;
-  FfnInputs in;
-  in.x = activations(c, "x", c.tokens);
-  FfnWeights& w = in.weights;
+  FfnWeights w;
   w.w_in = Matrix<float>(inner, dim);
   w.b_in.resize(static_cast<std::size_t>(inner));
   w.w_out = Matrix<float>(dim, inner);
   w.b_out.resize(static_cast<std::size_t>(dim));
   // A quantized checkpoint is made from fp32 master weights.
   const DType weight_grid = c.scheme == QuantScheme::none ? c.dtype : DType::fp32;
-  linear_init(w.w_in.values(), c.seed, "proj_in.weight", dim, weight_grid);
-  linear_init(w.b_in, c.seed, "proj_in.bias", dim, c.dtype);
-  linear_init(w.w_out.values(), c.seed, "proj_out.weight", inner, weight_grid);
-  linear_init(w.b_out, c.seed, "proj_out.bias", inner, c.dtype);
-  if (c.scheme != QuantScheme::none) quantize_checkpoint(in, c);
+  linear_init(w.w_in.values(), c.seed, (prefix + "proj_in.weight").c_str(), dim, weight_grid);
+  linear_init(w.b_in, c.seed, (prefix + "proj_in.bias").c_str(), dim, c.dtype);
+  linear_init(w.w_out.values(), c.seed, (prefix + "proj_out.weight").c_str(), inner, weight_grid);
+  linear_init(w.b_out, c.seed, (prefix + "proj_out.bias").c_str(), inner, c.dtype);
+  if (c.scheme != QuantScheme::none) quantize_checkpoint(w, c);
+  return w;
+}
+
+FfnInputs make_inputs(const InputConfig& c) {
+  if (c.tokens <= 0) throw std::invalid_argument("tokens must be positive");
+  FfnInputs in;
+  in.x = activations(c, "x", c.tokens);
+  in.weights = make_weights(c);
   return in;
 }
 

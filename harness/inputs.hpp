@@ -34,9 +34,12 @@ inline constexpr std::int64_t k_calibration_tokens = 16;
 
 // Quantizes a checkpoint's weights with `scheme` (once, from the full fp32 weights) and
 // calibrates its static input scales; fills weights.quant.
-void quantize_checkpoint(FfnInputs& inputs, const InputConfig& config);
+void quantize_checkpoint(FfnWeights& weights, const InputConfig& config);
 
 FfnInputs make_inputs(const InputConfig& config);
+// The weights alone, their tensors named `prefix` + "proj_in.weight" etc. (a stack of layers
+// draws each layer's weights under its own prefix).
+FfnWeights make_weights(const InputConfig& config, const std::string& prefix = "");
 
 // The channels of x that carry outliers (distinct, in increasing order).
 std::vector<std::int64_t> outlier_channels(const InputConfig& config);
