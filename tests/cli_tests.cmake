@@ -46,6 +46,8 @@ ffn_cli_error(unknown_allreduce "--allreduce: tree not in " run --allreduce tree
 ffn_cli_error(unknown_format "--format: xml not in " run --format xml)
 ffn_cli_error(outliers_beyond_hidden "--outliers: must be between 0 and the hidden size 64, got 65$"
               run --shape tiny --outliers 65)
+# The loader's refusal: fp8-block's 128-element scale blocks cut by a tp 4 shard of shape small.
+ffn_cli_error(fp8_block_cut_by_tp4 "--precision fp8-block.*tp 4.*128" run --shape small --tp 4 --precision fp8-block)
 
 ffn_cli_test(help EXIT 0 STDOUT "Usage: ffn-parity \\[OPTIONS\\] SUBCOMMAND" ARGS --help)
 ffn_cli_test(run_help EXIT 0 STDOUT "Usage: ffn-parity run .*--allreduce" ARGS run --help)

@@ -84,11 +84,16 @@ QuantizedView view_of(const QuantizedMatrix& q) {
 
 namespace {
 
-// [b0, b1) of the scale grid that covers [i0, i1) of a dimension cut into blocks of `block`;
-// a grid of one block along the dimension is kept whole (replicated).
-std::pair<std::int64_t, std::int64_t> covering_blocks(std::int64_t i0, std::int64_t i1, std::int64_t block,
-                                                      std::int64_t grid, const std::string& what) {
-  if (grid == 1) return {0, 1};
+// [b0, b1) of the scale grid that covers [i0, i1) of a dimension of n elements cut into
+// blocks of `block`. One block spanning exactly the whole dimension (a per-tensor scale, or a
+// per-channel scale along the other dimension) is kept whole (replicated); the whole
+// dimension cuts no block. A fixed-size block larger than the dimension (a [64, 256] weight
+// with 128x128 blocks) is still a block: a shard inside it cuts it.
+std::pair<std::int64_t, std::int64_t> covering_blocks(std::int64_t i0, std::int64_t i1, std::int64_t n,
+                                                      std::int64_t block, std::int64_t grid,
+                                                      const std::string& what) {
+  if (i0 == 0 && i1 == n) return {0, grid};
+  if (grid == 1 && block == n) return {0, 1};
   if (i0 % block != 0 || (i1 - i0) % block != 0)
     throw std::invalid_argument(fmt::format("{}: {} per rank is not a multiple of the {}-element scale block",
                                             what, i1 - i0, block));
@@ -102,7 +107,7 @@ std::int64_t effective_block(std::int64_t block, std::int64_t n) { return block 
 QuantizedView rows_of(const QuantizedView& q, std::int64_t r0, std::int64_t r1, const std::string& what) {
   QuantizedView s = q;
   s.values = {q.values.data + r0 * q.values.ld, r1 - r0, q.values.cols, q.values.ld};
-  const auto [b0, b1] = covering_blocks(r0, r1, q.block_rows, q.scales.rows, what);
+  const auto [b0, b1] = covering_blocks(r0, r1, q.values.rows, q.block_rows, q.scales.rows, what);
   s.scales = {q.scales.data + b0 * q.scales.ld, b1 - b0, q.scales.cols, q.scales.ld};
   return s;
 }
@@ -110,7 +115,7 @@ QuantizedView rows_of(const QuantizedView& q, std::int64_t r0, std::int64_t r1, 
 QuantizedView cols_of(const QuantizedView& q, std::int64_t c0, std::int64_t c1, const std::string& what) {
   QuantizedView s = q;
   s.values = {q.values.data + c0, q.values.rows, c1 - c0, q.values.ld};
-  const auto [b0, b1] = covering_blocks(c0, c1, q.block_cols, q.scales.cols, what);
+  const auto [b0, b1] = covering_blocks(c0, c1, q.values.cols, q.block_cols, q.scales.cols, what);
   s.scales = {q.scales.data + b0, q.scales.rows, b1 - b0, q.scales.ld};
   return s;
 }
