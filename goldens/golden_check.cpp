@@ -66,7 +66,11 @@ std::vector<GoldenCaseCheck> check_golden(const GoldenFile& g, const GoldenCheck
 
   std::map<std::string, std::string> input_problems;  // input set -> why its inputs are not the blessed ones
   const InputSource source = [&](const CaseConfig& cc) {
-    const GoldenInputSet& set = g.input_sets.at(input_set_id(cc.inputs()));
+    const auto found = g.input_sets.find(input_set_id(cc.inputs()));
+    if (found == g.input_sets.end())
+      throw GoldenError(fmt::format("{}: /input_sets/{}: missing (needed by case {})", g.path,
+                                    input_set_id(cc.inputs()), cc.name()));
+    const GoldenInputSet& set = found->second;
     if (set.tensors) return *set.tensors;
     FfnInputs generated = make_inputs(set.config);
     for (const auto& [name, values] : named_tensors(generated))

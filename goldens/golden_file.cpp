@@ -3,11 +3,14 @@
 #include <cblas.h>
 #include <fmt/chrono.h>
 #include <fmt/format.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -159,24 +162,74 @@ void write_contents(const GoldenFile& g, h5::File& f) {
   }
 }
 
+// Writes `bytes` to a new file `tmp` and makes them durable; throws GoldenError naming `path`.
+void write_durably(const std::string& path, const std::string& tmp, const std::vector<unsigned char>& bytes) {
+  const auto fail = [&](const std::string& what) {
+    throw GoldenError(fmt::format("{}: {} {}: {}", path, what, tmp, std::strerror(errno)));
+  };
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  if (fd < 0) fail("cannot create the temporary file");
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int saved = errno ? errno : ENOSPC;
+      ::close(fd);
+      errno = saved;
+      fail("cannot write the temporary file");
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  // The data must be on disk before the rename makes it the golden, or a crash could leave
+  // an empty golden under the final name.
+  if (::fsync(fd) != 0) {
+    const int saved = errno;
+    ::close(fd);
+    errno = saved;
+    fail("cannot sync the temporary file");
+  }
+  if (::close(fd) != 0) fail("cannot close the temporary file");
+}
+
+void sync_directory_of(const std::string& path) {
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  const std::filesystem::path dir = parent.empty() ? std::filesystem::path(".") : parent;
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;  // best effort: the rename itself has happened
+  ::fsync(fd);
+  ::close(fd);
+}
+
 }  // namespace
 
 void write_golden(const GoldenFile& g, const std::string& path, bool overwrite) {
   namespace fs = std::filesystem;
-  if (!overwrite && fs::exists(path))
+  std::error_code ec;
+  if (!overwrite && (fs::exists(path, ec) || fs::is_symlink(path, ec)))
     throw GoldenError(fmt::format("{}: exists; pass --force to replace it", path));
-  const std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
+  // The file is built in memory and written out by us: HDF5 never holds a half-written file
+  // on disk that it cannot flush and therefore cannot close (a full disk would leak it).
+  std::vector<unsigned char> image;
   try {
-    h5::File f = h5::File::create(tmp);
+    h5::File f = h5::File::create_in_memory(path);
     write_contents(g, f);
+    image = f.image();
     f.close();
-    // rename(2) replaces the old golden in one step: a reader sees the old file or the new.
-    fs::rename(tmp, path);
-  } catch (const std::exception& e) {
-    std::error_code ignored;
-    fs::remove(tmp, ignored);
+  } catch (const h5::H5Error& e) {
     throw GoldenError(e.what());
   }
+  const std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
+  try {
+    write_durably(path, tmp, image);
+    // rename(2) replaces the old golden in one step: a reader sees the old file or the new.
+    if (::rename(tmp.c_str(), path.c_str()) != 0)
+      throw GoldenError(fmt::format("{}: cannot rename {} over it: {}", path, tmp, std::strerror(errno)));
+  } catch (...) {
+    fs::remove(tmp, ec);
+    throw;
+  }
+  sync_directory_of(path);
 }
 
 namespace {
@@ -189,10 +242,20 @@ class Reader {
     GoldenFile g;
     g.path = path_;
     check_schema();
-    for (const auto& name : f_.attr_names("/"))
-      if (name != "schema_version") g.provenance[name] = f_.attr_string("/", name);
-    for (const auto& id : f_.members("/input_sets")) g.input_sets.emplace(id, read_set(id));
-    for (const auto& id : f_.members("/cases")) g.cases.push_back(read_case(id, g));
+    // Provenance is every string attribute of the root; attributes of other types are
+    // optional additions of a newer writer, which this reader ignores (SCHEMA.md).
+    std::vector<std::string> set_ids, case_ids;
+    try {
+      for (const auto& name : f_.attr_names("/"))
+        if (name != "schema_version" && f_.attr_is_string("/", name))
+          g.provenance[name] = f_.attr_string("/", name);
+      set_ids = f_.members("/input_sets");
+      case_ids = f_.members("/cases");
+    } catch (const h5::H5Error& e) {
+      throw GoldenError(e.what());
+    }
+    for (const auto& id : set_ids) g.input_sets.emplace(id, read_set(id));
+    for (const auto& id : case_ids) g.cases.push_back(read_case(id, g));
     if (g.cases.empty()) fail("/cases", "no cases");
     return g;
   }
@@ -245,6 +308,7 @@ class Reader {
     for (std::size_t i = 0; i < v.size(); ++i) {
       const double x = t.f64[i];
       if (std::isnan(x)) fail(name, fmt::format("holds NaN at flat index {}", i));
+      if (std::isinf(x)) fail(name, fmt::format("holds {}inf at flat index {}", x < 0 ? "-" : "+", i));
       if (!is_representable(grid, x))
         fail(name, fmt::format("value {} at flat index {} is not on the {} grid", x, i, dtype_name(grid)));
       v[i] = static_cast<float>(x);
@@ -281,6 +345,10 @@ class Reader {
       c.outlier_scale = f_.attr_double(grp, "outlier_scale");
       if (c.shape.dim <= 0 || c.shape.inner <= 0 || c.tokens <= 0)
         fail(grp, fmt::format("dims {}x{} with {} tokens cannot be run", c.shape.dim, c.shape.inner, c.tokens));
+      // The group name is the key cases are run by (check_golden looks a case's inputs up
+      // by input_set_id): attributes that disagree with it describe other inputs.
+      if (input_set_id(c) != id)
+        fail(grp, fmt::format("group name does not match its attributes, which describe '{}'", input_set_id(c)));
       const std::string mode = f_.attr_string(grp, "inputs");
       if (mode != "full" && mode != "seeded") fail(grp + "@inputs", fmt::format("unknown input mode '{}'", mode));
       s.mode = mode == "full" ? InputMode::full : InputMode::seeded;
@@ -297,8 +365,8 @@ class Reader {
         for (const auto& [name, values] : named_tensors(in))
           if (sha256_hex(values) != s.sha256.at(name))
             fail(grp + "/" + name, "SHA-256 of the stored tensor does not match its recorded digest");
-        s.tensors = std::move(in);
         if (p->quantized()) quantize_checkpoint(in.weights, c);
+        s.tensors = std::move(in);
       }
       const h5::TensorData ref = f_.read(grp + "/reference");
       if (ref.type != h5::ElementType::f64 || ref.shape != std::vector<std::int64_t>{c.tokens, c.shape.dim})

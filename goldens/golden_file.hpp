@@ -75,8 +75,9 @@ std::string case_id(const CaseConfig& c);
 GoldenFile make_golden(const std::vector<CaseResult>& results, InputMode mode,
                        std::map<std::string, std::string> provenance);
 
-// Atomic: writes PATH.tmp.<pid>, then renames it over PATH. Refuses an existing PATH
-// unless overwrite.
+// Atomic: builds the file in memory, writes it to PATH.tmp.<pid>, syncs it, then renames it
+// over PATH; on any failure the temporary file is removed and PATH is untouched. Refuses an
+// existing PATH unless overwrite.
 void write_golden(const GoldenFile& golden, const std::string& path, bool overwrite);
 
 // Reads and validates; throws GoldenError.

@@ -12,9 +12,12 @@ namespace ffn::h5 {
 
 namespace {
 
-// HDF5 prints its error stack to stderr by default; we translate errors ourselves.
+// HDF5 prints its error stack to stderr by default; we translate errors ourselves. A
+// thread-safe HDF5 (Debian's is) keeps this setting per thread, so every thread that calls
+// into HDF5 through File turns it off for itself: every File entry point that can fail
+// inside HDF5 calls this first (exists() covers the object and attribute lookups).
 void silence_hdf5() {
-  static const bool done = [] {
+  thread_local const bool done = [] {
     H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
     return true;
   }();
@@ -33,7 +36,16 @@ std::string hdf5_reason() {
       },
       &reason);
   H5Eclear2(H5E_DEFAULT);
-  return reason;
+  // Some descriptions span lines (a failed write quotes ctime(), newline included); an
+  // error is reported in one line.
+  std::string line;
+  for (const char c : reason) {
+    const bool space = c == '\n' || c == '\r' || c == '\t' || c == ' ';
+    if (space && (line.empty() || line.back() == ' ')) continue;
+    line += space ? ' ' : c;
+  }
+  while (!line.empty() && line.back() == ' ') line.pop_back();
+  return line;
 }
 
 Handle lcpl_with_parents() {
@@ -83,6 +95,31 @@ File File::create(const std::string& path) {
   return File(path, std::move(f));
 }
 
+File File::create_in_memory(const std::string& name) {
+  silence_hdf5();
+  Handle fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+  if (!fapl.valid() || H5Pset_fapl_core(fapl.get(), 1 << 20, /*backing_store=*/0) < 0)
+    throw H5Error(fmt::format("{}: cannot set up an in-memory file ({})", name, hdf5_reason()));
+  // Not `name` itself: HDF5 first tries to open an existing file of that name, which the
+  // core driver would read into memory in full.
+  const std::string memory_name = name + " (in memory)";
+  Handle f(H5Fcreate(memory_name.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), H5Fclose);
+  if (!f.valid())
+    throw H5Error(fmt::format("{}: cannot create the file in memory ({})", name, hdf5_reason()));
+  return File(name, std::move(f));
+}
+
+std::vector<unsigned char> File::image() const {
+  silence_hdf5();
+  if (H5Fflush(file_.get(), H5F_SCOPE_LOCAL) < 0) fail("/", "flush failed");
+  const ssize_t size = H5Fget_file_image(file_.get(), nullptr, 0);
+  if (size < 0) fail("/", "cannot get the file image");
+  std::vector<unsigned char> bytes(static_cast<std::size_t>(size));
+  if (H5Fget_file_image(file_.get(), bytes.data(), bytes.size()) != size)
+    fail("/", "cannot get the file image");
+  return bytes;
+}
+
 File File::open_rw(const std::string& path) {
   silence_hdf5();
   Handle f(H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose);
@@ -111,12 +148,14 @@ File File::open(const std::string& path) {
 
 void File::close() {
   if (!file_.valid()) return;
+  silence_hdf5();
   if (H5Fflush(file_.get(), H5F_SCOPE_LOCAL) < 0) fail("/", "flush failed");
   // Closed here rather than by the handle, so that a failure is reported.
   if (H5Fclose(file_.release()) < 0) throw H5Error(fmt::format("{}: close failed ({})", path_, hdf5_reason()));
 }
 
 bool File::exists(const std::string& object) const {
+  silence_hdf5();
   if (object.empty() || object == "/") return true;
   std::size_t pos = 0;
   while (pos != std::string::npos) {
@@ -165,6 +204,7 @@ void File::create_group(const std::string& group) {
 
 void File::write_dataset(const std::string& name, const std::vector<std::int64_t>& shape,
                          hid_t mem_type, hid_t file_type, const void* data) {
+  silence_hdf5();
   const std::vector<hsize_t> dims = to_hsize(shape);
   Handle space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), H5Sclose);
   if (!space.valid()) fail(name, "cannot create dataspace");
@@ -240,6 +280,7 @@ TensorData File::read(const std::string& name) const {
 }
 
 void File::set_attr(const std::string& object, const std::string& name, const std::string& value) {
+  silence_hdf5();
   Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
   H5Tset_size(type.get(), H5T_VARIABLE);
   H5Tset_cset(type.get(), H5T_CSET_UTF8);
@@ -258,6 +299,7 @@ namespace {
 template <class T>
 void set_numeric_attr(hid_t file, const std::string& object, const std::string& name, hid_t file_type,
                       hid_t mem_type, T value, const std::function<void(const std::string&)>& fail) {
+  silence_hdf5();
   Handle space(H5Screate(H5S_SCALAR), H5Sclose);
   if (H5Aexists_by_name(file, object.c_str(), name.c_str(), H5P_DEFAULT) > 0)
     H5Adelete_by_name(file, object.c_str(), name.c_str(), H5P_DEFAULT);
@@ -291,6 +333,13 @@ Handle File::open_attr(const std::string& object, const std::string& name) const
               H5Aclose);
   if (!attr.valid()) fail(object + "@" + name, "cannot open attribute");
   return attr;
+}
+
+bool File::attr_is_string(const std::string& object, const std::string& name) const {
+  if (!has_attr(object, name)) return false;
+  Handle attr = open_attr(object, name);
+  Handle type(H5Aget_type(attr.get()), H5Tclose);
+  return type.valid() && H5Tget_class(type.get()) == H5T_STRING;
 }
 
 std::string File::attr_string(const std::string& object, const std::string& name) const {

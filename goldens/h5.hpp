@@ -72,6 +72,12 @@ class File {
  public:
   // Creates (truncating) a file for writing.
   static File create(const std::string& path);
+  // Creates a file held only in memory (HDF5's core driver, no backing store); `name` is
+  // what messages call it. image() gives its bytes: the caller writes them out itself, so a
+  // failing disk never leaves HDF5 holding a file it cannot flush (and so cannot close).
+  static File create_in_memory(const std::string& name);
+  // The complete file as bytes (flushes first).
+  std::vector<unsigned char> image() const;
   // Opens an existing file read-only; a missing, empty, truncated or non-HDF5 file throws.
   static File open(const std::string& path);
   // Opens an existing file for modification (tests build damaged goldens with it).
@@ -99,6 +105,8 @@ class File {
   void set_attr(const std::string& object, const std::string& name, double value);
   void set_attr(const std::string& object, const std::string& name, std::int64_t value);
   bool has_attr(const std::string& object, const std::string& name) const;
+  // Whether the attribute exists and holds a string.
+  bool attr_is_string(const std::string& object, const std::string& name) const;
   std::string attr_string(const std::string& object, const std::string& name) const;
   double attr_double(const std::string& object, const std::string& name) const;
   std::int64_t attr_int(const std::string& object, const std::string& name) const;

@@ -1,0 +1,58 @@
+# `ffn-parity golden` on good and bad files: the exit status, and the one line a user sees on
+# an error, which must name the file. Uses ffn_cli_test (cli_tests.cmake, cli_case.cmake).
+# The damaged files are made at test time in the build tree by golden_damage, run as the
+# fixture test cli.golden_damaged_files; none is committed.
+
+add_executable(golden_damage golden_damage.cpp)
+
+set(ffn_golden_tiny ${PROJECT_SOURCE_DIR}/goldens/tiny.h5)
+set(ffn_golden_damaged ${CMAKE_CURRENT_BINARY_DIR}/golden_cli)
+
+add_test(NAME cli.golden_damaged_files COMMAND golden_damage ${ffn_golden_tiny} ${ffn_golden_damaged})
+set_tests_properties(cli.golden_damaged_files PROPERTIES LABELS unit FIXTURES_SETUP golden_damaged)
+
+# The path as a regular expression that matches only itself.
+function(ffn_regex_escape out text)
+  string(REGEX REPLACE "([][+.*()^$?|\\\\])" "\\\\\\1" escaped "${text}")
+  set(${out} "${escaped}" PARENT_SCOPE)
+endfunction()
+
+# ffn_golden_cli_error(<name> <exit> <file> <reason regex> ARGS <arg>...): one stderr line
+# "ffn-parity golden: error: ... <file>... <reason>".
+function(ffn_golden_cli_error name exit file reason)
+  ffn_regex_escape(file_re "${file}")
+  ffn_cli_test(${name} EXIT ${exit}
+               STDERR "^ffn-parity golden: error: (.*[ (])?(${file_re}(:| ).*${reason}|${reason}.* ${file_re}$)"
+               ${ARGN})
+  set_tests_properties(cli.${name} PROPERTIES FIXTURES_REQUIRED golden_damaged)
+endfunction()
+
+ffn_golden_cli_error(golden_check_missing_file 2 ${ffn_golden_damaged}/missing.h5 "does not exist"
+                     ARGS golden check ${ffn_golden_damaged}/missing.h5)
+ffn_golden_cli_error(golden_check_not_hdf5 1 ${ffn_golden_damaged}/not_hdf5.h5 "not an HDF5 file"
+                     ARGS golden check ${ffn_golden_damaged}/not_hdf5.h5)
+ffn_golden_cli_error(golden_check_empty 1 ${ffn_golden_damaged}/empty.h5 "empty file"
+                     ARGS golden check ${ffn_golden_damaged}/empty.h5)
+ffn_golden_cli_error(golden_check_truncated 1 ${ffn_golden_damaged}/truncated.h5 "truncated"
+                     ARGS golden check ${ffn_golden_damaged}/truncated.h5)
+ffn_golden_cli_error(golden_info_truncated 2 ${ffn_golden_damaged}/truncated.h5 "truncated"
+                     ARGS golden info ${ffn_golden_damaged}/truncated.h5)
+ffn_golden_cli_error(golden_diff_truncated 2 ${ffn_golden_damaged}/truncated.h5 "truncated"
+                     ARGS golden diff ${ffn_golden_tiny} ${ffn_golden_damaged}/truncated.h5)
+# A bad file among good ones is counted as a failure; the good one is still checked.
+ffn_golden_cli_error(golden_check_good_and_bad 1 ${ffn_golden_damaged}/not_hdf5.h5 "not an HDF5 file"
+                     STDOUT "1 passed, 1 failed$"
+                     ARGS golden check ${ffn_golden_tiny} ${ffn_golden_damaged}/not_hdf5.h5
+                          --case tiny_t8_fp32_s0_tp1_ring)
+ffn_golden_cli_error(golden_check_unknown_case 1 ${ffn_golden_tiny} "no case 'tiny_t8_fp8_s0_tp2_ring'"
+                     ARGS golden check ${ffn_golden_tiny} --case tiny_t8_fp8_s0_tp2_ring)
+# Blessing over an existing golden needs --force; the refusal says so.
+ffn_golden_cli_error(golden_bless_existing 1 ${ffn_golden_damaged}/existing.h5 "--force"
+                     ARGS golden bless --shape tiny --tp 1 --precision fp32 -o ${ffn_golden_damaged}/existing.h5)
+
+ffn_regex_escape(tiny_re ${ffn_golden_tiny})
+ffn_cli_test(golden_check_tiny_case EXIT 0 STDOUT "tiny/t8/tp2/bf16/ring/s0 .* PASS.1 passed, 0 failed$"
+             ARGS golden check ${ffn_golden_tiny} --case tiny_t8_bf16_s0_tp2_ring)
+ffn_cli_test(golden_info_tiny EXIT 0 STDOUT "^# ${tiny_re}.*[^0-9]24 cases$" ARGS golden info ${ffn_golden_tiny})
+ffn_cli_test(golden_diff_tiny_self EXIT 0 STDOUT "goldens are identical in every dataset$"
+             ARGS golden diff ${ffn_golden_tiny} ${ffn_golden_tiny})
