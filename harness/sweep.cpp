@@ -27,7 +27,7 @@ void check_scale_blocks(const FfnShape& shape, const Precision& p, int tp) {
           "of the {}-element scale block; the loader refuses it",
           p.name, layer, dim_name, size, tp, size / tp, block));
   };
-  if (!p.quantized()) return;
+  if (!p.quantized() || tp == 1) return;  // nothing is cut at tp 1
   // Column-parallel layers cut the weight's rows (and their scale blocks), row-parallel
   // layers its columns (and the input's scale groups).
   need("proj_in (column-parallel)", "output", shape.inner, l.weight.block_rows);

@@ -14,6 +14,6 @@ foreach(golden IN LISTS ffn_goldens_committed)
   foreach(golden_case IN LISTS golden_cases)
     add_test(NAME golden:${stem}:${golden_case}
              COMMAND ffn-parity golden check ${golden} --case ${golden_case})
-    set_tests_properties(golden:${stem}:${golden_case} PROPERTIES LABELS golden)
+    set_tests_properties(golden:${stem}:${golden_case} PROPERTIES LABELS golden ENVIRONMENT OMP_WAIT_POLICY=passive)
   endforeach()
 endforeach()

@@ -4,6 +4,7 @@
 #include <fmt/ostream.h>
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -42,6 +43,11 @@ int bless(const BlessOptions& o) {
   } catch (const std::invalid_argument& e) {
     std::cerr << k_err << e.what() << "\n";
     return 2;
+  }
+  // Refuse before minutes of work, not after (write_golden checks again, atomically).
+  if (!o.force && std::filesystem::exists(o.output)) {
+    std::cerr << k_err << o.output << ": exists; pass --force to replace it\n";
+    return 1;
   }
   // Full tensors for small shapes; digests for the multi-hundred-MiB LTX-2 weights.
   const bool full = o.inputs == "full" || (o.inputs == "auto" && sweep.shape.dim * sweep.shape.inner <= (1 << 20));
@@ -215,9 +221,16 @@ int info(const std::string& path) {
 }  // namespace
 
 void write_manifest(const GoldenFile& g, const std::string& golden_path) {
-  std::ofstream out(golden_path + ".cases");
-  for (const GoldenCase& c : g.cases) out << c.id << "\n";
-  if (!out) throw GoldenError(golden_path + ".cases: cannot write the case manifest");
+  // Temporary file and rename, like the golden: a kill leaves the old list or the new one.
+  const std::string path = golden_path + ".cases", tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp);
+    for (const GoldenCase& c : g.cases) out << c.id << "\n";
+    if (!out.flush()) throw GoldenError(path + ": cannot write the case manifest");
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) throw GoldenError(path + ": cannot write the case manifest (" + ec.message() + ")");
 }
 
 void add_golden_command(CLI::App& app, int* exit_code) {

@@ -87,7 +87,7 @@ QuantizedMatrix quantize_static(MatrixView<float> x, QuantFormat format, float s
 Matrix<float> block_amax(MatrixView<float> x, const ScaleLayout& layout);
 
 // y = round_out( sum over K blocks of fp32(x_q . w_q) * (sx * sw) + b ): products exact in fp32
-// (INT8: exact int32 accumulation), one fp32 partial per K block of the coarser of the two
+// (INT8: exact int32 accumulation), one fp32 partial per K block of the finer of the two
 // scale grids, scales applied in fp32, bias in fp32, one rounding.
 Matrix<float> quantized_linear(const QuantizedView& x, const QuantizedView& w,
                                std::span<const float> bias, DType out);
