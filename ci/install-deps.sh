@@ -9,6 +9,8 @@ packages=(
   libopenblas-dev
   libhdf5-dev hdf5-tools python3-h5py python3-numpy
   nlohmann-json3-dev libcli11-dev libfmt-dev
+  libopencv-dev libopencv-contrib-dev
+  ffmpeg  # only the baseline of ci/bench-frames.sh
 )
 
 missing=()

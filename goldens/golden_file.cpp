@@ -3,17 +3,13 @@
 #include <cblas.h>
 #include <fmt/chrono.h>
 #include <fmt/format.h>
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
-#include <cerrno>
 #include <cmath>
-#include <cstring>
-#include <filesystem>
 #include <fstream>
 
+#include "goldens/golden_writer.hpp"
 #include "goldens/h5.hpp"
 #include "goldens/sha256.hpp"
 #include "harness/version.hpp"
@@ -112,10 +108,6 @@ GoldenFile make_golden(const std::vector<CaseResult>& results, InputMode mode,
 namespace {
 
 void write_contents(const GoldenFile& g, h5::File& f) {
-  f.set_attr("/", "schema", std::string(k_golden_schema));
-  f.set_attr("/", "schema_version", k_golden_schema_version);
-  for (const auto& [key, value] : g.provenance) f.set_attr("/", key, value);
-
   for (const auto& [id, set] : g.input_sets) {
     const std::string grp = "/input_sets/" + id;
     f.create_group(grp);
@@ -162,74 +154,10 @@ void write_contents(const GoldenFile& g, h5::File& f) {
   }
 }
 
-// Writes `bytes` to a new file `tmp` and makes them durable; throws GoldenError naming `path`.
-void write_durably(const std::string& path, const std::string& tmp, const std::vector<unsigned char>& bytes) {
-  const auto fail = [&](const std::string& what) {
-    throw GoldenError(fmt::format("{}: {} {}: {}", path, what, tmp, std::strerror(errno)));
-  };
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-  if (fd < 0) fail("cannot create the temporary file");
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int saved = errno ? errno : ENOSPC;
-      ::close(fd);
-      errno = saved;
-      fail("cannot write the temporary file");
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  // The data must be on disk before the rename makes it the golden, or a crash could leave
-  // an empty golden under the final name.
-  if (::fsync(fd) != 0) {
-    const int saved = errno;
-    ::close(fd);
-    errno = saved;
-    fail("cannot sync the temporary file");
-  }
-  if (::close(fd) != 0) fail("cannot close the temporary file");
-}
-
-void sync_directory_of(const std::string& path) {
-  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
-  const std::filesystem::path dir = parent.empty() ? std::filesystem::path(".") : parent;
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return;  // best effort: the rename itself has happened
-  ::fsync(fd);
-  ::close(fd);
-}
-
 }  // namespace
 
 void write_golden(const GoldenFile& g, const std::string& path, bool overwrite) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  if (!overwrite && (fs::exists(path, ec) || fs::is_symlink(path, ec)))
-    throw GoldenError(fmt::format("{}: exists; pass --force to replace it", path));
-  // The file is built in memory and written out by us: HDF5 never holds a half-written file
-  // on disk that it cannot flush and therefore cannot close (a full disk would leak it).
-  std::vector<unsigned char> image;
-  try {
-    h5::File f = h5::File::create_in_memory(path);
-    write_contents(g, f);
-    image = f.image();
-    f.close();
-  } catch (const h5::H5Error& e) {
-    throw GoldenError(e.what());
-  }
-  const std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
-  try {
-    write_durably(path, tmp, image);
-    // rename(2) replaces the old golden in one step: a reader sees the old file or the new.
-    if (::rename(tmp.c_str(), path.c_str()) != 0)
-      throw GoldenError(fmt::format("{}: cannot rename {} over it: {}", path, tmp, std::strerror(errno)));
-  } catch (...) {
-    fs::remove(tmp, ec);
-    throw;
-  }
-  sync_directory_of(path);
+  write_golden_atomically(path, overwrite, g.provenance, [&](h5::File& f) { write_contents(g, f); });
 }
 
 namespace {
@@ -249,14 +177,16 @@ class Reader {
       for (const auto& name : f_.attr_names("/"))
         if (name != "schema_version" && f_.attr_is_string("/", name))
           g.provenance[name] = f_.attr_string("/", name);
-      set_ids = f_.members("/input_sets");
-      case_ids = f_.members("/cases");
+      if (!frames_only()) {
+        set_ids = f_.members("/input_sets");
+        case_ids = f_.members("/cases");
+      }
     } catch (const h5::H5Error& e) {
       throw GoldenError(e.what());
     }
     for (const auto& id : set_ids) g.input_sets.emplace(id, read_set(id));
     for (const auto& id : case_ids) g.cases.push_back(read_case(id, g));
-    if (g.cases.empty()) fail("/cases", "no cases");
+    if (g.cases.empty() && !frames_only()) fail("/cases", "no cases");
     return g;
   }
 
@@ -272,6 +202,9 @@ class Reader {
   [[noreturn]] void fail(const std::string& object, const std::string& reason) const {
     throw GoldenError(fmt::format("{}: {}: {}", path_, object, reason));
   }
+
+  // A golden of frames alone (`ffn-parity frames bless`) has no cases.
+  bool frames_only() const { return !f_.exists("/cases") && f_.exists("/frames"); }
 
   // Every HDF5 failure below becomes one line naming the object.
   template <class F>

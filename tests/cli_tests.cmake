@@ -55,3 +55,43 @@ ffn_cli_test(version EXIT 0 STDOUT "^${PROJECT_VERSION}$" ARGS --version)
 ffn_cli_test(tiny_run EXIT 0 STDOUT "# *tp +precision .* PASS.*[0-9]+ passed, 0 failed$"
              ARGS run --shape tiny)
 ffn_cli_test(tiny_run_json EXIT 0 JSON ARGS run --shape tiny --format json)
+
+# `ffn-parity frames`: the fixture writes A (structured frames), B (A plus noise), A without
+# its last frame, and A as PNG frames (make_test_video.cpp), then blesses A as golden frames.
+add_executable(make_test_video make_test_video.cpp)
+target_link_libraries(make_test_video PRIVATE ffn_metrics)
+set(ffn_frames ${CMAKE_CURRENT_BINARY_DIR}/frames_cli)
+add_test(NAME cli.frames_make_videos COMMAND make_test_video ${ffn_frames})
+set_tests_properties(cli.frames_make_videos PROPERTIES LABELS unit FIXTURES_SETUP frames_videos)
+
+function(ffn_frames_cli_test name fixture)
+  ffn_cli_test(${name} ${ARGN})
+  set_tests_properties(cli.${name} PROPERTIES FIXTURES_REQUIRED ${fixture})
+endfunction()
+
+ffn_frames_cli_test(frames_bless frames_videos EXIT 0
+                    STDOUT "^blessed 6 frames of 128x96 at 24 fps from .*a\\.avi into .*a\\.h5 \\(/frames/video\\)$"
+                    ARGS frames bless ${ffn_frames}/a.avi -o ${ffn_frames}/a.h5 --force)
+set_tests_properties(cli.frames_bless PROPERTIES FIXTURES_SETUP frames_golden)
+
+ffn_frames_cli_test(frames_compare_identical frames_videos EXIT 0
+                    STDOUT "\n      0      inf  1\\.0000\n.*\nno thresholds given [^\n]*$"
+                    ARGS frames compare ${ffn_frames}/a.avi ${ffn_frames}/a_png)
+ffn_frames_cli_test(frames_compare_golden frames_golden EXIT 0
+                    STDOUT "\n      5      inf  1\\.0000\n.*\nPASS: every frame has psnr >= 60 dB and ssim >= 0\\.99$"
+                    ARGS frames compare ${ffn_frames}/a.h5:frames/video ${ffn_frames}/a.avi
+                         --min-psnr 60 --min-ssim 0.99)
+ffn_frames_cli_test(frames_compare_json frames_videos EXIT 0 JSON
+                    ARGS frames compare ${ffn_frames}/a.avi ${ffn_frames}/b.avi --format json)
+ffn_frames_cli_test(frames_compare_below_min_psnr frames_videos EXIT 1
+                    STDOUT "\nFAIL: 6 of 6 frames miss psnr >= 80 dB$"
+                    ARGS frames compare ${ffn_frames}/a.avi ${ffn_frames}/b.avi --min-psnr 80)
+ffn_frames_cli_test(frames_compare_missing frames_videos EXIT 2
+                    STDERR "^ffn-parity frames: error: .*/missing\\.avi: no such file$"
+                    ARGS frames compare ${ffn_frames}/a.avi ${ffn_frames}/missing.avi)
+ffn_frames_cli_test(frames_compare_counts frames_videos EXIT 2
+                    STDERR "^ffn-parity frames: error: .*a\\.avi vs .*short\\.avi: frame counts differ: 6 vs 5$"
+                    ARGS frames compare ${ffn_frames}/a.avi ${ffn_frames}/short.avi)
+ffn_frames_cli_test(frames_bless_existing frames_golden EXIT 1
+                    STDERR "^ffn-parity frames: error: .*a\\.h5: exists; pass --force to replace it$"
+                    ARGS frames bless ${ffn_frames}/a.avi -o ${ffn_frames}/a.h5)

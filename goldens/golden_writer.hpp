@@ -1,0 +1,20 @@
+#pragma once
+// How every golden reaches the disk, whatever it holds (cases, frames): built in memory,
+// then written atomically.
+#include <functional>
+#include <map>
+#include <string>
+
+#include "goldens/h5.hpp"
+
+namespace ffn {
+
+// Builds the file in memory (the root attributes of every golden: schema, schema_version and
+// `provenance`; then whatever `fill` writes), writes it to PATH.tmp.<pid>, syncs it, then
+// renames it over PATH; on any failure the temporary file is removed and PATH is untouched.
+// Refuses an existing PATH unless overwrite. Throws GoldenError.
+void write_golden_atomically(const std::string& path, bool overwrite,
+                             const std::map<std::string, std::string>& provenance,
+                             const std::function<void(h5::File&)>& fill);
+
+}  // namespace ffn

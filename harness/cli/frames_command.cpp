@@ -1,0 +1,201 @@
+#include "harness/cli/frames_command.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "goldens/golden_file.hpp"
+#include "goldens/golden_frames.hpp"
+#include "harness/version.hpp"
+#include "metrics/frame_io.hpp"
+
+namespace ffn::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* k_err = "ffn-parity frames: error: ";
+// A PNG directory carries no frame rate; LTX-2 renders at 24 fps.
+constexpr double k_default_fps = 24;
+
+// A side of a comparison: a directory of PNG frames, FILE.h5[:DATASET] (golden frames,
+// /frames/video by default), or else a video file.
+Video read_side(const std::string& side) {
+  std::error_code ec;
+  if (fs::is_directory(side, ec)) return read_png_dir(side);
+  if (side.ends_with(".h5")) return read_frames_golden(side, k_frames_dataset);
+  const std::size_t colon = side.find(".h5:");
+  if (colon != std::string::npos) return read_frames_golden(side.substr(0, colon + 3), side.substr(colon + 4));
+  return read_video_file(side);
+}
+
+// ---- compare --------------------------------------------------------------------------
+
+struct CompareOptions {
+  std::string a, b;
+  std::optional<double> min_psnr, min_ssim;
+  std::string format = "table";
+};
+
+bool frame_passes(const FrameScore& f, const CompareOptions& o) {
+  return (!o.min_psnr || f.psnr_db >= *o.min_psnr) && (!o.min_ssim || f.ssim >= *o.min_ssim);
+}
+
+std::string thresholds_text(const CompareOptions& o) {
+  std::string text;
+  if (o.min_psnr) text += fmt::format("psnr >= {} dB", *o.min_psnr);
+  if (o.min_ssim) text += fmt::format("{}ssim >= {}", text.empty() ? "" : " and ", *o.min_ssim);
+  return text;
+}
+
+void print_table(const CompareOptions& o, const Video& a, const VideoScore& s, std::size_t failed) {
+  fmt::print("# ffn-parity frames compare: {} frames of {}x{}\n#  A: {}\n#  B: {}\n", a.size(), a[0].cols, a[0].rows,
+             o.a, o.b);
+  fmt::print("# psnr = 10 log10(255^2 / MSE) over all pixels and channels (inf: identical); ssim = Wang et al. "
+             "2004 (11x11 Gaussian, sigma 1.5), mean of the map, averaged over the channels\n");
+  fmt::print("# frame  psnr_db    ssim\n");
+  for (std::size_t i = 0; i < s.frames.size(); ++i)
+    fmt::print("{:>7} {:>8.2f}  {:.4f}{}\n", i, s.frames[i].psnr_db, s.frames[i].ssim,
+               frame_passes(s.frames[i], o) ? "" : "  FAIL");
+  fmt::print("psnr {:.2f} dB (of the mean MSE), min {:.2f} dB; ssim mean {:.4f}, min {:.4f}; worst frame {}\n",
+             s.psnr_mean_db, s.psnr_min_db, s.ssim_mean, s.ssim_min, s.worst_frame);
+  if (!o.min_psnr && !o.min_ssim)
+    fmt::print("no thresholds given (--min-psnr, --min-ssim): information only\n");
+  else if (failed == 0)
+    fmt::print("PASS: every frame has {}\n", thresholds_text(o));
+  else
+    fmt::print("FAIL: {} of {} frames miss {}\n", failed, s.frames.size(), thresholds_text(o));
+}
+
+void print_json(const CompareOptions& o, const Video& a, const VideoScore& s, std::size_t failed) {
+  using nlohmann::json;
+  // JSON has no infinities: identical frames (PSNR +inf) are written "inf", as `run` does.
+  const auto psnr = [](double db) { return std::isinf(db) ? json("inf") : json(db); };
+  json frames = json::array();
+  for (std::size_t i = 0; i < s.frames.size(); ++i)
+    frames.push_back({{"frame", i}, {"psnr_db", psnr(s.frames[i].psnr_db)}, {"ssim", s.frames[i].ssim},
+                      {"pass", frame_passes(s.frames[i], o)}});
+  const json doc = {{"tool", "ffn-parity"},
+                    {"version", k_version},
+                    {"command", "frames compare"},
+                    {"a", o.a},
+                    {"b", o.b},
+                    {"width", a[0].cols},
+                    {"height", a[0].rows},
+                    {"min_psnr_db", o.min_psnr ? json(*o.min_psnr) : json(nullptr)},
+                    {"min_ssim", o.min_ssim ? json(*o.min_ssim) : json(nullptr)},
+                    {"frames", frames},
+                    {"psnr_mean_db", psnr(s.psnr_mean_db)},
+                    {"psnr_min_db", psnr(s.psnr_min_db)},
+                    {"ssim_mean", s.ssim_mean},
+                    {"ssim_min", s.ssim_min},
+                    {"worst_frame", s.worst_frame},
+                    {"passed", s.frames.size() - failed},
+                    {"failed", failed}};
+  std::cout << doc.dump(2) << "\n";
+}
+
+int compare(const CompareOptions& o) {
+  keep_freed_memory();
+  Video a, b;
+  VideoScore s;
+  try {
+    a = read_side(o.a);
+    b = read_side(o.b);
+  } catch (const std::runtime_error& e) {  // FrameIoError, GoldenError: the message names the file
+    std::cerr << k_err << e.what() << "\n";
+    return 2;
+  }
+  try {
+    s = compare_videos(a, b);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << k_err << fmt::format("{} vs {}: {}", o.a, o.b, e.what()) << "\n";
+    return 2;
+  }
+  std::size_t failed = 0;
+  for (const FrameScore& f : s.frames) failed += !frame_passes(f, o);
+  if (o.format == "json")
+    print_json(o, a, s, failed);
+  else
+    print_table(o, a, s, failed);
+  return failed == 0 ? 0 : 1;
+}
+
+// ---- bless ----------------------------------------------------------------------------
+
+struct BlessOptions {
+  std::string video, output;
+  std::optional<double> fps;
+  bool force = false;
+};
+
+int bless(const BlessOptions& o) {
+  Video video;
+  double fps = 0;
+  try {
+    std::error_code ec;
+    const bool dir = fs::is_directory(o.video, ec);
+    video = dir ? read_png_dir(o.video) : read_video_file(o.video);
+    const double declared = o.fps ? *o.fps : dir ? 0 : read_video_fps(o.video);
+    fps = declared > 0 ? declared : k_default_fps;
+  } catch (const FrameIoError& e) {
+    std::cerr << k_err << e.what() << "\n";
+    return 2;
+  }
+  try {
+    write_frames_golden(o.output, video, fps, o.video, o.force);
+  } catch (const GoldenError& e) {
+    std::cerr << k_err << e.what() << "\n";
+    return 1;
+  }
+  fmt::print("blessed {} frames of {}x{} at {} fps from {} into {} ({})\n", video.size(), video[0].cols, video[0].rows,
+             fps, o.video, o.output, k_frames_dataset);
+  return 0;
+}
+
+}  // namespace
+
+void add_frames_command(CLI::App& app, int* exit_code) {
+  CLI::App* frames = app.add_subcommand("frames", "PSNR and SSIM of decoded video frames; golden frames");
+  frames->require_subcommand(1);
+
+  auto c = std::make_shared<CompareOptions>();
+  CLI::App* compare_cmd = frames->add_subcommand(
+      "compare",
+      "PSNR and SSIM of each frame of A against B, their mean and minimum, and a verdict. A side is a "
+      "directory of PNG frames (in name order), FILE.h5[:DATASET] (golden frames, default "
+      "frames/video), or a video file. Exit status: 0 every frame meets the thresholds (always, without "
+      "any), 1 a frame misses one, 2 bad usage or input.");
+  compare_cmd->add_option("a", c->a, "Frames A")->required();
+  compare_cmd->add_option("b", c->b, "Frames B")->required();
+  compare_cmd->add_option("--min-psnr", c->min_psnr, "Fail a frame whose PSNR (dB) is below this");
+  compare_cmd->add_option("--min-ssim", c->min_ssim, "Fail a frame whose SSIM is below this")
+      ->check(CLI::Range(-1.0, 1.0));
+  compare_cmd->add_option("--format", c->format, "Output format")
+      ->check(CLI::IsMember({"table", "json"}))
+      ->capture_default_str();
+  compare_cmd->callback([c, exit_code] { *exit_code = compare(*c); });
+
+  auto b = std::make_shared<BlessOptions>();
+  CLI::App* bless_cmd = frames->add_subcommand(
+      "bless", "Store the frames of a video file or PNG directory as a golden (dataset /frames/video; "
+               "atomic write, refuses to overwrite without --force). Exit status: 0 written, 1 not "
+               "written, 2 bad usage or input.");
+  bless_cmd->add_option("video", b->video, "Video file or directory of PNG frames")->required();
+  bless_cmd->add_option("-o,--output", b->output, "Golden file to write")->required();
+  bless_cmd
+      ->add_option("--fps", b->fps,
+                   "Frame rate to record (default: the video's own; 24 for PNG frames or a video that "
+                   "declares none)")
+      ->check(CLI::PositiveNumber);
+  bless_cmd->add_flag("--force", b->force, "Replace an existing golden");
+  bless_cmd->callback([b, exit_code] { *exit_code = bless(*b); });
+}
+
+}  // namespace ffn::cli

@@ -1,0 +1,27 @@
+#pragma once
+// Where frames come from and go: video files through OpenCV videoio (mp4, avi), directories
+// of PNG frames, and the frames stored in a golden (goldens/SCHEMA.md). Every failure is a
+// FrameIoError with one line naming the path and the reason; what FFmpeg or libpng print
+// while a file is read or written goes into that line, not to stderr (so these functions
+// redirect stderr while they run, and are not to be called concurrently).
+#include <stdexcept>
+#include <string>
+
+#include "metrics/frames.hpp"
+
+namespace ffn {
+
+class FrameIoError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+Video read_video_file(const std::string& path);
+// The frame rate the container declares; 0 when it declares none.
+double read_video_fps(const std::string& path);
+Video read_png_dir(const std::string& dir);  // *.png in name order
+void write_png_dir(const Video& video, const std::string& dir);
+// fourcc "FFV1" (lossless, .avi), "MJPG" (.avi), "mp4v" (.mp4).
+void write_video_file(const Video& video, const std::string& path, const std::string& fourcc, double fps);
+
+}  // namespace ffn

@@ -1,0 +1,100 @@
+#include "metrics/frames.hpp"
+
+#include <fmt/format.h>
+#include <malloc.h>
+#include <opencv2/core/utility.hpp>
+#include <opencv2/quality/qualityssim.hpp>
+
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+namespace ffn {
+
+namespace {
+
+constexpr double k_peak = 255.0;
+
+std::string size_text(const cv::Mat& m) { return fmt::format("{}x{}", m.cols, m.rows); }
+
+// `where` prefixes the message ("frame 3: "), so a video comparison names the frame.
+void require_comparable(const cv::Mat& a, const cv::Mat& b, const std::string& where) {
+  if (a.type() != CV_8UC3 || b.type() != CV_8UC3)
+    throw std::invalid_argument(fmt::format("{}{} vs {}: frames must be 8-bit 3-channel (CV_8UC3)", where,
+                                            cv::typeToString(a.type()), cv::typeToString(b.type())));
+  if (a.size() != b.size())
+    throw std::invalid_argument(fmt::format("{}{} vs {}", where, size_text(a), size_text(b)));
+}
+
+// Mean squared error over all pixels and channels. cv::norm sums the squared 8-bit
+// differences in integers, so the sum is exact and identical frames give exactly 0.
+double mse(const cv::Mat& a, const cv::Mat& b) {
+  return cv::norm(a, b, cv::NORM_L2SQR) / (static_cast<double>(a.total()) * a.channels());
+}
+
+double psnr_from_mse(double m) {
+  return m == 0 ? std::numeric_limits<double>::infinity() : 10 * std::log10(k_peak * k_peak / m);
+}
+
+double ssim_unchecked(const cv::Mat& a, const cv::Mat& b, cv::Mat* map) {
+  // The static compute builds a fresh instance per call: an instance is not safe to share
+  // between the threads that score frames concurrently.
+  using cv::quality::QualitySSIM;
+  cv::Mat channel_maps;
+  const cv::Scalar s = map ? QualitySSIM::compute(a, b, channel_maps) : QualitySSIM::compute(a, b, cv::noArray());
+  if (map) cv::transform(channel_maps, *map, cv::Matx13f(1.f / 3, 1.f / 3, 1.f / 3));
+  return (s[0] + s[1] + s[2]) / 3;
+}
+
+}  // namespace
+
+double psnr_db(const cv::Mat& a, const cv::Mat& b) {
+  require_comparable(a, b, "");
+  return psnr_from_mse(mse(a, b));
+}
+
+double ssim(const cv::Mat& a, const cv::Mat& b, cv::Mat* map) {
+  require_comparable(a, b, "");
+  return ssim_unchecked(a, b, map);
+}
+
+VideoScore compare_videos(const Video& a, const Video& b) {
+  if (a.size() != b.size())
+    throw std::invalid_argument(fmt::format("frame counts differ: {} vs {}", a.size(), b.size()));
+  if (a.empty()) throw std::invalid_argument("no frames to compare");
+  for (std::size_t i = 0; i < a.size(); ++i) require_comparable(a[i], b[i], fmt::format("frame {}: ", i));
+
+  VideoScore v;
+  v.frames.resize(a.size());
+  std::vector<double> errors(a.size());
+  // OpenCV runs the calls nested inside a parallel_for_ serially, so whole frames, not the rows
+  // of each blur, are spread over the cores: one hand-off per frame instead of one per call.
+  cv::parallel_for_(cv::Range(0, static_cast<int>(a.size())), [&](const cv::Range& r) {
+    for (int i = r.start; i < r.end; ++i) {
+      errors[i] = mse(a[i], b[i]);
+      v.frames[i] = {psnr_from_mse(errors[i]), ssim_unchecked(a[i], b[i], nullptr)};
+    }
+  });
+
+  double mse_sum = 0, ssim_sum = 0;
+  v.psnr_min_db = std::numeric_limits<double>::infinity();
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const FrameScore& f = v.frames[i];
+    mse_sum += errors[i];
+    ssim_sum += f.ssim;
+    v.psnr_min_db = std::min(v.psnr_min_db, f.psnr_db);
+    const FrameScore& worst = v.frames[v.worst_frame];
+    if (f.ssim < worst.ssim || (f.ssim == worst.ssim && f.psnr_db < worst.psnr_db)) v.worst_frame = i;
+  }
+  v.ssim_min = v.frames[v.worst_frame].ssim;
+  v.psnr_mean_db = psnr_from_mse(mse_sum / static_cast<double>(a.size()));
+  v.ssim_mean = ssim_sum / static_cast<double>(a.size());
+  return v;
+}
+
+void keep_freed_memory() {
+  mallopt(M_MMAP_THRESHOLD, 1 << 30);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+}
+
+}  // namespace ffn

@@ -1,0 +1,401 @@
+// Frame metrics (DESIGN section 4) and frame I/O: PSNR and SSIM against closed forms and an
+// independent SSIM, exact round trips through lossless video, PNG and golden frames, a
+// lossy one above a floor, and every bad input ending in one error line that names the file
+// and the reason.
+#include <catch2/catch.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <unistd.h>
+
+#include <atomic>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <string>
+
+#include "frame_patterns.hpp"
+#include "goldens/golden_file.hpp"
+#include "goldens/golden_frames.hpp"
+#include "goldens/h5.hpp"
+#include "metrics/frame_io.hpp"
+#include "metrics/frames.hpp"
+
+using namespace ffn;
+using ffn::test::structured_frame;
+using ffn::test::structured_video;
+using ffn::test::with_noise;
+namespace fs = std::filesystem;
+using Catch::Matchers::Contains;
+
+namespace {
+
+// A fresh directory under the system temp dir, removed with everything in it.
+class TempDir {
+ public:
+  TempDir() {
+    static std::atomic<int> counter{0};
+    path_ = fs::temp_directory_path() /
+            ("ffn-frames-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  fs::path path_;
+};
+
+cv::Mat constant_frame(int value) { return cv::Mat(48, 64, CV_8UC3, cv::Scalar::all(value)); }
+
+// The message of the E that `f` throws (fails the test when it throws nothing).
+template <class E, class F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return e.what();
+  }
+  FAIL("no exception thrown");
+  return "";
+}
+
+bool same_frames(const Video& a, const Video& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (a[i].size() != b[i].size() || a[i].type() != b[i].type() || cv::norm(a[i], b[i], cv::NORM_INF) != 0)
+      return false;
+  return true;
+}
+
+void write_text(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
+
+// SSIM written from Wang et al. 2004 in fp64, sharing nothing with QualitySSIM but the blur:
+// an 11x11 Gaussian window (sigma 1.5) with reflect-101 borders, K1 0.01, K2 0.03, L 255; the
+// mean of the map per channel, averaged over the channels.
+double reference_ssim(const cv::Mat& a8, const cv::Mat& b8) {
+  const double c1 = std::pow(0.01 * 255, 2), c2 = std::pow(0.03 * 255, 2);
+  const auto blur = [](const cv::Mat& m) {
+    cv::Mat out;
+    cv::GaussianBlur(m, out, cv::Size(11, 11), 1.5, 1.5, cv::BORDER_REFLECT_101);
+    return out;
+  };
+  std::vector<cv::Mat> as, bs;
+  cv::split(a8, as);
+  cv::split(b8, bs);
+  double total = 0;
+  for (int c = 0; c < 3; ++c) {
+    cv::Mat x, y;
+    as[c].convertTo(x, CV_64F);
+    bs[c].convertTo(y, CV_64F);
+    const cv::Mat mx = blur(x), my = blur(y), sxx = blur(x.mul(x)), syy = blur(y.mul(y)), sxy = blur(x.mul(y));
+    double sum = 0;
+    for (int r = 0; r < x.rows; ++r)
+      for (int k = 0; k < x.cols; ++k) {
+        const double ux = mx.at<double>(r, k), uy = my.at<double>(r, k);
+        const double vx = sxx.at<double>(r, k) - ux * ux, vy = syy.at<double>(r, k) - uy * uy;
+        const double cov = sxy.at<double>(r, k) - ux * uy;
+        sum += (2 * ux * uy + c1) * (2 * cov + c2) / ((ux * ux + uy * uy + c1) * (vx + vy + c2));
+      }
+    total += sum / static_cast<double>(x.total());
+  }
+  return total / 3;
+}
+
+}  // namespace
+
+// ---- metrics ------------------------------------------------------------------------------
+
+TEST_CASE("identical frames: PSNR is +inf exactly and SSIM exactly 1", "[frames]") {
+  const cv::Mat f = structured_frame(64, 48, 0);
+  const double psnr = psnr_db(f, f.clone());
+  CHECK(std::isinf(psnr));
+  CHECK(psnr > 0);
+  CHECK(ssim(f, f.clone()) == 1.0);
+  CHECK(psnr_db(constant_frame(7), constant_frame(7)) == std::numeric_limits<double>::infinity());
+}
+
+TEST_CASE("a constant offset k gives PSNR 20 log10(255 / k)", "[frames]") {
+  for (const int k : {1, 2, 5, 10}) {
+    INFO("k = " << k);
+    CHECK(std::fabs(psnr_db(constant_frame(100), constant_frame(100 + k)) - 20 * std::log10(255.0 / k)) < 1e-9);
+  }
+}
+
+TEST_CASE("SSIM is symmetric and 1 only for identical frames", "[frames]") {
+  const cv::Mat a = structured_frame(64, 48, 0), b = with_noise(a, 6, 7);
+  CHECK(ssim(a, b) == Approx(ssim(b, a)).margin(1e-12));
+  cv::Mat one_pixel = a.clone();
+  one_pixel.at<cv::Vec3b>(20, 30)[1] += 1;
+  const double s = ssim(a, one_pixel);
+  CHECK(s < 1.0);
+  CHECK(s > 0.9999);
+}
+
+TEST_CASE("SSIM falls monotonically as the noise grows", "[frames]") {
+  const cv::Mat a = structured_frame(96, 64, 3);
+  double previous = ssim(a, a);
+  for (const double sigma : {0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0}) {
+    const double s = ssim(a, with_noise(a, sigma, 42));
+    INFO("sigma " << sigma << ": ssim " << s << ", previous " << previous);
+    CHECK(s < previous);
+    previous = s;
+  }
+  CHECK(previous < 0.5);
+}
+
+TEST_CASE("SSIM agrees with an independent fp64 implementation", "[frames]") {
+  const cv::Mat a = structured_frame(40, 32, 1);
+  for (const double sigma : {2.0, 10.0, 40.0}) {
+    const cv::Mat b = with_noise(a, sigma, 5);
+    INFO("sigma " << sigma);
+    CHECK(ssim(a, b) == Approx(reference_ssim(a, b)).margin(1e-6));
+  }
+}
+
+TEST_CASE("the SSIM map is one channel whose mean is the SSIM", "[frames]") {
+  const cv::Mat a = structured_frame(64, 48, 0), b = with_noise(a, 8, 3);
+  cv::Mat map;
+  const double s = ssim(a, b, &map);
+  CHECK(map.type() == CV_32FC1);
+  CHECK(map.size() == a.size());
+  CHECK(cv::mean(map)[0] == Approx(s).margin(1e-6));
+}
+
+TEST_CASE("compare_videos: per-frame scores, PSNR of the mean MSE, minima, worst frame", "[frames]") {
+  // MSE 1, 4 and 0: the mean MSE is 5/3.
+  const Video a = {constant_frame(100), constant_frame(100), constant_frame(100)};
+  const Video b = {constant_frame(101), constant_frame(102), constant_frame(100)};
+  const VideoScore s = compare_videos(a, b);
+  REQUIRE(s.frames.size() == 3);
+  CHECK(s.frames[0].psnr_db == Approx(20 * std::log10(255.0)).epsilon(1e-12));
+  CHECK(std::isinf(s.frames[2].psnr_db));
+  CHECK(s.psnr_mean_db == Approx(10 * std::log10(255.0 * 255.0 / (5.0 / 3))).epsilon(1e-12));
+  CHECK(s.psnr_min_db == Approx(20 * std::log10(255.0 / 2)).epsilon(1e-12));
+  CHECK(s.worst_frame == 1);
+  CHECK(s.ssim_min == s.frames[1].ssim);
+  CHECK(s.ssim_mean == Approx((s.frames[0].ssim + s.frames[1].ssim + 1.0) / 3).epsilon(1e-12));
+
+  const VideoScore same = compare_videos(a, a);
+  CHECK(std::isinf(same.psnr_mean_db));
+  CHECK(std::isinf(same.psnr_min_db));
+  CHECK(same.ssim_mean == 1.0);
+}
+
+TEST_CASE("compare_videos matches frame by frame scoring on a real-sized video", "[frames]") {
+  const Video a = structured_video(160, 96, 9);
+  Video b;
+  for (std::size_t i = 0; i < a.size(); ++i) b.push_back(with_noise(a[i], 1.0 + static_cast<double>(i), i));
+  const VideoScore s = compare_videos(a, b);
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    CHECK(s.frames[i].psnr_db == psnr_db(a[i], b[i]));
+    CHECK(s.frames[i].ssim == ssim(a[i], b[i]));
+  }
+  CHECK(s.worst_frame == a.size() - 1);
+}
+
+TEST_CASE("mismatched videos are refused naming both sides", "[frames]") {
+  const Video a = structured_video(64, 48, 3);
+  CHECK_THAT(error_of<std::invalid_argument>([&] { compare_videos(a, Video(a.begin(), a.end() - 1)); }),
+             Contains("3 vs 2"));
+  Video other_size = a;
+  other_size[1] = structured_frame(32, 24, 1);
+  CHECK(error_of<std::invalid_argument>([&] { compare_videos(a, other_size); }) == "frame 1: 64x48 vs 32x24");
+  Video gray = a;
+  cv::cvtColor(a[2], gray[2], cv::COLOR_BGR2GRAY);
+  CHECK_THAT(error_of<std::invalid_argument>([&] { compare_videos(a, gray); }),
+             Contains("frame 2: ") && Contains("CV_8UC3") && Contains("CV_8UC1"));
+  CHECK_THROWS_AS(compare_videos({}, {}), std::invalid_argument);
+  CHECK_THROWS_AS(psnr_db(a[0], other_size[1]), std::invalid_argument);
+  CHECK_THROWS_AS(ssim(a[0], gray[2]), std::invalid_argument);
+}
+
+// ---- round trips --------------------------------------------------------------------------
+
+TEST_CASE("lossless video (FFV1 .avi) gives the exact frames back", "[frames][io]") {
+  TempDir dir;
+  const Video v = structured_video(96, 64, 5);
+  const std::string codec = ffn::test::write_lossless_avi(v, dir / "a.avi", 25);
+  INFO("codec " << codec);
+  CHECK(same_frames(read_video_file(dir / "a.avi"), v));
+  CHECK(read_video_fps(dir / "a.avi") == 25);
+}
+
+TEST_CASE("mp4 (mp4v) keeps smooth structured frames above 30 dB", "[frames][io]") {
+  TempDir dir;
+  Video v = structured_video(128, 96, 8);
+  for (cv::Mat& f : v) cv::GaussianBlur(f, f, cv::Size(5, 5), 1.5);
+  write_video_file(v, dir / "a.mp4", "mp4v", 24);
+  const Video back = read_video_file(dir / "a.mp4");
+  const VideoScore s = compare_videos(v, back);
+  INFO("psnr min " << s.psnr_min_db << " dB, ssim min " << s.ssim_min);
+  CHECK(s.psnr_min_db > 30);
+  CHECK(s.ssim_min > 0.9);
+}
+
+TEST_CASE("a PNG directory gives the exact frames back, in name order", "[frames][io]") {
+  TempDir dir;
+  const Video v = structured_video(64, 48, 12);
+  write_png_dir(v, dir / "png");
+  CHECK(fs::exists(dir / "png/frame_0011.png"));
+  CHECK(same_frames(read_png_dir(dir / "png"), v));
+  CHECK_THAT(error_of<FrameIoError>([&] { write_png_dir(v, dir / "png"); }), Contains("already holds .png files"));
+}
+
+TEST_CASE("golden frames: exact round trip, stored as RGB with fps and channel order", "[frames][golden]") {
+  TempDir dir;
+  const Video v = structured_video(64, 48, 4);
+  const std::string path = dir / "frames.h5";
+  write_frames_golden(path, v, 24, "clip.mp4", false);
+  CHECK(same_frames(read_frames_golden(path, "frames/video"), v));
+  CHECK(same_frames(read_frames_golden(path, "/frames/video"), v));
+
+  const h5::File f = h5::File::open(path);
+  CHECK(f.attr_string("/", "schema") == k_golden_schema);
+  CHECK(f.attr_int("/", "schema_version") == k_golden_schema_version);
+  CHECK(f.attr_string("/frames/video", "channel_order") == "RGB");
+  CHECK(f.attr_string("/frames/video", "source") == "clip.mp4");
+  CHECK(f.attr_double("/frames/video", "fps") == 24);
+  const h5::TensorData t = f.read("/frames/video");
+  CHECK(t.shape == std::vector<std::int64_t>{4, 48, 64, 3});
+  const cv::Vec3b bgr = v[2].at<cv::Vec3b>(5, 7);
+  const std::size_t at = ((2 * 48 + 5) * 64 + 7) * 3;
+  CHECK((t.u8[at] == bgr[2] && t.u8[at + 1] == bgr[1] && t.u8[at + 2] == bgr[0]));
+
+  // A golden of frames alone reads as a golden without cases.
+  const GoldenFile g = read_golden(path);
+  CHECK(g.cases.empty());
+  CHECK(g.provenance.at("tool") == "ffn-parity");
+  CHECK_THAT(error_of<GoldenError>([&] { write_frames_golden(path, v, 24, "clip.mp4", false); }),
+             Contains(path) && Contains("--force"));
+  write_frames_golden(path, {v[0]}, 30, "other.mp4", true);
+  CHECK(read_frames_golden(path, "frames/video").size() == 1);
+}
+
+TEST_CASE("frames in an h5::File of a golden under construction round-trip exactly", "[frames][golden]") {
+  TempDir dir;
+  const Video v = structured_video(32, 24, 3);
+  {
+    h5::File f = h5::File::create(dir / "g.h5");
+    write_frames(f, "/cases/c0/frames_sharded", v, 24);
+    f.close();
+  }
+  CHECK(same_frames(read_frames(h5::File::open(dir / "g.h5"), "cases/c0/frames_sharded"), v));
+}
+
+// ---- bad inputs ---------------------------------------------------------------------------
+
+TEST_CASE("bad video files: one FrameIoError naming the file and the reason", "[frames][io]") {
+  TempDir dir;
+  const std::string missing = dir / "missing.mp4";
+  CHECK(error_of<FrameIoError>([&] { read_video_file(missing); }) == missing + ": no such file");
+
+  const std::string text = dir / "notes.mp4";
+  write_text(text, "this is not a video\n");
+  const std::string not_video = error_of<FrameIoError>([&] { read_video_file(text); });
+  CHECK_THAT(not_video, Contains(text + ": cannot open"));
+  CHECK(not_video.find('\n') == std::string::npos);
+
+  CHECK_THAT(error_of<FrameIoError>([&] { read_video_file(dir.operator/("")); }), Contains("is a directory"));
+
+  const std::string whole = dir / "whole.avi", half = dir / "half.avi", header = dir / "header.avi";
+  ffn::test::write_lossless_avi(structured_video(96, 64, 6), whole);
+  std::ifstream in(whole, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+  write_text(half, bytes.substr(0, bytes.size() / 2));
+  write_text(header, bytes.substr(0, 200));
+  const std::string truncated = error_of<FrameIoError>([&] { read_video_file(half); });
+  CHECK_THAT(truncated, Contains(half + ": truncated or damaged: decoded ") && Contains("of the 6 frames"));
+  CHECK(truncated.find('\n') == std::string::npos);
+  CHECK_THAT(error_of<FrameIoError>([&] { read_video_file(header); }), Contains(header + ": "));
+}
+
+TEST_CASE("bad PNG directories: one FrameIoError naming the path and the reason", "[frames][io]") {
+  TempDir dir;
+  CHECK(error_of<FrameIoError>([&] { read_png_dir(dir / "nowhere"); }) == dir / "nowhere" + ": no such directory");
+  fs::create_directories(dir / "empty");
+  CHECK(error_of<FrameIoError>([&] { read_png_dir(dir / "empty"); }) == dir / "empty" + ": holds no .png files");
+
+  fs::create_directories(dir / "fake");
+  write_text(dir / "fake/frame_0000.png", "not a png");
+  CHECK(error_of<FrameIoError>([&] { read_png_dir(dir / "fake"); }) ==
+        dir / "fake/frame_0000.png" + ": not a PNG file (no PNG signature)");
+
+  fs::create_directories(dir / "damaged");
+  write_text(dir / "damaged/frame_0000.png", std::string("\x89PNG\r\n\x1a\n", 8) + "garbage after the signature");
+  const std::string damaged = error_of<FrameIoError>([&] { read_png_dir(dir / "damaged"); });
+  CHECK_THAT(damaged, Contains(dir / "damaged/frame_0000.png: cannot decode"));
+  CHECK(damaged.find('\n') == std::string::npos);
+
+  write_png_dir({structured_frame(64, 48, 0)}, dir / "sizes");
+  cv::imwrite(dir / "sizes/frame_0001.png", structured_frame(32, 24, 1));
+  CHECK(error_of<FrameIoError>([&] { read_png_dir(dir / "sizes"); }) ==
+        dir / "sizes/frame_0001.png" + ": is 32x24, but frame_0000.png is 64x48");
+
+  fs::create_directories(dir / "gray");
+  cv::imwrite(dir / "gray/frame_0000.png", cv::Mat(24, 32, CV_8UC1, cv::Scalar(9)));
+  CHECK_THAT(error_of<FrameIoError>([&] { read_png_dir(dir / "gray"); }),
+             Contains(dir / "gray/frame_0000.png: has 1 channel(s)"));
+}
+
+TEST_CASE("a video writer refuses what it cannot write", "[frames][io]") {
+  TempDir dir;
+  const Video v = structured_video(32, 24, 2);
+  CHECK_THAT(error_of<FrameIoError>([&] { write_video_file(v, dir / "no/such/dir/a.avi", "FFV1", 24); }),
+             Contains(dir / "no/such/dir/a.avi: cannot open a video writer for fourcc 'FFV1'"));
+  CHECK_THAT(error_of<FrameIoError>([&] { write_video_file(v, dir / "a.avi", "FFV", 24); }),
+             Contains("not 4 characters"));
+  CHECK_THAT(error_of<FrameIoError>([&] { write_video_file({}, dir / "a.avi", "FFV1", 24); }),
+             Contains("no frames"));
+  CHECK(error_of<FrameIoError>([&] { write_video_file({v[0], structured_frame(16, 12, 0)}, dir / "a.avi", "FFV1", 24); }) ==
+        dir / "a.avi" + ": frame 1 is 16x12, frame 0 is 32x24: the frame size changes");
+}
+
+TEST_CASE("bad golden frames: one GoldenError naming file, dataset and reason", "[frames][golden]") {
+  TempDir dir;
+  const std::string path = dir / "bad.h5";
+  {
+    h5::File f = h5::File::create(path);
+    const std::vector<std::uint8_t> u8(2 * 4 * 4 * 3, 7);
+    const std::vector<float> f32(u8.size(), 7);
+    f.write_u8("/frames/rank3", {2, 4, 12}, u8.data());
+    f.write_u8("/frames/four_channels", {2, 4, 3, 4}, u8.data());
+    f.write_f32("/frames/float", {2, 4, 4, 3}, f32.data());
+    f.write_u8("/frames/empty", {0, 4, 4, 3}, u8.data());
+    f.write_u8("/frames/bgr", {2, 4, 4, 3}, u8.data());
+    f.set_attr("/frames/bgr", "channel_order", std::string("BGR"));
+    f.close();
+  }
+  const h5::File f = h5::File::open(path);
+  CHECK_THAT(error_of<h5::H5Error>([&] { read_frames(f, "frames/video"); }),
+             Contains(path) && Contains("/frames/video") && Contains("missing"));
+  CHECK(error_of<GoldenError>([&] { read_frames(f, "frames/rank3"); }) ==
+        path + ": /frames/rank3: shape [2, 4, 12] is not [frames, height, width, 3]");
+  CHECK(error_of<GoldenError>([&] { read_frames(f, "frames/four_channels"); }) ==
+        path + ": /frames/four_channels: shape [2, 4, 3, 4] is not [frames, height, width, 3]");
+  CHECK(error_of<GoldenError>([&] { read_frames(f, "frames/float"); }) ==
+        path + ": /frames/float: element type is not uint8");
+  CHECK(error_of<GoldenError>([&] { read_frames(f, "frames/empty"); }) ==
+        path + ": /frames/empty: shape [0, 4, 4, 3] holds no frames");
+  CHECK(error_of<GoldenError>([&] { read_frames(f, "frames/bgr"); }) ==
+        path + ": /frames/bgr: channel_order is 'BGR', expected 'RGB'");
+
+  // Not a golden at all (no schema attribute): refused before any frame is read.
+  CHECK_THAT(error_of<GoldenError>([&] { read_frames_golden(path, "frames/bgr"); }), Contains("not an ffn-parity golden"));
+  // Neither /cases nor /frames: the error it always was.
+  {
+    h5::File g = h5::File::create(dir / "nothing.h5");
+    g.set_attr("/", "schema", std::string(k_golden_schema));
+    g.set_attr("/", "schema_version", k_golden_schema_version);
+    g.close();
+  }
+  CHECK_THAT(error_of<GoldenError>([&] { read_golden(dir / "nothing.h5"); }),
+             Contains(dir / "nothing.h5") && Contains("missing"));
+  CHECK_THAT(error_of<GoldenError>([&] { read_frames_golden(dir / "missing.h5", "frames/video"); }),
+             Contains(dir / "missing.h5: no such file"));
+}
