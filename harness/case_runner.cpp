@@ -67,7 +67,7 @@ bool same_inputs(const InputConfig& a, const InputConfig& b) {
          a.outlier_scale == b.outlier_scale;
 }
 
-CaseResult run_case(const CaseConfig& config, SharedState& shared) {
+CaseResult run_case(const CaseConfig& config, SharedState& shared, const FrameOptions* frames) {
   const auto start = std::chrono::steady_clock::now();
   const FfnInputs& in = shared.inputs;
   const DType dtype = config.dtype;
@@ -119,6 +119,10 @@ CaseResult run_case(const CaseConfig& config, SharedState& shared) {
     const std::string why = failure_reason(what, *c);
     if (!why.empty()) r.reason += (r.reason.empty() ? "" : "; ") + why;
   }
+  if (frames) {
+    r.frames = judge_frames(rollout(config, frames->rollout), frames->thresholds_for(config.precision()));
+    if (!r.frames->pass) r.reason += (r.reason.empty() ? "" : "; ") + r.frames->reason;
+  }
   r.pass = r.reason.empty();
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return r;
@@ -127,7 +131,7 @@ CaseResult run_case(const CaseConfig& config, SharedState& shared) {
 }  // namespace
 
 std::vector<CaseResult> run_cases(const std::vector<CaseConfig>& cases, const ProgressFn& progress,
-                                  const InputSource& source) {
+                                  const InputSource& source, const FrameOptions* frames) {
   std::vector<CaseResult> results;
   std::unique_ptr<SharedState> shared;
   for (std::size_t i = 0; i < cases.size(); ++i) {
@@ -142,7 +146,7 @@ std::vector<CaseResult> run_cases(const std::vector<CaseConfig>& cases, const Pr
       shared->terms = ffn_error_terms(shared->inputs.x, shared->inputs.weights, ref, key.dtype);
       shared->reference = std::make_shared<const Matrix<double>>(std::move(ref.output));
     }
-    results.push_back(run_case(cases[i], *shared));
+    results.push_back(run_case(cases[i], *shared, frames));
   }
   return results;
 }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "harness/frame_verdict.hpp"
 #include "harness/sweep.hpp"
 #include "metrics/error_budget.hpp"
 #include "metrics/tensor_compare.hpp"
@@ -35,6 +36,7 @@ struct CaseResult {
   Matrix<float> allgather_out, sharded_out;
   std::shared_ptr<const Matrix<double>> reference_out;  // shared by the cases of one input set
   bool pass = false;
+  std::optional<FrameResult> frames;  // with run --frames
   std::string reason;  // why it failed; empty when it passed
   double seconds = 0;
 };
@@ -46,8 +48,10 @@ using InputSource = std::function<FfnInputs(const CaseConfig&)>;
 
 // Runs the cases in order; consecutive cases with the same inputs share them and the
 // reference.
+// With `frames`, each case is also rolled out to decoded frames and judged by them.
 std::vector<CaseResult> run_cases(const std::vector<CaseConfig>& cases,
                                   const ProgressFn& progress = {},
-                                  const InputSource& inputs = {});
+                                  const InputSource& inputs = {},
+                                  const FrameOptions* frames = nullptr);
 
 }  // namespace ffn

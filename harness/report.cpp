@@ -61,6 +61,33 @@ json comparison_json(const Comparison& c) {
   };
 }
 
+void print_frames_table(std::ostream& out, const std::vector<CaseResult>& results) {
+  const FrameResult& first = *results.front().frames;
+  fmt::print(out, "# frames: {} frames of {}x{}; PSNR dB / SSIM, min over frames (mean PSNR of the mean MSE); "
+                  "inf = identical\n",
+             first.videos.allgather.size(), first.videos.allgather.front().cols,
+             first.videos.allgather.front().rows);
+  fmt::print(out, "#{:>3} {:>18} {:>8} | {:>8} {:>8} {:>7} | {:>8} {:>7} | {:>8} {:>7} | {:>14} {:>7}\n", "tp", "precision",
+             "reduce", "par_psnr", "par_mean", "par_ssim", "ag_psnr", "ag_ssim", "sh_psnr", "sh_ssim", "threshold",
+             "verdict");
+  for (const auto& r : results) {
+    const FrameResult& f = *r.frames;
+    fmt::print(out, "{:>4} {:>18} {:>8} | {:>8.2f} {:>8.2f} {:>7.4f} | {:>8.2f} {:>7.4f} | {:>8.2f} {:>7.4f} | {:>7.1f}/{:<6.3f} {:>7}\n",
+               r.config.tp, r.config.precision().name, allreduce_model_name(r.config.allreduce), f.parity.psnr_min_db,
+               f.parity.psnr_mean_db, f.parity.ssim_min, f.allgather_ref.psnr_min_db, f.allgather_ref.ssim_min,
+               f.sharded_ref.psnr_min_db, f.sharded_ref.ssim_min, f.thresholds.min_psnr_db, f.thresholds.min_ssim,
+               f.pass ? "PASS" : "FAIL");
+  }
+}
+
+json video_score_json(const VideoScore& v) {
+  json frames = json::array();
+  for (const auto& f : v.frames) frames.push_back({{"psnr_db", number(f.psnr_db)}, {"ssim", number(f.ssim)}});
+  return {{"psnr_mean_db", number(v.psnr_mean_db)}, {"psnr_min_db", number(v.psnr_min_db)},
+          {"ssim_mean", number(v.ssim_mean)},        {"ssim_min", number(v.ssim_min)},
+          {"worst_frame", v.worst_frame},            {"frames", frames}};
+}
+
 }  // namespace
 
 std::string summary_line(const std::vector<CaseResult>& results) {
@@ -94,6 +121,7 @@ void print_table(std::ostream& out, const SweepConfig& s, const std::vector<Case
                r.sharded_ref.verdict.margin(), wrong(r), r.seconds, r.pass ? "PASS" : "FAIL");
     if (!r.pass) fmt::print(out, "#   FAIL {}: {}\n", r.config.name(), r.reason);
   }
+  if (!results.empty() && results.front().frames) print_frames_table(out, results);
   fmt::print(out, "{}\n", summary_line(results));
 }
 
@@ -117,6 +145,13 @@ void print_json(std::ostream& out, const SweepConfig& s, const std::vector<CaseR
         {"allgather_vs_reference", comparison_json(r.allgather_ref)},
         {"sharded_vs_reference", comparison_json(r.sharded_ref)},
     });
+    if (r.frames)
+      cases.back()["frames"] = {{"pass", r.frames->pass},
+                                {"min_psnr_db", r.frames->thresholds.min_psnr_db},
+                                {"min_ssim", r.frames->thresholds.min_ssim},
+                                {"parity", video_score_json(r.frames->parity)},
+                                {"allgather_vs_reference", video_score_json(r.frames->allgather_ref)},
+                                {"sharded_vs_reference", video_score_json(r.frames->sharded_ref)}};
   }
   const json doc = {
       {"tool", "ffn-parity"},

@@ -17,6 +17,7 @@ namespace {
 
 struct RunOptions {
   SweepOptions sweep;
+  FrameCliOptions frames;
   std::string format = "table";
 };
 
@@ -32,7 +33,8 @@ int run(const RunOptions& o) {
   const ProgressFn progress = terminal_progress();
   std::vector<CaseResult> results;
   try {
-    results = run_cases(cases, progress);
+    const std::optional<FrameOptions> frames = to_frame_options(o.frames);
+    results = run_cases(cases, progress, {}, frames ? &*frames : nullptr);
   } catch (const std::bad_alloc&) {
     clear_progress(progress);
     std::cerr << fmt::format("ffn-parity run: error: --tokens: {} tokens of shape {} (dim {}, "
@@ -59,6 +61,7 @@ void add_run_command(CLI::App& app, int* exit_code) {
              "with each other and with the fp64 reference, print one line per case and a verdict. "
              "Exit status: 0 all cases pass, 1 a case failed, 2 bad usage.");
   add_sweep_options(cmd, opts->sweep);
+  add_frame_options(cmd, opts->frames);
   cmd->add_option("--format", opts->format, "Output format")
       ->check(CLI::IsMember({"table", "json"}))
       ->capture_default_str();

@@ -84,6 +84,34 @@ void add_sweep_options(CLI::App* cmd, SweepOptions& o) {
       ->capture_default_str();
 }
 
+void add_frame_options(CLI::App* cmd, FrameCliOptions& o) {
+  cmd->add_flag("--frames", o.enabled,
+                "Also roll both paths out through a residual stack of FFN layers, decode frames and "
+                "judge them by PSNR and SSIM");
+  cmd->add_option("--layers", o.layers, "Layers of the rollout stack (48 in LTX-2)")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  cmd->add_option("--grid", o.grid, "Latent grid frames,height,width (tokens = their product)")
+      ->delimiter(',')
+      ->expected(3)
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+  cmd->add_option("--patch", o.patch, "Pixels per token side")->check(CLI::Range(1, 256))->capture_default_str();
+  cmd->add_option("--min-psnr", o.min_psnr, "Frame PSNR threshold in dB (default: by precision)")
+      ->check(number_check<double>());
+  cmd->add_option("--min-ssim", o.min_ssim, "Frame SSIM threshold (default: by precision)")
+      ->check(CLI::Range(-1.0, 1.0));
+}
+
+std::optional<FrameOptions> to_frame_options(const FrameCliOptions& o) {
+  if (!o.enabled) return std::nullopt;
+  FrameOptions f;
+  f.rollout = {o.layers, o.grid[0], o.grid[1], o.grid[2], o.patch};
+  f.min_psnr_db = o.min_psnr;
+  f.min_ssim = o.min_ssim;
+  return f;
+}
+
 SweepConfig to_sweep(const SweepOptions& o) {
   SweepConfig s;
   s.shape = *find_shape(o.shape);  // IsMember checked the name

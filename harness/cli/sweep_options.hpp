@@ -3,9 +3,11 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "harness/frame_verdict.hpp"
 #include "harness/sweep.hpp"
 
 namespace ffn::cli {
@@ -21,6 +23,18 @@ struct SweepOptions {
   int outliers = 0;
   double outlier_scale = 32.0;
 };
+
+// Options of the frame rollout (--frames and its settings).
+struct FrameCliOptions {
+  bool enabled = false;
+  int layers = 8;
+  std::vector<int> grid{4, 8, 12};
+  int patch = 16;
+  std::optional<double> min_psnr, min_ssim;
+};
+void add_frame_options(CLI::App* cmd, FrameCliOptions& o);
+// The rollout settings when --frames was given.
+std::optional<FrameOptions> to_frame_options(const FrameCliOptions& o);
 
 // Registers --shape --tokens --tp --precision --allreduce --seed --outliers --outlier-scale.
 // `o` must outlive parsing.
