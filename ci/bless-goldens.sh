@@ -13,3 +13,5 @@ common=(--tp 1,2,4,8 --precision fp32,bf16,fp16 --allreduce ring,oneshot --seed 
 "$bin" golden bless --shape ltx2-audio --tokens 4 "${common[@]}" --inputs seeded -o goldens/ltx2-audio.h5 "$@"
 "$bin" golden bless --shape small --tp 1,2 --precision fp8-static,fp8-dynamic,fp8-dynamic-tensor,fp8-block,int8,nvfp4 \
   --allreduce ring,oneshot --seed 0 --inputs seeded -o goldens/small-quant.h5 "$@"
+"$bin" golden bless --shape tiny --tp 1,2,4 --precision bf16,fp8-dynamic,nvfp4 --seed 0 --inputs full \
+  --frames --patch 8 -o goldens/tiny-frames.h5 "$@"

@@ -79,7 +79,19 @@ std::vector<GoldenCaseCheck> check_golden(const GoldenFile& g, const GoldenCheck
                                                        "(SHA-256 mismatch: the generator changed)", name));
     return generated;
   };
-  std::vector<CaseResult> results = run_cases(configs, progress, source);
+  // Cases blessed with frames are rolled out again with their recorded settings, which one
+  // bless gave all of them.
+  std::optional<FrameOptions> frames;
+  for (const GoldenCase* c : selected) {
+    if (!c->frames) continue;
+    const RolloutConfig& r = c->frames->rollout;
+    if (frames && (r.layers != frames->rollout.layers || r.frames != frames->rollout.frames ||
+                   r.height != frames->rollout.height || r.width != frames->rollout.width ||
+                   r.patch != frames->rollout.patch))
+      throw GoldenError(fmt::format("{}: case {}: its rollout settings differ from the other cases'", g.path, c->id));
+    frames = FrameOptions{r, std::nullopt, std::nullopt};
+  }
+  std::vector<CaseResult> results = run_cases(configs, progress, source, frames ? &*frames : nullptr);
 
   std::vector<GoldenCaseCheck> checks;
   for (std::size_t i = 0; i < selected.size(); ++i) {
@@ -114,6 +126,17 @@ std::vector<GoldenCaseCheck> check_golden(const GoldenFile& g, const GoldenCheck
       if (gr > opt.growth_limit)
         add_reason(k.reason, fmt::format("{} error grew {:.3g}x over the blessed one (limit {}x)", what, gr,
                                          opt.growth_limit));
+    if (gc.frames && r.frames) {
+      // Today's frames against the blessed ones, with the thresholds the case was blessed with.
+      const FrameThresholds& t = gc.frames->thresholds;
+      k.frames_allgather = compare_videos(r.frames->videos.allgather, gc.frames->videos.allgather);
+      k.frames_sharded = compare_videos(r.frames->videos.sharded, gc.frames->videos.sharded);
+      for (const auto& [what, v] : {std::pair{"allgather", &*k.frames_allgather}, std::pair{"sharded", &*k.frames_sharded}})
+        if (v->psnr_min_db < t.min_psnr_db || v->ssim_min < t.min_ssim)
+          add_reason(k.reason, fmt::format("{} frames drifted from the blessed ones: min PSNR {:.2f} dB, min SSIM "
+                                           "{:.4f} (limits {} dB, {})",
+                                           what, v->psnr_min_db, v->ssim_min, t.min_psnr_db, t.min_ssim));
+    }
     k.pass = k.reason.empty();
     checks.push_back(std::move(k));
   }

@@ -6,6 +6,7 @@
 //           than `growth_limit` times the blessed error fails even while budgets hold;
 //   inputs  generated inputs must reproduce the recorded SHA-256 digests, and the fp64
 //           reference must reproduce the stored one.
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,8 @@ struct GoldenCaseCheck {
   DriftResult allgather, sharded;
   double parity_growth = 1, allgather_growth = 1, sharded_growth = 1;  // today / blessed
   double reference_rel_diff = 0;  // today's fp64 reference against the stored one
+  // Blessed with frames: today's videos against the blessed ones, per path.
+  std::optional<VideoScore> frames_allgather, frames_sharded;
   bool pass = false;
   std::string reason;
 };

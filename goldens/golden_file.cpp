@@ -7,9 +7,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 
 #include "goldens/golden_writer.hpp"
+#include "goldens/golden_frames.hpp"
 #include "goldens/h5.hpp"
 #include "goldens/sha256.hpp"
 #include "harness/version.hpp"
@@ -100,6 +102,7 @@ GoldenFile make_golden(const std::vector<CaseResult>& results, InputMode mode,
     c.tolerance = default_tolerance(r.config.dtype);
     c.allgather = r.allgather_out;
     c.sharded = r.sharded_out;
+    if (r.frames) c.frames = GoldenCase::Frames{r.frames->rollout, r.frames->thresholds, r.frames->videos};
     g.cases.push_back(std::move(c));
   }
   return g;
@@ -151,6 +154,17 @@ void write_contents(const GoldenFile& g, h5::File& f) {
     f.set_attr(grp, "sharded_ref_margin", c.record.sharded_ref_margin);
     f.write_f32(grp + "/allgather", shape_of(c.allgather), c.allgather.data());
     f.write_f32(grp + "/sharded", shape_of(c.sharded), c.sharded.data());
+    if (c.frames) {
+      const RolloutConfig& r = c.frames->rollout;
+      f.set_attr(grp, "rollout_layers", std::int64_t{r.layers});
+      f.set_attr(grp, "rollout_grid", fmt::format("{}x{}x{}", r.frames, r.height, r.width));
+      f.set_attr(grp, "rollout_patch", std::int64_t{r.patch});
+      f.set_attr(grp, "frames_min_psnr_db", c.frames->thresholds.min_psnr_db);
+      f.set_attr(grp, "frames_min_ssim", c.frames->thresholds.min_ssim);
+      write_frames(f, grp + "/frames_allgather", c.frames->videos.allgather, k_rollout_fps);
+      write_frames(f, grp + "/frames_sharded", c.frames->videos.sharded, k_rollout_fps);
+      write_frames(f, grp + "/frames_reference", c.frames->videos.reference, k_rollout_fps);
+    }
   }
 }
 
@@ -341,8 +355,28 @@ class Reader {
                   f_.attr_double(grp, "allgather_ref_margin"), f_.attr_double(grp, "sharded_ref_margin")};
       c.allgather = read_matrix(grp + "/allgather", ic.tokens, ic.shape.dim, ic.dtype);
       c.sharded = read_matrix(grp + "/sharded", ic.tokens, ic.shape.dim, ic.dtype);
+      if (f_.exists(grp + "/frames_allgather")) c.frames = read_case_frames(grp);
       return c;
     });
+  }
+
+  GoldenCase::Frames read_case_frames(const std::string& grp) const {
+    GoldenCase::Frames fr;
+    RolloutConfig& r = fr.rollout;
+    r.layers = static_cast<int>(f_.attr_int(grp, "rollout_layers"));
+    r.patch = static_cast<int>(f_.attr_int(grp, "rollout_patch"));
+    const std::string grid = f_.attr_string(grp, "rollout_grid");
+    if (std::sscanf(grid.c_str(), "%dx%dx%d", &r.frames, &r.height, &r.width) != 3 || r.layers < 1 || r.patch < 1 ||
+        r.frames < 1 || r.height < 1 || r.width < 1)
+      fail(grp + "@rollout_grid", fmt::format("'{}' with {} layers and patch {} is not a rollout", grid, r.layers, r.patch));
+    fr.thresholds = {f_.attr_double(grp, "frames_min_psnr_db"), f_.attr_double(grp, "frames_min_ssim")};
+    fr.videos = {read_frames(f_, grp + "/frames_allgather"), read_frames(f_, grp + "/frames_sharded"),
+                 read_frames(f_, grp + "/frames_reference")};
+    for (const Video* v : {&fr.videos.allgather, &fr.videos.sharded, &fr.videos.reference})
+      if (v->size() != static_cast<std::size_t>(r.frames) || v->front().rows != r.height * r.patch ||
+          v->front().cols != r.width * r.patch)
+        fail(grp, fmt::format("stored frames do not match the rollout grid {} with patch {}", grid, r.patch));
+    return fr;
   }
 
   std::string path_;

@@ -54,6 +54,13 @@ struct GoldenCase {
   double drift_budget_scale = 2.0;
   Tolerance tolerance;  // allclose tolerance, reported as information
   Matrix<float> allgather, sharded;
+  // Blessed with --frames: the rollout's settings, thresholds and the three decoded videos.
+  struct Frames {
+    RolloutConfig rollout;
+    FrameThresholds thresholds;
+    RolloutVideos videos;
+  };
+  std::optional<Frames> frames;
 };
 
 struct GoldenFile {

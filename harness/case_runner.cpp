@@ -121,6 +121,7 @@ CaseResult run_case(const CaseConfig& config, SharedState& shared, const FrameOp
   }
   if (frames) {
     r.frames = judge_frames(rollout(config, frames->rollout), frames->thresholds_for(config.precision()));
+    r.frames->rollout = frames->rollout;
     if (!r.frames->pass) r.reason += (r.reason.empty() ? "" : "; ") + r.frames->reason;
   }
   r.pass = r.reason.empty();

@@ -21,6 +21,7 @@ struct FrameThresholds {
 FrameThresholds default_frame_thresholds(const Precision& precision);
 
 struct FrameResult {
+  RolloutConfig rollout;  // how the videos were made
   RolloutVideos videos;
   VideoScore parity, allgather_ref, sharded_ref;
   FrameThresholds thresholds;

@@ -18,6 +18,9 @@ struct RolloutConfig {
   int patch = 16;   // pixels per token side
 };
 
+// The frame rate stored with rolled-out frames (LTX-2 generates at 24 fps).
+inline constexpr double k_rollout_fps = 24.0;
+
 struct RolloutVideos {
   Video allgather, sharded, reference;
 };

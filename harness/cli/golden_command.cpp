@@ -29,6 +29,7 @@ std::string drift_cell(const DriftResult& d) {
 
 struct BlessOptions {
   SweepOptions sweep;
+  FrameCliOptions frames;
   std::string inputs = "auto";
   std::string output;
   bool force = false;
@@ -53,7 +54,8 @@ int bless(const BlessOptions& o) {
   const bool full = o.inputs == "full" || (o.inputs == "auto" && sweep.shape.dim * sweep.shape.inner <= (1 << 20));
   try {
     const ProgressFn progress = terminal_progress();
-    const std::vector<CaseResult> results = run_cases(cases, progress);
+    const std::optional<FrameOptions> frames = to_frame_options(o.frames);
+    const std::vector<CaseResult> results = run_cases(cases, progress, {}, frames ? &*frames : nullptr);
     clear_progress(progress);
     const GoldenFile g = make_golden(results, full ? InputMode::full : InputMode::seeded,
                                      current_provenance("cpu", ""));
@@ -97,9 +99,13 @@ int check(const CheckOptions& o) {
       fmt::print("#{:<41} {:>11} {:>11} {:>8} {:>8} {:>8} {:>7}\n", "case", "ag_drift", "sh_drift",
                  "par_grow", "ag_grow", "sh_grow", "verdict");
       for (const GoldenCaseCheck& k : checks) {
-        fmt::print(" {:<41} {:>11} {:>11} {:>8.3f} {:>8.3f} {:>8.3f} {:>7}\n", k.golden->config.name(),
+        fmt::print(" {:<41} {:>11} {:>11} {:>8.3f} {:>8.3f} {:>8.3f} {:>7}", k.golden->config.name(),
                    drift_cell(k.allgather), drift_cell(k.sharded), k.parity_growth, k.allgather_growth,
                    k.sharded_growth, k.pass ? "PASS" : "FAIL");
+        // Frames against the blessed frames: min PSNR per path (inf: identical).
+        if (k.frames_allgather)
+          fmt::print("  frames ag {:.2f} dB sh {:.2f} dB", k.frames_allgather->psnr_min_db, k.frames_sharded->psnr_min_db);
+        fmt::print("\n");
         if (!k.pass)
           fmt::print("#   FAIL {} case {} (tp {}, {}, {}): {}\n", path, k.golden->id, k.golden->config.tp,
                      k.golden->config.precision().name, allreduce_model_name(k.golden->config.allreduce),
@@ -242,6 +248,7 @@ void add_golden_command(CLI::App& app, int* exit_code) {
       "bless", "Run a sweep and store its results as a golden (refuses to overwrite without --force; "
                "the write is atomic). Also writes FILE.cases, the case list ctest registers.");
   add_sweep_options(bless_cmd, b->sweep);
+  add_frame_options(bless_cmd, b->frames);
   bless_cmd->add_option("--inputs", b->inputs,
                         "Store the input tensors (full) or only their generator key and SHA-256 (seeded); "
                         "auto: full for shapes up to 1 Mi weights")
