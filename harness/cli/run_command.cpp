@@ -8,6 +8,7 @@
 
 #include "harness/cli/progress.hpp"
 #include "harness/cli/sweep_options.hpp"
+#include "harness/html_report.hpp"
 #include "harness/report.hpp"
 #include "harness/sweep.hpp"
 
@@ -19,6 +20,7 @@ struct RunOptions {
   SweepOptions sweep;
   FrameCliOptions frames;
   std::string format = "table";
+  std::string report_dir;  // --report: empty for none
 };
 
 int run(const RunOptions& o) {
@@ -29,6 +31,15 @@ int run(const RunOptions& o) {
   } catch (const std::invalid_argument& e) {
     std::cerr << "ffn-parity run: error: " << e.what() << "\n";
     return 2;
+  }
+  // A report that cannot be written is refused before the sweep spends its time.
+  if (!o.report_dir.empty()) {
+    try {
+      prepare_report_dir(o.report_dir);
+    } catch (const std::runtime_error& e) {
+      std::cerr << "ffn-parity run: error: --report: " << e.what() << "\n";
+      return 2;
+    }
   }
   const ProgressFn progress = terminal_progress();
   std::vector<CaseResult> results;
@@ -47,6 +58,14 @@ int run(const RunOptions& o) {
     print_json(std::cout, sweep, results);
   else
     print_table(std::cout, sweep, results);
+  if (!o.report_dir.empty()) {
+    try {
+      write_html_report(o.report_dir, sweep, results);
+    } catch (const std::runtime_error& e) {
+      std::cerr << "ffn-parity run: error: --report: " << e.what() << "\n";
+      return 2;
+    }
+  }
   for (const auto& r : results)
     if (!r.pass) return 1;
   return 0;
@@ -65,6 +84,10 @@ void add_run_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--format", opts->format, "Output format")
       ->check(CLI::IsMember({"table", "json"}))
       ->capture_default_str();
+  cmd->add_option("--report", opts->report_dir,
+                  "Also write an HTML report into this directory (created if missing): index.html, "
+                  "self-contained, with the summary table, parity-vs-tp plots and, with --frames, the worst "
+                  "frames with difference heatmaps and SSIM maps, also as PNG files");
   cmd->callback([opts, exit_code] { *exit_code = run(*opts); });
 }
 

@@ -1,0 +1,289 @@
+// The HTML report: a well-formed, self-contained page with one row per case, embedded PNGs
+// that decode to the pictures written next to it, one plot line per series, and failing
+// cases marked.
+#include <catch2/catch.hpp>
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "harness/case_runner.hpp"
+#include "harness/html_report.hpp"
+#include "harness/shape.hpp"
+
+using namespace ffn;
+namespace fs = std::filesystem;
+
+namespace {
+
+class TempDir {
+ public:
+  TempDir() {
+    static std::atomic<int> counter{0};
+    path_ = fs::temp_directory_path() /
+            ("ffn-html-report-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+    fs::remove_all(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+SweepConfig tiny_sweep() {
+  SweepConfig s;
+  s.shape = *find_shape("tiny");
+  s.tokens = s.shape.default_tokens;
+  s.tps = {1, 2};
+  s.precisions = {DType::bf16, *find_precision("fp8-dynamic")};
+  return s;
+}
+
+FrameOptions small_rollout() {
+  FrameOptions f;
+  f.rollout = {2, 2, 4, 6, 4};  // 2 layers, 2 frames of 4x6 tokens, 4-pixel patches: 24x16 px
+  return f;
+}
+
+std::vector<CaseResult> run_with(const FrameOptions& frames) {
+  return run_cases(expand(tiny_sweep()), {}, {}, &frames);
+}
+
+// Catch2 runs a test case once per section: the sweep runs once.
+const std::vector<CaseResult>& passing_results() {
+  static const std::vector<CaseResult> results = run_with(small_rollout());
+  return results;
+}
+
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::size_t count(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (std::size_t i = text.find(what); i != std::string::npos; i = text.find(what, i + what.size())) ++n;
+  return n;
+}
+
+// Every opened tag of the tracked kinds is closed, innermost first; an <img> must close itself
+// ("/>"), as a void element has no end tag. Returns the first problem, or "" when balanced.
+std::string tag_balance_problem(const std::string& html) {
+  static const std::set<std::string> tracked{"html", "head", "body", "table", "tr", "td", "th",
+                                             "svg",  "figure", "img", "div", "p", "h1", "h2"};
+  std::vector<std::string> open;
+  for (std::size_t i = html.find('<'); i != std::string::npos; i = html.find('<', i)) {
+    if (html.compare(i, 4, "<!--") == 0) {
+      i = html.find("-->", i);
+      if (i == std::string::npos) return "unterminated comment";
+      continue;
+    }
+    const std::size_t end = html.find('>', i);
+    if (end == std::string::npos) return "unterminated tag at " + std::to_string(i);
+    const std::string tag = html.substr(i + 1, end - i - 1);
+    i = end + 1;
+    if (tag.starts_with('!')) continue;  // DOCTYPE
+    const bool closing = tag.starts_with('/');
+    const bool self_closing = tag.ends_with('/');
+    std::string name;
+    for (std::size_t k = closing ? 1 : 0; k < tag.size() && std::isalnum(static_cast<unsigned char>(tag[k])); ++k)
+      name += static_cast<char>(std::tolower(static_cast<unsigned char>(tag[k])));
+    if (!tracked.contains(name)) continue;
+    if (closing) {
+      if (open.empty()) return "</" + name + "> closes nothing";
+      if (open.back() != name) return "</" + name + "> closes <" + open.back() + ">";
+      open.pop_back();
+    } else if (!self_closing) {
+      if (name == "img") return "<img> without />";
+      open.push_back(name);
+    }
+  }
+  return open.empty() ? "" : "<" + open.back() + "> never closed";
+}
+
+std::vector<uchar> base64_decode(const std::string& text) {
+  static const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::vector<uchar> out;
+  unsigned bits = 0;
+  int count_bits = 0;
+  for (const char c : text) {
+    if (c == '=') break;
+    const std::size_t v = alphabet.find(c);
+    if (v == std::string::npos) throw std::invalid_argument("not base64");
+    bits = (bits << 6) | static_cast<unsigned>(v);
+    count_bits += 6;
+    if (count_bits >= 8) {
+      count_bits -= 8;
+      out.push_back(static_cast<uchar>((bits >> count_bits) & 0xff));
+    }
+  }
+  return out;
+}
+
+std::string attribute(const std::string& tag, const std::string& name) {
+  const std::string key = " " + name + "=\"";
+  const std::size_t start = tag.find(key);
+  if (start == std::string::npos) return {};
+  const std::size_t from = start + key.size();
+  return tag.substr(from, tag.find('"', from) - from);
+}
+
+std::vector<std::string> img_tags(const std::string& html) {
+  std::vector<std::string> tags;
+  for (std::size_t i = html.find("<img "); i != std::string::npos; i = html.find("<img ", i + 1))
+    tags.push_back(html.substr(i, html.find('>', i) - i + 1));
+  return tags;
+}
+
+// The class tokens of each row of the summary table that stands for a case.
+std::vector<std::set<std::string>> case_rows(const std::string& html) {
+  const std::size_t start = html.find("<table id=\"summary\"");
+  const std::string table = html.substr(start, html.find("</table>", start) - start);
+  std::vector<std::set<std::string>> rows;
+  for (std::size_t i = table.find("<tr"); i != std::string::npos; i = table.find("<tr", i + 1)) {
+    std::istringstream classes(attribute(table.substr(i, table.find('>', i) - i), "class"));
+    std::set<std::string> tokens{std::istream_iterator<std::string>(classes), {}};
+    if (tokens.contains("case")) rows.push_back(std::move(tokens));
+  }
+  return rows;
+}
+
+// The inline SVG element with this id, from its start tag to its end tag.
+std::string svg_with_id(const std::string& html, const std::string& id) {
+  const std::size_t start = html.find("<svg id=\"" + id + "\"");
+  if (start == std::string::npos) return {};
+  return html.substr(start, html.find("</svg>", start) + 6 - start);
+}
+
+// Pictures are enlarged by whole factors to at least 384 pixels wide.
+cv::Size expected_picture_size(const cv::Mat& frame) {
+  const int factor = frame.cols >= 384 ? 1 : (384 + frame.cols - 1) / frame.cols;
+  return {frame.cols * factor, frame.rows * factor};
+}
+
+std::size_t cases_with_differing_frames(const std::vector<CaseResult>& results) {
+  std::size_t n = 0;
+  for (const auto& r : results) n += std::isfinite(r.frames->parity.psnr_min_db);
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("html report: the report of a passing sweep with frames is a well-formed, self-contained page") {
+  const std::vector<CaseResult>& results = passing_results();
+  REQUIRE(results.size() == 4);
+  for (const auto& r : results) REQUIRE(r.pass);
+  TempDir dir;
+  write_html_report((dir.path() / "report").string(), tiny_sweep(), results);
+  const fs::path index = dir.path() / "report" / "index.html";
+  REQUIRE(fs::is_regular_file(index));
+  const std::string html = read_text(index);
+
+  SECTION("well-formed") {
+    CHECK(html.starts_with("<!DOCTYPE html>"));
+    CHECK(count(html, "<html") == 1);
+    INFO(tag_balance_problem(html));
+    CHECK(tag_balance_problem(html).empty());
+  }
+  SECTION("one row per case, none marked failing") {
+    const auto rows = case_rows(html);
+    CHECK(rows.size() == results.size());
+    for (const auto& row : rows) CHECK((row.contains("pass") && !row.contains("fail")));
+  }
+  SECTION("self-contained") {
+    CHECK(count(html, "http://") == 0);
+    CHECK(count(html, "https://") == 0);
+    CHECK(count(html, "src=\"/") == 0);
+    CHECK(count(html, "<script") == 0);
+    CHECK(count(html, "<link") == 0);
+  }
+  SECTION("embedded pictures decode to the PNG files next to the page") {
+    // tp 1 decodes to identical frames and is left out: the tp 2 cases are shown.
+    const std::size_t shown = std::min<std::size_t>(3, cases_with_differing_frames(results));
+    REQUIRE(shown == 2);
+    CHECK(count(html, "<figure class=\"case\"") == shown);
+    const std::vector<std::string> tags = img_tags(html);
+    REQUIRE(tags.size() == 4 * shown);  // allgather, sharded, difference, SSIM map
+    const cv::Size expected = expected_picture_size(results.front().frames->videos.allgather.front());
+    CHECK(expected.width >= 384);
+    for (const auto& tag : tags) {
+      INFO(tag.substr(0, 200));
+      const std::string src = attribute(tag, "src");
+      const std::string prefix = "data:image/png;base64,";
+      REQUIRE(src.starts_with(prefix));
+      const cv::Mat embedded = cv::imdecode(base64_decode(src.substr(prefix.size())), cv::IMREAD_UNCHANGED);
+      REQUIRE(!embedded.empty());
+      CHECK(embedded.size() == expected);
+      CHECK(embedded.type() == CV_8UC3);
+      const fs::path file = dir.path() / "report" / attribute(tag, "data-file");
+      REQUIRE(fs::is_regular_file(file));
+      const cv::Mat written = cv::imread(file.string(), cv::IMREAD_UNCHANGED);
+      REQUIRE(written.size() == embedded.size());
+      CHECK(cv::norm(written, embedded, cv::NORM_INF) == 0);
+    }
+    std::size_t pngs = 0;
+    for (const auto& e : fs::directory_iterator(dir.path() / "report"))
+      if (e.path().extension() == ".png") {
+        ++pngs;
+        CHECK(!cv::imread(e.path().string()).empty());
+      }
+    CHECK(pngs == tags.size());
+  }
+  SECTION("plots: one line per precision series") {
+    const std::string parity = svg_with_id(html, "plot-parity");
+    REQUIRE(!parity.empty());
+    CHECK(count(parity, "<polyline") == 2);  // bf16 / ring, fp8-dynamic / ring
+    CHECK(count(parity, "bf16 / ring") >= 1);
+    CHECK(count(parity, "fp8-dynamic / ring") >= 1);
+    const std::string psnr = svg_with_id(html, "plot-psnr");
+    REQUIRE(!psnr.empty());
+    CHECK(count(psnr, "<polyline") == 2);
+  }
+}
+
+TEST_CASE("html report: failing cases are marked and their reasons escaped") {
+  FrameOptions frames = small_rollout();
+  frames.min_psnr_db = 1000;  // no rollout reaches it against the reference
+  const std::vector<CaseResult> results = run_with(frames);
+  for (const auto& r : results) REQUIRE(!r.pass);
+  TempDir dir;
+  write_html_report(dir.path().string(), tiny_sweep(), results);
+  const std::string html = read_text(dir.path() / "index.html");
+  INFO(tag_balance_problem(html));
+  CHECK(tag_balance_problem(html).empty());
+  const auto rows = case_rows(html);
+  CHECK(rows.size() == results.size());
+  for (const auto& row : rows) CHECK(row.contains("fail"));
+  for (const auto& r : results) CHECK(count(html, "FAIL " + r.config.name() + ": ") == 1);
+  CHECK(count(html, "<td class=\"verdict fail\">FAIL") == results.size());
+  CHECK(count(html, "&lt; 1000 dB") >= results.size());  // "min PSNR ... < 1000 dB", escaped
+  CHECK(count(html, "< 1000 dB") == 0);
+  CHECK(count(html, "0 failed") == 0);
+}
+
+TEST_CASE("html report: a report directory that cannot be made is refused naming it") {
+  TempDir dir;
+  fs::create_directories(dir.path());
+  std::ofstream(dir.path() / "file") << "x";
+  const std::string bad = (dir.path() / "file" / "report").string();
+  CHECK_THROWS_WITH(prepare_report_dir(bad), Catch::Matchers::StartsWith(bad));
+  CHECK_THROWS_AS(write_html_report(bad, tiny_sweep(), {}), std::runtime_error);
+}
