@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <iostream>
 #include <memory>
 #include <new>
@@ -10,6 +11,7 @@
 #include "harness/cli/sweep_options.hpp"
 #include "harness/html_report.hpp"
 #include "harness/report.hpp"
+#include "metrics/frame_io.hpp"
 #include "harness/sweep.hpp"
 
 namespace ffn::cli {
@@ -21,6 +23,7 @@ struct RunOptions {
   FrameCliOptions frames;
   std::string format = "table";
   std::string report_dir;  // --report: empty for none
+  std::string frames_dir;  // --frames-dir: empty for none
 };
 
 int run(const RunOptions& o) {
@@ -66,6 +69,23 @@ int run(const RunOptions& o) {
       return 2;
     }
   }
+  if (!o.frames_dir.empty()) {
+    // DIR/<case>/<path>/frame_NNNN.png, for a person to look at.
+    try {
+      for (const auto& r : results) {
+        if (!r.frames) continue;
+        std::string name = r.config.name();
+        std::replace(name.begin(), name.end(), '/', '_');
+        const std::string base = o.frames_dir + "/" + name + "/";
+        write_png_dir(r.frames->videos.allgather, base + "allgather");
+        write_png_dir(r.frames->videos.sharded, base + "sharded");
+        write_png_dir(r.frames->videos.reference, base + "reference");
+      }
+    } catch (const FrameIoError& e) {
+      std::cerr << "ffn-parity run: error: --frames-dir: " << e.what() << "\n";
+      return 2;
+    }
+  }
   for (const auto& r : results)
     if (!r.pass) return 1;
   return 0;
@@ -88,6 +108,9 @@ void add_run_command(CLI::App& app, int* exit_code) {
                   "Also write an HTML report into this directory (created if missing): index.html, "
                   "self-contained, with the summary table, parity-vs-tp plots and, with --frames, the worst "
                   "frames with difference heatmaps and SSIM maps, also as PNG files");
+  cmd->add_option("--frames-dir", opts->frames_dir,
+                  "With --frames: write every case's decoded frames (allgather, sharded, reference) as PNG "
+                  "files into DIR/<case>/<path>/");
   cmd->callback([opts, exit_code] { *exit_code = run(*opts); });
 }
 
