@@ -13,6 +13,7 @@
 #include <limits>
 #include <string>
 
+#include "tests/temp_dir.hpp"
 #include "frame_patterns.hpp"
 #include "goldens/golden_file.hpp"
 #include "goldens/golden_frames.hpp"
@@ -27,29 +28,10 @@ using ffn::test::with_noise;
 namespace fs = std::filesystem;
 using Catch::Matchers::Contains;
 
+using ffn::test::TempDir;
+
 namespace {
 
-// A fresh directory under the system temp dir, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path_ = fs::temp_directory_path() /
-            ("ffn-frames-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
 
 cv::Mat constant_frame(int value) { return cv::Mat(48, 64, CV_8UC3, cv::Scalar::all(value)); }
 
@@ -218,20 +200,20 @@ TEST_CASE("mismatched videos are refused naming both sides", "[frames]") {
 // ---- round trips --------------------------------------------------------------------------
 
 TEST_CASE("lossless video (FFV1 .avi) gives the exact frames back", "[frames][io]") {
-  TempDir dir;
+  TempDir dir("ffn-frames-test");
   const Video v = structured_video(96, 64, 5);
-  const std::string codec = ffn::test::write_lossless_avi(v, dir / "a.avi", 25);
+  const std::string codec = ffn::test::write_lossless_avi(v, dir.file("a.avi"), 25);
   INFO("codec " << codec);
-  CHECK(same_frames(read_video_file(dir / "a.avi"), v));
-  CHECK(read_video_fps(dir / "a.avi") == 25);
+  CHECK(same_frames(read_video_file(dir.file("a.avi")), v));
+  CHECK(read_video_fps(dir.file("a.avi")) == 25);
 }
 
 TEST_CASE("mp4 (mp4v) keeps smooth structured frames above 30 dB", "[frames][io]") {
-  TempDir dir;
+  TempDir dir("ffn-frames-test");
   Video v = structured_video(128, 96, 8);
   for (cv::Mat& f : v) cv::GaussianBlur(f, f, cv::Size(5, 5), 1.5);
-  write_video_file(v, dir / "a.mp4", "mp4v", 24);
-  const Video back = read_video_file(dir / "a.mp4");
+  write_video_file(v, dir.file("a.mp4"), "mp4v", 24);
+  const Video back = read_video_file(dir.file("a.mp4"));
   const VideoScore s = compare_videos(v, back);
   INFO("psnr min " << s.psnr_min_db << " dB, ssim min " << s.ssim_min);
   CHECK(s.psnr_min_db > 30);
@@ -239,18 +221,18 @@ TEST_CASE("mp4 (mp4v) keeps smooth structured frames above 30 dB", "[frames][io]
 }
 
 TEST_CASE("a PNG directory gives the exact frames back, in name order", "[frames][io]") {
-  TempDir dir;
+  TempDir dir("ffn-frames-test");
   const Video v = structured_video(64, 48, 12);
-  write_png_dir(v, dir / "png");
-  CHECK(fs::exists(dir / "png/frame_0011.png"));
-  CHECK(same_frames(read_png_dir(dir / "png"), v));
-  CHECK_THAT(error_of<FrameIoError>([&] { write_png_dir(v, dir / "png"); }), Contains("already holds .png files"));
+  write_png_dir(v, dir.file("png"));
+  CHECK(fs::exists(dir.file("png/frame_0011.png")));
+  CHECK(same_frames(read_png_dir(dir.file("png")), v));
+  CHECK_THAT(error_of<FrameIoError>([&] { write_png_dir(v, dir.file("png")); }), Contains("already holds .png files"));
 }
 
 TEST_CASE("golden frames: exact round trip, stored as RGB with fps and channel order", "[frames][golden]") {
-  TempDir dir;
+  TempDir dir("ffn-frames-test");
   const Video v = structured_video(64, 48, 4);
-  const std::string path = dir / "frames.h5";
+  const std::string path = dir.file("frames.h5");
   write_frames_golden(path, v, 24, "clip.mp4", false);
   CHECK(same_frames(read_frames_golden(path, "frames/video"), v));
   CHECK(same_frames(read_frames_golden(path, "/frames/video"), v));
@@ -278,24 +260,24 @@ TEST_CASE("golden frames: exact round trip, stored as RGB with fps and channel o
 }
 
 TEST_CASE("frames in an h5::File of a golden under construction round-trip exactly", "[frames][golden]") {
-  TempDir dir;
+  TempDir dir("ffn-frames-test");
   const Video v = structured_video(32, 24, 3);
   {
-    h5::File f = h5::File::create(dir / "g.h5");
+    h5::File f = h5::File::create(dir.file("g.h5"));
     write_frames(f, "/cases/c0/frames_sharded", v, 24);
     f.close();
   }
-  CHECK(same_frames(read_frames(h5::File::open(dir / "g.h5"), "cases/c0/frames_sharded"), v));
+  CHECK(same_frames(read_frames(h5::File::open(dir.file("g.h5")), "cases/c0/frames_sharded"), v));
 }
 
 // ---- bad inputs ---------------------------------------------------------------------------
 
 TEST_CASE("bad video files: one FrameIoError naming the file and the reason", "[frames][io]") {
-  TempDir dir;
-  const std::string missing = dir / "missing.mp4";
+  TempDir dir("ffn-frames-test");
+  const std::string missing = dir.file("missing.mp4");
   CHECK(error_of<FrameIoError>([&] { read_video_file(missing); }) == missing + ": no such file");
 
-  const std::string text = dir / "notes.mp4";
+  const std::string text = dir.file("notes.mp4");
   write_text(text, "this is not a video\n");
   const std::string not_video = error_of<FrameIoError>([&] { read_video_file(text); });
   CHECK_THAT(not_video, Contains(text + ": cannot open"));
@@ -303,7 +285,7 @@ TEST_CASE("bad video files: one FrameIoError naming the file and the reason", "[
 
   CHECK_THAT(error_of<FrameIoError>([&] { read_video_file(dir.operator/("")); }), Contains("is a directory"));
 
-  const std::string whole = dir / "whole.avi", half = dir / "half.avi", header = dir / "header.avi";
+  const std::string whole = dir.file("whole.avi"), half = dir.file("half.avi"), header = dir.file("header.avi");
   ffn::test::write_lossless_avi(structured_video(96, 64, 6), whole);
   std::ifstream in(whole, std::ios::binary);
   const std::string bytes((std::istreambuf_iterator<char>(in)), {});
@@ -316,49 +298,49 @@ TEST_CASE("bad video files: one FrameIoError naming the file and the reason", "[
 }
 
 TEST_CASE("bad PNG directories: one FrameIoError naming the path and the reason", "[frames][io]") {
-  TempDir dir;
-  CHECK(error_of<FrameIoError>([&] { read_png_dir(dir / "nowhere"); }) == dir / "nowhere" + ": no such directory");
-  fs::create_directories(dir / "empty");
-  CHECK(error_of<FrameIoError>([&] { read_png_dir(dir / "empty"); }) == dir / "empty" + ": holds no .png files");
+  TempDir dir("ffn-frames-test");
+  CHECK(error_of<FrameIoError>([&] { read_png_dir(dir.file("nowhere")); }) == dir.file("nowhere") + ": no such directory");
+  fs::create_directories(dir.file("empty"));
+  CHECK(error_of<FrameIoError>([&] { read_png_dir(dir.file("empty")); }) == dir.file("empty") + ": holds no .png files");
 
-  fs::create_directories(dir / "fake");
-  write_text(dir / "fake/frame_0000.png", "not a png");
-  CHECK(error_of<FrameIoError>([&] { read_png_dir(dir / "fake"); }) ==
-        dir / "fake/frame_0000.png" + ": not a PNG file (no PNG signature)");
+  fs::create_directories(dir.file("fake"));
+  write_text(dir.file("fake/frame_0000.png"), "not a png");
+  CHECK(error_of<FrameIoError>([&] { read_png_dir(dir.file("fake")); }) ==
+        dir.file("fake/frame_0000.png") + ": not a PNG file (no PNG signature)");
 
-  fs::create_directories(dir / "damaged");
-  write_text(dir / "damaged/frame_0000.png", std::string("\x89PNG\r\n\x1a\n", 8) + "garbage after the signature");
-  const std::string damaged = error_of<FrameIoError>([&] { read_png_dir(dir / "damaged"); });
-  CHECK_THAT(damaged, Contains(dir / "damaged/frame_0000.png: cannot decode"));
+  fs::create_directories(dir.file("damaged"));
+  write_text(dir.file("damaged/frame_0000.png"), std::string("\x89PNG\r\n\x1a\n", 8) + "garbage after the signature");
+  const std::string damaged = error_of<FrameIoError>([&] { read_png_dir(dir.file("damaged")); });
+  CHECK_THAT(damaged, Contains(dir.file("damaged/frame_0000.png: cannot decode")));
   CHECK(damaged.find('\n') == std::string::npos);
 
-  write_png_dir({structured_frame(64, 48, 0)}, dir / "sizes");
-  cv::imwrite(dir / "sizes/frame_0001.png", structured_frame(32, 24, 1));
-  CHECK(error_of<FrameIoError>([&] { read_png_dir(dir / "sizes"); }) ==
-        dir / "sizes/frame_0001.png" + ": is 32x24, but frame_0000.png is 64x48");
+  write_png_dir({structured_frame(64, 48, 0)}, dir.file("sizes"));
+  cv::imwrite(dir.file("sizes/frame_0001.png"), structured_frame(32, 24, 1));
+  CHECK(error_of<FrameIoError>([&] { read_png_dir(dir.file("sizes")); }) ==
+        dir.file("sizes/frame_0001.png") + ": is 32x24, but frame_0000.png is 64x48");
 
-  fs::create_directories(dir / "gray");
-  cv::imwrite(dir / "gray/frame_0000.png", cv::Mat(24, 32, CV_8UC1, cv::Scalar(9)));
-  CHECK_THAT(error_of<FrameIoError>([&] { read_png_dir(dir / "gray"); }),
-             Contains(dir / "gray/frame_0000.png: has 1 channel(s)"));
+  fs::create_directories(dir.file("gray"));
+  cv::imwrite(dir.file("gray/frame_0000.png"), cv::Mat(24, 32, CV_8UC1, cv::Scalar(9)));
+  CHECK_THAT(error_of<FrameIoError>([&] { read_png_dir(dir.file("gray")); }),
+             Contains(dir.file("gray/frame_0000.png: has 1 channel(s)")));
 }
 
 TEST_CASE("a video writer refuses what it cannot write", "[frames][io]") {
-  TempDir dir;
+  TempDir dir("ffn-frames-test");
   const Video v = structured_video(32, 24, 2);
-  CHECK_THAT(error_of<FrameIoError>([&] { write_video_file(v, dir / "no/such/dir/a.avi", "FFV1", 24); }),
-             Contains(dir / "no/such/dir/a.avi: cannot open a video writer for fourcc 'FFV1'"));
-  CHECK_THAT(error_of<FrameIoError>([&] { write_video_file(v, dir / "a.avi", "FFV", 24); }),
+  CHECK_THAT(error_of<FrameIoError>([&] { write_video_file(v, dir.file("no/such/dir/a.avi"), "FFV1", 24); }),
+             Contains(dir.file("no/such/dir/a.avi: cannot open a video writer for fourcc 'FFV1'")));
+  CHECK_THAT(error_of<FrameIoError>([&] { write_video_file(v, dir.file("a.avi"), "FFV", 24); }),
              Contains("not 4 characters"));
-  CHECK_THAT(error_of<FrameIoError>([&] { write_video_file({}, dir / "a.avi", "FFV1", 24); }),
+  CHECK_THAT(error_of<FrameIoError>([&] { write_video_file({}, dir.file("a.avi"), "FFV1", 24); }),
              Contains("no frames"));
-  CHECK(error_of<FrameIoError>([&] { write_video_file({v[0], structured_frame(16, 12, 0)}, dir / "a.avi", "FFV1", 24); }) ==
-        dir / "a.avi" + ": frame 1 is 16x12, frame 0 is 32x24: the frame size changes");
+  CHECK(error_of<FrameIoError>([&] { write_video_file({v[0], structured_frame(16, 12, 0)}, dir.file("a.avi"), "FFV1", 24); }) ==
+        dir.file("a.avi") + ": frame 1 is 16x12, frame 0 is 32x24: the frame size changes");
 }
 
 TEST_CASE("bad golden frames: one GoldenError naming file, dataset and reason", "[frames][golden]") {
-  TempDir dir;
-  const std::string path = dir / "bad.h5";
+  TempDir dir("ffn-frames-test");
+  const std::string path = dir.file("bad.h5");
   {
     h5::File f = h5::File::create(path);
     const std::vector<std::uint8_t> u8(2 * 4 * 4 * 3, 7);
@@ -389,13 +371,13 @@ TEST_CASE("bad golden frames: one GoldenError naming file, dataset and reason", 
   CHECK_THAT(error_of<GoldenError>([&] { read_frames_golden(path, "frames/bgr"); }), Contains("not an ffn-parity golden"));
   // Neither /cases nor /frames: the error it always was.
   {
-    h5::File g = h5::File::create(dir / "nothing.h5");
+    h5::File g = h5::File::create(dir.file("nothing.h5"));
     g.set_attr("/", "schema", std::string(k_golden_schema));
     g.set_attr("/", "schema_version", k_golden_schema_version);
     g.close();
   }
-  CHECK_THAT(error_of<GoldenError>([&] { read_golden(dir / "nothing.h5"); }),
-             Contains(dir / "nothing.h5") && Contains("missing"));
-  CHECK_THAT(error_of<GoldenError>([&] { read_frames_golden(dir / "missing.h5", "frames/video"); }),
-             Contains(dir / "missing.h5: no such file"));
+  CHECK_THAT(error_of<GoldenError>([&] { read_golden(dir.file("nothing.h5")); }),
+             Contains(dir.file("nothing.h5")) && Contains("missing"));
+  CHECK_THAT(error_of<GoldenError>([&] { read_frames_golden(dir.file("missing.h5"), "frames/video"); }),
+             Contains(dir.file("missing.h5: no such file")));
 }

@@ -1,17 +1,12 @@
 #include <catch2/catch.hpp>
 
-#include <filesystem>
-
 #include "goldens/golden_check.hpp"
+#include "tests/temp_dir.hpp"
 
 using namespace ffn;
+using ffn::test::TempDir;
 
 namespace {
-std::string temp_path(const char* name) {
-  const auto dir = std::filesystem::temp_directory_path() / ("ffn-golden-frames-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  return (dir / name).string();
-}
 
 GoldenFile blessed_with_frames() {
   SweepConfig s;
@@ -28,7 +23,8 @@ GoldenFile blessed_with_frames() {
 
 TEST_CASE("frames blessed into a golden read back exactly and check clean", "[golden-frames]") {
   const GoldenFile g = blessed_with_frames();
-  const std::string path = temp_path("clean.h5");
+  const TempDir dir("ffn-golden-frames-test");
+  const std::string path = dir.file("clean.h5");
   write_golden(g, path, /*overwrite=*/true);
   const GoldenFile back = read_golden(path);
   REQUIRE(back.cases.size() == 2);
@@ -53,7 +49,8 @@ TEST_CASE("frames that drifted from the blessed ones fail the check, naming the 
   // A blessed frame unlike today's: as if the sharded path had changed since.
   cv::Mat& frame = g.cases[1].frames->videos.sharded[0];
   frame = cv::Scalar(255, 255, 255) - frame;
-  const std::string path = temp_path("drifted.h5");
+  const TempDir dir("ffn-golden-frames-test");
+  const std::string path = dir.file("drifted.h5");
   write_golden(g, path, /*overwrite=*/true);
   const std::vector<GoldenCaseCheck> checks = check_golden(read_golden(path), {});
   CHECK(checks[0].pass);

@@ -27,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/temp_dir.hpp"
 #include "goldens/golden_check.hpp"
 #include "goldens/golden_file.hpp"
 #include "goldens/h5.hpp"
@@ -38,33 +39,12 @@ using namespace ffn;
 namespace fs = std::filesystem;
 using Catch::Matchers::Contains;
 
+using ffn::test::TempDir;
+
 namespace {
 
 // ---- fixtures ---------------------------------------------------------------------------
 
-// A fresh directory under the system temp dir, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path_ = fs::temp_directory_path() /
-            ("ffn-goldens-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ec;
-    fs::permissions(path_, fs::perms::owner_all, fs::perm_options::add, ec);
-    fs::remove_all(path_, ec);
-  }
-  fs::path operator/(const std::string& name) const { return path_ / name; }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 // tiny, 8 tokens, tp 1 and 2, fp32 and bf16, ring: 4 cases over 2 input sets.
 const std::vector<CaseResult>& sweep_results() {
@@ -331,7 +311,7 @@ TEST_CASE("SHA-256 of floats digests their little-endian binary32 bytes", "[gold
 // ---- round trip -----------------------------------------------------------------------------
 
 TEST_CASE("A golden reads back bit-exactly: provenance, input sets, cases, records", "[goldens]") {
-  TempDir dir;
+  TempDir dir("ffn-goldens-test");
   const std::int64_t baseline = h5::open_object_count();
   for (const InputMode mode : {InputMode::full, InputMode::seeded}) {
     const bool full = mode == InputMode::full;
@@ -429,7 +409,7 @@ TEST_CASE("make_golden refuses failing results", "[goldens]") {
 // ---- writing ----------------------------------------------------------------------------------
 
 TEST_CASE("write_golden refuses an existing file unless asked to overwrite", "[goldens]") {
-  TempDir dir;
+  TempDir dir("ffn-goldens-test");
   const std::int64_t baseline = h5::open_object_count();
   const fs::path p = write_copy(dir, "g.h5");
   const std::vector<char> before = bytes_of(p);
@@ -453,7 +433,7 @@ TEST_CASE("write_golden refuses an existing file unless asked to overwrite", "[g
 }
 
 TEST_CASE("A failed write leaves the old golden intact and no temporary file", "[goldens]") {
-  TempDir dir;
+  TempDir dir("ffn-goldens-test");
   const std::int64_t baseline = h5::open_object_count();
   const fs::path p = write_copy(dir, "g.h5");
   const std::vector<char> before = bytes_of(p);
@@ -537,7 +517,7 @@ TEST_CASE("A failed write leaves the old golden intact and no temporary file", "
 // ---- unreadable files ---------------------------------------------------------------------------
 
 TEST_CASE("Files that are not goldens are refused with one line", "[goldens]") {
-  TempDir dir;
+  TempDir dir("ffn-goldens-test");
   SECTION("missing file") { require_read_fails(dir / "missing.h5", "", {"no such file"}); }
   SECTION("empty file") {
     write_bytes(dir / "empty.h5", "", 0);
@@ -561,7 +541,7 @@ TEST_CASE("Files that are not goldens are refused with one line", "[goldens]") {
 }
 
 TEST_CASE("Truncated goldens are refused with one line", "[goldens]") {
-  TempDir dir;
+  TempDir dir("ffn-goldens-test");
   const fs::path good = write_copy(dir, "good.h5");
   const std::vector<char> bytes = bytes_of(good);
   REQUIRE(bytes.size() > 1000);
@@ -576,7 +556,7 @@ TEST_CASE("Truncated goldens are refused with one line", "[goldens]") {
 }
 
 TEST_CASE("A flipped byte in stored chunk data fails the checksum", "[goldens]") {
-  TempDir dir;
+  TempDir dir("ffn-goldens-test");
   for (const std::string& object : {std::string("/cases/") + kFp32Tp2 + "/sharded",
                                    std::string("/cases/") + kBf16Tp2 + "/allgather",
                                    std::string("/input_sets/") + kBf16Set + "/x",
@@ -593,7 +573,7 @@ TEST_CASE("A flipped byte in stored chunk data fails the checksum", "[goldens]")
 // ---- schema and structure ------------------------------------------------------------------------
 
 TEST_CASE("Damaged goldens are refused with one line naming object and reason", "[goldens]") {
-  TempDir dir;
+  TempDir dir("ffn-goldens-test");
   const fs::path p = write_copy(dir, "damaged.h5");
   const std::string c2 = std::string("/cases/") + kFp32Tp2;
   const std::string bf = std::string("/cases/") + kBf16Tp2;
@@ -762,7 +742,7 @@ TEST_CASE("Damaged goldens are refused with one line naming object and reason", 
 }
 
 TEST_CASE("Optional root attributes a newer writer adds are ignored", "[goldens]") {
-  TempDir dir;
+  TempDir dir("ffn-goldens-test");
   const fs::path p = write_copy(dir, "extended.h5");
   set_attr(p, "/", "gpu_count", std::int64_t{8});
   set_attr(p, "/", "comment", std::string("blessed on a Tuesday"));
@@ -776,7 +756,7 @@ TEST_CASE("Optional root attributes a newer writer adds are ignored", "[goldens]
 // ---- checking ------------------------------------------------------------------------------------
 
 TEST_CASE("check_golden passes an untouched golden with identical outputs", "[goldens]") {
-  TempDir dir;
+  TempDir dir("ffn-goldens-test");
   const std::int64_t baseline = h5::open_object_count();
   for (const InputMode mode : {InputMode::full, InputMode::seeded}) {
     const fs::path p = write_copy(dir, mode == InputMode::full ? "full.h5" : "seeded.h5", mode);
@@ -802,7 +782,7 @@ TEST_CASE("check_golden passes an untouched golden with identical outputs", "[go
 }
 
 TEST_CASE("check_golden selects cases by id or name and refuses unknown ones", "[goldens]") {
-  TempDir dir;
+  TempDir dir("ffn-goldens-test");
   const fs::path p = write_copy(dir, "g.h5");
   const GoldenFile g = read_golden(p.string());
   GoldenCheckOptions opt;
@@ -825,7 +805,7 @@ TEST_CASE("check_golden selects cases by id or name and refuses unknown ones", "
 }
 
 TEST_CASE("check_golden judges drift of the stored outputs against the budget", "[goldens]") {
-  TempDir dir;
+  TempDir dir("ffn-goldens-test");
   const fs::path p = write_copy(dir, "g.h5");
   const std::string sharded = std::string("/cases/") + kFp32Tp2 + "/sharded";
   const std::vector<float> stored = read_f32(p, sharded);
@@ -886,7 +866,7 @@ TEST_CASE("check_golden judges drift of the stored outputs against the budget", 
 }
 
 TEST_CASE("check_golden reports a seeded golden whose generator changed", "[goldens]") {
-  TempDir dir;
+  TempDir dir("ffn-goldens-test");
   const fs::path p = write_copy(dir, "seeded.h5", InputMode::seeded);
   set_attr(p, std::string("/input_sets/") + kFp32Set, "sha256:x", sha_of("another generator"));
   GoldenCheckOptions opt;
@@ -899,7 +879,7 @@ TEST_CASE("check_golden reports a seeded golden whose generator changed", "[gold
 }
 
 TEST_CASE("HDF5 handles are released on every path", "[goldens]") {
-  TempDir dir;
+  TempDir dir("ffn-goldens-test");
   const std::int64_t baseline = h5::open_object_count();
   const fs::path p = write_copy(dir, "g.h5");
   CHECK(h5::open_object_count() == baseline);
@@ -935,7 +915,7 @@ TEST_CASE("HDF5 handles are released on every path", "[goldens]") {
 
 TEST_CASE("Reading on another thread prints no HDF5 error stack either", "[goldens]") {
   // HDF5 built thread-safe keeps its error-printing setting per thread.
-  TempDir dir;
+  TempDir dir("ffn-goldens-test");
   const fs::path p = write_copy(dir, "g.h5");
   const std::string object = std::string("/cases/") + kFp32Tp2 + "/sharded";
   flip_chunk_byte(p, object);

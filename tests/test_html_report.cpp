@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/temp_dir.hpp"
 #include "harness/case_runner.hpp"
 #include "harness/html_report.hpp"
 #include "harness/shape.hpp"
@@ -26,25 +27,10 @@
 using namespace ffn;
 namespace fs = std::filesystem;
 
+using ffn::test::TempDir;
+
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path_ = fs::temp_directory_path() /
-            ("ffn-html-report-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    fs::remove_all(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 SweepConfig tiny_sweep() {
   SweepConfig s;
@@ -191,7 +177,7 @@ TEST_CASE("html report: the report of a passing sweep with frames is a well-form
   const std::vector<CaseResult>& results = passing_results();
   REQUIRE(results.size() == 4);
   for (const auto& r : results) REQUIRE(r.pass);
-  TempDir dir;
+  TempDir dir("ffn-html-report-test");
   write_html_report((dir.path() / "report").string(), tiny_sweep(), results);
   const fs::path index = dir.path() / "report" / "index.html";
   REQUIRE(fs::is_regular_file(index));
@@ -264,7 +250,7 @@ TEST_CASE("html report: failing cases are marked and their reasons escaped") {
   frames.min_psnr_db = 1000;  // no rollout reaches it against the reference
   const std::vector<CaseResult> results = run_with(frames);
   for (const auto& r : results) REQUIRE(!r.pass);
-  TempDir dir;
+  TempDir dir("ffn-html-report-test");
   write_html_report(dir.path().string(), tiny_sweep(), results);
   const std::string html = read_text(dir.path() / "index.html");
   INFO(tag_balance_problem(html));
@@ -280,7 +266,7 @@ TEST_CASE("html report: failing cases are marked and their reasons escaped") {
 }
 
 TEST_CASE("html report: a report directory that cannot be made is refused naming it") {
-  TempDir dir;
+  TempDir dir("ffn-html-report-test");
   fs::create_directories(dir.path());
   std::ofstream(dir.path() / "file") << "x";
   const std::string bad = (dir.path() / "file" / "report").string();
