@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/mismatches.hpp"
 #include "kernels/bf16.hpp"
 #include "kernels/fp16.hpp"
 #include "kernels/rounding.hpp"
@@ -152,33 +153,13 @@ bool same(double actual, double expected) {
   return actual == expected && std::signbit(actual) == std::signbit(expected);
 }
 
-// Collects failures of a bulk comparison so millions of checks cost one assertion and a
-// failure still shows concrete inputs.
-class Mismatches {
- public:
-  void expect_same(const char* what, double input, double actual, double expected) {
-    if (same(actual, expected)) return;
-    add(std::string(what) + "(" + hex(input) + ") = " + hex(actual) + ", expected " +
-        hex(expected));
-  }
-  void add(const std::string& description) {
-    if (count_ < kExamplesKept) examples_ += description + "\n";
-    ++count_;
-  }
-  long count() const { return count_; }
-  const std::string& examples() const { return examples_; }
+using ffn::test::Mismatches;
 
- private:
-  static constexpr long kExamplesKept = 10;
-  long count_ = 0;
-  std::string examples_;
-};
-
-#define REQUIRE_NO_MISMATCHES(mismatches) \
-  do {                                    \
-    INFO((mismatches).examples());        \
-    REQUIRE((mismatches).count() == 0);   \
-  } while (false)
+// One expectation of a bulk comparison: `what(input)` gave `actual`, `expected` was due.
+void expect_same(Mismatches& m, const char* what, double input, double actual, double expected) {
+  if (same(actual, expected)) return;
+  m.add(std::string(what) + "(" + hex(input) + ") = " + hex(actual) + ", expected " + hex(expected));
+}
 
 // Values around every point of the format's grid where rounding changes its mind: each
 // finite grid value, each midpoint between neighbours (including the overflow threshold
@@ -324,9 +305,9 @@ TEST_CASE("float to bf16 and fp16 rounds to nearest even, as the reference does"
     for (std::size_t i = 0; i < inputs.size(); ++i) {
       const float x = inputs[i];
       const double expected = reference.round(x);
-      mismatches.expect_same("round_to", x, ffn::round_to(f.dtype, x), expected);
-      mismatches.expect_same("round_inplace", x, rounded_inplace[i], expected);
-      mismatches.expect_same("decode(encode)", x, codec.to_float(codec.from_float(x)), expected);
+      expect_same(mismatches, "round_to", x, ffn::round_to(f.dtype, x), expected);
+      expect_same(mismatches, "round_inplace", x, rounded_inplace[i], expected);
+      expect_same(mismatches, "decode(encode)", x, codec.to_float(codec.from_float(x)), expected);
     }
     REQUIRE_NO_MISMATCHES(mismatches);
   }
@@ -368,9 +349,9 @@ TEST_CASE("double to bf16 and fp16 rounds once, directly from double", "[formats
       for (std::size_t i = 0; i < inputs.size(); ++i) {
         const double x = inputs[i];
         const double expected = reference.round(x);
-        mismatches.expect_same("round_to", x, ffn::round_to(f.dtype, x), expected);
-        mismatches.expect_same("round_inplace", x, rounded_inplace[i], expected);
-        mismatches.expect_same("decode(encode)", x, codec.to_float(codec.from_double(x)), expected);
+        expect_same(mismatches, "round_to", x, ffn::round_to(f.dtype, x), expected);
+        expect_same(mismatches, "round_inplace", x, rounded_inplace[i], expected);
+        expect_same(mismatches, "decode(encode)", x, codec.to_float(codec.from_double(x)), expected);
         if (!same(reference.round(static_cast<float>(x)), expected)) ++double_rounding_cases;
       }
       REQUIRE_NO_MISMATCHES(mismatches);
@@ -413,9 +394,9 @@ TEST_CASE("round_to fp32 and fp64: the correctly rounded cast, and the identity"
     Mismatches mismatches;
     for (std::size_t i = 0; i < inputs.size(); ++i) {
       const double expected = fp32_reference.round(inputs[i]);
-      mismatches.expect_same("round_to", inputs[i], ffn::round_to(DType::fp32, inputs[i]),
+      expect_same(mismatches, "round_to", inputs[i], ffn::round_to(DType::fp32, inputs[i]),
                              expected);
-      mismatches.expect_same("round_inplace", inputs[i], rounded_inplace[i], expected);
+      expect_same(mismatches, "round_inplace", inputs[i], rounded_inplace[i], expected);
     }
     REQUIRE_NO_MISMATCHES(mismatches);
   }
@@ -431,17 +412,17 @@ TEST_CASE("round_to fp32 and fp64: the correctly rounded cast, and the identity"
 
     Mismatches mismatches;
     for (std::size_t i = 0; i < doubles.size(); ++i) {
-      mismatches.expect_same("round_to fp64", doubles[i], ffn::round_to(DType::fp64, doubles[i]),
+      expect_same(mismatches, "round_to fp64", doubles[i], ffn::round_to(DType::fp64, doubles[i]),
                              doubles[i]);
-      mismatches.expect_same("round_inplace fp64", doubles[i], doubles_inplace[i], doubles[i]);
+      expect_same(mismatches, "round_inplace fp64", doubles[i], doubles_inplace[i], doubles[i]);
     }
     for (std::size_t i = 0; i < floats.size(); ++i) {
-      mismatches.expect_same("round_to fp32", floats[i], ffn::round_to(DType::fp32, floats[i]),
+      expect_same(mismatches, "round_to fp32", floats[i], ffn::round_to(DType::fp32, floats[i]),
                              floats[i]);
-      mismatches.expect_same("round_to fp64", floats[i], ffn::round_to(DType::fp64, floats[i]),
+      expect_same(mismatches, "round_to fp64", floats[i], ffn::round_to(DType::fp64, floats[i]),
                              floats[i]);
-      mismatches.expect_same("round_inplace fp32", floats[i], floats_fp32[i], floats[i]);
-      mismatches.expect_same("round_inplace fp64", floats[i], floats_fp64[i], floats[i]);
+      expect_same(mismatches, "round_inplace fp32", floats[i], floats_fp32[i], floats[i]);
+      expect_same(mismatches, "round_inplace fp64", floats[i], floats_fp64[i], floats[i]);
     }
     REQUIRE_NO_MISMATCHES(mismatches);
   }

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/mismatches.hpp"
 #include "kernels/int8.hpp"
 #include "kernels/minifloat.hpp"
 
@@ -84,28 +85,7 @@ bool same(double actual, double expected) {
   return actual == expected && std::signbit(actual) == std::signbit(expected);
 }
 
-// Collects failures of a bulk comparison so millions of checks cost one assertion and a
-// failure still shows concrete inputs.
-class Mismatches {
- public:
-  void add(const std::string& description) {
-    if (count_ < kExamplesKept) examples_ += description + "\n";
-    ++count_;
-  }
-  long count() const { return count_; }
-  const std::string& examples() const { return examples_; }
-
- private:
-  static constexpr long kExamplesKept = 10;
-  long count_ = 0;
-  std::string examples_;
-};
-
-#define REQUIRE_NO_MISMATCHES(mismatches) \
-  do {                                    \
-    INFO((mismatches).examples());        \
-    REQUIRE((mismatches).count() == 0);   \
-  } while (false)
+using ffn::test::Mismatches;
 
 // Round to nearest, ties to even, by brute force over every non-negative finite value of the
 // format. Codes 0 .. max are ordered like their values, so a value's index is its code and
