@@ -1,6 +1,7 @@
 #include "goldens/golden_file.hpp"
 
 #include <cblas.h>
+#include <opencv2/core/version.hpp>
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
@@ -57,6 +58,7 @@ std::map<std::string, std::string> current_provenance(const std::string& backend
           {"device", device.empty() ? cpu_model() : device},
           {"openblas_version", openblas_get_config()},
           {"hdf5_version", h5::library_version()},
+          {"opencv_version", CV_VERSION},
           {"created_utc", utc_now()}};
 }
 
