@@ -3,9 +3,24 @@
 // failure still shows concrete inputs.
 #include <catch2/catch.hpp>
 
+#include <cmath>
+#include <cstdio>
 #include <string>
 
 namespace ffn::test {
+
+// A double in hexadecimal floating point: every bit shows.
+inline std::string hex(double x) {
+  char text[64];
+  std::snprintf(text, sizeof text, "%a", x);
+  return text;
+}
+
+// Same value, same sign of zero; a NaN must stay a NaN of the same sign.
+inline bool same(double actual, double expected) {
+  if (std::isnan(expected)) return std::isnan(actual) && std::signbit(actual) == std::signbit(expected);
+  return actual == expected && std::signbit(actual) == std::signbit(expected);
+}
 
 class Mismatches {
  public:

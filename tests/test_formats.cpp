@@ -134,11 +134,6 @@ const Codec kCodecs[] = {
     {kFp16Format, ffn::float_to_fp16_bits, ffn::double_to_fp16_bits, ffn::fp16_bits_to_float},
 };
 
-std::string hex(double x) {
-  char text[64];
-  std::snprintf(text, sizeof text, "%a", x);
-  return text;
-}
 
 std::string pattern(std::uint32_t bits) {
   char text[16];
@@ -146,14 +141,10 @@ std::string pattern(std::uint32_t bits) {
   return text;
 }
 
-// Same value, same sign of zero; a NaN must stay a NaN of the same sign.
-bool same(double actual, double expected) {
-  if (std::isnan(expected))
-    return std::isnan(actual) && std::signbit(actual) == std::signbit(expected);
-  return actual == expected && std::signbit(actual) == std::signbit(expected);
-}
 
+using ffn::test::hex;
 using ffn::test::Mismatches;
+using ffn::test::same;
 
 // One expectation of a bulk comparison: `what(input)` gave `actual`, `expected` was due.
 void expect_same(Mismatches& m, const char* what, double input, double actual, double expected) {

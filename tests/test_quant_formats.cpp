@@ -66,11 +66,6 @@ const Definition kE5m2{ffn::k_e5m2, "e5m2", 5, 2, 15, true, false};
 const Definition kE2m1{ffn::k_e2m1, "e2m1", 2, 1, 1, false, false};
 const Definition* const kDefinitions[] = {&kE4m3, &kE5m2, &kE2m1};
 
-std::string hex(double x) {
-  char text[64];
-  std::snprintf(text, sizeof text, "%a", x);
-  return text;
-}
 
 std::string pattern(unsigned code) {
   char text[16];
@@ -78,14 +73,10 @@ std::string pattern(unsigned code) {
   return text;
 }
 
-// Same value, same sign of zero; a NaN must stay a NaN of the same sign.
-bool same(double actual, double expected) {
-  if (std::isnan(expected))
-    return std::isnan(actual) && std::signbit(actual) == std::signbit(expected);
-  return actual == expected && std::signbit(actual) == std::signbit(expected);
-}
 
+using ffn::test::hex;
 using ffn::test::Mismatches;
+using ffn::test::same;
 
 // Round to nearest, ties to even, by brute force over every non-negative finite value of the
 // format. Codes 0 .. max are ordered like their values, so a value's index is its code and
