@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/quality/qualityssim.hpp>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -13,6 +14,7 @@
 #include <fstream>
 #include <limits>
 #include <string>
+#include <thread>
 
 #include "tests/temp_dir.hpp"
 #include "frame_patterns.hpp"
@@ -335,6 +337,37 @@ TEST_CASE("bad video files: one FrameIoError naming the file and the reason", "[
   CHECK_THAT(truncated, Contains(half + ": truncated or damaged: decoded ") && Contains("of the 6 frames"));
   CHECK(truncated.find('\n') == std::string::npos);
   CHECK_THAT(error_of<FrameIoError>([&] { read_video_file(header); }), Contains(header + ": "));
+}
+
+// frames compare decodes its two sides at once; both capture what FFmpeg prints on stderr.
+TEST_CASE("frame sources read concurrently: each error names its own file, stderr comes back", "[frames][io]") {
+  TempDir dir("ffn-frames-test");
+  const std::string whole = dir.file("whole.avi"), half = dir.file("half.avi"), text = dir.file("notes.mp4");
+  ffn::test::write_lossless_avi(structured_video(96, 64, 6), whole);
+  std::ifstream in(whole, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+  write_text(half, bytes.substr(0, bytes.size() / 2));
+  write_text(text, "this is not a video\n");
+  struct stat before {};
+  REQUIRE(::fstat(STDERR_FILENO, &before) == 0);
+
+  std::string error_half, error_text;
+  int good_frames = 0;
+  std::thread other([&] {
+    for (int i = 0; i < 10; ++i) error_text = error_of<FrameIoError>([&] { read_video_file(text); });
+  });
+  for (int i = 0; i < 10; ++i) {
+    error_half = error_of<FrameIoError>([&] { read_video_file(half); });
+    good_frames = static_cast<int>(read_video_file(whole).size());
+  }
+  other.join();
+  CHECK_THAT(error_half, Contains(half + ": truncated or damaged"));
+  CHECK_THAT(error_text, Contains(text + ": cannot open"));
+  CHECK(good_frames == 6);
+  struct stat after {};
+  REQUIRE(::fstat(STDERR_FILENO, &after) == 0);
+  CHECK(after.st_dev == before.st_dev);
+  CHECK(after.st_ino == before.st_ino);
 }
 
 TEST_CASE("bad PNG directories: one FrameIoError naming the path and the reason", "[frames][io]") {
