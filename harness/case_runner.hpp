@@ -26,6 +26,9 @@ struct CaseResult {
   Comparison allgather_ref;  // allgather vs fp64 reference
   Comparison sharded_ref;    // sharded vs fp64 reference
   bool activations_identical = false;  // the two paths' GELU outputs agree bit for bit
+  // Each path's GELU output against the reference activation, element-wise within its
+  // error bound (what licenses the parity allowance for activations that differ).
+  BudgetVerdict allgather_activation, sharded_activation;
   // GELU outputs that differ between the paths where its inputs agree bit for bit: an
   // elementwise op must give identical results on identical inputs.
   std::int64_t gelu_mismatches = 0;
