@@ -140,6 +140,7 @@ void print_table(std::ostream& out, const SweepConfig& s, const std::vector<Case
                r.allgather_ref.verdict.margin(), std::sqrt(r.sharded_ref.stats.nmse),
                r.sharded_ref.verdict.margin(), wrong(r), r.seconds, r.pass ? "PASS" : "FAIL");
     if (!r.pass) fmt::print(out, "#   FAIL {}: {}\n", r.config.name(), r.reason);
+    else if (r.config.fault != Fault::none) fmt::print(out, "#   PASS {}\n", r.config.name());  // names the fault
   }
   if (!results.empty() && results.front().frames) print_frames_table(out, results);
   if (const std::string line = injection_line(results); !line.empty()) fmt::print(out, "# {}\n", line);

@@ -101,9 +101,9 @@ ffn_cli_error(inject_unknown "--inject: bogus not in " run --shape tiny --inject
 ffn_cli_error(inject_with_frames "--inject: judged on the FFN outputs only, not with --frames or --report$"
               run --shape tiny --inject gelu-exact --frames)
 ffn_cli_test(inject_list EXIT 0 STDOUT "^bias-every-rank .*\ncontrol-allreduce-exact [^\n]*$" ARGS run --inject list)
-ffn_cli_test(inject_detected EXIT 1 STDOUT "\n# injected faults: 2 detected, 0 missed, 1 not applicable; controls: 0 passed, 0 failed\n0 passed, 2 failed, 1 not applicable$"
+ffn_cli_test(inject_detected EXIT 1 STDOUT "\n# injected faults: 3 detected, 0 missed, 1 not applicable; controls: 0 passed, 0 failed\n0 passed, 3 failed, 1 not applicable$"
              ARGS run --shape tiny --tp 1,2 --precision bf16 --inject bias-every-rank,token-dropped)
-ffn_cli_test(inject_control_passes EXIT 0 STDOUT "\n# injected faults: 0 detected, 0 missed, 2 not applicable; controls: 6 passed, 0 failed\n6 passed, 0 failed, 2 not applicable$"
+ffn_cli_test(inject_control_passes EXIT 0 STDOUT "\n#   PASS tiny/t8/tp8/fp8-static/oneshot/s0/inject=control-allreduce-exact\n# injected faults: 0 detected, 0 missed, 8 not applicable; controls: 8 passed, 0 failed\n8 passed, 0 failed, 8 not applicable$"
              ARGS run --shape tiny --tp 1,8 --precision bf16,fp8-static --allreduce ring,oneshot
                   --inject control-allreduce-fp32,control-allreduce-exact)
 ffn_cli_test(inject_json EXIT 1 STDOUT "\"injected_fault\": \"allreduce-fp16\""
