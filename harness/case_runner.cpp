@@ -67,17 +67,38 @@ bool same_inputs(const InputConfig& a, const InputConfig& b) {
          a.outlier_scale == b.outlier_scale;
 }
 
-CaseResult run_case(const CaseConfig& config, SharedState& shared, const FrameOptions* frames) {
+// A trace of the sharded path as if this process held every rank: a process that holds
+// only some of them gathers the others' activation columns and partials.
+void gather_trace(Communicator& comm, int tp, FfnTrace& trace) {
+  if (static_cast<int>(comm.local_ranks().size()) == tp) return;
+  trace.activation = comm.all_gather_cols({trace.activation}).front();
+  const Matrix<float> partials = comm.all_gather_cols(trace.partials).front();
+  const std::int64_t cols = partials.cols() / tp;
+  trace.partials.clear();
+  for (int r = 0; r < tp; ++r) trace.partials.push_back(partials.col_block(r * cols, (r + 1) * cols));
+}
+
+// The paths of one case on this process's ranks; returns the judged result when `judge`.
+std::optional<CaseResult> run_case(const CaseConfig& config, SharedState& shared, const FrameOptions* frames,
+                                   const CaseExecution& execution) {
   const auto start = std::chrono::steady_clock::now();
   const FfnInputs& in = shared.inputs;
   const DType dtype = config.dtype;
-  SimulatedCommunicator comm(config.tp, config.allreduce);
+  const std::unique_ptr<Communicator> comm_owner =
+      execution.communicator ? execution.communicator(config)
+                             : std::make_unique<SimulatedCommunicator>(config.tp, config.allreduce);
+  Communicator& comm = *comm_owner;
 
   FfnTrace old_trace, new_trace;
   const Matrix<float> y_old = ffn_allgather(in.x, in.weights, comm, dtype, &old_trace);
   ErrorBudget reduction(y_old.rows(), y_old.cols());
   BudgetObserver observer(reduction);
   const Matrix<float> y_new = ffn_sharded(in.x, in.weights, comm, dtype, &observer, &new_trace);
+  gather_trace(comm, config.tp, new_trace);
+  Matrix<float> y_group;  // quantized schemes: proj_out's input scales agreed over the group
+  if (in.weights.quant)
+    y_group = ffn_sharded(in.x, in.weights, comm, dtype, nullptr, nullptr, InputScaleScope::group);
+  if (!execution.judge) return std::nullopt;
 
   CaseResult r;
   r.config = config;
@@ -98,9 +119,7 @@ CaseResult run_case(const CaseConfig& config, SharedState& shared, const FrameOp
   }
   if (config.tp > 1 && shared.terms.input_scales_differ_by_shard) parity_budget += input_scale_budget(shared.terms);
 
-  if (in.weights.quant) {
-    const Matrix<float> y_group =
-        ffn_sharded(in.x, in.weights, comm, dtype, nullptr, nullptr, InputScaleScope::group);
+  if (!y_group.empty()) {
     const double norm = l2_norm(y_old, Matrix<float>(y_old.rows(), y_old.cols()));
     r.scale_part_rel_l2 = l2_norm(y_new, y_group) / norm;
     r.order_part_rel_l2 = l2_norm(y_group, y_old) / norm;
@@ -132,7 +151,8 @@ CaseResult run_case(const CaseConfig& config, SharedState& shared, const FrameOp
 }  // namespace
 
 std::vector<CaseResult> run_cases(const std::vector<CaseConfig>& cases, const ProgressFn& progress,
-                                  const InputSource& source, const FrameOptions* frames) {
+                                  const InputSource& source, const FrameOptions* frames,
+                                  const CaseExecution& execution) {
   std::vector<CaseResult> results;
   std::unique_ptr<SharedState> shared;
   for (std::size_t i = 0; i < cases.size(); ++i) {
@@ -143,11 +163,13 @@ std::vector<CaseResult> run_cases(const std::vector<CaseConfig>& cases, const Pr
       shared = std::make_unique<SharedState>();
       shared->key = key;
       shared->inputs = source ? source(cases[i]) : make_inputs(key);
+    }
+    if (execution.judge && !shared->reference) {
       ReferenceResult ref = ffn_reference(shared->inputs.x, shared->inputs.weights);
       shared->terms = ffn_error_terms(shared->inputs.x, shared->inputs.weights, ref, key.dtype);
       shared->reference = std::make_shared<const Matrix<double>>(std::move(ref.output));
     }
-    results.push_back(run_case(cases[i], *shared, frames));
+    if (std::optional<CaseResult> r = run_case(cases[i], *shared, frames, execution)) results.push_back(std::move(*r));
   }
   return results;
 }
