@@ -42,8 +42,8 @@ endfunction()
 ffn_mpi_error_test(tp_not_world_size 2
                    "^ffn-parity run: error: --tp: 4 is not the world size 2: --comm mpi runs one TP rank per process"
                    run --comm mpi --shape tiny --tp 2,4)
-ffn_mpi_error_test(tp_not_dividing 4
-                   "^ffn-parity run: error: --tp: 4 does not divide"
+ffn_mpi_error_test(scale_blocks_cut 4
+                   "^ffn-parity run: error: --precision fp8-block: proj_out \\(column-parallel, allgather path\\) shards its output dimension 256 over tp 4 into 64 per rank, not a multiple of the 128-element scale block. the loader refuses it$"
                    run --comm mpi --shape small --precision fp8-block)
 
 # Started by hand, or by a launcher whose environment is broken or not MPI's.
@@ -63,3 +63,13 @@ add_test(NAME mpi.launcher_world_not_mpi
 set_tests_properties(mpi.launcher_env_incomplete mpi.launcher_world_not_mpi PROPERTIES LABELS mpi)
 ffn_cli_error(mpi_no_frames "--frames: the rollout runs every rank in one process; it cannot be combined with --comm mpi$"
               run --comm mpi --shape tiny --frames)
+
+# The nightly multi-GPU job's script, on CPU ranks (COMM=mpi) with a tiny shape.
+if(EXISTS /usr/bin/python3)
+  string(JOIN " " ffn_mpirun_line ${ffn_mpirun})
+  add_test(NAME mpi.nightly_script
+           COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/mpi/nightly_check.py
+                   ${PROJECT_SOURCE_DIR}/ci/nightly-multi-gpu.sh $<TARGET_FILE:ffn-parity> "${ffn_mpirun_line}"
+                   ${CMAKE_CURRENT_BINARY_DIR}/mpi.nightly ${PROJECT_SOURCE_DIR}/goldens/tiny.h5)
+  set_tests_properties(mpi.nightly_script PROPERTIES LABELS mpi PROCESSORS 2)
+endif()
