@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "harness/ffn_error_model.hpp"
+#include "harness/rank_shard.hpp"
 #include "harness/simulated_communicator.hpp"
 
 namespace ffn {
@@ -58,6 +59,7 @@ struct SharedState {
   FfnInputs inputs;
   std::shared_ptr<const Matrix<double>> reference;
   FfnErrorTerms terms;
+  std::optional<int> shard_tp;  // the TP size of the shard the weights were cut to
 };
 
 bool same_inputs(const InputConfig& a, const InputConfig& b) {
@@ -163,7 +165,14 @@ std::vector<CaseResult> run_cases(const std::vector<CaseConfig>& cases, const Pr
       shared = std::make_unique<SharedState>();
       shared->key = key;
       shared->inputs = source ? source(cases[i]) : make_inputs(key);
+      if (execution.rank >= 0 && !execution.judge) {
+        keep_rank_shard(shared->inputs.weights, execution.rank, cases[i].tp);
+        shared->shard_tp = cases[i].tp;
+      }
     }
+    if (shared->shard_tp && *shared->shard_tp != cases[i].tp)
+      throw std::invalid_argument(fmt::format("case {}: this process holds the shard of rank {} at tp {}",
+                                              cases[i].name(), execution.rank, *shared->shard_tp));
     if (execution.judge && !shared->reference) {
       ReferenceResult ref = ffn_reference(shared->inputs.x, shared->inputs.weights);
       shared->terms = ffn_error_terms(shared->inputs.x, shared->inputs.weights, ref, key.dtype);

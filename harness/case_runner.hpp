@@ -57,6 +57,9 @@ struct CaseExecution {
   // from the outputs and the sharded path's partials, gathered from the other ranks.
   // The other processes only run their ranks and return no results.
   bool judge = true;
+  // >= 0: this process runs only this TP rank, and keeps only its shard of the weights
+  // (keep_rank_shard) unless it judges, which needs them whole for the fp64 reference.
+  int rank = -1;
 };
 
 // Runs the cases in order; consecutive cases with the same inputs share them and the

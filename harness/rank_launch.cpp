@@ -32,6 +32,16 @@ std::optional<CommKind> parse_comm_kind(std::string_view name) {
 
 void RankLaunch::abort(int exit_code) const { std::exit(exit_code); }
 
+bool reports_launch_error(const LaunchError& e) {
+  if (e.own_rank_only()) return true;
+  try {
+    const std::optional<ProcessGroup> g = detect_process_group();
+    return !g || g->rank == 0;
+  } catch (const ProcessGroupError&) {
+    return true;
+  }
+}
+
 void check_tp(const RankLaunch& launch, const std::vector<int>& tps) {
   for (int tp : tps)
     if (tp > launch.max_tp())
@@ -72,7 +82,7 @@ std::unique_ptr<MpiSession> start_mpi(CommKind kind, const ProcessGroup& group) 
   try {
     return std::make_unique<MpiSession>(group);
   } catch (const ProcessGroupError& e) {
-    throw LaunchError(fmt::format("--comm {}: {}", comm_kind_name(kind), e.what()));
+    throw LaunchError(fmt::format("--comm {}: {}", comm_kind_name(kind), e.what()), /*own_rank_only=*/true);
   }
 }
 
@@ -89,6 +99,7 @@ class MpiLaunch final : public RankLaunch {
       return std::make_unique<MpiCommunicator>(*session_, c.allreduce);
     };
     e.judge = reports();
+    e.rank = rank();
     return e;
   }
   [[noreturn]] void abort(int exit_code) const override { session_->abort(exit_code); }
@@ -139,6 +150,9 @@ class NcclLaunch final : public RankLaunch {
   CaseExecution execution() override {
     CaseExecution e;
     e.judge = reports();
+#if FFN_PARITY_WITH_MPI
+    if (session_) e.rank = rank();
+#endif
     e.communicator = [this](const CaseConfig& c) -> std::unique_ptr<Communicator> {
 #if FFN_PARITY_WITH_MPI
       if (session_) {

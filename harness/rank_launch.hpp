@@ -24,7 +24,14 @@ std::optional<CommKind> parse_comm_kind(std::string_view name);
 // A launch that cannot start: what() is one line naming the cause.
 class LaunchError : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  // `own_rank_only`: the process cannot trust the rank its launcher gave it (MPI disagrees),
+  // so it reports the error itself instead of leaving it to rank 0.
+  explicit LaunchError(const std::string& what, bool own_rank_only = false)
+      : std::runtime_error(what), own_rank_only_(own_rank_only) {}
+  bool own_rank_only() const { return own_rank_only_; }
+
+ private:
+  bool own_rank_only_;
 };
 
 class RankLaunch {
@@ -47,6 +54,10 @@ class RankLaunch {
 };
 
 std::unique_ptr<RankLaunch> start_launch(CommKind kind);
+// Whether this process reports an error of start_launch: rank 0 of its launcher, a process
+// no launcher started, or one whose rank is in doubt (so that N processes failing alike
+// print one line, not N).
+bool reports_launch_error(const LaunchError& e);
 
 // Throws LaunchError naming the first TP size the launch cannot run.
 void check_tp(const RankLaunch& launch, const std::vector<int>& tps);

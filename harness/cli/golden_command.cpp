@@ -86,7 +86,7 @@ int check(const CheckOptions& o) {
   try {
     launch = start_launch(*parse_comm_kind(o.comm));  // IsMember checked the name
   } catch (const LaunchError& e) {
-    std::cerr << k_err << e.what() << "\n";
+    if (reports_launch_error(e)) std::cerr << k_err << e.what() << "\n";
     return 2;
   }
   const bool reports = launch->reports();

@@ -64,7 +64,8 @@ int run(const RunOptions& o) {
     if (!o.tps_given && launch->required_tp()) sweep.tps = {*launch->required_tp()};
     check_tp(*launch, sweep.tps);
   } catch (const LaunchError& e) {
-    if (!launch || launch->reports()) std::cerr << "ffn-parity run: error: " << e.what() << "\n";
+    if (launch ? launch->reports() : reports_launch_error(e))
+      std::cerr << "ffn-parity run: error: " << e.what() << "\n";
     return 2;
   }
   std::vector<CaseConfig> cases;
