@@ -92,7 +92,7 @@ struct NcclCommunicator::Rank {
     check_cuda(cudaMalloc(&recv, bytes), "cudaMalloc");
     capacity = bytes;
   }
-  // host_send -> device, then the collective `op` (enqueued on this rank's stream).
+  // host_send -> the device's send buffer, on this rank's stream (the collective follows on it).
   void upload() {
     check_cuda(cudaSetDevice(device), "cudaSetDevice");
     check_cuda(cudaMemcpyAsync(send, host_send.data(), host_send.size(), cudaMemcpyHostToDevice, stream),
@@ -153,6 +153,8 @@ void NcclCommunicator::check_local(const RankTensors& local, const char* op) con
       throw std::invalid_argument(fmt::format("{}: ranks disagree on the buffer shape", op));
 }
 
+// Every rank must pass the same shape: NCCL moves the same count from each rank (the FFN's
+// shards are equal, tp divides the sharded dimension).
 RankTensors NcclCommunicator::all_gather_cols(const RankTensors& local) {
   check_local(local, "all_gather");
   const std::int64_t rows = local[0].rows(), cols = local[0].cols();

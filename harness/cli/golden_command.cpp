@@ -136,10 +136,10 @@ int check(const CheckOptions& o) {
       ++failed;
       junit.push_back({path, "(file)", 0, std::string(e.what())});
     } catch (const std::exception& e) {
+      if (launch->world_size() == 1) throw;  // main reports it
       // A collective or a device failed on this rank: the others cannot go on without it.
       std::cerr << fmt::format("{}rank {}: {}\n", k_err, launch->rank(), e.what());
-      if (launch->world_size() > 1) launch->abort(3);
-      return 3;
+      launch->abort(3);
     }
   }
   if (!reports) return 0;  // rank 0 reports

@@ -97,11 +97,10 @@ int run(const RunOptions& o) {
     if (launch->world_size() > 1) launch->abort(2);
     return 2;
   } catch (const std::exception& e) {
+    if (launch->world_size() == 1) throw;  // main reports it
     // A collective or a device failed on this rank: the others cannot go on without it.
-    clear_progress(progress);
     std::cerr << fmt::format("ffn-parity run: error: rank {}: {}\n", launch->rank(), e.what());
-    if (launch->world_size() > 1) launch->abort(3);
-    return 3;
+    launch->abort(3);
   }
   clear_progress(progress);
   if (!launch->reports()) return 0;  // rank 0 reports the cases and their verdicts
