@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 
+#include "harness/process_group.hpp"
 #include "harness/simulated_communicator.hpp"
 #if FFN_PARITY_WITH_MPI
 #include "harness/mpi_communicator.hpp"
