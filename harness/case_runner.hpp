@@ -43,6 +43,10 @@ struct CaseResult {
   // |sharded - that|). NaN for unquantized cases.
   double scale_part_rel_l2 = std::numeric_limits<double>::quiet_NaN();
   double order_part_rel_l2 = std::numeric_limits<double>::quiet_NaN();
+  // Schemes with rank-local input scales (tp > 1): that sharded output (group-wide scales)
+  // against the allgather output, judged by the parity budget without the input-scale
+  // allowance: both quantize the same inputs, so only the reduction order may separate them.
+  std::optional<Comparison> order_parity;
   Matrix<float> allgather_out, sharded_out;
   std::shared_ptr<const Matrix<double>> reference_out;  // shared by the cases of one input set
   bool pass = false;
@@ -54,7 +58,9 @@ struct CaseResult {
   double seconds = 0;
 
   bool applicable() const { return not_applicable.empty(); }
-  // The largest margin of the three comparisons (< 1 passes).
+  // The larger margin of parity and order_parity.
+  double parity_margin() const;
+  // The largest margin of the comparisons (< 1 passes).
   double margin() const;
 };
 

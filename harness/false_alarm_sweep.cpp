@@ -99,7 +99,7 @@ FalseAlarmReport false_alarm_sweep(const SweepConfig& sweep, std::uint64_t seeds
         for (std::size_t k = 0; k < results.size(); ++k) {
           const CaseResult& r = results[k];
           margins[k][i] = r.margin();
-          parity[k][i] = r.parity.verdict.margin();
+          parity[k][i] = r.parity_margin();
           reference[k][i] = std::max(r.allgather_ref.verdict.margin(), r.sharded_ref.verdict.margin());
           if (!r.pass) {
             const std::lock_guard lock(alarm_mutex);

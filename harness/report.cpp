@@ -27,7 +27,7 @@ std::string optional_cell(double v) { return std::isnan(v) ? "-" : fmt::format("
 
 std::int64_t wrong(const CaseResult& r) {
   return r.parity.verdict.over_budget + r.allgather_ref.verdict.over_budget +
-         r.sharded_ref.verdict.over_budget;
+         r.sharded_ref.verdict.over_budget + (r.order_parity ? r.order_parity->verdict.over_budget : 0);
 }
 
 json element_json(const ElementDiff& e) {
@@ -135,7 +135,7 @@ void print_table(std::ostream& out, const SweepConfig& s, const std::vector<Case
     fmt::print(out, "{:>4} {:>18} {:>8} | {:>9.3e} {:>8.2e} {:>7.4g} {:>9.3f} {:>7.3f} {:>9} {:>9} | {:>8.2e} {:>7.3f} | {:>8.2e} {:>7.3f} | {:>6} {:>7.2f} {:>7}\n",
                r.config.tp, r.config.precision().name, allreduce_model_name(r.config.allreduce),
                p.max_abs, std::sqrt(p.nmse), p.ulp_p99, 100.0 * p.mismatch_fraction(),
-               r.parity.verdict.margin(), optional_cell(r.scale_part_rel_l2),
+               r.parity_margin(), optional_cell(r.scale_part_rel_l2),
                optional_cell(r.order_part_rel_l2), std::sqrt(r.allgather_ref.stats.nmse),
                r.allgather_ref.verdict.margin(), std::sqrt(r.sharded_ref.stats.nmse),
                r.sharded_ref.verdict.margin(), wrong(r), r.seconds, r.pass ? "PASS" : "FAIL");
@@ -184,6 +184,7 @@ void print_json(std::ostream& out, const SweepConfig& s, const std::vector<CaseR
         {"allgather_vs_reference", comparison_json(r.allgather_ref)},
         {"sharded_vs_reference", comparison_json(r.sharded_ref)},
     });
+    if (r.order_parity) cases.back()["order_parity"] = comparison_json(*r.order_parity);
     if (r.frames)
       cases.back()["frames"] = {{"pass", r.frames->pass},
                                 {"min_psnr_db", r.frames->thresholds.min_psnr_db},

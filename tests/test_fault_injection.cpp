@@ -2,6 +2,7 @@
 // the negative controls pass, and the detection matrix is printed.
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cmath>
 #include <map>
@@ -41,12 +42,6 @@ char cell(const CaseResult& faulted, const CaseResult& correct) {
   const std::vector<double> right_d(right.values().begin(), right.values().end());
   return distance(got, right_d) > distance(right, ref) ? 'm' : '~';
 }
-
-// Known misses (harness/ERROR_MODEL.md, "What the injected faults show"): a bias added twice at
-// tp 2 under dynamic per-token FP8, whose parity budget counts both paths' input quantization
-// errors at their worst-case bound. The test fails when the set changes either way.
-const std::set<std::string> k_known_misses = {"bias-every-rank fp8-dynamic tp 2",
-                                              "bias-every-rank fp8-dynamic-tensor tp 2"};
 
 }  // namespace
 
@@ -112,7 +107,8 @@ TEST_CASE("faults: every injected fault is detected wherever it changes the resu
                       counts['-']);
   fmt::print("{}", text);
   INFO(text);
-  CHECK(misses == k_known_misses);
+  INFO(fmt::format("missed: {}", fmt::join(misses, ", ")));
+  CHECK(counts['m'] == 0);
   CHECK(counts['X'] == 0);
   CHECK(counts['D'] > 0);
   CHECK(counts['P'] > 0);
