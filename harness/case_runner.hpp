@@ -25,6 +25,10 @@ struct CaseResult {
   Comparison parity;         // sharded vs allgather
   Comparison allgather_ref;  // allgather vs fp64 reference
   Comparison sharded_ref;    // sharded vs fp64 reference
+  // With captured activations that carry the serving stack's output y: each path against y,
+  // judged against the path's budget plus the allgather budget (y modelled as another
+  // computation with the allgather path's rounding points). Information, not the verdict.
+  std::optional<Comparison> allgather_captured, sharded_captured;
   bool activations_identical = false;  // the two paths' GELU outputs agree bit for bit
   // Quantized schemes: the parity error split into its two causes, as relative L2 norms
   // against the allgather output: the sharded path run with proj_out input scales agreed

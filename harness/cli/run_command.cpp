@@ -8,6 +8,7 @@
 #include <new>
 
 #include "harness/cli/progress.hpp"
+#include "harness/cli/real_input_options.hpp"
 #include "harness/cli/sweep_options.hpp"
 #include "harness/html_report.hpp"
 #include "harness/report.hpp"
@@ -21,17 +22,29 @@ namespace {
 struct RunOptions {
   SweepOptions sweep;
   FrameCliOptions frames;
+  RealInputOptions real;
   std::string format = "table";
   std::string report_dir;  // --report: empty for none
   std::string frames_dir;  // --frames-dir: empty for none
 };
 
 int run(const RunOptions& o) {
-  const SweepConfig sweep = to_sweep(o.sweep);
+  SweepConfig sweep;
   std::vector<CaseConfig> cases;
+  InputSource source;
   try {
+    if (o.real.given()) {
+      RealRun real = plan_real_run(o.sweep, o.real);
+      sweep = std::move(real.sweep);
+      source = std::move(real.source);
+    } else {
+      sweep = to_sweep(o.sweep);
+    }
     cases = expand(sweep);
   } catch (const std::invalid_argument& e) {
+    std::cerr << "ffn-parity run: error: " << e.what() << "\n";
+    return 2;
+  } catch (const RealInputError& e) {
     std::cerr << "ffn-parity run: error: " << e.what() << "\n";
     return 2;
   }
@@ -48,7 +61,11 @@ int run(const RunOptions& o) {
   std::vector<CaseResult> results;
   try {
     const std::optional<FrameOptions> frames = to_frame_options(o.frames);
-    results = run_cases(cases, progress, {}, frames ? &*frames : nullptr);
+    results = run_cases(cases, progress, source, frames ? &*frames : nullptr);
+  } catch (const RealInputError& e) {
+    clear_progress(progress);
+    std::cerr << "ffn-parity run: error: " << e.what() << "\n";
+    return 2;
   } catch (const std::bad_alloc&) {
     clear_progress(progress);
     std::cerr << fmt::format("ffn-parity run: error: --tokens: {} tokens of shape {} (dim {}, "
@@ -111,7 +128,11 @@ void add_run_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--frames-dir", opts->frames_dir,
                   "With --frames: write every case's decoded frames (allgather, sharded, reference) as PNG "
                   "files into DIR/<case>/<path>/");
-  cmd->callback([opts, exit_code] { *exit_code = run(*opts); });
+  add_real_input_options(cmd, opts->real);
+  cmd->callback([opts, exit_code, cmd] {
+    opts->real.precision_given = cmd->count("--precision") > 0;
+    *exit_code = run(*opts);
+  });
 }
 
 }  // namespace ffn::cli
