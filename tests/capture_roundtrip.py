@@ -37,12 +37,20 @@ DIM, AUDIO_DIM, BLOCKS, TOKENS = 64, 32, 3, 24
 
 
 class GELU(nn.Module):
+    # True: GELU computed in fp32 on the bf16 input and rounded once, as CUDA's kernel (and the
+    # serving stack) does. False: torch's own CPU bf16 kernel, which (torch 1.13) does not round
+    # once: about a third of its outputs differ from the fp32 result by an ulp.
+    opmath = True
+
     def __init__(self, dim_in, dim_out):
         super().__init__()
         self.proj = nn.Linear(dim_in, dim_out)
 
     def forward(self, x):
-        return F.gelu(self.proj(x), approximate="tanh")
+        h = self.proj(x)
+        if GELU.opmath:
+            return F.gelu(h.float(), approximate="tanh").to(h.dtype)
+        return F.gelu(h, approximate="tanh")
 
 
 class FeedForward(nn.Module):
@@ -180,6 +188,22 @@ def main(argv):
                "--tp", "1,2", "--format", "json"])
     doc = json.loads(out) if out else {"failed": -1}
     check(doc["failed"] == 0 and doc["shape"]["dim"] == AUDIO_DIM, f"audio run: {doc.get('failed')} failed")
+
+    # torch's CPU bf16 GELU rounds differently: outputs outside allclose (cancellation), yet
+    # within the error budget, which is what the comparison with y is judged by.
+    GELU.opmath = False
+    cap_cpu = os.path.join(work, "capture_cpu_gelu.h5")
+    with torch.no_grad(), FfnCapture(model, cap_cpu, blocks=[1], call=0):
+        model(x0 * 2, a0 * 2)
+    out = run([ffn_parity, "run", "--weights", ckpt, "--layer", "1", "--activations", cap_cpu, "--tp", "1,4",
+               "--format", "json"])
+    doc = json.loads(out) if out else {"cases": [], "failed": -1}
+    check(doc["failed"] == 0 and len(doc["cases"]) == 2, f"run on torch's CPU GELU: {doc['failed']} failed")
+    for c in doc["cases"]:
+        ag, sh = c["allgather_vs_captured"], c["sharded_vs_captured"]
+        print(f"{c['name']} (torch CPU bf16 GELU): allgather rel_l2 {ag['rel_l2']:.3e} allclose mismatched "
+              f"{ag['allclose']['mismatched']}/{ag['allclose']['numel']} margin {ag['margin']:.3f}; sharded margin {sh['margin']:.3f}")
+        check(ag["margin"] < 1 and sh["margin"] < 1, f"{c['name']}: outside the budget of torch's CPU output")
     return 1 if failures else 0
 
 

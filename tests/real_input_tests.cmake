@@ -45,23 +45,23 @@ ffn_real_cli_error(real_precision_not_stored "--precision fp16: the checkpoint h
                    ${ffn_b1} --precision fp16)
 ffn_real_cli_error(real_fp8_precision_not_stored "--precision bf16: the checkpoint holds fp8-static \\(F8_E4M3 weight \\[256, 64\\], weight_scale \\[\\], input_scale \\[\\]\\)"
                    --weights ${ffn_ckpt}/fp8-static.safetensors --layer 1 --precision bf16)
-ffn_real_cli_error(real_missing_layer "no proj_in.weight tensor 'transformer_blocks.7.ff.net.0.proj.weight'; no tensor under transformer_blocks.7.; it holds: transformer_blocks.0.ff"
+ffn_real_cli_error(real_missing_layer ".*/bf16.safetensors: no proj_in.weight tensor 'transformer_blocks.7.ff.net.0.proj.weight'; no tensor under transformer_blocks.7.; it holds: transformer_blocks.0.ff"
                    --weights ${ffn_ckpt}/bf16.safetensors --layer 7)
-ffn_real_cli_error(real_unknown_fp8_layout "'transformer_blocks.1.ff.net.0.proj': F8_E4M3 weight \\[256, 64\\], weight_scale \\[256, 1\\], input_scale \\[\\]: no quantization scheme"
+ffn_real_cli_error(real_unknown_fp8_layout ".*/fp8-unknown.safetensors: proj_in.weight 'transformer_blocks.1.ff.net.0.proj': F8_E4M3 weight \\[256, 64\\], weight_scale \\[256, 1\\], input_scale \\[\\]: no quantization scheme"
                    --weights ${ffn_ckpt}/fp8-unknown.safetensors --layer 1)
 ffn_real_cli_error(real_no_layer "--weights: --layer N is required" --weights ${ffn_ckpt}/bf16.safetensors)
 ffn_real_cli_error(real_layer_without_weights "--layer requires --weights" --layer 1)
-ffn_real_cli_error(real_shape_with_weights "--weights excludes --shape" ${ffn_b1} --shape tiny)
+ffn_real_cli_error(real_shape_with_weights "--shape excludes --weights$" ${ffn_b1} --shape tiny)
 ffn_real_cli_error(real_bad_tensor_map "--tensor-map: 'foo' is not ROLE=NAME$" ${ffn_b1} --tensor-map foo)
-ffn_real_cli_error(real_activations_missing_block "capture.h5: /video/block_0/x: missing; the file holds video blocks: block_1$"
+ffn_real_cli_error(real_activations_missing_block ".*/capture.h5: /video/block_0/x: missing; the file holds video blocks: block_1$"
                    --weights ${ffn_ckpt}/bf16.safetensors --layer 0 --activations ${ffn_ckpt}/capture.h5)
-ffn_real_cli_error(real_activations_too_few_tokens "/video/block_1/x: holds 8 tokens, fewer than --tokens 99$"
+ffn_real_cli_error(real_activations_too_few_tokens ".*/capture.h5: /video/block_1/x: holds 8 tokens, fewer than --tokens 99$"
                    ${ffn_b1} --activations ${ffn_ckpt}/capture.h5 --tokens 99)
-ffn_real_cli_error(real_activations_off_grid "/video/block_1/x: value .* is not on the bf16 grid"
+ffn_real_cli_error(real_activations_off_grid ".*/capture_fp32.h5: /video/block_1/x: value .* is not on the bf16 grid"
                    ${ffn_b1} --activations ${ffn_ckpt}/capture_fp32.h5 --tp 1)
-ffn_real_cli_error(real_missing_shard "model-00002-of-00002.safetensors: cannot open: No such file"
+ffn_real_cli_error(real_missing_shard ".*/sharded_broken/model-00002-of-00002.safetensors: cannot open: No such file"
                    --weights ${ffn_ckpt}/sharded_broken --layer 1)
-ffn_real_cli_error(real_bad_index "bad.safetensors.index.json: index is not valid JSON"
+ffn_real_cli_error(real_bad_index ".*/bad.safetensors.index.json: index is not valid JSON"
                    --weights ${ffn_ckpt}/bad.safetensors.index.json --layer 1)
 foreach(bad IN ITEMS
         "empty|short header: 0 bytes"
