@@ -59,9 +59,8 @@ Matrix<float> read_matrix(const st::Checkpoint& c, const std::string& role, cons
   if (t.shape != std::vector<std::int64_t>{rows, cols})
     refuse(fmt::format("{}: {} '{}' has shape {}, expected [{}, {}]", c.path(), role, name, shape_text(t.shape), rows,
                        cols));
-  const std::vector<float> v = c.read_float(name);
   Matrix<float> m(rows, cols);
-  std::copy(v.begin(), v.end(), m.data());
+  c.read_float(name, m.values());
   return m;
 }
 

@@ -233,10 +233,17 @@ void decode_codes(std::span<const std::byte> bytes, std::span<float> out, Decode
 }  // namespace
 
 std::vector<float> decode_to_float(const TensorInfo& t, std::span<const std::byte> bytes, const std::string& what) {
+  std::vector<float> out(static_cast<std::size_t>(t.numel()));
+  decode_to_float(t, bytes, what, out);
+  return out;
+}
+
+void decode_to_float(const TensorInfo& t, std::span<const std::byte> bytes, const std::string& what,
+                     std::span<float> out) {
   const auto n = static_cast<std::size_t>(t.numel());
-  if (bytes.size() != n * dtype_size(t.dtype))
-    fail(what, fmt::format("{} bytes for {} {} elements", bytes.size(), n, dtype_name(t.dtype)));
-  std::vector<float> out(n);
+  if (bytes.size() != n * dtype_size(t.dtype) || out.size() != n)
+    fail(what, fmt::format("{} bytes into {} floats for {} {} elements", bytes.size(), out.size(), n,
+                           dtype_name(t.dtype)));
   switch (t.dtype) {
     case Dtype::bf16: decode_codes<std::uint16_t>(bytes, out, bf16_bits_to_float); break;
     case Dtype::f16: decode_codes<std::uint16_t>(bytes, out, fp16_bits_to_float); break;
@@ -269,7 +276,6 @@ std::vector<float> decode_to_float(const TensorInfo& t, std::span<const std::byt
   for (std::size_t i = 0; i < n; ++i)
     if (!std::isfinite(out[i])) bad = std::min(bad, i);
   if (bad < n) fail(what, fmt::format("holds {} at flat index {}", out[bad], bad));
-  return out;
 }
 
 // ---- Checkpoint --------------------------------------------------------------------------
@@ -359,8 +365,14 @@ const File& Checkpoint::file_of(const std::string& name) const {
 }
 
 std::vector<float> Checkpoint::read_float(const std::string& name) const {
+  std::vector<float> out(static_cast<std::size_t>(info(name).numel()));
+  read_float(name, out);
+  return out;
+}
+
+void Checkpoint::read_float(const std::string& name, std::span<float> out) const {
   const File& f = file_of(name);
-  return decode_to_float(f.info(name), f.bytes(name), fmt::format("{}: tensor '{}'", f.path(), name));
+  decode_to_float(f.info(name), f.bytes(name), fmt::format("{}: tensor '{}'", f.path(), name), out);
 }
 
 }  // namespace ffn::safetensors

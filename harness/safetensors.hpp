@@ -81,6 +81,8 @@ class File {
 // convert exactly; F64 is refused unless every value is exact in float). A NaN or infinite
 // value is refused with its flat index: checkpoint tensors are finite. `what` names the
 // tensor in messages.
+void decode_to_float(const TensorInfo& info, std::span<const std::byte> bytes, const std::string& what,
+                     std::span<float> out);
 std::vector<float> decode_to_float(const TensorInfo& info, std::span<const std::byte> bytes,
                                    const std::string& what);
 
@@ -100,6 +102,8 @@ class Checkpoint {
   const File& file_of(const std::string& name) const;
   const TensorInfo& info(const std::string& name) const { return file_of(name).info(name); }
   std::vector<float> read_float(const std::string& name) const;
+  // Decodes into `out`, which must hold exactly the tensor's elements (a weight's matrix).
+  void read_float(const std::string& name, std::span<float> out) const;
 
  private:
   std::string path_;

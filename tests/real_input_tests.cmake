@@ -103,3 +103,5 @@ else()
   add_test(NAME capture.pytorch_roundtrip COMMAND ${CMAKE_COMMAND} -E echo "SKIP: no /usr/bin/python3")
   set_tests_properties(capture.pytorch_roundtrip PROPERTIES LABELS unit SKIP_REGULAR_EXPRESSION "^SKIP: ")
 endif()
+ffn_real_cli_test(real_golden_bless_inputs EXIT 2 STDERR "^ffn-parity golden[a-z ]*: error: --(inputs excludes --weights|weights excludes --inputs)$"
+                  ARGS golden bless ${ffn_b1} --inputs full -o ${ffn_ckpt}/never.h5)

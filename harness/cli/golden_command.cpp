@@ -282,6 +282,8 @@ void add_golden_command(CLI::App& app, int* exit_code) {
   bless_cmd->add_option("-o,--output", b->output, "Golden file to write")->required();
   bless_cmd->add_flag("--force", b->force, "Replace an existing golden");
   add_real_input_options(bless_cmd, b->real);
+  // Real inputs are recorded by where they came from and their digests, whatever --inputs says.
+  bless_cmd->get_option("--weights")->excludes("--inputs");
   bless_cmd->callback([b, exit_code, bless_cmd] {
     b->real.precision_given = bless_cmd->count("--precision") > 0;
     *exit_code = bless(*b);

@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <chrono>
 #include <stdexcept>
 
 namespace ffn::cli {
@@ -52,7 +53,9 @@ RealRun plan_real_run(const SweepOptions& so, const RealInputOptions& o) {
   if (so.tokens_given && so.tokens <= 0) throw std::invalid_argument(fmt::format("--tokens: must be positive, got {}", so.tokens));
 
   RealRun run;
+  const auto start = std::chrono::steady_clock::now();
   run.inputs = std::make_shared<const RealInputs>(load_real_inputs(std::move(spec)));
+  run.load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const RealInputs& real = *run.inputs;
   SweepConfig& s = run.sweep;
   s.shape = real.shape;
@@ -77,6 +80,16 @@ RealRun plan_real_run(const SweepOptions& so, const RealInputOptions& o) {
   const auto inputs = run.inputs;
   run.source = [inputs](const CaseConfig& c) { return real_case_inputs(*inputs, c.dtype); };
   return run;
+}
+
+std::string describe(const RealRun& run) {
+  const RealInputs& r = *run.inputs;
+  std::string text = fmt::format("# real inputs: {} block {} {}: {}, read in {:.2f} s\n", r.spec.weights, r.spec.layer,
+                                 stream_name(r.spec.stream), r.ffn.layout, run.load_seconds);
+  text += fmt::format("#   x: {}\n", r.x ? fmt::format("{}:{}/x{}", r.spec.activations, r.activations_group,
+                                                         r.y ? std::string(" and y") : std::string())
+                                         : fmt::format("generated (seed {})", r.spec.seed));
+  return text;
 }
 
 }  // namespace ffn::cli

@@ -34,7 +34,11 @@ struct RealRun {
   std::shared_ptr<const RealInputs> inputs;
   SweepConfig sweep;  // the shape from the checkpoint, the precisions it runs in
   InputSource source;
+  double load_seconds = 0;  // reading the checkpoint's FFN and the capture
 };
+
+// "# real inputs: ..." lines for the table: the files, the tensors, the layout, the load time.
+std::string describe(const RealRun& run);
 
 // Loads the real inputs and the sweep over them. Throws std::invalid_argument or
 // RealInputError, one line each.

@@ -32,9 +32,11 @@ int run(const RunOptions& o) {
   SweepConfig sweep;
   std::vector<CaseConfig> cases;
   InputSource source;
+  std::string real_inputs;  // what the table says about them
   try {
     if (o.real.given()) {
       RealRun real = plan_real_run(o.sweep, o.real);
+      real_inputs = describe(real);
       sweep = std::move(real.sweep);
       source = std::move(real.source);
     } else {
@@ -76,8 +78,10 @@ int run(const RunOptions& o) {
   clear_progress(progress);
   if (o.format == "json")
     print_json(std::cout, sweep, results);
-  else
+  else {
+    std::cout << real_inputs;
     print_table(std::cout, sweep, results);
+  }
   if (!o.report_dir.empty()) {
     try {
       write_html_report(o.report_dir, sweep, results);
