@@ -59,6 +59,9 @@ class FfnCapture:
             self.calls[group] = seen + 1
             if seen != self.call:
                 return
+            if not inputs or not torch.is_tensor(inputs[0]):
+                raise ValueError(f"{name}: called without a positional input tensor; hooks of torch < 2 "
+                                 "see positional arguments only")
             x = inputs[0].detach()
             y = output.detach()
             dim = x.shape[-1]
