@@ -206,6 +206,12 @@ CheckpointFfn load_checkpoint_ffn(const st::Checkpoint& c, const FfnTensorNames&
     refuse(fmt::format("{}: proj_in.weight '{}' has shape {}, expected [inner, dim]", c.path(), names.proj_in_weight,
                        shape_text(w_in.shape)));
   const std::int64_t inner = w_in.shape[0], dim = w_in.shape[1];
+  // Some exporters store Linear weights as [in, out]: the bias then matches the other side.
+  const std::vector<std::int64_t>& b_in_shape = c.info(names.proj_in_bias).shape;
+  if (inner != dim && b_in_shape == std::vector<std::int64_t>{dim})
+    refuse(fmt::format("{}: proj_in.weight '{}' is stored as [in, out] {} (its bias has {} elements): the harness "
+                       "takes PyTorch's [out, in] layout",
+                       c.path(), names.proj_in_weight, shape_text(w_in.shape), dim));
   if (w_in.dtype != w_out.dtype)
     refuse(fmt::format("{}: proj_in.weight is {} but proj_out.weight is {}: mixed layouts are not known", c.path(),
                        st::dtype_name(w_in.dtype), st::dtype_name(w_out.dtype)));

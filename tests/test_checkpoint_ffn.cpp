@@ -118,6 +118,15 @@ TEST_CASE("checkpoint FFN: a layout it does not know is refused with the names i
     CHECK_THROWS_WITH(load(dir.file("m.safetensors"), 0),
                       Contains("proj_out.weight 'transformer_blocks.0.ff.net.2.weight' has shape [64, 128], expected [64, 256]"));
   }
+  SECTION("weights stored as [in, out]") {
+    std::vector<StTensor> t = test::ffn_block_tensors(w, "transformer_blocks.0.ff.");
+    Matrix<float> w_in_t(64, 256), w_out_t(256, 64);
+    t[0] = test::st_matrix("transformer_blocks.0.ff.net.0.proj.weight", "BF16", w_in_t);
+    t[2] = test::st_matrix("transformer_blocks.0.ff.net.2.weight", "BF16", w_out_t);
+    test::write_safetensors(dir.file("m.safetensors"), t);
+    CHECK_THROWS_WITH(load(dir.file("m.safetensors"), 0),
+                      Contains("proj_in.weight 'transformer_blocks.0.ff.net.0.proj.weight' is stored as [in, out] [64, 256]"));
+  }
   SECTION("mixed weight dtypes") {
     std::vector<StTensor> t = test::ffn_block_tensors(w, "transformer_blocks.0.ff.");
     t[2] = test::st_matrix("transformer_blocks.0.ff.net.2.weight", "F32", w.w_out);
