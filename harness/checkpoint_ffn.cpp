@@ -197,7 +197,18 @@ void apply_name_map(FfnTensorNames& names, const std::vector<std::string>& entri
   }
 }
 
-CheckpointFfn load_checkpoint_ffn(const st::Checkpoint& c, const FfnTensorNames& names) {
+FfnTensorNames with_checkpoint_prefix(const st::Checkpoint& c, const FfnTensorNames& names) {
+  if (c.contains(names.proj_in_weight)) return names;
+  std::vector<std::string> found;
+  for (const std::string& n : c.names())
+    if (n.ends_with("." + names.proj_in_weight)) found.push_back(n.substr(0, n.size() - names.proj_in_weight.size()));
+  if (found.size() != 1) return names;
+  const std::string& p = found.front();
+  return {p + names.proj_in_weight, p + names.proj_in_bias, p + names.proj_out_weight, p + names.proj_out_bias};
+}
+
+CheckpointFfn load_checkpoint_ffn(const st::Checkpoint& c, const FfnTensorNames& requested) {
+  const FfnTensorNames names = with_checkpoint_prefix(c, requested);
   const st::TensorInfo& w_in = require(c, "proj_in.weight", names.proj_in_weight);
   const st::TensorInfo& w_out = require(c, "proj_out.weight", names.proj_out_weight);
   require(c, "proj_in.bias", names.proj_in_bias);

@@ -52,8 +52,14 @@ struct CheckpointFfn {
   std::string layout;  // one line: what was found, e.g. "BF16 weights" or "F8_E4M3 weights, per-tensor weight_scale, input_scale"
 };
 
-// Reads the FFN; throws safetensors::SafetensorsError (one line) for a file problem and
-// std::invalid_argument (one line, naming the tensors found) for a layout it does not know.
+// `names` under the one prefix the checkpoint puts before all of them (single-file checkpoints
+// hold the transformer as e.g. "model.diffusion_model.transformer_blocks..."): when proj_in's
+// weight is not there by its name but exactly one tensor's name ends with "." + it.
+FfnTensorNames with_checkpoint_prefix(const safetensors::Checkpoint& checkpoint, const FfnTensorNames& names);
+
+// Reads the FFN by `names` (with_checkpoint_prefix applied); throws
+// safetensors::SafetensorsError (one line) for a file problem and std::invalid_argument (one
+// line, naming the tensors found) for a layout it does not know.
 CheckpointFfn load_checkpoint_ffn(const safetensors::Checkpoint& checkpoint, const FfnTensorNames& names);
 
 // The precisions a checkpoint can run in as stored: its own dtype or scheme, and fp32 for an

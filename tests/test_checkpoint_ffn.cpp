@@ -87,6 +87,20 @@ TEST_CASE("checkpoint FFN: other layouts by prefix or by single names", "[checkp
   CHECK(checkpoint_precisions(f).size() == 1);
 
   CHECK_THROWS_WITH(apply_name_map(names, {"proj_in.weight"}, 2), Contains("'proj_in.weight' is not ROLE=NAME"));
+
+  // One prefix before all of LTX-2's names is found without being named.
+  test::write_safetensors(dir.file("p.safetensors"), test::ffn_block_tensors(w, "model.diffusion_model.transformer_blocks.2.ff."));
+  const FfnTensorNames found =
+      with_checkpoint_prefix(safetensors::Checkpoint::open(dir.file("p.safetensors")), ltx2_ffn_names(2, FfnStream::video));
+  CHECK(found.proj_out_weight == "model.diffusion_model.transformer_blocks.2.ff.net.2.weight");
+  const CheckpointFfn prefixed = load(dir.file("p.safetensors"), 2);
+  CHECK(prefixed.weights.w_in == w.w_in);
+  CHECK(prefixed.tensors[0].name == "model.diffusion_model.transformer_blocks.2.ff.net.0.proj.weight");
+  // Two candidates: nothing is guessed.
+  test::write_safetensors(dir.file("two.safetensors"),
+                          concat(test::ffn_block_tensors(w, "a.transformer_blocks.2.ff."),
+                                 test::ffn_block_tensors(w, "b.transformer_blocks.2.ff.")));
+  CHECK_THROWS_WITH(load(dir.file("two.safetensors"), 2), Contains("no proj_in.weight tensor 'transformer_blocks.2.ff.net.0.proj.weight'"));
   CHECK_THROWS_WITH(apply_name_map(names, {"gate.weight=x"}, 2), Contains("unknown role 'gate.weight'"));
 }
 

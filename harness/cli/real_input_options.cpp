@@ -84,8 +84,9 @@ RealRun plan_real_run(const SweepOptions& so, const RealInputOptions& o) {
 
 std::string describe(const RealRun& run) {
   const RealInputs& r = *run.inputs;
-  std::string text = fmt::format("# real inputs: {} block {} {}: {}, read in {:.2f} s\n", r.spec.weights, r.spec.layer,
-                                 stream_name(r.spec.stream), r.ffn.layout, run.load_seconds);
+  std::string text = fmt::format("# real inputs: {} block {} {} ({}, ...): {}, read in {:.2f} s\n", r.spec.weights,
+                                 r.spec.layer, stream_name(r.spec.stream), r.ffn.tensors.front().name, r.ffn.layout,
+                                 run.load_seconds);
   text += fmt::format("#   x: {}\n", r.x ? fmt::format("{}:{}/x{}", r.spec.activations, r.activations_group,
                                                          r.y ? std::string(" and y") : std::string())
                                          : fmt::format("generated (seed {})", r.spec.seed));
