@@ -220,9 +220,12 @@ std::span<const std::byte> File::bytes(const std::string& name) const {
 
 namespace {
 
+// Threads pay off only on weight-sized tensors.
+constexpr std::size_t k_parallel_elements = 1 << 16;
+
 template <class Code, class Decode>
 void decode_codes(std::span<const std::byte> bytes, std::span<float> out, Decode decode) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (out.size() >= k_parallel_elements)
   for (std::size_t i = 0; i < out.size(); ++i) {
     Code c;
     std::memcpy(&c, bytes.data() + i * sizeof(Code), sizeof(Code));
@@ -258,7 +261,7 @@ void decode_to_float(const TensorInfo& t, std::span<const std::byte> bytes, cons
     case Dtype::u8: decode_codes<std::uint8_t>(bytes, out, [](std::uint8_t c) { return float(c); }); break;
     case Dtype::f64: {
       std::size_t inexact = n;
-#pragma omp parallel for schedule(static) reduction(min : inexact)
+#pragma omp parallel for schedule(static) reduction(min : inexact) if (n >= k_parallel_elements)
       for (std::size_t i = 0; i < n; ++i) {
         double v;
         std::memcpy(&v, bytes.data() + i * 8, 8);
@@ -272,7 +275,7 @@ void decode_to_float(const TensorInfo& t, std::span<const std::byte> bytes, cons
     }
   }
   std::size_t bad = n;
-#pragma omp parallel for schedule(static) reduction(min : bad)
+#pragma omp parallel for schedule(static) reduction(min : bad) if (n >= k_parallel_elements)
   for (std::size_t i = 0; i < n; ++i)
     if (!std::isfinite(out[i])) bad = std::min(bad, i);
   if (bad < n) fail(what, fmt::format("holds {} at flat index {}", out[bad], bad));

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <random>
 
 #include "harness/safetensors.hpp"
 #include "kernels/minifloat.hpp"
@@ -291,4 +292,46 @@ TEST_CASE("safetensors: sharded checkpoints through their index", "[safetensors]
     TempDir none("st2");
     CHECK_THROWS_WITH(Checkpoint::open(none.path().string()), Contains("holds 0 *.safetensors.index.json and 0"));
   }
+}
+
+TEST_CASE("safetensors: mutated files parse or are refused, never read outside their bytes", "[safetensors][malformed]") {
+  const std::vector<std::byte> good = test::st_image({test::st_tensor("a", "BF16", {2, 3}, std::vector<float>{1, 2, 3, 4, 5, 6}),
+                                                      test::st_tensor("b", "F8_E4M3", {3}, std::vector<float>{1, 2, 448}),
+                                                      test::st_tensor("c", "F64", {1}, std::vector<float>{0.5f})});
+  std::mt19937_64 rng(20261127);
+  int parsed = 0, refused = 0;
+  for (int i = 0; i < 4000; ++i) {
+    std::vector<std::byte> b = good;
+    switch (i % 4) {
+      case 0: b.resize(rng() % (b.size() + 1)); break;                                  // truncated anywhere
+      case 1: b[rng() % b.size()] = static_cast<std::byte>(rng()); break;               // one byte anywhere
+      case 2: {  // a JSON character in the header
+        static constexpr char json_chars[] = "0123456789,:[]{}\"-e.";
+        b[8 + rng() % (b.size() - 8 - 25)] = static_cast<std::byte>(json_chars[rng() % (sizeof json_chars - 1)]);
+        break;
+      }
+      case 3: {  // the header length
+        const std::uint64_t n = rng() % (b.size() + 16);
+        std::memcpy(b.data(), &n, sizeof n);
+        break;
+      }
+    }
+    const GuardedBytes g(b);
+    try {
+      const Header h = parse_header(g.data(), g.size());
+      ++parsed;
+      for (const auto& [name, t] : h.tensors) {
+        REQUIRE(t.end <= g.size() - h.data_offset);
+        try {
+          decode_to_float(t, {g.data() + h.data_offset + t.begin, static_cast<std::size_t>(t.end - t.begin)}, name);
+        } catch (const SafetensorsError&) {  // a NaN or an inexact F64 value
+        }
+      }
+    } catch (const SafetensorsError& e) {
+      ++refused;
+      CHECK(std::string(e.what()).find('\n') == std::string::npos);
+    }
+  }
+  CHECK(parsed > 0);
+  CHECK(refused > 0);
 }
