@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "harness/communicator.hpp"
+#include "harness/fault.hpp"
 #include "harness/parallel_linear.hpp"
 
 namespace ffn {
@@ -40,7 +41,8 @@ Matrix<float> ffn_allgather(const Matrix<float>& x, const FfnWeights& w, Communi
 Matrix<float> ffn_sharded(const Matrix<float>& x, const FfnWeights& w, Communicator& comm,
                           DType dtype, RoundingObserver* observer = nullptr,
                           FfnTrace* trace = nullptr,
-                          InputScaleScope proj_out_scales = InputScaleScope::local);
+                          InputScaleScope proj_out_scales = InputScaleScope::local,
+                          Fault fault = Fault::none);  // only the faults put in by the path itself
 
 // The reference runs the checkpoint as shipped: for a quantized one, the dequantized weights
 // (exact in fp64) on unquantized activations.

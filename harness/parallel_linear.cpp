@@ -67,7 +67,8 @@ RankTensors ColumnParallelLinear::forward(const RankTensors& x) const {
 RowParallelLinear::RowParallelLinear(std::string name, const Matrix<float>& weight,
                                      std::span<const float> bias, bool input_is_parallel,
                                      bool reduce_results, Communicator& comm, DType dtype,
-                                     const QuantizedLinear* quant, InputScaleScope scale_scope)
+                                     const QuantizedLinear* quant, InputScaleScope scale_scope,
+                                     bool bias_on_every_rank)
     : name_(std::move(name)),
       input_is_parallel_(input_is_parallel),
       reduce_results_(reduce_results),
@@ -75,6 +76,7 @@ RowParallelLinear::RowParallelLinear(std::string name, const Matrix<float>& weig
       dtype_(dtype),
       quant_(quant),
       scale_scope_(scale_scope),
+      bias_on_every_rank_(bias_on_every_rank),
       bias_(bias) {
   check_bias(name_, bias, weight.rows());
   // Without the reduction every rank would return a partial with (rank 0) or without the
@@ -96,7 +98,7 @@ RowParallelLinear::RowParallelLinear(std::string name, const Matrix<float>& weig
 }
 
 std::span<const float> RowParallelLinear::bias_added(std::size_t local) const {
-  return comm_.local_ranks()[local] == 0 ? bias_ : std::span<const float>();
+  return comm_.local_ranks()[local] == 0 || bias_on_every_rank_ ? bias_ : std::span<const float>();
 }
 
 RankTensors RowParallelLinear::partial_outputs(const RankTensors& x) const {

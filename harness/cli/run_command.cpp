@@ -10,6 +10,7 @@
 #include "harness/cli/progress.hpp"
 #include "harness/cli/real_input_options.hpp"
 #include "harness/cli/sweep_options.hpp"
+#include "harness/fault.hpp"
 #include "harness/html_report.hpp"
 #include "harness/report.hpp"
 #include "metrics/frame_io.hpp"
@@ -26,9 +27,37 @@ struct RunOptions {
   std::string format = "table";
   std::string report_dir;  // --report: empty for none
   std::string frames_dir;  // --frames-dir: empty for none
+  std::vector<std::string> inject;  // --inject: fault names, or "list"
 };
 
+void print_fault_catalog() {
+  for (const FaultInfo& f : fault_catalog())
+    fmt::print("{:<24} {:<9} {}\n", f.name, f.path == FaultedPath::sharded ? "sharded" : "allgather",
+               f.description);
+}
+
+// Every case once per injected fault (the fault innermost, so cases of one input set stay
+// together and share their inputs).
+std::vector<CaseConfig> with_faults(const std::vector<CaseConfig>& cases, const std::vector<std::string>& names) {
+  if (names.empty()) return cases;
+  std::vector<CaseConfig> out;
+  for (const CaseConfig& c : cases)
+    for (const std::string& n : names) {
+      out.push_back(c);
+      out.back().fault = *parse_fault(n);  // IsMember checked the name
+    }
+  return out;
+}
+
 int run(const RunOptions& o) {
+  if (std::find(o.inject.begin(), o.inject.end(), "list") != o.inject.end()) {
+    print_fault_catalog();
+    return 0;
+  }
+  if (!o.inject.empty() && (o.frames.enabled || !o.report_dir.empty())) {
+    std::cerr << "ffn-parity run: error: --inject: judged on the FFN outputs only, not with --frames or --report\n";
+    return 2;
+  }
   SweepConfig sweep;
   std::vector<CaseConfig> cases;
   InputSource source;
@@ -42,7 +71,7 @@ int run(const RunOptions& o) {
     } else {
       sweep = to_sweep(o.sweep);
     }
-    cases = expand(sweep);
+    cases = with_faults(expand(sweep), o.inject);
   } catch (const std::invalid_argument& e) {
     std::cerr << "ffn-parity run: error: " << e.what() << "\n";
     return 2;
@@ -108,7 +137,7 @@ int run(const RunOptions& o) {
     }
   }
   for (const auto& r : results)
-    if (!r.pass) return 1;
+    if (!r.pass && r.applicable()) return 1;
   return 0;
 }
 
@@ -132,6 +161,15 @@ void add_run_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--frames-dir", opts->frames_dir,
                   "With --frames: write every case's decoded frames (allgather, sharded, reference) as PNG "
                   "files into DIR/<case>/<path>/");
+  std::vector<std::string> fault_names{"list"};
+  std::string fault_help =
+      "Inject faults into the path under test, comma-separated; each case runs once per fault and a FAIL "
+      "means the fault was detected (exit status 1). `--inject list` describes them:";
+  for (const FaultInfo& f : fault_catalog()) {
+    fault_names.emplace_back(f.name);
+    fault_help += " " + std::string(f.name);
+  }
+  cmd->add_option("--inject", opts->inject, fault_help)->delimiter(',')->check(CLI::IsMember(fault_names));
   add_real_input_options(cmd, opts->real);
   cmd->callback([opts, exit_code, cmd] {
     opts->real.precision_given = cmd->count("--precision") > 0;
