@@ -43,6 +43,30 @@ void add_reason(std::string& reason, const std::string& why) {
   reason += (reason.empty() ? "" : "; ") + why;
 }
 
+// The real inputs a set was blessed from, loaded again from the recorded files; a tensor whose
+// bytes changed since is a problem of the set, a file that cannot be read fails the check.
+FfnInputs real_inputs_of(const GoldenFile& g, const GoldenInputSet& set, std::string& problems) {
+  const RealInputRecord& record = *set.real;
+  try {
+    const RealInputs real = load_real_inputs(record.spec);
+    const std::map<std::string, std::string> today = stored_digests(real);
+    for (const auto& [role, digest] : record.stored_sha256) {
+      const auto t = today.find(role);
+      if (t == today.end() || t->second != digest)
+        add_reason(problems, fmt::format("checkpoint tensor {} ({}) differs from the blessed one (SHA-256 mismatch)",
+                                         role, real.spec.weights));
+    }
+    FfnInputs in = real_case_inputs(real, set.config.dtype);
+    for (const auto& [name, values] : named_tensors(in))
+      if (sha256_hex(values) != set.sha256.at(name))
+        add_reason(problems, fmt::format("input {} differs from the blessed one (SHA-256 mismatch)", name));
+    return in;
+  } catch (const RealInputError& e) {
+    throw GoldenError(fmt::format("{}: /input_sets/{}: cannot load the real inputs it was blessed from: {}", g.path,
+                                  set.id, e.what()));
+  }
+}
+
 }  // namespace
 
 std::vector<GoldenCaseCheck> check_golden(const GoldenFile& g, const GoldenCheckOptions& opt,
@@ -74,6 +98,7 @@ std::vector<GoldenCaseCheck> check_golden(const GoldenFile& g, const GoldenCheck
                                     input_set_id(cc.inputs()), cc.name()));
     const GoldenInputSet& set = found->second;
     if (set.tensors) return *set.tensors;
+    if (set.real) return real_inputs_of(g, set, input_problems[set.id]);
     FfnInputs generated = make_inputs(set.config);
     for (const auto& [name, values] : named_tensors(generated))
       if (sha256_hex(values) != set.sha256.at(name))

@@ -62,6 +62,15 @@ std::map<std::string, std::string> current_provenance(const std::string& backend
           {"created_utc", utc_now()}};
 }
 
+std::string_view input_mode_name(InputMode m) {
+  switch (m) {
+    case InputMode::full: return "full";
+    case InputMode::seeded: return "seeded";
+    case InputMode::real: return "real";
+  }
+  return "?";
+}
+
 std::string input_set_id(const InputConfig& c) {
   std::string id = fmt::format("{}_t{}_{}_s{}", c.shape.name, c.tokens, precision_of(c.dtype, c.scheme).name, c.seed);
   if (c.outlier_channels > 0) id += fmt::format("_o{}x{}", c.outlier_channels, c.outlier_scale);
@@ -72,8 +81,20 @@ std::string case_id(const CaseConfig& c) {
   return fmt::format("{}_tp{}_{}", input_set_id(c.inputs()), c.tp, allreduce_model_name(c.allreduce));
 }
 
+RealInputRecord record_of(const RealInputs& real) {
+  RealInputRecord r;
+  r.spec = real.spec;
+  r.layout = real.ffn.layout;
+  r.tensors = real.ffn.tensors;
+  r.stored_sha256 = stored_digests(real);
+  r.activations_group = real.activations_group;
+  return r;
+}
+
 GoldenFile make_golden(const std::vector<CaseResult>& results, InputMode mode,
-                       std::map<std::string, std::string> provenance) {
+                       std::map<std::string, std::string> provenance, const RealInputs* real) {
+  // Digests of multi-hundred-MiB tensors: once, not per input set.
+  const std::optional<RealInputRecord> record = real ? std::optional(record_of(*real)) : std::nullopt;
   GoldenFile g;
   g.provenance = std::move(provenance);
   for (const CaseResult& r : results) {
@@ -87,10 +108,11 @@ GoldenFile make_golden(const std::vector<CaseResult>& results, InputMode mode,
       GoldenInputSet set;
       set.id = set_id;
       set.config = ic;
-      set.mode = mode;
-      FfnInputs inputs = make_inputs(ic);
+      set.mode = real ? InputMode::real : mode;
+      FfnInputs inputs = real ? real_case_inputs(*real, ic.dtype) : make_inputs(ic);
       for (const auto& [name, values] : named_tensors(inputs)) set.sha256[name] = sha256_hex(values);
-      if (mode == InputMode::full) set.tensors = std::move(inputs);
+      if (set.mode == InputMode::full) set.tensors = std::move(inputs);
+      set.real = record;
       set.reference = *r.reference_out;
       g.input_sets.emplace(set_id, std::move(set));
     }
@@ -112,6 +134,20 @@ GoldenFile make_golden(const std::vector<CaseResult>& results, InputMode mode,
 
 namespace {
 
+void write_real_record(h5::File& f, const std::string& grp, const RealInputRecord& r) {
+  f.set_attr(grp, "weights", r.spec.weights);
+  f.set_attr(grp, "layer", std::int64_t{r.spec.layer});
+  f.set_attr(grp, "stream", std::string(stream_name(r.spec.stream)));
+  f.set_attr(grp, "checkpoint_layout", r.layout);
+  f.set_attr(grp, "activations", r.spec.activations);
+  f.set_attr(grp, "activations_group", r.activations_group);
+  for (const CheckpointTensor& t : r.tensors) {
+    f.set_attr(grp, "tensor:" + t.role, t.name);
+    f.set_attr(grp, "file:" + t.role, t.file);
+    f.set_attr(grp, "sha256_stored:" + t.role, r.stored_sha256.at(t.role));
+  }
+}
+
 void write_contents(const GoldenFile& g, h5::File& f) {
   for (const auto& [id, set] : g.input_sets) {
     const std::string grp = "/input_sets/" + id;
@@ -125,7 +161,8 @@ void write_contents(const GoldenFile& g, h5::File& f) {
     f.set_attr(grp, "precision", precision_of(c.dtype, c.scheme).name);
     f.set_attr(grp, "outlier_channels", static_cast<std::int64_t>(c.outlier_channels));
     f.set_attr(grp, "outlier_scale", c.outlier_scale);
-    f.set_attr(grp, "inputs", std::string(set.mode == InputMode::full ? "full" : "seeded"));
+    f.set_attr(grp, "inputs", std::string(input_mode_name(set.mode)));
+    if (set.real) write_real_record(f, grp, *set.real);
     for (const auto& [name, digest] : set.sha256) f.set_attr(grp, "sha256:" + name, digest);
     if (set.tensors) {
       const FfnInputs& in = *set.tensors;
@@ -299,8 +336,10 @@ class Reader {
       if (input_set_id(c) != id)
         fail(grp, fmt::format("group name does not match its attributes, which describe '{}'", input_set_id(c)));
       const std::string mode = f_.attr_string(grp, "inputs");
-      if (mode != "full" && mode != "seeded") fail(grp + "@inputs", fmt::format("unknown input mode '{}'", mode));
-      s.mode = mode == "full" ? InputMode::full : InputMode::seeded;
+      if (mode != "full" && mode != "seeded" && mode != "real")
+        fail(grp + "@inputs", fmt::format("unknown input mode '{}'", mode));
+      s.mode = mode == "full" ? InputMode::full : mode == "real" ? InputMode::real : InputMode::seeded;
+      if (s.mode == InputMode::real) s.real = read_real_record(grp, c);
       for (const char* name : {"x", "proj_in.weight", "proj_in.bias", "proj_out.weight", "proj_out.bias"})
         s.sha256[name] = f_.attr_string(grp, std::string("sha256:") + name);
       if (s.mode == InputMode::full) {
@@ -327,6 +366,39 @@ class Reader {
       }
       return s;
     });
+  }
+
+  RealInputRecord read_real_record(const std::string& grp, const InputConfig& c) const {
+    RealInputRecord r;
+    RealInputSpec& spec = r.spec;
+    spec.weights = f_.attr_string(grp, "weights");
+    spec.layer = static_cast<int>(f_.attr_int(grp, "layer"));
+    const std::string stream = f_.attr_string(grp, "stream");
+    if (stream != "video" && stream != "audio") fail(grp + "@stream", fmt::format("unknown stream '{}'", stream));
+    spec.stream = stream == "audio" ? FfnStream::audio : FfnStream::video;
+    spec.activations = f_.attr_string(grp, "activations");
+    spec.tokens = c.tokens;
+    spec.seed = c.seed;
+    r.layout = f_.attr_string(grp, "checkpoint_layout");
+    r.activations_group = f_.attr_string(grp, "activations_group");
+    for (const std::string& name : f_.attr_names(grp)) {
+      if (!name.starts_with("tensor:")) continue;
+      const std::string role = name.substr(7);
+      CheckpointTensor t;
+      t.role = role;
+      t.name = f_.attr_string(grp, name);
+      t.file = f_.attr_string(grp, "file:" + role);
+      r.stored_sha256[role] = f_.attr_string(grp, "sha256_stored:" + role);
+      r.tensors.push_back(std::move(t));
+    }
+    const auto name_of = [&](const std::string& role) {
+      for (const CheckpointTensor& t : r.tensors)
+        if (t.role == role) return t.name;
+      fail(grp, fmt::format("a set of real inputs without the attribute 'tensor:{}'", role));
+    };
+    spec.names = {name_of("proj_in.weight"), name_of("proj_in.bias"), name_of("proj_out.weight"),
+                  name_of("proj_out.bias")};
+    return r;
   }
 
   GoldenCase read_case(const std::string& id, const GoldenFile& g) const {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "goldens/real_inputs.hpp"
 #include "harness/case_runner.hpp"
 
 namespace ffn {
@@ -24,7 +25,18 @@ class GoldenError : public std::runtime_error {
 enum class InputMode {
   full,    // the input tensors are stored
   seeded,  // only the generator key and SHA-256 digests of the generated tensors are stored
+  real,    // a checkpoint's FFN (and captured activations): where they came from and digests
 };
+
+// Where the inputs of a set blessed from real data came from.
+struct RealInputRecord {
+  RealInputSpec spec;  // absolute paths, the tensor names by role, layer, stream, tokens, seed
+  std::string layout;  // what the checkpoint held, e.g. "fp8-static (F8_E4M3 weight ...)"
+  std::vector<CheckpointTensor> tensors;       // every tensor read, with its file
+  std::map<std::string, std::string> stored_sha256;  // role -> SHA-256 of the bytes as stored
+  std::string activations_group;               // with spec.activations
+};
+RealInputRecord record_of(const RealInputs& real);
 
 // The tensors of an input set, in storage order, with their names in the file.
 std::vector<std::pair<std::string, std::span<const float>>> named_tensors(const FfnInputs& in);
@@ -35,6 +47,7 @@ struct GoldenInputSet {
   InputMode mode = InputMode::seeded;
   std::map<std::string, std::string> sha256;  // tensor name -> digest
   std::optional<FfnInputs> tensors;           // full mode only
+  std::optional<RealInputRecord> real;        // real mode only
   Matrix<double> reference;
 };
 
@@ -76,11 +89,13 @@ std::map<std::string, std::string> current_provenance(const std::string& backend
                                                       const std::string& device);
 
 std::string input_set_id(const InputConfig& c);
+std::string_view input_mode_name(InputMode m);  // the @inputs attribute: full, seeded, real
 std::string case_id(const CaseConfig& c);
 
 // Builds the golden of passing results. Throws GoldenError when a case failed.
+// `real`: the cases ran on these real inputs (mode is then InputMode::real).
 GoldenFile make_golden(const std::vector<CaseResult>& results, InputMode mode,
-                       std::map<std::string, std::string> provenance);
+                       std::map<std::string, std::string> provenance, const RealInputs* real = nullptr);
 
 // Atomic: builds the file in memory, writes it to PATH.tmp.<pid>, syncs it, then renames it
 // over PATH; on any failure the temporary file is removed and PATH is untouched. Refuses an

@@ -210,6 +210,15 @@ std::optional<CaseResult> run_case(const CaseConfig& config, SharedState& shared
   r.parity = compare(y_new, as_double(y_old), std::move(parity_budget), dtype);
   r.allgather_ref = compare(y_old, ref, reference_budget(old_budget, shared.terms), dtype);
   r.sharded_ref = compare(y_new, ref, reference_budget(new_budget, shared.terms), dtype);
+  if (in.captured_y) {
+    const ErrorBudget captured = reference_budget(old_budget, shared.terms);
+    ErrorBudget ag = reference_budget(old_budget, shared.terms), sh = reference_budget(new_budget, shared.terms);
+    ag += captured;
+    sh += captured;
+    const std::vector<double> y = as_double(*in.captured_y);
+    r.allgather_captured = compare(y_old, y, std::move(ag), dtype);
+    r.sharded_captured = compare(y_new, y, std::move(sh), dtype);
+  }
   r.allgather_out = y_old;
   r.sharded_out = y_new;
   r.reference_out = shared.reference;

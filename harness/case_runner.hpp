@@ -26,6 +26,10 @@ struct CaseResult {
   Comparison parity;         // sharded vs allgather
   Comparison allgather_ref;  // allgather vs fp64 reference
   Comparison sharded_ref;    // sharded vs fp64 reference
+  // With captured activations that carry the serving stack's output y: each path against y,
+  // judged against the path's budget plus the allgather budget (y modelled as another
+  // computation with the allgather path's rounding points). Information, not the verdict.
+  std::optional<Comparison> allgather_captured, sharded_captured;
   bool activations_identical = false;  // the two paths' GELU outputs agree bit for bit
   // Each path's GELU output against the reference activation, element-wise within its
   // error bound (what licenses the parity allowance for activations that differ).

@@ -87,10 +87,14 @@ FfnWeights make_weights(const InputConfig& c, const std::string& prefix) {
   return w;
 }
 
-FfnInputs make_inputs(const InputConfig& c) {
+Matrix<float> make_x(const InputConfig& c) {
   if (c.tokens <= 0) throw std::invalid_argument("tokens must be positive");
+  return activations(c, "x", c.tokens);
+}
+
+FfnInputs make_inputs(const InputConfig& c) {
   FfnInputs in;
-  in.x = activations(c, "x", c.tokens);
+  in.x = make_x(c);
   in.weights = make_weights(c);
   return in;
 }

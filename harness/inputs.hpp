@@ -3,6 +3,7 @@
 // they are the same for every tp, path and backend. Values are rounded once, directly from
 // fp64, onto the grid of the case's dtype (a bf16 checkpoint holds bf16 values).
 #include <cstdint>
+#include <optional>
 
 #include "harness/ffn_paths.hpp"
 #include "harness/precision.hpp"
@@ -27,6 +28,9 @@ struct InputConfig {
 struct FfnInputs {
   Matrix<float> x;  // [tokens, dim], N(0, 1)
   FfnWeights weights;  // PyTorch nn.Linear init: U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+  // Real inputs captured from the serving stack (run --activations): the output it produced
+  // for x, which each emulated path is also compared with.
+  std::optional<Matrix<float>> captured_y;
 };
 
 // Tokens of the calibration batch that static input scales are taken from.
@@ -37,6 +41,8 @@ inline constexpr std::int64_t k_calibration_tokens = 16;
 void quantize_checkpoint(FfnWeights& weights, const InputConfig& config);
 
 FfnInputs make_inputs(const InputConfig& config);
+// x alone, as make_inputs draws it (real weights with generated activations).
+Matrix<float> make_x(const InputConfig& config);
 // The weights alone, their tensors named `prefix` + "proj_in.weight" etc. (a stack of layers
 // draws each layer's weights under its own prefix).
 FfnWeights make_weights(const InputConfig& config, const std::string& prefix = "");

@@ -88,6 +88,21 @@ json video_score_json(const VideoScore& v) {
           {"worst_frame", v.worst_frame},            {"frames", frames}};
 }
 
+// Each path against the output the serving stack produced (captured activations with y).
+void print_captured_table(std::ostream& out, const std::vector<CaseResult>& results) {
+  fmt::print(out, "# vs captured y: each path against the output the real stack produced; margin = |path - y| / "
+                  "(path budget + allgather budget), information, not the verdict\n");
+  fmt::print(out, "#{:>3} {:>18} {:>8} | {:>9} {:>8} {:>9} {:>7} | {:>9} {:>8} {:>9} {:>7}\n", "tp", "precision", "reduce",
+             "ag_max", "ag_rl2", "allclose%", "ag_mrg", "sh_max", "sh_rl2", "allclose%", "sh_mrg");
+  for (const auto& r : results) {
+    const TensorComparison &a = r.allgather_captured->stats, &b = r.sharded_captured->stats;
+    fmt::print(out, "{:>4} {:>18} {:>8} | {:>9.3e} {:>8.2e} {:>9.3f} {:>7.3f} | {:>9.3e} {:>8.2e} {:>9.3f} {:>7.3f}\n",
+               r.config.tp, r.config.precision().name, allreduce_model_name(r.config.allreduce), a.max_abs,
+               std::sqrt(a.nmse), 100.0 * a.mismatch_fraction(), r.allgather_captured->verdict.margin(), b.max_abs,
+               std::sqrt(b.nmse), 100.0 * b.mismatch_fraction(), r.sharded_captured->verdict.margin());
+  }
+}
+
 }  // namespace
 
 std::string summary_line(const std::vector<CaseResult>& results) {
@@ -143,6 +158,7 @@ void print_table(std::ostream& out, const SweepConfig& s, const std::vector<Case
     else if (r.config.fault != Fault::none) fmt::print(out, "#   PASS {}\n", r.config.name());  // names the fault
   }
   if (!results.empty() && results.front().frames) print_frames_table(out, results);
+  if (!results.empty() && results.front().allgather_captured) print_captured_table(out, results);
   if (const std::string line = injection_line(results); !line.empty()) fmt::print(out, "# {}\n", line);
   fmt::print(out, "{}\n", summary_line(results));
 }
@@ -185,6 +201,10 @@ void print_json(std::ostream& out, const SweepConfig& s, const std::vector<CaseR
         {"sharded_vs_reference", comparison_json(r.sharded_ref)},
     });
     if (r.order_parity) cases.back()["order_parity"] = comparison_json(*r.order_parity);
+    if (r.allgather_captured) {
+      cases.back()["allgather_vs_captured"] = comparison_json(*r.allgather_captured);
+      cases.back()["sharded_vs_captured"] = comparison_json(*r.sharded_captured);
+    }
     if (r.frames)
       cases.back()["frames"] = {{"pass", r.frames->pass},
                                 {"min_psnr_db", r.frames->thresholds.min_psnr_db},

@@ -12,6 +12,7 @@
 
 #include "goldens/golden_check.hpp"
 #include "harness/cli/progress.hpp"
+#include "harness/cli/real_input_options.hpp"
 #include "harness/cli/sweep_options.hpp"
 #include "harness/junit_report.hpp"
 #include "harness/rank_launch.hpp"
@@ -32,6 +33,7 @@ std::string drift_cell(const DriftResult& d) {
 struct BlessOptions {
   SweepOptions sweep;
   FrameCliOptions frames;
+  RealInputOptions real;
   std::string inputs = "auto";
   std::string output;
   bool force = false;
@@ -40,10 +42,19 @@ struct BlessOptions {
 int bless(const BlessOptions& o) {
   std::vector<CaseConfig> cases;
   SweepConfig sweep;
+  std::optional<RealRun> real;
   try {
-    sweep = to_sweep(o.sweep);
+    if (o.real.given()) {
+      real = plan_real_run(o.sweep, o.real);
+      sweep = real->sweep;
+    } else {
+      sweep = to_sweep(o.sweep);
+    }
     cases = expand(sweep);
   } catch (const std::invalid_argument& e) {
+    std::cerr << k_err << e.what() << "\n";
+    return 2;
+  } catch (const RealInputError& e) {
     std::cerr << k_err << e.what() << "\n";
     return 2;
   }
@@ -57,17 +68,23 @@ int bless(const BlessOptions& o) {
   try {
     const ProgressFn progress = terminal_progress();
     const std::optional<FrameOptions> frames = to_frame_options(o.frames);
-    const std::vector<CaseResult> results = run_cases(cases, progress, {}, frames ? &*frames : nullptr);
+    const std::vector<CaseResult> results =
+        run_cases(cases, progress, real ? real->source : InputSource{}, frames ? &*frames : nullptr);
     clear_progress(progress);
-    const GoldenFile g = make_golden(results, full ? InputMode::full : InputMode::seeded,
-                                     current_provenance("cpu", ""));
+    // Real inputs are recorded by where they came from and their digests, never copied.
+    const GoldenFile g = make_golden(results, full ? InputMode::full : InputMode::seeded, current_provenance("cpu", ""),
+                                     real ? real->inputs.get() : nullptr);
     write_golden(g, o.output, o.force);
     write_manifest(g, o.output);
-    fmt::print("blessed {} cases ({} inputs) into {}\n", g.cases.size(), full ? "full" : "seeded", o.output);
+    fmt::print("blessed {} cases ({} inputs) into {}\n", g.cases.size(),
+               real ? "real" : full ? "full" : "seeded", o.output);
     return 0;
   } catch (const GoldenError& e) {
     std::cerr << k_err << e.what() << "\n";
     return 1;
+  } catch (const RealInputError& e) {
+    std::cerr << k_err << e.what() << "\n";
+    return 2;
   }
 }
 
@@ -245,9 +262,17 @@ int info(const std::string& path) {
   fmt::print("# input sets\n");
   for (const auto& [id, s] : g.input_sets)
     fmt::print("  {:<36} {} inputs, shape {} ({} -> {}), {} tokens, {}, seed {}\n", id,
-               s.mode == InputMode::full ? "full" : "seeded", s.config.shape.name, s.config.shape.dim,
+               input_mode_name(s.mode), s.config.shape.name, s.config.shape.dim,
                s.config.shape.inner, s.config.tokens, precision_of(s.config.dtype, s.config.scheme).name,
                s.config.seed);
+  for (const auto& [id, s] : g.input_sets) {
+    if (!s.real) continue;
+    fmt::print("# real inputs of {}: {} block {} {} ({}), activations {}\n", id, s.real->spec.weights, s.real->spec.layer,
+               stream_name(s.real->spec.stream), s.real->layout,
+               s.real->spec.activations.empty() ? std::string("generated") : s.real->spec.activations + ":" + s.real->activations_group);
+    for (const CheckpointTensor& t : s.real->tensors)
+      fmt::print("  {:<22} {} in {} sha256 {}\n", t.role, t.name, t.file, s.real->stored_sha256.at(t.role));
+  }
   fmt::print("# cases\n#{:<41} {:>3} {:>18} {:>8} {:>9} {:>9} {:>9} {:>8}\n", "name", "tp", "precision", "reduce",
              "par_rl2", "ag_rl2", "sh_rl2", "par_mrg");
   for (const GoldenCase& c : g.cases)
@@ -290,7 +315,13 @@ void add_golden_command(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   bless_cmd->add_option("-o,--output", b->output, "Golden file to write")->required();
   bless_cmd->add_flag("--force", b->force, "Replace an existing golden");
-  bless_cmd->callback([b, exit_code] { *exit_code = bless(*b); });
+  add_real_input_options(bless_cmd, b->real);
+  // Real inputs are recorded by where they came from and their digests, whatever --inputs says.
+  bless_cmd->get_option("--weights")->excludes("--inputs");
+  bless_cmd->callback([b, exit_code, bless_cmd] {
+    b->real.precision_given = bless_cmd->count("--precision") > 0;
+    *exit_code = bless(*b);
+  });
 
   auto c = std::make_shared<CheckOptions>();
   CLI::App* check_cmd = golden->add_subcommand(

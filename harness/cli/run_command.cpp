@@ -10,6 +10,7 @@
 #include <new>
 
 #include "harness/cli/progress.hpp"
+#include "harness/cli/real_input_options.hpp"
 #include "harness/cli/sweep_options.hpp"
 #include "harness/fault.hpp"
 #include "harness/html_report.hpp"
@@ -26,6 +27,7 @@ namespace {
 struct RunOptions {
   SweepOptions sweep;
   FrameCliOptions frames;
+  RealInputOptions real;
   std::string format = "table";
   std::string report_dir;  // --report: empty for none
   std::string frames_dir;  // --frames-dir: empty for none
@@ -80,7 +82,25 @@ int run(const RunOptions& o) {
     std::cerr << "ffn-parity run: error: --inject: judged on the FFN outputs only, not with --frames or --report\n";
     return 2;
   }
-  SweepConfig sweep = to_sweep(o.sweep);
+  SweepConfig sweep;
+  InputSource source;
+  std::string real_inputs;  // what the table says about them
+  try {
+    if (o.real.given()) {
+      RealRun real = plan_real_run(o.sweep, o.real);
+      real_inputs = describe(real);
+      sweep = std::move(real.sweep);
+      source = std::move(real.source);
+    } else {
+      sweep = to_sweep(o.sweep);
+    }
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "ffn-parity run: error: " << e.what() << "\n";
+    return 2;
+  } catch (const RealInputError& e) {
+    std::cerr << "ffn-parity run: error: " << e.what() << "\n";
+    return 2;
+  }
   const CommKind comm = *parse_comm_kind(o.comm);  // IsMember checked the name
   if (comm != CommKind::simulated && o.frames.enabled) {
     std::cerr << "ffn-parity run: error: --frames: the rollout runs every rank in one process; "
@@ -117,7 +137,11 @@ int run(const RunOptions& o) {
   std::vector<CaseResult> results;
   try {
     const std::optional<FrameOptions> frames = to_frame_options(o.frames);
-    results = run_cases(cases, progress, {}, frames ? &*frames : nullptr, launch->execution());
+    results = run_cases(cases, progress, source, frames ? &*frames : nullptr, launch->execution());
+  } catch (const RealInputError& e) {
+    clear_progress(progress);
+    std::cerr << "ffn-parity run: error: " << e.what() << "\n";
+    return 2;
   } catch (const std::bad_alloc&) {
     clear_progress(progress);
     std::cerr << fmt::format("ffn-parity run: error: --tokens: {} tokens of shape {} (dim {}, "
@@ -135,8 +159,10 @@ int run(const RunOptions& o) {
   if (!launch->reports()) return 0;  // rank 0 reports the cases and their verdicts
   if (o.format == "json")
     print_json(std::cout, sweep, results);
-  else
+  else {
+    std::cout << real_inputs;
     print_table(std::cout, sweep, results);
+  }
   if (!o.report_dir.empty()) {
     try {
       write_html_report(o.report_dir, sweep, results);
@@ -225,8 +251,10 @@ void add_run_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--dump-outputs", opts->outputs_dir,
                   "Write each case's allgather and sharded outputs as raw float32 into DIR/<case>.<path>.f32");
   cmd->add_option("--junit", opts->junit, "Also write the verdicts as JUnit XML, one testcase per case");
+  add_real_input_options(cmd, opts->real);
   cmd->callback([cmd, opts, exit_code] {
     opts->tps_given = cmd->count("--tp") > 0;
+    opts->real.precision_given = cmd->count("--precision") > 0;
     *exit_code = run(*opts);
   });
 }
