@@ -11,6 +11,7 @@ packages=(
   python3-torch  # the capture script's round-trip test (tests/capture_roundtrip.py)
   nlohmann-json3-dev libcli11-dev libfmt-dev
   libopencv-dev libopencv-contrib-dev
+  openmpi-bin libopenmpi-dev  # TP ranks as processes (--comm mpi, ctest -L mpi)
   ffmpeg  # only the baseline of ci/bench-frames.sh
   clang-14 libclang-rt-14-dev libomp-14-dev  # only the libFuzzer targets of ci/fuzz.sh
 )

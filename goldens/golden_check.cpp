@@ -81,6 +81,8 @@ std::vector<GoldenCaseCheck> check_golden(const GoldenFile& g, const GoldenCheck
   }
   if (opt.only_cases.empty())
     for (const GoldenCase& c : g.cases) selected.push_back(&c);
+  if (opt.only_tp)
+    std::erase_if(selected, [&](const GoldenCase* c) { return c->config.tp != *opt.only_tp; });
   // Cases of one input set run together so they share inputs and reference.
   std::stable_sort(selected.begin(), selected.end(),
                    [](const GoldenCase* a, const GoldenCase* b) { return a->input_set < b->input_set; });
@@ -116,7 +118,13 @@ std::vector<GoldenCaseCheck> check_golden(const GoldenFile& g, const GoldenCheck
       throw GoldenError(fmt::format("{}: case {}: its rollout settings differ from the other cases'", g.path, c->id));
     frames = FrameOptions{r, std::nullopt, std::nullopt};
   }
-  std::vector<CaseResult> results = run_cases(configs, progress, source, frames ? &*frames : nullptr);
+  if (frames && opt.execution.communicator)
+    throw GoldenError(fmt::format("{}: its cases have frames, whose rollout runs every rank in one process; "
+                                  "check it without --comm",
+                                  g.path));
+  std::vector<CaseResult> results =
+      run_cases(configs, progress, source, frames ? &*frames : nullptr, opt.execution);
+  if (!opt.execution.judge) return {};
 
   std::vector<GoldenCaseCheck> checks;
   for (std::size_t i = 0; i < selected.size(); ++i) {

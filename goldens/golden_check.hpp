@@ -36,6 +36,10 @@ struct GoldenCaseCheck {
 struct GoldenCheckOptions {
   double growth_limit = 1.25;
   std::vector<std::string> only_cases;  // case ids or names; empty: all
+  // Only the cases of this TP size (one TP rank per process runs the world size's cases).
+  std::optional<int> only_tp;
+  // Where the cases' ranks run; a process that does not judge gets no checks back.
+  CaseExecution execution;
 };
 
 // Runs the selected cases of `golden` and checks them. Throws GoldenError for a file-level

@@ -1,5 +1,6 @@
 #include "harness/allreduce_model.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "kernels/rounding.hpp"
@@ -28,6 +29,15 @@ std::pair<std::size_t, std::size_t> ring_chunk(std::size_t n, int parts, int c) 
   return {begin, begin + base + (k < extra ? 1 : 0)};
 }
 
+void ring_hop(DType wire, std::span<float> acc, std::span<const float> own) {
+  if (acc.size() != own.size()) throw std::invalid_argument("ring_hop: chunk sizes differ");
+  for (std::size_t i = 0; i < acc.size(); ++i)
+    // fp32 add, then the wire dtype (__hadd2). The fp32 sum of two bf16/fp16 values is
+    // exact, or the smaller one lies far below half a wire ulp of the larger, so this is
+    // the correctly rounded wire-dtype add: one rounding per hop.
+    acc[i] = round_to(wire, acc[i] + own[i]);
+}
+
 namespace {
 
 void reduce_ring(DType wire, std::span<const std::span<const float>> in, std::span<float> out,
@@ -35,16 +45,12 @@ void reduce_ring(DType wire, std::span<const std::span<const float>> in, std::sp
   const int tp = static_cast<int>(in.size());
   for (int c = 0; c < tp; ++c) {
     const auto [begin, end] = ring_chunk(out.size(), tp, c);
-    for (std::size_t i = begin; i < end; ++i) {
-      float acc = in[c][i];
-      for (int hop = 1; hop < tp; ++hop) {
-        // fp32 add, then the wire dtype (__hadd2). The fp32 sum of two bf16/fp16 values is
-        // exact, or the smaller one lies far below half a wire ulp of the larger, so this
-        // is the correctly rounded wire-dtype add: one rounding per hop.
-        acc = round_to(wire, acc + in[(c + hop) % tp][i]);
-        if (obs) obs->rounded(i, acc, wire);
-      }
-      out[i] = acc;
+    const std::span<float> acc = out.subspan(begin, end - begin);
+    std::copy(in[c].begin() + begin, in[c].begin() + end, acc.begin());
+    for (int hop = 1; hop < tp; ++hop) {
+      ring_hop(wire, acc, in[(c + hop) % tp].subspan(begin, end - begin));
+      if (obs)
+        for (std::size_t i = 0; i < acc.size(); ++i) obs->rounded(begin + i, acc[i], wire);
     }
   }
 }

@@ -43,4 +43,9 @@ void reduce_sum(AllReduceModel model, DType wire, std::span<const std::span<cons
 // n % parts chunks are one element longer).
 std::pair<std::size_t, std::size_t> ring_chunk(std::size_t n, int parts, int c);
 
+// One hop of the ring on a chunk: the running sum `acc` arrives at a rank, which adds its
+// own values and rounds to the wire dtype. reduce_sum's ring and the message-passing rings
+// (MpiCommunicator) both step with this, so they round alike.
+void ring_hop(DType wire, std::span<float> acc, std::span<const float> own);
+
 }  // namespace ffn

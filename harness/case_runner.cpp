@@ -9,6 +9,7 @@
 
 #include "harness/fault_injection.hpp"
 #include "harness/ffn_error_model.hpp"
+#include "harness/rank_shard.hpp"
 #include "harness/simulated_communicator.hpp"
 #include "kernels/rounding.hpp"
 
@@ -97,6 +98,7 @@ struct SharedState {
   std::vector<double> reference_activation;
   ErrorBudget activation_budget;
   FfnErrorTerms terms;
+  std::optional<int> shard_tp;  // the TP size of the shard the weights were cut to
 };
 
 std::string activation_reason(const char* path, const BudgetVerdict& v, std::int64_t cols) {
@@ -113,15 +115,31 @@ bool same_inputs(const InputConfig& a, const InputConfig& b) {
          a.outlier_scale == b.outlier_scale;
 }
 
-CaseResult run_case(const CaseConfig& config, SharedState& shared, const FrameOptions* frames) {
+// A trace of the sharded path as if this process held every rank: a process that holds
+// only some of them gathers the others' activation columns and partials.
+void gather_trace(Communicator& comm, int tp, FfnTrace& trace) {
+  if (static_cast<int>(comm.local_ranks().size()) == tp) return;
+  trace.activation = comm.all_gather_cols({trace.activation}).front();
+  const Matrix<float> partials = comm.all_gather_cols(trace.partials).front();
+  const std::int64_t cols = partials.cols() / tp;
+  trace.partials.clear();
+  for (int r = 0; r < tp; ++r) trace.partials.push_back(partials.col_block(r * cols, (r + 1) * cols));
+}
+
+// The paths of one case on this process's ranks; returns the judged result when `judge`.
+std::optional<CaseResult> run_case(const CaseConfig& config, SharedState& shared, const FrameOptions* frames,
+                                   const CaseExecution& execution) {
   const auto start = std::chrono::steady_clock::now();
   CaseResult r;
   r.config = config;
   r.not_applicable = fault_not_applicable(config.fault, config.tp, config.precision());
-  if (!r.applicable()) return r;
+  if (!r.applicable()) return execution.judge ? std::optional(r) : std::nullopt;
   const FfnInputs& in = shared.inputs;
   const DType dtype = config.dtype;
-  SimulatedCommunicator comm(config.tp, config.allreduce);
+  const std::unique_ptr<Communicator> comm_owner =
+      execution.communicator ? execution.communicator(config)
+                             : std::make_unique<SimulatedCommunicator>(config.tp, config.allreduce);
+  Communicator& comm = *comm_owner;
   // The fault goes into one path; the reference and the budgets stay the correct ones.
   const FaultedInputs faulted(config.fault, in, comm);
   using P = FaultedPath;
@@ -134,6 +152,12 @@ CaseResult run_case(const CaseConfig& config, SharedState& shared, const FrameOp
   const Matrix<float> y_new = ffn_sharded(faulted.x(P::sharded), faulted.weights(P::sharded),
                                           faulted.comm(P::sharded), dtype, &observer, &new_trace,
                                           InputScaleScope::local, config.fault);
+  gather_trace(comm, config.tp, new_trace);
+  Matrix<float> y_group;  // quantized schemes: proj_out's input scales agreed over the group
+  if (in.weights.quant)
+    y_group = ffn_sharded(faulted.x(P::sharded), faulted.weights(P::sharded), faulted.comm(P::sharded), dtype,
+                          nullptr, nullptr, InputScaleScope::group, config.fault);
+  if (!execution.judge) return std::nullopt;
 
   r.activations_identical = new_trace.activation == old_trace.activation;
   r.allgather_activation = judge(as_double(old_trace.activation), shared.reference_activation, shared.activation_budget);
@@ -162,10 +186,7 @@ CaseResult run_case(const CaseConfig& config, SharedState& shared, const FrameOp
                                                   in.weights.w_out);
   if (config.tp > 1 && shared.terms.input_scales_differ_by_shard) parity_budget += input_scale_budget(shared.terms);
 
-  if (in.weights.quant) {
-    const Matrix<float> y_group =
-        ffn_sharded(faulted.x(P::sharded), faulted.weights(P::sharded), faulted.comm(P::sharded), dtype,
-                    nullptr, nullptr, InputScaleScope::group, config.fault);
+  if (!y_group.empty()) {
     const double norm = l2_norm(y_old, Matrix<float>(y_old.rows(), y_old.cols()));
     r.scale_part_rel_l2 = l2_norm(y_new, y_group) / norm;
     r.order_part_rel_l2 = l2_norm(y_group, y_old) / norm;
@@ -218,7 +239,8 @@ double CaseResult::margin() const {
 }
 
 std::vector<CaseResult> run_cases(const std::vector<CaseConfig>& cases, const ProgressFn& progress,
-                                  const InputSource& source, const FrameOptions* frames) {
+                                  const InputSource& source, const FrameOptions* frames,
+                                  const CaseExecution& execution) {
   std::vector<CaseResult> results;
   std::unique_ptr<SharedState> shared;
   for (std::size_t i = 0; i < cases.size(); ++i) {
@@ -229,13 +251,22 @@ std::vector<CaseResult> run_cases(const std::vector<CaseConfig>& cases, const Pr
       shared = std::make_unique<SharedState>();
       shared->key = key;
       shared->inputs = source ? source(cases[i]) : make_inputs(key);
+      if (execution.rank >= 0 && !execution.judge) {
+        keep_rank_shard(shared->inputs.weights, execution.rank, cases[i].tp);
+        shared->shard_tp = cases[i].tp;
+      }
+    }
+    if (shared->shard_tp && *shared->shard_tp != cases[i].tp)
+      throw std::invalid_argument(fmt::format("case {}: this process holds the shard of rank {} at tp {}",
+                                              cases[i].name(), execution.rank, *shared->shard_tp));
+    if (execution.judge && !shared->reference) {
       ReferenceResult ref = ffn_reference(shared->inputs.x, shared->inputs.weights);
       shared->terms = ffn_error_terms(shared->inputs.x, shared->inputs.weights, ref, key.dtype);
       shared->activation_budget = activation_budget(shared->terms);
       shared->reference_activation.assign(ref.activation.values().begin(), ref.activation.values().end());
       shared->reference = std::make_shared<const Matrix<double>>(std::move(ref.output));
     }
-    results.push_back(run_case(cases[i], *shared, frames));
+    if (std::optional<CaseResult> r = run_case(cases[i], *shared, frames, execution)) results.push_back(std::move(*r));
   }
   return results;
 }

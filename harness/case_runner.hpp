@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "harness/communicator.hpp"
 #include "harness/frame_verdict.hpp"
 #include "harness/sweep.hpp"
 #include "metrics/error_budget.hpp"
@@ -66,12 +67,28 @@ using ProgressFn = std::function<void(std::size_t, std::size_t, const CaseConfig
 // Where a case's inputs come from: generated (make_inputs) or, for a golden, read back.
 using InputSource = std::function<FfnInputs(const CaseConfig&)>;
 
+// Where a case's TP ranks run. By default all of them in this process, on a
+// SimulatedCommunicator; with one TP rank per process (MPI, NCCL) every process of the group
+// runs the same cases with its own communicator, and one of them judges.
+struct CaseExecution {
+  // The communicator of a case, holding this process's ranks of it.
+  std::function<std::unique_ptr<Communicator>(const CaseConfig&)> communicator;
+  // Whether this process judges the cases: it computes the fp64 reference and the verdicts
+  // from the outputs and the sharded path's partials, gathered from the other ranks.
+  // The other processes only run their ranks and return no results.
+  bool judge = true;
+  // >= 0: this process runs only this TP rank, and keeps only its shard of the weights
+  // (keep_rank_shard) unless it judges, which needs them whole for the fp64 reference.
+  int rank = -1;
+};
+
 // Runs the cases in order; consecutive cases with the same inputs share them and the
 // reference.
 // With `frames`, each case is also rolled out to decoded frames and judged by them.
 std::vector<CaseResult> run_cases(const std::vector<CaseConfig>& cases,
                                   const ProgressFn& progress = {},
                                   const InputSource& inputs = {},
-                                  const FrameOptions* frames = nullptr);
+                                  const FrameOptions* frames = nullptr,
+                                  const CaseExecution& execution = {});
 
 }  // namespace ffn

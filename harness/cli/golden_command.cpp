@@ -14,6 +14,8 @@
 #include "harness/cli/progress.hpp"
 #include "harness/cli/real_input_options.hpp"
 #include "harness/cli/sweep_options.hpp"
+#include "harness/junit_report.hpp"
+#include "harness/rank_launch.hpp"
 
 namespace ffn::cli {
 
@@ -92,19 +94,34 @@ struct CheckOptions {
   std::vector<std::string> files;
   std::vector<std::string> cases;
   double growth = 1.25;
+  std::string comm = "simulated";
+  std::string junit;  // --junit: empty for none
 };
 
 int check(const CheckOptions& o) {
+  std::unique_ptr<RankLaunch> launch;
+  try {
+    launch = start_launch(*parse_comm_kind(o.comm));  // IsMember checked the name
+  } catch (const LaunchError& e) {
+    if (reports_launch_error(e)) std::cerr << k_err << e.what() << "\n";
+    return 2;
+  }
+  const bool reports = launch->reports();
   std::size_t passed = 0, failed = 0;
+  std::vector<JunitCase> junit;
   for (const std::string& path : o.files) {
     try {
       const GoldenFile g = read_golden(path);
       GoldenCheckOptions opt;
       opt.growth_limit = o.growth;
       opt.only_cases = o.cases;
-      const ProgressFn progress = terminal_progress();
+      // One TP rank per process: the cases of the world's size, the others are left out.
+      opt.only_tp = launch->required_tp();
+      opt.execution = launch->execution();
+      const ProgressFn progress = reports ? terminal_progress() : ProgressFn{};
       const std::vector<GoldenCaseCheck> checks = check_golden(g, opt, progress);
       clear_progress(progress);
+      if (!reports) continue;
       fmt::print("# golden check {}: {} cases, blessed {} at {} ({}, {})\n", path, g.cases.size(),
                  g.provenance.count("created_utc") ? g.provenance.at("created_utc") : "?",
                  g.provenance.count("git_commit") ? g.provenance.at("git_commit") : "?",
@@ -128,13 +145,30 @@ int check(const CheckOptions& o) {
                      k.golden->config.precision().name, allreduce_model_name(k.golden->config.allreduce),
                      k.reason);
         (k.pass ? passed : failed)++;
+        junit.push_back({path, k.golden->config.name(), k.today.seconds,
+                         k.pass ? std::nullopt : std::optional(k.reason)});
       }
     } catch (const GoldenError& e) {
-      std::cerr << k_err << e.what() << "\n";
+      if (reports) std::cerr << k_err << e.what() << "\n";
       ++failed;
+      junit.push_back({path, "(file)", 0, std::string(e.what())});
+    } catch (const std::exception& e) {
+      if (launch->world_size() == 1) throw;  // main reports it
+      // A collective or a device failed on this rank: the others cannot go on without it.
+      std::cerr << fmt::format("{}rank {}: {}\n", k_err, launch->rank(), e.what());
+      launch->abort(3);
     }
   }
+  if (!reports) return 0;  // rank 0 reports
   fmt::print("{} passed, {} failed\n", passed, failed);
+  if (!o.junit.empty()) {
+    try {
+      write_junit_file(o.junit, "ffn-parity golden check", junit);
+    } catch (const std::runtime_error& e) {
+      std::cerr << k_err << "--junit: " << e.what() << "\n";
+      return 2;
+    }
+  }
   return failed == 0 ? 0 : 1;
 }
 
@@ -298,6 +332,12 @@ void add_golden_command(CLI::App& app, int* exit_code) {
                         "Fail when an error against the reference grew more than this factor")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  check_cmd->add_option("--comm", c->comm,
+                        "Where the TP ranks run (as in run); with one rank per process (mpi, nccl under a "
+                        "launcher) only the cases whose tp is the number of processes are checked")
+      ->check(CLI::IsMember({"simulated", "mpi", "nccl"}))
+      ->capture_default_str();
+  check_cmd->add_option("--junit", c->junit, "Also write the verdicts as JUnit XML, one testcase per case");
   check_cmd->callback([c, exit_code] { *exit_code = check(*c); });
 
   auto d = std::make_shared<std::pair<std::string, std::string>>();
