@@ -140,7 +140,8 @@ int run(const RunOptions& o) {
     results = run_cases(cases, progress, source, frames ? &*frames : nullptr, launch->execution());
   } catch (const RealInputError& e) {
     clear_progress(progress);
-    std::cerr << "ffn-parity run: error: " << e.what() << "\n";
+    if (launch->reports()) std::cerr << "ffn-parity run: error: " << e.what() << "\n";
+    if (launch->world_size() > 1) launch->abort(2);
     return 2;
   } catch (const std::bad_alloc&) {
     clear_progress(progress);
