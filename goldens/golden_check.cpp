@@ -91,7 +91,8 @@ std::vector<GoldenCaseCheck> check_golden(const GoldenFile& g, const GoldenCheck
       throw GoldenError(fmt::format("{}: case {}: its rollout settings differ from the other cases'", g.path, c->id));
     frames = FrameOptions{r, std::nullopt, std::nullopt};
   }
-  std::vector<CaseResult> results = run_cases(configs, progress, source, frames ? &*frames : nullptr);
+  std::vector<CaseResult> results = run_cases(configs, progress, source, frames ? &*frames : nullptr,
+                                              opt.backend ? *opt.backend : cpu_backend());
 
   std::vector<GoldenCaseCheck> checks;
   for (std::size_t i = 0; i < selected.size(); ++i) {

@@ -36,6 +36,7 @@ struct GoldenCaseCheck {
 struct GoldenCheckOptions {
   double growth_limit = 1.25;
   std::vector<std::string> only_cases;  // case ids or names; empty: all
+  const Backend* backend = nullptr;     // what the cases run on today; null: the CPU
 };
 
 // Runs the selected cases of `golden` and checks them. Throws GoldenError for a file-level

@@ -7,7 +7,6 @@
 #include <memory>
 
 #include "harness/ffn_error_model.hpp"
-#include "harness/simulated_communicator.hpp"
 
 namespace ffn {
 
@@ -67,17 +66,21 @@ bool same_inputs(const InputConfig& a, const InputConfig& b) {
          a.outlier_scale == b.outlier_scale;
 }
 
-CaseResult run_case(const CaseConfig& config, SharedState& shared, const FrameOptions* frames) {
+CaseResult run_case(const CaseConfig& config, SharedState& shared, const FrameOptions* frames,
+                    const Backend& backend) {
   const auto start = std::chrono::steady_clock::now();
   const FfnInputs& in = shared.inputs;
   const DType dtype = config.dtype;
-  SimulatedCommunicator comm(config.tp, config.allreduce);
+  const std::unique_ptr<Communicator> comm_ptr = backend.communicator(config.tp, config.allreduce);
+  Communicator& comm = *comm_ptr;
+  const Kernels& kernels = *backend.kernels;
 
   FfnTrace old_trace, new_trace;
-  const Matrix<float> y_old = ffn_allgather(in.x, in.weights, comm, dtype, &old_trace);
+  const Matrix<float> y_old = ffn_allgather(in.x, in.weights, comm, dtype, &old_trace, kernels);
   ErrorBudget reduction(y_old.rows(), y_old.cols());
   BudgetObserver observer(reduction);
-  const Matrix<float> y_new = ffn_sharded(in.x, in.weights, comm, dtype, &observer, &new_trace);
+  const Matrix<float> y_new =
+      ffn_sharded(in.x, in.weights, comm, dtype, &observer, &new_trace, InputScaleScope::local, kernels);
 
   CaseResult r;
   r.config = config;
@@ -100,7 +103,7 @@ CaseResult run_case(const CaseConfig& config, SharedState& shared, const FrameOp
 
   if (in.weights.quant) {
     const Matrix<float> y_group =
-        ffn_sharded(in.x, in.weights, comm, dtype, nullptr, nullptr, InputScaleScope::group);
+        ffn_sharded(in.x, in.weights, comm, dtype, nullptr, nullptr, InputScaleScope::group, kernels);
     const double norm = l2_norm(y_old, Matrix<float>(y_old.rows(), y_old.cols()));
     r.scale_part_rel_l2 = l2_norm(y_new, y_group) / norm;
     r.order_part_rel_l2 = l2_norm(y_group, y_old) / norm;
@@ -132,7 +135,8 @@ CaseResult run_case(const CaseConfig& config, SharedState& shared, const FrameOp
 }  // namespace
 
 std::vector<CaseResult> run_cases(const std::vector<CaseConfig>& cases, const ProgressFn& progress,
-                                  const InputSource& source, const FrameOptions* frames) {
+                                  const InputSource& source, const FrameOptions* frames,
+                                  const Backend& backend) {
   std::vector<CaseResult> results;
   std::unique_ptr<SharedState> shared;
   for (std::size_t i = 0; i < cases.size(); ++i) {
@@ -147,7 +151,7 @@ std::vector<CaseResult> run_cases(const std::vector<CaseConfig>& cases, const Pr
       shared->terms = ffn_error_terms(shared->inputs.x, shared->inputs.weights, ref, key.dtype);
       shared->reference = std::make_shared<const Matrix<double>>(std::move(ref.output));
     }
-    results.push_back(run_case(cases[i], *shared, frames));
+    results.push_back(run_case(cases[i], *shared, frames, backend));
   }
   return results;
 }

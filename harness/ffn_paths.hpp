@@ -35,12 +35,15 @@ struct FfnTrace {
   RankTensors partials;      // sharded only: every local rank's proj_out partial before the AllReduce
 };
 
+// `kernels`: the backend the layers and the GELU compute on (the CPU reference by default).
 Matrix<float> ffn_allgather(const Matrix<float>& x, const FfnWeights& w, Communicator& comm,
-                            DType dtype, FfnTrace* trace = nullptr);
+                            DType dtype, FfnTrace* trace = nullptr,
+                            const Kernels& kernels = cpu_kernels());
 Matrix<float> ffn_sharded(const Matrix<float>& x, const FfnWeights& w, Communicator& comm,
                           DType dtype, RoundingObserver* observer = nullptr,
                           FfnTrace* trace = nullptr,
-                          InputScaleScope proj_out_scales = InputScaleScope::local);
+                          InputScaleScope proj_out_scales = InputScaleScope::local,
+                          const Kernels& kernels = cpu_kernels());
 
 // The reference runs the checkpoint as shipped: for a quantized one, the dequantized weights
 // (exact in fp64) on unquantized activations.

@@ -11,6 +11,7 @@
 #include <set>
 
 #include "goldens/golden_check.hpp"
+#include "harness/cli/backend_options.hpp"
 #include "harness/cli/progress.hpp"
 #include "harness/cli/sweep_options.hpp"
 
@@ -33,6 +34,7 @@ struct BlessOptions {
   std::string inputs = "auto";
   std::string output;
   bool force = false;
+  BackendOptions backend;
 };
 
 int bless(const BlessOptions& o) {
@@ -50,15 +52,19 @@ int bless(const BlessOptions& o) {
     std::cerr << k_err << o.output << ": exists; pass --force to replace it\n";
     return 1;
   }
+  const std::optional<Backend> backend = open_backend(o.backend.backend, o.backend.tf32, "ffn-parity golden");
+  if (!backend) return 2;
   // Full tensors for small shapes; digests for the multi-hundred-MiB LTX-2 weights.
   const bool full = o.inputs == "full" || (o.inputs == "auto" && sweep.shape.dim * sweep.shape.inner <= (1 << 20));
   try {
     const ProgressFn progress = terminal_progress();
     const std::optional<FrameOptions> frames = to_frame_options(o.frames);
-    const std::vector<CaseResult> results = run_cases(cases, progress, {}, frames ? &*frames : nullptr);
+    const std::vector<CaseResult> results = run_cases(cases, progress, {}, frames ? &*frames : nullptr, *backend);
     clear_progress(progress);
+    const bool cpu = backend->name == "cpu";
     const GoldenFile g = make_golden(results, full ? InputMode::full : InputMode::seeded,
-                                     current_provenance("cpu", ""));
+                                     current_provenance(backend->name, cpu ? "" : backend->device,
+                                                        cpu ? "" : backend->libraries));
     write_golden(g, o.output, o.force);
     write_manifest(g, o.output);
     fmt::print("blessed {} cases ({} inputs) into {}\n", g.cases.size(), full ? "full" : "seeded", o.output);
@@ -75,9 +81,12 @@ struct CheckOptions {
   std::vector<std::string> files;
   std::vector<std::string> cases;
   double growth = 1.25;
+  BackendOptions backend;
 };
 
 int check(const CheckOptions& o) {
+  const std::optional<Backend> backend = open_backend(o.backend.backend, o.backend.tf32, "ffn-parity golden");
+  if (!backend) return 2;
   std::size_t passed = 0, failed = 0;
   for (const std::string& path : o.files) {
     try {
@@ -85,6 +94,7 @@ int check(const CheckOptions& o) {
       GoldenCheckOptions opt;
       opt.growth_limit = o.growth;
       opt.only_cases = o.cases;
+      opt.backend = &*backend;
       const ProgressFn progress = terminal_progress();
       const std::vector<GoldenCaseCheck> checks = check_golden(g, opt, progress);
       clear_progress(progress);
@@ -248,6 +258,7 @@ void add_golden_command(CLI::App& app, int* exit_code) {
       "bless", "Run a sweep and store its results as a golden (refuses to overwrite without --force; "
                "the write is atomic). Also writes FILE.cases, the case list ctest registers.");
   add_sweep_options(bless_cmd, b->sweep);
+  add_backend_options(bless_cmd, b->backend);
   add_frame_options(bless_cmd, b->frames);
   bless_cmd->add_option("--inputs", b->inputs,
                         "Store the input tensors (full) or only their generator key and SHA-256 (seeded); "
@@ -267,6 +278,7 @@ void add_golden_command(CLI::App& app, int* exit_code) {
                         "Fail when an error against the reference grew more than this factor")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  add_backend_options(check_cmd, c->backend);
   check_cmd->callback([c, exit_code] { *exit_code = check(*c); });
 
   auto d = std::make_shared<std::pair<std::string, std::string>>();
