@@ -2,8 +2,8 @@
 # The GPU check, for a bare CUDA machine (DESIGN section 7: CUDA 13, CMake, ninja, Python, no
 # Debian -dev packages, no network). It builds only what needs no HDF5, OpenCV, CLI11, JSON or
 # Catch2 (-DFFN_PARITY_DEVICE_ONLY=ON: the CUDA backend, the FFN paths, the gpu tests and
-# ffn-parity-device-check), runs the gpu tests, then the cross-backend sweep at LTX-2 dims
-# (256 tokens, tp 1,2,4 on the device-local communicator) and prints its table last.
+# ffn-parity-device-check), runs the gpu tests, the CUDA bench, then the cross-backend sweep at
+# LTX-2 dims (256 tokens, tp 1,2,4 on the device-local communicator) and prints its table last.
 #
 # OpenBLAS and fmt, which the CPU reference needs, come from .deb files fetched beforehand on a
 # machine with apt (`ci/device-check.sh --fetch-debs`, into .device-deps/debs, ignored by git)
@@ -111,6 +111,8 @@ fi
 status=0
 say "gpu tests"
 ctest --test-dir "$build" -L gpu --output-on-failure --timeout 600 || status=1
+say "bench (ffn-parity-bench --backend cuda)"
+"$build/harness/device_check/ffn-parity-device-check" --bench || status=1
 say "cross-backend sweep (cuda vs cpu)"
 table="$build/device-check-table.txt"
 "$build/harness/device_check/ffn-parity-device-check" --shape ltx2-video --tokens 256 --tp 1,2,4 >"$table" || status=1

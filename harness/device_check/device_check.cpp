@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "harness/backend.hpp"
+#include "harness/bench/cuda_bench.hpp"
 #include "harness/backend_agreement.hpp"
 #include "harness/inputs.hpp"
 
@@ -41,6 +42,7 @@ void usage(std::FILE* to) {
   std::fprintf(to,
                "Usage: ffn-parity-device-check [--shape NAME] [--tokens N] [--tp 1,2,4] [--precision LIST]\n"
                "                               [--allreduce ring|oneshot|exact] [--seed N]\n"
+               "       ffn-parity-device-check --bench [--quick]   (as ffn-parity-bench --backend cuda)\n"
                "Runs both FFN paths on the cuda and the cpu backend with the same inputs and prints how they\n"
                "agree. Defaults: ltx2-video, 256 tokens, tp 1,2,4, fp32,bf16,fp16,int8,fp8-dynamic,fp8-block, ring.\n");
 }
@@ -59,6 +61,19 @@ double rel_l2(const Matrix<float>& a, const Matrix<double>& e) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && std::string(argv[1]) == "--bench") {
+    const bool quick = argc == 3 && std::string(argv[2]) == "--quick";
+    if (argc > 3 || (argc == 3 && !quick)) {
+      std::fprintf(stderr, "ffn-parity-device-check: error: --bench takes only --quick\n");
+      return 2;
+    }
+    try {
+      return bench::run_cuda_bench(quick);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "ffn-parity-device-check: error: --bench: %s\n", e.what());
+      return 2;
+    }
+  }
   Options o;
   try {
     for (int i = 1; i < argc; ++i) {

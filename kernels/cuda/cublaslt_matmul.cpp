@@ -15,9 +15,10 @@ namespace {
 // without a device fails only when it actually asks for a GEMM.
 class LtContext {
  public:
+  // Never destroyed: at exit the CUDA runtime may be unloaded before static destructors run.
   static LtContext& get() {
-    static LtContext context;
-    return context;
+    static LtContext* context = new LtContext();
+    return *context;
   }
   cublasLtHandle_t handle() const { return handle_; }
   void* workspace() const { return workspace_.get(); }
@@ -25,7 +26,6 @@ class LtContext {
 
  private:
   LtContext() : workspace_(32u << 20) { check(cublasLtCreate(&handle_), "cublasLtCreate"); }
-  ~LtContext() { cublasLtDestroy(handle_); }
   cublasLtHandle_t handle_ = nullptr;
   DeviceBuffer<unsigned char> workspace_;
 };
@@ -85,26 +85,37 @@ void matmul_xwt(const MatmulOperands& op, cudaStream_t stream) {
   const std::uint64_t ws = lt.workspace_bytes();
   check(cublasLtMatmulPreferenceSetAttribute(pref.h, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws),
         "cublasLtMatmulPreferenceSetAttribute");
-  // Split-K partials are summed in fp32 (or int32), never stored in a bf16 output buffer:
-  // the output is rounded once, as the reference does.
-  const std::uint32_t schemes = CUBLASLT_REDUCTION_SCHEME_COMPUTE_TYPE;
-  check(cublasLtMatmulPreferenceSetAttribute(pref.h, CUBLASLT_MATMUL_PREF_REDUCTION_SCHEME_MASK, &schemes, sizeof schemes),
-        "cublasLtMatmulPreferenceSetAttribute");
 
-  cublasLtMatmulHeuristicResult_t result{};
-  int found = 0;
-  check(cublasLtMatmulAlgoGetHeuristic(lt.handle(), desc.h, a.h, b.h, d.h, d.h, pref.h, 1, &result, &found),
+  // The first algorithm whose split-K partials (if any) are summed in the compute type: an
+  // output-type (bf16) reduction would round the partials, and the reference rounds once.
+  constexpr int k_candidates = 16;
+  cublasLtMatmulHeuristicResult_t candidates[k_candidates]{};
+  int returned = 0;
+  check(cublasLtMatmulAlgoGetHeuristic(lt.handle(), desc.h, a.h, b.h, d.h, d.h, pref.h, k_candidates, candidates,
+                                       &returned),
         "cublasLtMatmulAlgoGetHeuristic");
-  if (found == 0)
+  const bool narrow_output = op.out_type == CUDA_R_16BF || op.out_type == CUDA_R_16F;
+  const cublasLtMatmulHeuristicResult_t* chosen = nullptr;
+  for (int i = 0; i < returned && !chosen; ++i) {
+    if (candidates[i].state != CUBLAS_STATUS_SUCCESS) continue;
+    std::uint32_t scheme = CUBLASLT_REDUCTION_SCHEME_NONE;
+    std::size_t written = 0;
+    check(cublasLtMatmulAlgoConfigGetAttribute(&candidates[i].algo, CUBLASLT_ALGO_CONFIG_REDUCTION_SCHEME, &scheme,
+                                               sizeof scheme, &written),
+          "cublasLtMatmulAlgoConfigGetAttribute");
+    if (!narrow_output || scheme == CUBLASLT_REDUCTION_SCHEME_NONE || scheme == CUBLASLT_REDUCTION_SCHEME_COMPUTE_TYPE)
+      chosen = &candidates[i];
+  }
+  if (!chosen)
     throw CudaError(fmt::format("cublasLtMatmulAlgoGetHeuristic: no algorithm for [{}x{}]x[{}x{}]^T (input type {}, "
-                                "output type {})",
+                                "output type {}) without a reduction in the output type",
                                 op.tokens, op.k, op.n, op.k, static_cast<int>(op.in_type),
                                 static_cast<int>(op.out_type)));
   const float alpha_f = 1, beta_f = 0;
   const std::int32_t alpha_i = 1, beta_i = 0;
   const void* alpha = integer ? static_cast<const void*>(&alpha_i) : &alpha_f;
   const void* beta = integer ? static_cast<const void*>(&beta_i) : &beta_f;
-  check(cublasLtMatmul(lt.handle(), desc.h, alpha, op.w, a.h, op.x, b.h, beta, op.y, d.h, op.y, d.h, &result.algo,
+  check(cublasLtMatmul(lt.handle(), desc.h, alpha, op.w, a.h, op.x, b.h, beta, op.y, d.h, op.y, d.h, &chosen->algo,
                        lt.workspace(), lt.workspace_bytes(), stream),
         "cublasLtMatmul");
 }

@@ -11,7 +11,8 @@ namespace {
 
 // x / scale on the format's grid (not scaled back), as cpu::quantize_value.
 __device__ float quantize_scaled(float v, bool int8) {
-  if (int8) return rintf(fminf(fmaxf(v, -127.0f), 127.0f));
+  // Through an integer, as the CPU's int8_round_sym: a small negative value gives +0, not -0.
+  if (int8) return static_cast<float>(__float2int_rn(fminf(fmaxf(v, -127.0f), 127.0f)));
   const __nv_fp8_storage_t code = __nv_cvt_float_to_fp8(v, __NV_SATFINITE, __NV_E4M3);
   return __half2float(__half(__nv_cvt_fp8_to_halfraw(code, __NV_E4M3)));
 }
