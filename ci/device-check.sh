@@ -22,7 +22,7 @@ build="${BUILD_DIR:-$root/build-device}"
 debs=(libopenblas0-pthread libopenblas-pthread-dev libgfortran5 libquadmath0 libfmt9 libfmt-dev)
 
 say() { printf 'device-check: %s\n' "$*"; }
-die() { printf 'device-check: error: %s\n' "$*" >&2; exit "${2:-2}"; }
+die() { printf 'device-check: error: %s\n' "$1" >&2; exit "${2:-2}"; }
 
 mode=run
 case "${1:-}" in
@@ -103,8 +103,9 @@ cmake --build "$build" -j "${JOBS:-$(nproc)}" >"$build/build.log" 2>&1 ||
   { tail -n 40 "$build/build.log" >&2; die "build failed (log: $build/build.log)"; }
 
 # ---- device ------------------------------------------------------------------------------------
+# has_cuda_device --why prints the device summary, or "no CUDA device: <reason>".
 if ! "$build/tests/gpu/has_cuda_device"; then
-  die "no usable CUDA device: $("$build/tests/gpu/has_cuda_device" --why || true)" 3
+  die "$("$build/tests/gpu/has_cuda_device" --why || true) (the build is fine; run this on a GPU machine)" 3
 fi
 
 # ---- gpu tests, then the sweep ---------------------------------------------------------------
