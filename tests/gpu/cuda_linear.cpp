@@ -95,11 +95,13 @@ int main() {
 
   // The rounding point of the bias: fp32 sum 257, bias 0.75 -> 257.75 -> bf16 258.
   {
-    Matrix<float> x(1, 8, 0.0f), w(1, 8, 0.0f);
+    // [8 x 8] operands (aligned like any real layer); only output (0, 0) is looked at.
+    Matrix<float> x(8, 8, 0.0f), w(8, 8, 0.0f);
     x(0, 0) = 256;
     x(0, 1) = 1;
     w(0, 0) = w(0, 1) = 1;
-    const std::vector<float> bias{0.75f};
+    std::vector<float> bias(8, 0.0f);
+    bias[0] = 0.75f;
     const float cpu = cpu::linear(x, w, bias, DType::bf16)(0, 0);
     const float gpu = cuda::linear(x, w, bias, DType::bf16)(0, 0);
     c.expect(cpu == 258.0f, fmt::format("CPU bias rounding point: {} instead of 258", cpu));
