@@ -11,6 +11,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev libfmt-dev
   libopencv-dev libopencv-contrib-dev
   ffmpeg  # only the baseline of ci/bench-frames.sh
+  clang-14 libclang-rt-14-dev libomp-14-dev  # only the libFuzzer targets of ci/fuzz.sh
 )
 
 missing=()

@@ -378,8 +378,10 @@ class Reader {
     fr.videos = {read_frames(f_, grp + "/frames_allgather"), read_frames(f_, grp + "/frames_sharded"),
                  read_frames(f_, grp + "/frames_reference")};
     for (const Video* v : {&fr.videos.allgather, &fr.videos.sharded, &fr.videos.reference})
-      if (v->size() != static_cast<std::size_t>(r.frames) || v->front().rows != r.height * r.patch ||
-          v->front().cols != r.width * r.patch)
+      // In 64 bits: the attributes are the file's, and their product may not fit an int.
+      if (v->size() != static_cast<std::size_t>(r.frames) ||
+          v->front().rows != static_cast<std::int64_t>(r.height) * r.patch ||
+          v->front().cols != static_cast<std::int64_t>(r.width) * r.patch)
         fail(grp, fmt::format("stored frames do not match the rollout grid {} with patch {}", grid, r.patch));
     return fr;
   }

@@ -238,6 +238,29 @@ void File::write_i64(const std::string& name, const std::vector<std::int64_t>& s
   write_dataset(name, shape, H5T_NATIVE_INT64, H5T_STD_I64LE, data);
 }
 
+std::size_t File::checked_count(const std::string& name, hid_t dataset, const std::vector<std::int64_t>& shape,
+                                std::size_t element_size) const {
+  // The shape is whatever the file declares; it is checked against the data the file
+  // actually holds before anything is allocated for it. Chunks are at most deflated, and
+  // deflate shrinks data at most 1032-fold (zlib's limit), so a dataset holds at most 1032
+  // times the bytes stored for it, and those lie within the file.
+  constexpr std::uint64_t k_max_inflation = 1032;
+  std::uint64_t count = 1, bytes = element_size;
+  for (const std::int64_t d : shape) {
+    const auto n = static_cast<std::uint64_t>(d);
+    if (n != 0 && (count > UINT64_MAX / n || bytes > UINT64_MAX / n))
+      fail(name, fmt::format("declares a shape [{}] too large to address", fmt::join(shape, ", ")));
+    count *= n, bytes *= n;
+  }
+  hsize_t file_size = 0;
+  if (H5Fget_filesize(file_.get(), &file_size) < 0) fail("/", "cannot get the file size");
+  const std::uint64_t stored = std::min<std::uint64_t>(H5Dget_storage_size(dataset), file_size);
+  if (bytes > k_max_inflation * stored)
+    fail(name, fmt::format("declares {} bytes of data [{}] but stores {}: more than its chunks can hold", bytes,
+                           fmt::join(shape, ", "), stored));
+  return static_cast<std::size_t>(count);
+}
+
 std::vector<std::int64_t> File::shape(const std::string& name) const {
   Handle ds = open_object(name);
   Handle space(H5Dget_space(ds.get()), H5Sclose);
@@ -255,10 +278,9 @@ TensorData File::read(const std::string& name) const {
   Handle ds(H5Dopen2(file_.get(), name.c_str(), H5P_DEFAULT), H5Dclose);
   if (!ds.valid()) fail(name, "is not a dataset");
   Handle type(H5Dget_type(ds.get()), H5Tclose);
-  std::size_t count = 1;
-  for (auto d : t.shape) count *= static_cast<std::size_t>(d);
   const H5T_class_t cls = H5Tget_class(type.get());
   const std::size_t size = H5Tget_size(type.get());
+  const std::size_t count = checked_count(name, ds.get(), t.shape, size);
   herr_t status = 0;
   if (cls == H5T_FLOAT) {
     t.type = size == 8 ? ElementType::f64 : ElementType::f32;
@@ -332,6 +354,11 @@ Handle File::open_attr(const std::string& object, const std::string& name) const
   Handle attr(H5Aopen_by_name(file_.get(), object.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT),
               H5Aclose);
   if (!attr.valid()) fail(object + "@" + name, "cannot open attribute");
+  // Every attribute is read into a buffer for one value, and H5Aread writes all of an
+  // array's elements: an attribute that is not a single value would overrun it.
+  const Handle space(H5Aget_space(attr.get()), H5Sclose);
+  if (!space.valid() || H5Sget_simple_extent_npoints(space.get()) != 1)
+    fail(object + "@" + name, "does not hold a single value");
   return attr;
 }
 

@@ -117,6 +117,10 @@ class File {
   [[noreturn]] void fail(const std::string& object, const std::string& reason) const;
   Handle open_object(const std::string& object) const;
   Handle open_attr(const std::string& object, const std::string& name) const;
+  // The element count of a dataset of this shape, after checking that the file holds data
+  // for all of it.
+  std::size_t checked_count(const std::string& name, hid_t dataset, const std::vector<std::int64_t>& shape,
+                            std::size_t element_size) const;
   void write_dataset(const std::string& name, const std::vector<std::int64_t>& shape,
                      hid_t mem_type, hid_t file_type, const void* data);
 

@@ -27,6 +27,15 @@ struct CaseResult {
   Comparison allgather_ref;  // allgather vs fp64 reference
   Comparison sharded_ref;    // sharded vs fp64 reference
   bool activations_identical = false;  // the two paths' GELU outputs agree bit for bit
+  // Each path's GELU output against the reference activation, element-wise within its
+  // error bound (what licenses the parity allowance for activations that differ).
+  BudgetVerdict allgather_activation, sharded_activation;
+  // GELU outputs that differ between the paths where its inputs agree bit for bit: an
+  // elementwise op must give identical results on identical inputs.
+  std::int64_t gelu_mismatches = 0;
+  // Values of each path's tensors that left a Linear, GELU or collective off the activation
+  // dtype's grid (the stack stores every such tensor in the activation dtype).
+  std::int64_t off_grid_allgather = 0, off_grid_sharded = 0;
   // Quantized schemes: the parity error split into its two causes, as relative L2 norms
   // against the allgather output: the sharded path run with proj_out input scales agreed
   // over the group (as the allgather path sees them) isolates the reduction order
@@ -39,7 +48,14 @@ struct CaseResult {
   bool pass = false;
   std::optional<FrameResult> frames;  // with run --frames
   std::string reason;  // why it failed; empty when it passed
+  // With an injected fault that cannot occur in this case (fault_not_applicable): why. The
+  // case was not run and is neither passed nor failed.
+  std::string not_applicable;
   double seconds = 0;
+
+  bool applicable() const { return not_applicable.empty(); }
+  // The largest margin of the three comparisons (< 1 passes).
+  double margin() const;
 };
 
 // Called before each case with (index, count, case).

@@ -79,6 +79,7 @@ FfnErrorTerms ffn_error_terms(const Matrix<float>& x, const FfnWeights& w,
   // Rows [0, T): a^2 (the proj_out products); [T, 2T): (b_a + b_q)^2, the bound on the error
   // of the quantized activation against the exact one; [2T, 3T): b_q^2 alone.
   Matrix<float> stacked(3 * tokens, inner);
+  Matrix<double> activation_bound(tokens, inner);
   for (std::int64_t t = 0; t < tokens; ++t)
     for (std::int64_t k = 0; k < inner; ++k) {
       // Exact values h, a; each computed value is the exact one plus the errors bounded
@@ -93,6 +94,7 @@ FfnErrorTerms ffn_error_terms(const Matrix<float>& x, const FfnWeights& w,
       // The bound was taken at the exact activation; the computed one is larger by at most
       // a_computed - a, which adds at most u_q (a_computed - a) to its quantization error.
       const double b_quant = a_quant(t, k) + u_quant * (a_computed - a);
+      activation_bound(t, k) = b_act;
       stacked(t, k) = static_cast<float>(a_computed * a_computed);
       stacked(tokens + t, k) = static_cast<float>((b_act + b_quant) * (b_act + b_quant));
       stacked(2 * tokens + t, k) = static_cast<float>(b_quant * b_quant);
@@ -102,6 +104,7 @@ FfnErrorTerms ffn_error_terms(const Matrix<float>& x, const FfnWeights& w,
   FfnErrorTerms terms;
   terms.inner = inner;
   terms.dtype = dtype;
+  terms.activation_bound = std::move(activation_bound);
   terms.extra_out_roundings = extra_roundings(q_out, inner);
   terms.input_scales_differ_by_shard = q_out && scheme_layout(q_out->scheme).row_scales_differ_by_shard;
   terms.out_terms_sq = Matrix<double>(tokens, dim);
@@ -161,6 +164,13 @@ ErrorBudget input_scale_budget(const FfnErrorTerms& terms) {
   ErrorBudget b(terms.input_quant_sq.rows(), terms.input_quant_sq.cols());
   for (std::size_t i = 0; i < b.size(); ++i) b.add_random(i, 4.0 * terms.input_quant_sq.data()[i]);
   return b;
+}
+
+ErrorBudget activation_budget(const FfnErrorTerms& terms) {
+  const Matrix<double>& b = terms.activation_bound;
+  ErrorBudget budget(b.rows(), b.cols());
+  for (std::size_t i = 0; i < b.size(); ++i) budget.add_offset(i, b.data()[i]);
+  return budget;
 }
 
 ErrorBudget reference_budget(ErrorBudget path, const FfnErrorTerms& terms) {

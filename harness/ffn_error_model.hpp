@@ -38,6 +38,9 @@ struct FfnErrorTerms {
   // sum_k w_jk^2 q_k^2, q_k bounding the quantization error of proj_out's input a_k with the
   // scales of the whole row; zero without quantization.
   Matrix<double> input_quant_sq;
+  // Per (token, inner element): the bound on the computed GELU output's error against the
+  // exact activation (b_a in ERROR_MODEL.md), for checking each path's activations.
+  Matrix<double> activation_bound;
   std::int64_t extra_out_roundings = 0;      // fp32 roundings of proj_out beyond the K adds
   bool input_scales_differ_by_shard = false;  // proj_out's input scales depend on the shard
 };
@@ -61,6 +64,8 @@ ErrorBudget activation_difference_budget(const Matrix<float>& a, const Matrix<fl
 // quantization errors of the same activation stay in the difference: each at most the
 // whole-row bound q_k (a shard's scale is never larger), together (2 q_k)^2 per term.
 ErrorBudget input_scale_budget(const FfnErrorTerms& terms);
+// Hard bounds on a path's GELU output against the reference activation (activation_bound).
+ErrorBudget activation_budget(const FfnErrorTerms& terms);
 // A path's budget against the fp64 reference: its output side plus the upstream errors.
 ErrorBudget reference_budget(ErrorBudget path, const FfnErrorTerms& terms);
 

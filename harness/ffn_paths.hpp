@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "harness/communicator.hpp"
+#include "harness/fault.hpp"
 #include "harness/parallel_linear.hpp"
 
 namespace ffn {
@@ -43,6 +44,7 @@ Matrix<float> ffn_sharded(const Matrix<float>& x, const FfnWeights& w, Communica
                           DType dtype, RoundingObserver* observer = nullptr,
                           FfnTrace* trace = nullptr,
                           InputScaleScope proj_out_scales = InputScaleScope::local,
+                          Fault fault = Fault::none,  // only the faults put in by the path itself
                           const Kernels& kernels = cpu_kernels());
 
 // The reference runs the checkpoint as shipped: for a quantized one, the dequantized weights

@@ -72,7 +72,7 @@ RowParallelLinear::RowParallelLinear(std::string name, const Matrix<float>& weig
                                      std::span<const float> bias, bool input_is_parallel,
                                      bool reduce_results, Communicator& comm, DType dtype,
                                      const QuantizedLinear* quant, InputScaleScope scale_scope,
-                                     const Kernels& kernels)
+                                     bool bias_on_every_rank, const Kernels& kernels)
     : name_(std::move(name)),
       input_is_parallel_(input_is_parallel),
       reduce_results_(reduce_results),
@@ -80,6 +80,7 @@ RowParallelLinear::RowParallelLinear(std::string name, const Matrix<float>& weig
       dtype_(dtype),
       quant_(quant),
       scale_scope_(scale_scope),
+      bias_on_every_rank_(bias_on_every_rank),
       kernels_(kernels),
       bias_(bias) {
   check_bias(name_, bias, weight.rows());
@@ -102,7 +103,7 @@ RowParallelLinear::RowParallelLinear(std::string name, const Matrix<float>& weig
 }
 
 std::span<const float> RowParallelLinear::bias_added(std::size_t local) const {
-  return comm_.local_ranks()[local] == 0 ? bias_ : std::span<const float>();
+  return comm_.local_ranks()[local] == 0 || bias_on_every_rank_ ? bias_ : std::span<const float>();
 }
 
 RankTensors RowParallelLinear::partial_outputs(const RankTensors& x) const {

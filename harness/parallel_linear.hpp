@@ -50,11 +50,13 @@ enum class InputScaleScope { local, group };
 class RowParallelLinear {
  public:
   // With `quant`, the layer runs the quantized checkpoint; per-channel weight scales stay
-  // whole, block scales are sharded by block columns.
+  // whole, block scales are sharded by block columns. `bias_on_every_rank` is an injected
+  // fault (harness/fault.hpp): every rank adds the full bias.
   RowParallelLinear(std::string name, const Matrix<float>& weight, std::span<const float> bias,
                     bool input_is_parallel, bool reduce_results, Communicator& comm, DType dtype,
                     const QuantizedLinear* quant = nullptr,
-                    InputScaleScope scale_scope = InputScaleScope::local, const Kernels& kernels = cpu_kernels());
+                    InputScaleScope scale_scope = InputScaleScope::local, bool bias_on_every_rank = false,
+                    const Kernels& kernels = cpu_kernels());
 
   // Each rank's partial output p_r = x_r W_r^T (+ b on rank 0), rounded to the dtype.
   RankTensors partial_outputs(const RankTensors& x) const;
@@ -75,6 +77,7 @@ class RowParallelLinear {
   DType dtype_;
   const QuantizedLinear* quant_;
   InputScaleScope scale_scope_;
+  bool bias_on_every_rank_;
   const Kernels& kernels_;
   std::int64_t in_per_rank_;
   std::vector<MatrixView<float>> weights_;

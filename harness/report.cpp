@@ -91,9 +91,24 @@ json video_score_json(const VideoScore& v) {
 }  // namespace
 
 std::string summary_line(const std::vector<CaseResult>& results) {
-  std::size_t passed = 0;
-  for (const auto& r : results) passed += r.pass;
-  return fmt::format("{} passed, {} failed", passed, results.size() - passed);
+  std::size_t passed = 0, not_applicable = 0;
+  for (const auto& r : results) passed += r.pass, not_applicable += !r.applicable();
+  std::string line = fmt::format("{} passed, {} failed", passed, results.size() - passed - not_applicable);
+  if (not_applicable > 0) line += fmt::format(", {} not applicable", not_applicable);
+  return line;
+}
+
+std::string injection_line(const std::vector<CaseResult>& results) {
+  std::size_t detected = 0, missed = 0, not_applicable = 0, controls = 0, controls_failed = 0;
+  for (const auto& r : results) {
+    if (r.config.fault == Fault::none) continue;
+    if (!r.applicable()) ++not_applicable;
+    else if (fault_info(r.config.fault).control) ++controls, controls_failed += !r.pass;
+    else (r.pass ? missed : detected)++;
+  }
+  if (detected + missed + not_applicable + controls == 0) return {};
+  return fmt::format("injected faults: {} detected, {} missed, {} not applicable; controls: {} passed, {} failed",
+                     detected, missed, not_applicable, controls - controls_failed, controls_failed);
 }
 
 void print_table(std::ostream& out, const SweepConfig& s, const std::vector<CaseResult>& results) {
@@ -111,6 +126,11 @@ void print_table(std::ostream& out, const SweepConfig& s, const std::vector<Case
              "tp", "precision", "reduce", "par_max", "par_rl2", "ulp_p99", "allclose%", "par_mrg",
              "scale_rl2", "order_rl2", "ag_rl2", "ag_mrg", "sh_rl2", "sh_mrg", "#wrong", "time_s", "verdict");
   for (const auto& r : results) {
+    if (!r.applicable()) {
+      fmt::print(out, "{:>4} {:>18} {:>8} | not applicable: {}\n", r.config.tp, r.config.precision().name,
+                 allreduce_model_name(r.config.allreduce), r.not_applicable);
+      continue;
+    }
     const auto& p = r.parity.stats;
     fmt::print(out, "{:>4} {:>18} {:>8} | {:>9.3e} {:>8.2e} {:>7.4g} {:>9.3f} {:>7.3f} {:>9} {:>9} | {:>8.2e} {:>7.3f} | {:>8.2e} {:>7.3f} | {:>6} {:>7.2f} {:>7}\n",
                r.config.tp, r.config.precision().name, allreduce_model_name(r.config.allreduce),
@@ -120,25 +140,44 @@ void print_table(std::ostream& out, const SweepConfig& s, const std::vector<Case
                r.allgather_ref.verdict.margin(), std::sqrt(r.sharded_ref.stats.nmse),
                r.sharded_ref.verdict.margin(), wrong(r), r.seconds, r.pass ? "PASS" : "FAIL");
     if (!r.pass) fmt::print(out, "#   FAIL {}: {}\n", r.config.name(), r.reason);
+    else if (r.config.fault != Fault::none) fmt::print(out, "#   PASS {}\n", r.config.name());  // names the fault
   }
   if (!results.empty() && results.front().frames) print_frames_table(out, results);
+  if (const std::string line = injection_line(results); !line.empty()) fmt::print(out, "# {}\n", line);
   fmt::print(out, "{}\n", summary_line(results));
 }
 
 void print_json(std::ostream& out, const SweepConfig& s, const std::vector<CaseResult>& results) {
   json cases = json::array();
-  std::size_t passed = 0;
+  std::size_t passed = 0, not_applicable = 0;
   for (const auto& r : results) {
     passed += r.pass;
+    const json fault = r.config.fault == Fault::none ? json(nullptr) : json(fault_name(r.config.fault));
+    if (!r.applicable()) {
+      ++not_applicable;
+      cases.push_back({{"name", r.config.name()}, {"tp", r.config.tp}, {"precision", r.config.precision().name},
+                       {"allreduce", allreduce_model_name(r.config.allreduce)}, {"injected_fault", fault},
+                       {"not_applicable", r.not_applicable}});
+      continue;
+    }
     cases.push_back({
         {"name", r.config.name()},
         {"tp", r.config.tp},
         {"precision", r.config.precision().name},
         {"allreduce", allreduce_model_name(r.config.allreduce)},
+        {"injected_fault", fault},
         {"pass", r.pass},
+        {"detected", r.config.fault != Fault::none && !r.pass},
         {"reason", r.reason},
+        {"off_grid", {{"allgather", r.off_grid_allgather}, {"sharded", r.off_grid_sharded}}},
+        {"gelu_mismatches", r.gelu_mismatches},
         {"seconds", r.seconds},
         {"activations_identical", r.activations_identical},
+        {"activation_check",
+         {{"allgather", {{"pass", r.allgather_activation.pass}, {"over_budget", r.allgather_activation.over_budget},
+                         {"worst_ratio", number(r.allgather_activation.worst_ratio)}}},
+          {"sharded", {{"pass", r.sharded_activation.pass}, {"over_budget", r.sharded_activation.over_budget},
+                       {"worst_ratio", number(r.sharded_activation.worst_ratio)}}}}},
         {"scale_part_rel_l2", number(r.scale_part_rel_l2)},
         {"order_part_rel_l2", number(r.order_part_rel_l2)},
         {"parity", comparison_json(r.parity)},
@@ -163,7 +202,8 @@ void print_json(std::ostream& out, const SweepConfig& s, const std::vector<CaseR
       {"outlier_scale", s.outlier_scale},
       {"cases", cases},
       {"passed", passed},
-      {"failed", results.size() - passed},
+      {"failed", results.size() - passed - not_applicable},
+      {"not_applicable", not_applicable},
   };
   out << doc.dump(2) << "\n";
 }

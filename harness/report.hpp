@@ -11,7 +11,10 @@ namespace ffn {
 void print_table(std::ostream& out, const SweepConfig& sweep, const std::vector<CaseResult>& results);
 void print_json(std::ostream& out, const SweepConfig& sweep, const std::vector<CaseResult>& results);
 
-// "N passed, N failed"
+// "N passed, N failed" (", N not applicable" with injected faults that cannot occur)
 std::string summary_line(const std::vector<CaseResult>& results);
+// With injected faults: "injected faults: N detected, N missed, N not applicable; controls:
+// N passed, N failed"; empty without.
+std::string injection_line(const std::vector<CaseResult>& results);
 
 }  // namespace ffn

@@ -15,6 +15,7 @@ std::string CaseConfig::name() const {
   std::string n = fmt::format("{}/t{}/tp{}/{}/{}/s{}", shape.name, tokens, tp, precision().name,
                               allreduce_model_name(allreduce), seed);
   if (outlier_channels > 0) n += fmt::format("/o{}x{}", outlier_channels, outlier_scale);
+  if (fault != Fault::none) n += fmt::format("/inject={}", fault_name(fault));
   return n;
 }
 

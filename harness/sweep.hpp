@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "harness/allreduce_model.hpp"
+#include "harness/fault.hpp"
 #include "harness/inputs.hpp"
 
 namespace ffn {
@@ -31,10 +32,11 @@ struct CaseConfig {
   std::uint64_t seed = 0;
   int outlier_channels = 0;
   double outlier_scale = 32.0;
+  Fault fault = Fault::none;  // injected into the path under test (run --inject)
 
   InputConfig inputs() const;
   Precision precision() const { return precision_of(dtype, scheme); }
-  // e.g. "ltx2-video/t64/tp4/bf16/ring/s0"
+  // e.g. "ltx2-video/t64/tp4/bf16/ring/s0" (+ "/inject=FAULT")
   std::string name() const;
 };
 

@@ -64,12 +64,16 @@ BudgetVerdict judge(std::span<const double> actual, std::span<const double> expe
   const double inf = std::numeric_limits<double>::infinity();
   BudgetVerdict v;
   v.numel = static_cast<std::int64_t>(actual.size());
-  double variance_sum = 0, b4_sum = 0;
+  double variance_sum = 0, b4_sum = 0, worst_sq_sum = 0, proxy_sum = 0, proxy_sq_sum = 0, proxy_max = 0;
   for (std::size_t i = 0; i < actual.size(); ++i) {
     const double a = actual[i], e = expected[i];
     const double bound = budget.worst(i) + k.lambda_element * std::sqrt(budget.random_sq(i));
     variance_sum += budget.variance(i);
     b4_sum += bound * bound * bound * bound;
+    worst_sq_sum += budget.worst(i) * budget.worst(i);
+    proxy_sum += budget.random_sq(i);
+    proxy_sq_sum += budget.random_sq(i) * budget.random_sq(i);
+    proxy_max = std::max(proxy_max, budget.random_sq(i));
     double d, ratio;
     if (std::isfinite(a) && std::isfinite(e)) {
       d = std::fabs(a - e);
@@ -87,7 +91,18 @@ BudgetVerdict judge(std::span<const double> actual, std::span<const double> expe
     }
     if (std::isfinite(d)) v.norm_sq += d * d;
   }
-  v.norm_threshold = variance_sum + k.lambda_norm * std::sqrt(b4_sum / 2.0);
+  // Two tail bounds on sum d^2, each exceeded with probability <= exp(-lambda_norm^2); the
+  // smaller one is used (together <= 2 exp(-lambda_norm^2)). Hoeffding on the squares suits
+  // budgets made of roundings; for budgets dominated by the random part, whose element bound
+  // is lambda_element standard deviations wide, the sub-Gaussian bound is far tighter:
+  // |d| <= worst + |z| with z sub-Gaussian of proxy random_sq (Hoeffding's lemma), so
+  // sqrt(sum d^2) <= sqrt(sum worst^2) + sqrt(sum z^2) (triangle inequality), and sum z^2 obeys
+  // the chi-square tail of Laurent and Massart (2000): <= sum s + 2 sqrt(t sum s^2) + 2 t max s.
+  const double t = k.lambda_norm * k.lambda_norm;
+  const double hoeffding = variance_sum + k.lambda_norm * std::sqrt(b4_sum / 2.0);
+  const double random_tail = proxy_sum + 2.0 * std::sqrt(t * proxy_sq_sum) + 2.0 * t * proxy_max;
+  const double sub_gaussian = std::pow(std::sqrt(worst_sq_sum) + std::sqrt(random_tail), 2);
+  v.norm_threshold = std::min(hoeffding, sub_gaussian);
   v.norm_ratio = v.norm_sq == 0 ? 0 : (v.norm_threshold > 0 ? std::sqrt(v.norm_sq / v.norm_threshold) : inf);
   v.pass = v.nonfinite == 0 && v.over_budget == 0 && v.norm_ratio <= 1;
   return v;

@@ -10,7 +10,8 @@
 //             random_sq/3, offset^2.
 // The element bound is worst + lambda_element * sqrt(random_sq) (Hoeffding: exceeded with
 // probability <= 2 exp(-lambda^2/2)); the norm check compares sum(d^2) with
-// sum(variance) + lambda_norm * sqrt(sum(B^4)/2) (Hoeffding on the squares).
+// sum(variance) + lambda_norm * sqrt(sum(B^4)/2) (Hoeffding on the squares), or with the
+// tighter sub-Gaussian (chi-square) tail of the random part when that is smaller.
 #include <cstdint>
 #include <span>
 
@@ -48,7 +49,7 @@ class ErrorBudget {
 
 struct VerdictConstants {
   double lambda_element = 8.0;  // 2 exp(-32) = 2.5e-14 false alarms per element
-  double lambda_norm = 6.0;     // exp(-36) = 2.3e-16 false alarms per tensor
+  double lambda_norm = 6.0;     // 2 exp(-36) = 4.6e-16 false alarms per tensor (two tail bounds)
 };
 
 struct BudgetVerdict {
@@ -59,7 +60,7 @@ struct BudgetVerdict {
   std::int64_t worst_index = -1;
   double worst_diff = 0, worst_bound = 0;
   double norm_sq = 0;             // sum d^2
-  double norm_threshold = 0;      // sum variance + lambda_norm sqrt(sum B^4 / 2)
+  double norm_threshold = 0;      // the smaller of the Hoeffding and the sub-Gaussian tail bound
   double norm_ratio = 0;          // sqrt(norm_sq / norm_threshold)
   bool pass = false;
 

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <mutex>
 
 namespace ffn {
 
@@ -28,32 +29,43 @@ std::string size_text(const cv::Mat& m) { return fmt::format("{}x{}", m.cols, m.
 // FFmpeg, OpenCV's FFmpeg backend and libpng print their complaints straight to stderr
 // ("moov atom not found", "libpng error: Read Error"). While they run, fd 2 points at a
 // temporary file, and the last thing they said becomes part of our one-line error instead of
-// stray lines around it. The redirection is process-wide, hence frame I/O is not to run
-// concurrently with itself or with other output to stderr.
+// stray lines around it. The redirection is process-wide and shared: the first capture to
+// start redirects, the last to finish restores, and each reads what was written since it
+// started, so two sides of a comparison can be decoded concurrently (a complaint of the one
+// may then show in the other's detail; the error line itself always names the right file).
 class StderrCapture {
  public:
   StderrCapture() {
-    std::fflush(stderr);
-    file_ = std::tmpfile();
-    if (file_) saved_ = ::dup(STDERR_FILENO);
-    if (saved_ >= 0 && ::dup2(::fileno(file_), STDERR_FILENO) < 0) restore();
+    const std::lock_guard lock(mutex_);
+    if (users_++ == 0) {
+      std::fflush(stderr);
+      file_ = std::tmpfile();
+      if (file_) saved_ = ::dup(STDERR_FILENO);
+      if (saved_ >= 0 && ::dup2(::fileno(file_), STDERR_FILENO) < 0) restore();
+    }
+    if (file_) start_ = ::lseek(::fileno(file_), 0, SEEK_END);
   }
   StderrCapture(const StderrCapture&) = delete;
   StderrCapture& operator=(const StderrCapture&) = delete;
-  ~StderrCapture() {
-    restore();
-    if (file_) std::fclose(file_);
-  }
+  ~StderrCapture() { release(); }
 
-  // Restores stderr and returns the last line printed meanwhile, without FFmpeg's
-  // "[component @ 0xaddress] " prefix.
+  // Stops capturing for this user and returns the last line printed since it started,
+  // without FFmpeg's "[component @ 0xaddress] " prefix.
   std::string finish() {
-    restore();
-    if (!file_) return "";
-    std::rewind(file_);
     std::string text;
-    char buffer[4096];
-    for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, file_)) > 0;) text.append(buffer, n);
+    {
+      const std::lock_guard lock(mutex_);
+      if (file_ && active_) {
+        std::fflush(stderr);
+        const off_t end = ::lseek(::fileno(file_), 0, SEEK_END);
+        if (end > start_) {
+          text.resize(static_cast<std::size_t>(end - start_));
+          const ssize_t got = ::pread(::fileno(file_), text.data(), text.size(), start_);
+          text.resize(got > 0 ? static_cast<std::size_t>(got) : 0);
+        }
+      }
+    }
+    release();
     std::string last;
     for (std::size_t start = 0, end; start < text.size(); start = end + 1) {
       end = std::min(text.find('\n', start), text.size());
@@ -66,7 +78,16 @@ class StderrCapture {
   }
 
  private:
-  void restore() {
+  void release() {
+    const std::lock_guard lock(mutex_);
+    if (!active_) return;
+    active_ = false;
+    if (--users_ > 0) return;
+    restore();
+    if (file_) std::fclose(file_);
+    file_ = nullptr;
+  }
+  static void restore() {
     if (saved_ < 0) return;
     std::fflush(stderr);
     ::dup2(saved_, STDERR_FILENO);
@@ -74,8 +95,12 @@ class StderrCapture {
     saved_ = -1;
   }
 
-  std::FILE* file_ = nullptr;
-  int saved_ = -1;
+  static inline std::mutex mutex_;
+  static inline int users_ = 0;
+  static inline std::FILE* file_ = nullptr;
+  static inline int saved_ = -1;
+  off_t start_ = 0;
+  bool active_ = true;
 };
 
 // At least one frame, all CV_8UC3 of one size.

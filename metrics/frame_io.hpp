@@ -2,8 +2,9 @@
 // Where frames come from and go: video files through OpenCV videoio (mp4, avi), directories
 // of PNG frames, and the frames stored in a golden (goldens/SCHEMA.md). Every failure is a
 // FrameIoError with one line naming the path and the reason; what FFmpeg or libpng print
-// while a file is read or written goes into that line, not to stderr (so these functions
-// redirect stderr while they run, and are not to be called concurrently).
+// while a file is read or written goes into that line, not to stderr (these functions
+// redirect stderr while they run; they may run concurrently with each other, not with other
+// output to stderr).
 #include <stdexcept>
 #include <string>
 

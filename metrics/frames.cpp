@@ -1,13 +1,13 @@
 #include "metrics/frames.hpp"
 
 #include <fmt/format.h>
-#include <malloc.h>
 #include <opencv2/core/utility.hpp>
-#include <opencv2/quality/qualityssim.hpp>
 
 #include <cmath>
 #include <limits>
 #include <stdexcept>
+
+#include "metrics/gaussian_ssim.hpp"
 
 namespace ffn {
 
@@ -37,12 +37,7 @@ double psnr_from_mse(double m) {
 }
 
 double ssim_unchecked(const cv::Mat& a, const cv::Mat& b, cv::Mat* map) {
-  // The static compute builds a fresh instance per call: an instance is not safe to share
-  // between the threads that score frames concurrently.
-  using cv::quality::QualitySSIM;
-  cv::Mat channel_maps;
-  const cv::Scalar s = map ? QualitySSIM::compute(a, b, channel_maps) : QualitySSIM::compute(a, b, cv::noArray());
-  if (map) cv::transform(channel_maps, *map, cv::Matx13f(1.f / 3, 1.f / 3, 1.f / 3));
+  const cv::Vec3d s = gaussian_ssim(a, b, map);
   return (s[0] + s[1] + s[2]) / 3;
 }
 
@@ -90,11 +85,6 @@ VideoScore compare_videos(const Video& a, const Video& b) {
   v.psnr_mean_db = psnr_from_mse(mse_sum / static_cast<double>(a.size()));
   v.ssim_mean = ssim_sum / static_cast<double>(a.size());
   return v;
-}
-
-void keep_freed_memory() {
-  mallopt(M_MMAP_THRESHOLD, 1 << 30);
-  mallopt(M_TRIM_THRESHOLD, 1 << 30);
 }
 
 }  // namespace ffn

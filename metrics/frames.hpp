@@ -2,9 +2,10 @@
 // Frame metrics (DESIGN section 4) through OpenCV contrib `quality`:
 //   PSNR per frame: 10 log10(255^2 / MSE) over all pixels and channels; +inf for identical
 //   frames (printed "inf", stored as IEEE +inf).
-//   SSIM per frame: Wang et al. 2004 as cv::quality::QualitySSIM computes it (11x11 Gaussian
+//   SSIM per frame: Wang et al. 2004 as cv::quality::QualitySSIM defines it (11x11 Gaussian
 //   window, sigma 1.5, K1 0.01, K2 0.03, L 255, reflect-101 borders, mean over the map),
-//   averaged over the three channels.
+//   averaged over the three channels; computed by gaussian_ssim.hpp, which the tests hold
+//   against QualitySSIM itself.
 // A video is a sequence of 8-bit, 3-channel frames of one size (cv::Mat CV_8UC3, BGR as
 // OpenCV holds them).
 #include <opencv2/core.hpp>
@@ -34,12 +35,5 @@ double ssim(const cv::Mat& a, const cv::Mat& b, cv::Mat* map = nullptr);
 
 // Frame counts and sizes must match: otherwise std::invalid_argument naming both.
 VideoScore compare_videos(const Video& a, const Video& b);
-
-// QualitySSIM allocates about twenty fresh float images per frame (90 MB at 768x512). With
-// glibc's defaults they come from mmap, or from a heap trimmed after every frame, so every
-// frame faults all its pages in again, which takes twice as long as the SSIM itself. This
-// makes glibc keep freed memory for reuse, for the whole process: call it once in a program
-// that scores many frames (`ffn-parity frames compare` does).
-void keep_freed_memory();
 
 }  // namespace ffn

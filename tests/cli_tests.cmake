@@ -118,3 +118,20 @@ ffn_frames_cli_test(frames_compare_counts frames_videos EXIT 2
 ffn_frames_cli_test(frames_bless_existing frames_golden EXIT 1
                     STDERR "^ffn-parity frames: error: .*a\\.h5: exists; pass --force to replace it$"
                     ARGS frames bless ${ffn_frames}/a.avi -o ${ffn_frames}/a.h5)
+
+# Fault injection (run --inject) and the false-alarm sweep.
+ffn_cli_error(inject_unknown "--inject: bogus not in " run --shape tiny --inject bogus)
+ffn_cli_error(inject_with_frames "--inject: judged on the FFN outputs only, not with --frames or --report$"
+              run --shape tiny --inject gelu-exact --frames)
+ffn_cli_test(inject_list EXIT 0 STDOUT "^bias-every-rank .*\ncontrol-allreduce-exact [^\n]*$" ARGS run --inject list)
+ffn_cli_test(inject_detected EXIT 1 STDOUT "\n# injected faults: 3 detected, 0 missed, 1 not applicable; controls: 0 passed, 0 failed\n0 passed, 3 failed, 1 not applicable$"
+             ARGS run --shape tiny --tp 1,2 --precision bf16 --inject bias-every-rank,token-dropped)
+ffn_cli_test(inject_control_passes EXIT 0 STDOUT "\n#   PASS tiny/t8/tp8/fp8-static/oneshot/s0/inject=control-allreduce-exact\n# injected faults: 0 detected, 0 missed, 8 not applicable; controls: 8 passed, 0 failed\n8 passed, 0 failed, 8 not applicable$"
+             ARGS run --shape tiny --tp 1,8 --precision bf16,fp8-static --allreduce ring,oneshot
+                  --inject control-allreduce-fp32,control-allreduce-exact)
+ffn_cli_test(inject_json EXIT 1 STDOUT "\"injected_fault\": \"allreduce-fp16\""
+             ARGS run --shape tiny --tp 2 --precision bf16 --inject allreduce-fp16 --format json)
+ffn_cli_test(false_alarms_zero_seeds EXIT 2 STDERR "^ffn-parity false-alarms: error: --seeds: "
+             ARGS false-alarms --seeds 0)
+ffn_cli_test(false_alarms_bad_tp EXIT 2 STDERR "^ffn-parity false-alarms: error: --tp: 3 does not divide "
+             ARGS false-alarms --seeds 1 --tp 3)

@@ -419,7 +419,7 @@ TEST_CASE("Both paths compute through the kernels they are given", "[ffn][backen
       const CountingKernels old_k, new_k;
       const Matrix<float> y_old = ffn_allgather(in.x, in.weights, comm, p.activation, nullptr, old_k);
       const Matrix<float> y_new =
-          ffn_sharded(in.x, in.weights, comm, p.activation, nullptr, nullptr, InputScaleScope::local, new_k);
+          ffn_sharded(in.x, in.weights, comm, p.activation, nullptr, nullptr, InputScaleScope::local, Fault::none, new_k);
       // Per path: proj_in and proj_out on each of the 2 ranks, GELU on each rank.
       for (const CountingKernels* k : {&old_k, &new_k}) {
         CHECK(k->gelu_calls == 2);

@@ -4,6 +4,8 @@
 // and the reason.
 #include <catch2/catch.hpp>
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/quality/qualityssim.hpp>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -12,6 +14,7 @@
 #include <fstream>
 #include <limits>
 #include <string>
+#include <thread>
 
 #include "tests/temp_dir.hpp"
 #include "frame_patterns.hpp"
@@ -20,6 +23,7 @@
 #include "goldens/h5.hpp"
 #include "metrics/frame_io.hpp"
 #include "metrics/frames.hpp"
+#include "metrics/gaussian_ssim.hpp"
 
 using namespace ffn;
 using ffn::test::structured_frame;
@@ -138,6 +142,44 @@ TEST_CASE("SSIM agrees with an independent fp64 implementation", "[frames]") {
     INFO("sigma " << sigma);
     CHECK(ssim(a, b) == Approx(reference_ssim(a, b)).margin(1e-6));
   }
+}
+
+// Sizes that reach every border case of the one-pass SSIM: frames narrower or shorter than
+// the window (reflections of reflections), a column strip cut short at the right edge, strips
+// away from both edges, more rows than its ring holds.
+TEST_CASE("SSIM per channel and its map agree with OpenCV's QualitySSIM", "[frames]") {
+  const std::vector<cv::Size> sizes{{1, 1},  {3, 2},   {7, 5},   {11, 11},  {16, 17}, {33, 20},
+                                    {64, 40}, {70, 23}, {75, 18}, {130, 70}, {200, 33}};
+  double worst = 0, worst_map = 0, worst_exact = 0, worst_opencv_exact = 0;
+  for (const cv::Size& size : sizes)
+    for (const double sigma : {1.0, 8.0, 40.0}) {
+      cv::Mat a(size, CV_8UC3);
+      if (size.width < 11) cv::randu(a, 0, 256);  // the structured pattern needs room
+      else a = structured_frame(size.width, size.height, 2);
+      const cv::Mat b = with_noise(a, sigma, 11);
+      cv::Mat maps;  // one map per channel, as the channels of one image
+      const cv::Scalar expected = cv::quality::QualitySSIM::compute(a, b, maps);
+      cv::Mat map;
+      const cv::Vec3d got = gaussian_ssim(a, b, &map);
+      INFO(size.width << "x" << size.height << ", sigma " << sigma);
+      for (int c = 0; c < 3; ++c) {
+        CHECK(std::fabs(got[c] - expected[c]) <= 1e-5);
+        worst = std::max(worst, std::fabs(got[c] - expected[c]));
+      }
+      // Both round in float; both lie within a few float roundings of the fp64 value.
+      const double exact = reference_ssim(a, b);
+      const double ours = (got[0] + got[1] + got[2]) / 3, opencv = (expected[0] + expected[1] + expected[2]) / 3;
+      CHECK(std::fabs(ours - exact) <= 2e-6);
+      worst_exact = std::max(worst_exact, std::fabs(ours - exact));
+      worst_opencv_exact = std::max(worst_opencv_exact, std::fabs(opencv - exact));
+      cv::Mat expected_map;
+      cv::transform(maps, expected_map, cv::Matx13f(1.f / 3, 1.f / 3, 1.f / 3));
+      const double map_difference = cv::norm(map, expected_map, cv::NORM_INF);
+      CHECK(map_difference < 5e-4);
+      worst_map = std::max(worst_map, map_difference);
+    }
+  WARN("largest difference from QualitySSIM: " << worst << " (mean), " << worst_map << " (map); from fp64: "
+                                                << worst_exact << " (QualitySSIM: " << worst_opencv_exact << ")");
 }
 
 TEST_CASE("the SSIM map is one channel whose mean is the SSIM", "[frames]") {
@@ -295,6 +337,37 @@ TEST_CASE("bad video files: one FrameIoError naming the file and the reason", "[
   CHECK_THAT(truncated, Contains(half + ": truncated or damaged: decoded ") && Contains("of the 6 frames"));
   CHECK(truncated.find('\n') == std::string::npos);
   CHECK_THAT(error_of<FrameIoError>([&] { read_video_file(header); }), Contains(header + ": "));
+}
+
+// frames compare decodes its two sides at once; both capture what FFmpeg prints on stderr.
+TEST_CASE("frame sources read concurrently: each error names its own file, stderr comes back", "[frames][io]") {
+  TempDir dir("ffn-frames-test");
+  const std::string whole = dir.file("whole.avi"), half = dir.file("half.avi"), text = dir.file("notes.mp4");
+  ffn::test::write_lossless_avi(structured_video(96, 64, 6), whole);
+  std::ifstream in(whole, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+  write_text(half, bytes.substr(0, bytes.size() / 2));
+  write_text(text, "this is not a video\n");
+  struct stat before {};
+  REQUIRE(::fstat(STDERR_FILENO, &before) == 0);
+
+  std::string error_half, error_text;
+  int good_frames = 0;
+  std::thread other([&] {
+    for (int i = 0; i < 10; ++i) error_text = error_of<FrameIoError>([&] { read_video_file(text); });
+  });
+  for (int i = 0; i < 10; ++i) {
+    error_half = error_of<FrameIoError>([&] { read_video_file(half); });
+    good_frames = static_cast<int>(read_video_file(whole).size());
+  }
+  other.join();
+  CHECK_THAT(error_half, Contains(half + ": truncated or damaged"));
+  CHECK_THAT(error_text, Contains(text + ": cannot open"));
+  CHECK(good_frames == 6);
+  struct stat after {};
+  REQUIRE(::fstat(STDERR_FILENO, &after) == 0);
+  CHECK(after.st_dev == before.st_dev);
+  CHECK(after.st_ino == before.st_ino);
 }
 
 TEST_CASE("bad PNG directories: one FrameIoError naming the path and the reason", "[frames][io]") {

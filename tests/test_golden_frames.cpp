@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "goldens/golden_check.hpp"
+#include "goldens/h5.hpp"
 #include "tests/temp_dir.hpp"
 
 using namespace ffn;
@@ -56,4 +57,18 @@ TEST_CASE("frames that drifted from the blessed ones fail the check, naming the 
   CHECK(checks[0].pass);
   CHECK_FALSE(checks[1].pass);
   CHECK_THAT(checks[1].reason, Catch::Contains("sharded frames drifted"));
+}
+
+TEST_CASE("a rollout whose frame size overflows an int is refused, not overflowed", "[golden-frames]") {
+  const GoldenFile g = blessed_with_frames();
+  const TempDir dir("ffn-golden-frames-test");
+  const std::string path = dir.file("huge-patch.h5");
+  write_golden(g, path, /*overwrite=*/true);
+  {
+    h5::File f = h5::File::open_rw(path);
+    // grid 2x3x4 with patch 2^30: 3 * 2^30 pixels high.
+    f.set_attr("/cases/" + g.cases[0].id, "rollout_patch", std::int64_t{1} << 30);
+    f.close();
+  }
+  CHECK_THROWS_WITH(read_golden(path), Catch::Contains("do not match the rollout grid"));
 }

@@ -133,6 +133,34 @@ void set_attr(const fs::path& p, const std::string& object, const std::string& n
   f.close();
 }
 
+// Replaces an attribute by an int64 array of `n` elements.
+void set_array_attr(const fs::path& p, const std::string& object, const std::string& name, hsize_t n) {
+  delete_attr(p, object, name);
+  const h5::Handle f = open_c(p, H5F_ACC_RDWR);
+  const h5::Handle space(H5Screate_simple(1, &n, nullptr), H5Sclose);
+  const h5::Handle attr(H5Acreate_by_name(f.get(), object.c_str(), name.c_str(), H5T_STD_I64LE, space.get(),
+                                          H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                        H5Aclose);
+  REQUIRE(attr.valid());
+  const std::vector<std::int64_t> values(n, 2);
+  REQUIRE(H5Awrite(attr.get(), H5T_NATIVE_INT64, values.data()) >= 0);
+}
+
+// Replaces a dataset by a chunked float32 one of the given shape whose chunks were never
+// written: its declared size is unrelated to what the file stores.
+void replace_by_unwritten(const fs::path& p, const std::string& name, const std::vector<hsize_t>& dims) {
+  delete_link(p, name);
+  const h5::Handle f = open_c(p, H5F_ACC_RDWR);
+  const h5::Handle space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), H5Sclose);
+  const h5::Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+  const std::vector<hsize_t> chunk(dims.size(), 8);
+  REQUIRE(H5Pset_chunk(dcpl.get(), static_cast<int>(chunk.size()), chunk.data()) >= 0);
+  const h5::Handle ds(H5Dcreate2(f.get(), name.c_str(), H5T_IEEE_F32LE, space.get(), H5P_DEFAULT, dcpl.get(),
+                                 H5P_DEFAULT),
+                      H5Dclose);
+  REQUIRE(ds.valid());
+}
+
 std::vector<float> read_f32(const fs::path& p, const std::string& name) {
   const h5::TensorData t = h5::File::open(p.string()).read(name);
   return {t.f64.begin(), t.f64.end()};
@@ -639,6 +667,23 @@ TEST_CASE("Damaged goldens are refused with one line naming object and reason", 
   SECTION("attribute of the wrong type") {
     set_attr(p, c2, "tp", std::string("two"));
     require_read_fails(p, c2 + "@tp", {"not an integer"});
+  }
+  SECTION("an attribute holding an array instead of one value") {
+    set_array_attr(p, c2, "tp", 64);
+    require_read_fails(p, c2 + "@tp", {"does not hold a single value"});
+  }
+  SECTION("an attribute holding no value") {
+    set_array_attr(p, "/", "schema_version", 0);
+    require_read_fails(p, "/@schema_version", {"does not hold a single value"});
+  }
+  SECTION("a dataset declaring far more data than it stores") {
+    // 2^42 elements: reading it whole would try to allocate 32 TiB.
+    replace_by_unwritten(p, c2 + "/sharded", {std::uint64_t{1} << 21, std::uint64_t{1} << 21});
+    require_read_fails(p, c2 + "/sharded", {"more than its chunks can hold"});
+  }
+  SECTION("a dataset whose chunks were never written") {
+    replace_by_unwritten(p, c2 + "/sharded", {tokens, dim});
+    require_read_fails(p, c2 + "/sharded", {"more than its chunks can hold"});
   }
   SECTION("shape mismatch of an output") {
     replace_f32(p, c2 + "/sharded", {tokens, dim + 1}, std::vector<float>(tokens * (dim + 1), 0.5f));

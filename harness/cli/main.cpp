@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "harness/cli/false_alarm_command.hpp"
 #include "harness/cli/frames_command.hpp"
 #include "harness/cli/golden_command.hpp"
 #include "harness/cli/run_command.hpp"
@@ -49,6 +50,7 @@ int main(int argc, char** argv) {
   ffn::cli::add_run_command(app, &exit_code);
   ffn::cli::add_golden_command(app, &exit_code);
   ffn::cli::add_frames_command(app, &exit_code);
+  ffn::cli::add_false_alarm_command(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -11,6 +11,7 @@
 #include "harness/cli/backend_options.hpp"
 #include "harness/cli/progress.hpp"
 #include "harness/cli/sweep_options.hpp"
+#include "harness/fault.hpp"
 #include "harness/html_report.hpp"
 #include "harness/report.hpp"
 #include "metrics/frame_io.hpp"
@@ -26,11 +27,31 @@ struct RunOptions {
   std::string format = "table";
   std::string report_dir;  // --report: empty for none
   std::string frames_dir;  // --frames-dir: empty for none
+  std::vector<std::string> inject;  // --inject: fault names, or "list"
   BackendOptions backend;
   std::string compare_backend;  // --compare-backend: empty for none
 };
 
 constexpr const char* k_prefix = "ffn-parity run";
+
+void print_fault_catalog() {
+  for (const FaultInfo& f : fault_catalog())
+    fmt::print("{:<24} {:<9} {}\n", f.name, f.path == FaultedPath::sharded ? "sharded" : "allgather",
+               f.description);
+}
+
+// Every case once per injected fault (the fault innermost, so cases of one input set stay
+// together and share their inputs).
+std::vector<CaseConfig> with_faults(const std::vector<CaseConfig>& cases, const std::vector<std::string>& names) {
+  if (names.empty()) return cases;
+  std::vector<CaseConfig> out;
+  for (const CaseConfig& c : cases)
+    for (const std::string& n : names) {
+      out.push_back(c);
+      out.back().fault = *parse_fault(n);  // IsMember checked the name
+    }
+  return out;
+}
 
 // One line per case and path: how the two backends' outputs agree, against the tolerance of
 // the precision (harness/backend_agreement.hpp). Returns the number of disagreements.
@@ -56,6 +77,14 @@ std::size_t print_agreement(std::ostream& out, const Backend& a, const Backend& 
 }
 
 int run(const RunOptions& o) {
+  if (std::find(o.inject.begin(), o.inject.end(), "list") != o.inject.end()) {
+    print_fault_catalog();
+    return 0;
+  }
+  if (!o.inject.empty() && (o.frames.enabled || !o.report_dir.empty())) {
+    std::cerr << "ffn-parity run: error: --inject: judged on the FFN outputs only, not with --frames or --report\n";
+    return 2;
+  }
   if (!o.compare_backend.empty() && o.format == "json") {
     std::cerr << k_prefix << ": error: --compare-backend: its agreement table has no JSON form; use --format table\n";
     return 2;
@@ -67,7 +96,7 @@ int run(const RunOptions& o) {
   const SweepConfig sweep = to_sweep(o.sweep);
   std::vector<CaseConfig> cases;
   try {
-    cases = expand(sweep);
+    cases = with_faults(expand(sweep), o.inject);
   } catch (const std::invalid_argument& e) {
     std::cerr << "ffn-parity run: error: " << e.what() << "\n";
     return 2;
@@ -135,7 +164,7 @@ int run(const RunOptions& o) {
     }
   }
   for (const auto& r : results)
-    if (!r.pass) return 1;
+    if (!r.pass && r.applicable()) return 1;
   return disagreements == 0 ? 0 : 1;
 }
 
@@ -164,6 +193,15 @@ void add_run_command(CLI::App& app, int* exit_code) {
                   "Also run every case on this backend with the same inputs and print how the two backends' "
                   "outputs agree (relative L2 within a tolerance by precision; exit 1 where they differ)")
       ->check(CLI::IsMember({"cpu", "cuda"}));
+  std::vector<std::string> fault_names{"list"};
+  std::string fault_help =
+      "Inject faults into the path under test, comma-separated; each case runs once per fault and a FAIL "
+      "means the fault was detected (exit status 1). `--inject list` describes them:";
+  for (const FaultInfo& f : fault_catalog()) {
+    fault_names.emplace_back(f.name);
+    fault_help += " " + std::string(f.name);
+  }
+  cmd->add_option("--inject", opts->inject, fault_help)->delimiter(',')->check(CLI::IsMember(fault_names));
   cmd->callback([opts, exit_code] { *exit_code = run(*opts); });
 }
 

@@ -140,7 +140,7 @@ int main(int argc, char** argv) {
           auto comm = backends[b]->communicator(tp, o.allreduce);
           out[b][0] = ffn_allgather(in.x, in.weights, *comm, p->activation, nullptr, *backends[b]->kernels);
           out[b][1] = ffn_sharded(in.x, in.weights, *comm, p->activation, nullptr, nullptr, InputScaleScope::local,
-                                  *backends[b]->kernels);
+                                  Fault::none, *backends[b]->kernels);
           seconds[b] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         }
         for (int path = 0; path < 2; ++path) {

@@ -29,7 +29,7 @@ void run(Checks& c, const Backend& gpu, const FfnShape& shape, const Precision& 
   const Matrix<float> cpu_new = ffn_sharded(in.x, in.weights, *cpu_comm, t);
   const Matrix<float> gpu_old = ffn_allgather(in.x, in.weights, *gpu_comm, t, &gpu_old_trace, *gpu.kernels);
   const Matrix<float> gpu_new =
-      ffn_sharded(in.x, in.weights, *gpu_comm, t, nullptr, &gpu_new_trace, InputScaleScope::local, *gpu.kernels);
+      ffn_sharded(in.x, in.weights, *gpu_comm, t, nullptr, &gpu_new_trace, InputScaleScope::local, Fault::none, *gpu.kernels);
   for (const auto& [path, g, h] : {std::tuple{"allgather", &gpu_old, &cpu_old}, std::tuple{"sharded", &gpu_new, &cpu_new}}) {
     const BackendAgreement a = backend_agreement(*g, *h, p, false);
     std::printf("%s %s: rel L2 %.3g (tolerance %.3g), %.1f%% identical, max %.3g ulp\n", what.c_str(), path, a.rel_l2,
