@@ -123,7 +123,8 @@ std::vector<GoldenCaseCheck> check_golden(const GoldenFile& g, const GoldenCheck
                                   "check it without --comm",
                                   g.path));
   std::vector<CaseResult> results =
-      run_cases(configs, progress, source, frames ? &*frames : nullptr, opt.execution);
+      run_cases(configs, progress, source, frames ? &*frames : nullptr, opt.execution,
+                opt.backend ? *opt.backend : cpu_backend());
   if (!opt.execution.judge) return {};
 
   std::vector<GoldenCaseCheck> checks;

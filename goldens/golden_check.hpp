@@ -40,6 +40,7 @@ struct GoldenCheckOptions {
   std::optional<int> only_tp;
   // Where the cases' ranks run; a process that does not judge gets no checks back.
   CaseExecution execution;
+  const Backend* backend = nullptr;     // what the cases run on today; null: the CPU
 };
 
 // Runs the selected cases of `golden` and checks them. Throws GoldenError for a file-level

@@ -50,8 +50,9 @@ std::vector<std::pair<std::string, std::span<const float>>> named_tensors(const 
 }
 
 std::map<std::string, std::string> current_provenance(const std::string& backend,
-                                                      const std::string& device) {
-  return {{"tool", "ffn-parity"},
+                                                      const std::string& device,
+                                                      const std::string& backend_libraries) {
+  std::map<std::string, std::string> p = {{"tool", "ffn-parity"},
           {"tool_version", k_version},
           {"git_commit", FFN_PARITY_GIT_COMMIT},
           {"backend", backend},
@@ -60,6 +61,8 @@ std::map<std::string, std::string> current_provenance(const std::string& backend
           {"hdf5_version", h5::library_version()},
           {"opencv_version", CV_VERSION},
           {"created_utc", utc_now()}};
+  if (!backend_libraries.empty()) p["backend_libraries"] = backend_libraries;
+  return p;
 }
 
 std::string_view input_mode_name(InputMode m) {

@@ -84,9 +84,11 @@ struct GoldenFile {
 };
 
 // Provenance of results produced by this build now: tool, git commit, backend, device,
-// library versions, creation time.
+// library versions, creation time. `backend_libraries` (the GPU libraries of a cuda bless) is
+// recorded when not empty.
 std::map<std::string, std::string> current_provenance(const std::string& backend,
-                                                      const std::string& device);
+                                                      const std::string& device,
+                                                      const std::string& backend_libraries = "");
 
 std::string input_set_id(const InputConfig& c);
 std::string_view input_mode_name(InputMode m);  // the @inputs attribute: full, seeded, real

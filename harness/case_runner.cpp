@@ -128,7 +128,7 @@ void gather_trace(Communicator& comm, int tp, FfnTrace& trace) {
 
 // The paths of one case on this process's ranks; returns the judged result when `judge`.
 std::optional<CaseResult> run_case(const CaseConfig& config, SharedState& shared, const FrameOptions* frames,
-                                   const CaseExecution& execution) {
+                                   const CaseExecution& execution, const Backend& backend) {
   const auto start = std::chrono::steady_clock::now();
   CaseResult r;
   r.config = config;
@@ -136,22 +136,25 @@ std::optional<CaseResult> run_case(const CaseConfig& config, SharedState& shared
   if (!r.applicable()) return execution.judge ? std::optional(r) : std::nullopt;
   const FfnInputs& in = shared.inputs;
   const DType dtype = config.dtype;
-  const std::unique_ptr<Communicator> comm_owner =
-      execution.communicator ? execution.communicator(config)
-                             : std::make_unique<SimulatedCommunicator>(config.tp, config.allreduce);
+  // The launch places the ranks (one per process under MPI/NCCL); otherwise the backend's
+  // communicator holds them all.
+  const std::unique_ptr<Communicator> comm_owner = execution.communicator
+                                                       ? execution.communicator(config)
+                                                       : backend.communicator(config.tp, config.allreduce);
   Communicator& comm = *comm_owner;
+  const Kernels& kernels = *backend.kernels;
   // The fault goes into one path; the reference and the budgets stay the correct ones.
   const FaultedInputs faulted(config.fault, in, comm);
   using P = FaultedPath;
 
   FfnTrace old_trace, new_trace;
   const Matrix<float> y_old = ffn_allgather(faulted.x(P::allgather), faulted.weights(P::allgather),
-                                            faulted.comm(P::allgather), dtype, &old_trace);
+                                            faulted.comm(P::allgather), dtype, &old_trace, kernels);
   ErrorBudget reduction(y_old.rows(), y_old.cols());
   BudgetObserver observer(reduction);
   const Matrix<float> y_new = ffn_sharded(faulted.x(P::sharded), faulted.weights(P::sharded),
                                           faulted.comm(P::sharded), dtype, &observer, &new_trace,
-                                          InputScaleScope::local, config.fault);
+                                          InputScaleScope::local, config.fault, kernels);
   gather_trace(comm, config.tp, new_trace);
   Matrix<float> y_group;  // quantized schemes: proj_out's input scales agreed over the group
   FfnTrace group_trace;
@@ -159,7 +162,7 @@ std::optional<CaseResult> run_case(const CaseConfig& config, SharedState& shared
   if (in.weights.quant) {
     BudgetObserver group_observer(group_reduction);
     y_group = ffn_sharded(faulted.x(P::sharded), faulted.weights(P::sharded), faulted.comm(P::sharded), dtype,
-                          &group_observer, &group_trace, InputScaleScope::group, config.fault);
+                          &group_observer, &group_trace, InputScaleScope::group, config.fault, kernels);
     gather_trace(comm, config.tp, group_trace);
   }
   if (!execution.judge) return std::nullopt;
@@ -263,7 +266,7 @@ double CaseResult::margin() const {
 
 std::vector<CaseResult> run_cases(const std::vector<CaseConfig>& cases, const ProgressFn& progress,
                                   const InputSource& source, const FrameOptions* frames,
-                                  const CaseExecution& execution) {
+                                  const CaseExecution& execution, const Backend& backend) {
   std::vector<CaseResult> results;
   std::unique_ptr<SharedState> shared;
   for (std::size_t i = 0; i < cases.size(); ++i) {
@@ -289,7 +292,7 @@ std::vector<CaseResult> run_cases(const std::vector<CaseConfig>& cases, const Pr
       shared->reference_activation.assign(ref.activation.values().begin(), ref.activation.values().end());
       shared->reference = std::make_shared<const Matrix<double>>(std::move(ref.output));
     }
-    if (std::optional<CaseResult> r = run_case(cases[i], *shared, frames, execution)) results.push_back(std::move(*r));
+    if (std::optional<CaseResult> r = run_case(cases[i], *shared, frames, execution, backend)) results.push_back(std::move(*r));
   }
   return results;
 }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "harness/backend.hpp"
 #include "harness/communicator.hpp"
 #include "harness/frame_verdict.hpp"
 #include "harness/sweep.hpp"
@@ -91,10 +92,13 @@ struct CaseExecution {
 // Runs the cases in order; consecutive cases with the same inputs share them and the
 // reference.
 // With `frames`, each case is also rolled out to decoded frames and judged by them.
+// `backend`: what the two paths run on; the fp64 reference and the frame rollout always run on
+// the CPU.
 std::vector<CaseResult> run_cases(const std::vector<CaseConfig>& cases,
                                   const ProgressFn& progress = {},
                                   const InputSource& inputs = {},
                                   const FrameOptions* frames = nullptr,
-                                  const CaseExecution& execution = {});
+                                  const CaseExecution& execution = {},
+                                  const Backend& backend = cpu_backend());
 
 }  // namespace ffn

@@ -45,32 +45,32 @@ Matrix<float> side_by_side(const RankTensors& shards) {
 }  // namespace
 
 Matrix<float> ffn_allgather(const Matrix<float>& x, const FfnWeights& w, Communicator& comm,
-                            DType dtype, FfnTrace* trace) {
+                            DType dtype, FfnTrace* trace, const Kernels& kernels) {
   check_ffn_shapes(x, w);
   const ColumnParallelLinear proj_in("proj_in", w.w_in, w.b_in, /*gather_output=*/true, comm, dtype,
-                                     w.quant ? &w.quant->proj_in : nullptr);
+                                     w.quant ? &w.quant->proj_in : nullptr, kernels);
   const ColumnParallelLinear proj_out("proj_out", w.w_out, w.b_out, /*gather_output=*/true, comm,
-                                      dtype, w.quant ? &w.quant->proj_out : nullptr);
+                                      dtype, w.quant ? &w.quant->proj_out : nullptr, kernels);
   RankTensors h = proj_in.forward(replicate(x, comm));
   if (trace) trace->hidden = h.front();
-  for (auto& t : h) cpu::gelu_tanh_inplace(t, dtype);
+  for (auto& t : h) kernels.gelu_tanh_inplace(t, dtype);
   if (trace) trace->activation = h.front();
   return proj_out.forward(h).front();
 }
 
 Matrix<float> ffn_sharded(const Matrix<float>& x, const FfnWeights& w, Communicator& comm,
                           DType dtype, RoundingObserver* observer, FfnTrace* trace,
-                          InputScaleScope proj_out_scales, Fault fault) {
+                          InputScaleScope proj_out_scales, Fault fault, const Kernels& kernels) {
   check_ffn_shapes(x, w);
   const ColumnParallelLinear proj_in("proj_in", w.w_in, w.b_in, /*gather_output=*/false, comm,
-                                     dtype, w.quant ? &w.quant->proj_in : nullptr);
+                                     dtype, w.quant ? &w.quant->proj_in : nullptr, kernels);
   const RowParallelLinear proj_out("proj_out", w.w_out, w.b_out, /*input_is_parallel=*/true,
                                    /*reduce_results=*/true, comm, dtype,
                                    w.quant ? &w.quant->proj_out : nullptr, proj_out_scales,
-                                   /*bias_on_every_rank=*/fault == Fault::bias_every_rank);
+                                   /*bias_on_every_rank=*/fault == Fault::bias_every_rank, kernels);
   RankTensors h = proj_in.forward(replicate(x, comm));
   if (trace) trace->hidden = side_by_side(h);
-  for (auto& t : h) fault == Fault::gelu_exact ? gelu_erf_inplace(t, dtype) : cpu::gelu_tanh_inplace(t, dtype);
+  for (auto& t : h) fault == Fault::gelu_exact ? gelu_erf_inplace(t, dtype) : kernels.gelu_tanh_inplace(t, dtype);
   if (trace) trace->activation = side_by_side(h);
   return proj_out.forward(h, observer, trace ? &trace->partials : nullptr).front();
 }

@@ -36,13 +36,16 @@ struct FfnTrace {
   RankTensors partials;      // sharded only: every local rank's proj_out partial before the AllReduce
 };
 
+// `kernels`: the backend the layers and the GELU compute on (the CPU reference by default).
 Matrix<float> ffn_allgather(const Matrix<float>& x, const FfnWeights& w, Communicator& comm,
-                            DType dtype, FfnTrace* trace = nullptr);
+                            DType dtype, FfnTrace* trace = nullptr,
+                            const Kernels& kernels = cpu_kernels());
 Matrix<float> ffn_sharded(const Matrix<float>& x, const FfnWeights& w, Communicator& comm,
                           DType dtype, RoundingObserver* observer = nullptr,
                           FfnTrace* trace = nullptr,
                           InputScaleScope proj_out_scales = InputScaleScope::local,
-                          Fault fault = Fault::none);  // only the faults put in by the path itself
+                          Fault fault = Fault::none,  // only the faults put in by the path itself
+                          const Kernels& kernels = cpu_kernels());
 
 // The reference runs the checkpoint as shipped: for a quantized one, the dequantized weights
 // (exact in fp64) on unquantized activations.

@@ -4,7 +4,6 @@
 
 #include <stdexcept>
 
-#include "kernels/cpu/linear.hpp"
 
 namespace ffn {
 
@@ -37,8 +36,13 @@ void check_inputs(const std::string& layer, const RankTensors& x, const Communic
 ColumnParallelLinear::ColumnParallelLinear(std::string name, const Matrix<float>& weight,
                                            std::span<const float> bias, bool gather_output,
                                            Communicator& comm, DType dtype,
-                                           const QuantizedLinear* quant)
-    : name_(std::move(name)), gather_output_(gather_output), comm_(comm), dtype_(dtype), quant_(quant) {
+                                           const QuantizedLinear* quant, const Kernels& kernels)
+    : name_(std::move(name)),
+      gather_output_(gather_output),
+      comm_(comm),
+      dtype_(dtype),
+      quant_(quant),
+      kernels_(kernels) {
   check_bias(name_, bias, weight.rows());
   const std::int64_t rows = per_rank(name_, "output", weight.rows(), comm.size());
   const std::string where = fmt::format("{} (column-parallel, output size {} at tp {})", name_,
@@ -55,11 +59,11 @@ RankTensors ColumnParallelLinear::forward(const RankTensors& x) const {
   RankTensors y;
   for (std::size_t i = 0; i < x.size(); ++i) {
     if (!quant_) {
-      y.push_back(cpu::linear(x[i], weights_[i], biases_[i], dtype_));
+      y.push_back(kernels_.linear(x[i], weights_[i], biases_[i], dtype_));
       continue;
     }
-    const cpu::QuantizedMatrix xq = quantize_input(*quant_, x[i].view());
-    y.push_back(cpu::quantized_linear(cpu::view_of(xq), quant_weights_[i], biases_[i], dtype_));
+    const cpu::QuantizedMatrix xq = quantize_input(*quant_, x[i].view(), nullptr, kernels_);
+    y.push_back(kernels_.quantized_linear(cpu::view_of(xq), quant_weights_[i], biases_[i], dtype_));
   }
   return gather_output_ ? comm_.all_gather_cols(y) : y;
 }
@@ -68,7 +72,7 @@ RowParallelLinear::RowParallelLinear(std::string name, const Matrix<float>& weig
                                      std::span<const float> bias, bool input_is_parallel,
                                      bool reduce_results, Communicator& comm, DType dtype,
                                      const QuantizedLinear* quant, InputScaleScope scale_scope,
-                                     bool bias_on_every_rank)
+                                     bool bias_on_every_rank, const Kernels& kernels)
     : name_(std::move(name)),
       input_is_parallel_(input_is_parallel),
       reduce_results_(reduce_results),
@@ -77,6 +81,7 @@ RowParallelLinear::RowParallelLinear(std::string name, const Matrix<float>& weig
       quant_(quant),
       scale_scope_(scale_scope),
       bias_on_every_rank_(bias_on_every_rank),
+      kernels_(kernels),
       bias_(bias) {
   check_bias(name_, bias, weight.rows());
   // Without the reduction every rank would return a partial with (rank 0) or without the
@@ -113,6 +118,7 @@ RankTensors RowParallelLinear::partial_outputs(const RankTensors& x) const {
   // (Scales of static inputs and of sub-row groups are the same on every rank already.)
   const SchemeLayout layout = quant_ ? scheme_layout(quant_->scheme) : SchemeLayout{};
   if (quant_ && scale_scope_ == InputScaleScope::group && !layout.static_input && layout.input.block_cols == 0) {
+    // amax is exact (a maximum), so the host computes it for every backend.
     for (const auto& v : own) amax.push_back(cpu::block_amax(v, layout.input));
     comm_.all_reduce_max(amax);
   }
@@ -120,11 +126,11 @@ RankTensors RowParallelLinear::partial_outputs(const RankTensors& x) const {
   for (std::size_t i = 0; i < own.size(); ++i) {
     // The partial is a Linear output: fp32 accumulation, rounded to the dtype here.
     if (!quant_) {
-      partials.push_back(cpu::linear(own[i], weights_[i], bias_added(i), dtype_));
+      partials.push_back(kernels_.linear(own[i], weights_[i], bias_added(i), dtype_));
       continue;
     }
-    const cpu::QuantizedMatrix xq = quantize_input(*quant_, own[i], amax.empty() ? nullptr : &amax[i]);
-    partials.push_back(cpu::quantized_linear(cpu::view_of(xq), quant_weights_[i], bias_added(i), dtype_));
+    const cpu::QuantizedMatrix xq = quantize_input(*quant_, own[i], amax.empty() ? nullptr : &amax[i], kernels_);
+    partials.push_back(kernels_.quantized_linear(cpu::view_of(xq), quant_weights_[i], bias_added(i), dtype_));
   }
   return partials;
 }

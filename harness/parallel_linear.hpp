@@ -19,7 +19,7 @@ class ColumnParallelLinear {
   // scales are sharded with the rows.
   ColumnParallelLinear(std::string name, const Matrix<float>& weight, std::span<const float> bias,
                        bool gather_output, Communicator& comm, DType dtype,
-                       const QuantizedLinear* quant = nullptr);
+                       const QuantizedLinear* quant = nullptr, const Kernels& kernels = cpu_kernels());
 
   // x: the full input on every local rank. Returns each local rank's output shard, or the
   // gathered full output with gather_output.
@@ -34,6 +34,7 @@ class ColumnParallelLinear {
   Communicator& comm_;
   DType dtype_;
   const QuantizedLinear* quant_;
+  const Kernels& kernels_;
   std::vector<MatrixView<float>> weights_;
   std::vector<cpu::QuantizedView> quant_weights_;
   std::vector<std::span<const float>> biases_;
@@ -54,7 +55,8 @@ class RowParallelLinear {
   RowParallelLinear(std::string name, const Matrix<float>& weight, std::span<const float> bias,
                     bool input_is_parallel, bool reduce_results, Communicator& comm, DType dtype,
                     const QuantizedLinear* quant = nullptr,
-                    InputScaleScope scale_scope = InputScaleScope::local, bool bias_on_every_rank = false);
+                    InputScaleScope scale_scope = InputScaleScope::local, bool bias_on_every_rank = false,
+                    const Kernels& kernels = cpu_kernels());
 
   // Each rank's partial output p_r = x_r W_r^T (+ b on rank 0), rounded to the dtype.
   RankTensors partial_outputs(const RankTensors& x) const;
@@ -76,6 +78,7 @@ class RowParallelLinear {
   const QuantizedLinear* quant_;
   InputScaleScope scale_scope_;
   bool bias_on_every_rank_;
+  const Kernels& kernels_;
   std::int64_t in_per_rank_;
   std::vector<MatrixView<float>> weights_;
   std::vector<cpu::QuantizedView> quant_weights_;

@@ -34,13 +34,14 @@ QuantizedLinear quantize_linear(const Matrix<float>& weight, QuantScheme scheme,
   return q;
 }
 
-cpu::QuantizedMatrix quantize_input(const QuantizedLinear& layer, MatrixView<float> x, const Matrix<float>* amax) {
+cpu::QuantizedMatrix quantize_input(const QuantizedLinear& layer, MatrixView<float> x, const Matrix<float>* amax,
+                                    const Kernels& kernels) {
   const SchemeLayout layout = scheme_layout(layer.scheme);
   if (layout.static_input && !layout.input.two_level)
-    return cpu::quantize_static(x, layout.input.format, layer.input_scale);
+    return kernels.quantize_static(x, layout.input.format, layer.input_scale);
   if (amax && layout.input.block_cols != 0)
     throw std::invalid_argument("quantize_input: group-wide scales apply to whole-row input scales only");
-  return cpu::quantize(x, layout.input, layer.input_scale, amax);
+  return kernels.quantize(x, layout.input, layer.input_scale, amax);
 }
 
 template <class T>

@@ -3,6 +3,7 @@
 // weight (as a pre-quantized checkpoint is), then sharded by the parallel layers as the
 // loader shards it; and how the layer quantizes its input.
 #include "harness/precision.hpp"
+#include "kernels/kernels.hpp"
 
 namespace ffn {
 
@@ -24,7 +25,8 @@ QuantizedLinear quantize_linear(const Matrix<float>& weight, QuantScheme scheme,
 // Quantizes a rank's input [tokens, k]. `amax`, when given, replaces the rank-local amax of
 // each input row (scales agreed over the TP group); only for whole-row input scales.
 cpu::QuantizedMatrix quantize_input(const QuantizedLinear& layer, MatrixView<float> x,
-                                    const Matrix<float>* amax = nullptr);
+                                    const Matrix<float>* amax = nullptr,
+                                    const Kernels& kernels = cpu_kernels());
 
 // The values a quantized tensor stands for: exactly in fp64 (a code times an fp32 scale),
 // rounded once in fp32.

@@ -3,6 +3,7 @@
 #         -P cli_case.cmake -- <program> [<arg>...]
 # STDERR_REGEX  stderr is exactly one line and matches it; without it stderr must be empty.
 # STDOUT_REGEX  stdout, without its final newline, matches it.
+# SKIP_IF_DEVICE  a program that exits 0 when a CUDA device is usable: then "SKIP:".
 # STDOUT_JSON   stdout parses as JSON with "failed" == 0, checked by /usr/bin/python3 (without
 #               one the script prints "SKIP:" and the test counts as skipped).
 cmake_minimum_required(VERSION 3.25)
@@ -22,6 +23,14 @@ endforeach()
 if(NOT command OR NOT DEFINED EXPECT_EXIT)
   message(FATAL_ERROR
           "usage: cmake -DEXPECT_EXIT=<code> [...] -P cli_case.cmake -- <program> [<arg>...]")
+endif()
+
+if(DEFINED SKIP_IF_DEVICE)
+  execute_process(COMMAND ${SKIP_IF_DEVICE} RESULT_VARIABLE has_device OUTPUT_QUIET ERROR_QUIET)
+  if(has_device EQUAL 0)
+    message("SKIP: a CUDA device is present")
+    return()
+  endif()
 endif()
 
 set(pipeline COMMAND ${command})

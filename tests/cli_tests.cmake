@@ -1,10 +1,14 @@
 # The real ffn-parity binary on good and bad command lines: exit status, and the one line a
 # user sees on an error. cli_case.cmake runs each and does the checking.
 
-# ffn_cli_test(<name> EXIT <code> [STDERR <regex>] [STDOUT <regex>] [JSON] ARGS <arg>...)
+# ffn_cli_test(<name> EXIT <code> [STDERR <regex>] [STDOUT <regex>] [JSON] [NO_DEVICE] ARGS <arg>...)
+# NO_DEVICE: the case expects no usable CUDA device; skipped where has_cuda_device finds one.
 function(ffn_cli_test name)
-  cmake_parse_arguments(PARSE_ARGV 1 arg "JSON" "EXIT;STDERR;STDOUT" "ARGS")
+  cmake_parse_arguments(PARSE_ARGV 1 arg "JSON;NO_DEVICE" "EXIT;STDERR;STDOUT" "ARGS")
   set(checks -DEXPECT_EXIT=${arg_EXIT})
+  if(arg_NO_DEVICE AND TARGET has_cuda_device)
+    list(APPEND checks -DSKIP_IF_DEVICE=$<TARGET_FILE:has_cuda_device>)
+  endif()
   if(DEFINED arg_STDERR)
     list(APPEND checks "-DSTDERR_REGEX=${arg_STDERR}")
   endif()
@@ -48,6 +52,25 @@ ffn_cli_error(outliers_beyond_hidden "--outliers: must be between 0 and the hidd
               run --shape tiny --outliers 65)
 # The loader's refusal: fp8-block's 128-element scale blocks cut by a tp 4 shard of shape small.
 ffn_cli_error(fp8_block_cut_by_tp4 "--precision fp8-block.*tp 4.*128" run --shape small --tp 4 --precision fp8-block)
+
+# The CUDA backend without a usable device (or in a build without CUDA): one line, exit 2.
+# Skipped on a machine with a device, where the run would go ahead.
+ffn_cli_test(backend_cuda_without_device EXIT 2 NO_DEVICE
+             STDERR "^ffn-parity run: error: --backend cuda: (no CUDA device: |this build has no CUDA backend)"
+             ARGS run --shape tiny --backend cuda)
+ffn_cli_test(compare_backend_cuda_without_device EXIT 2 NO_DEVICE
+             STDERR "^ffn-parity run: error: --backend cuda: (no CUDA device: |this build has no CUDA backend)"
+             ARGS run --shape tiny --compare-backend cuda)
+ffn_cli_test(golden_bless_cuda_without_device EXIT 2 NO_DEVICE
+             STDERR "^ffn-parity golden: error: --backend cuda: (no CUDA device: |this build has no CUDA backend)"
+             ARGS golden bless --shape tiny --backend cuda --output ${CMAKE_CURRENT_BINARY_DIR}/never-written.h5)
+ffn_cli_error(unknown_backend "--backend: tpu not in " run --backend tpu)
+ffn_cli_error(tf32_on_cpu "--tf32: only the cuda backend has TF32 GEMMs$" run --shape tiny --tf32)
+ffn_cli_error(compare_backend_json "--compare-backend: its agreement table has no JSON form"
+              run --shape tiny --compare-backend cpu --format json)
+# Two backends that are the same code agree bit for bit: every output 100% identical.
+ffn_cli_test(compare_backend_cpu_cpu EXIT 0 STDOUT "100.0% .*AGREE\n[0-9]+ of [0-9]+ outputs agree within tolerance$"
+             ARGS run --shape tiny --tp 1,2 --precision bf16 --compare-backend cpu)
 
 ffn_cli_test(help EXIT 0 STDOUT "Usage: ffn-parity \\[OPTIONS\\] SUBCOMMAND" ARGS --help)
 ffn_cli_test(run_help EXIT 0 STDOUT "Usage: ffn-parity run .*--allreduce" ARGS run --help)

@@ -377,3 +377,59 @@ TEST_CASE("shape mismatches throw naming the tensor; zero tokens throws", "[ffn_
     all_paths_throw(good.x, w, "proj_out.bias", "65");
   }
 }
+
+namespace {
+// The CPU kernels, counting the calls: proves the path code computes through the Kernels it is
+// given (a backend's), not through kernels/cpu directly.
+class CountingKernels final : public Kernels {
+ public:
+  std::string_view name() const override { return "counting"; }
+  Matrix<float> linear(MatrixView<float> x, MatrixView<float> w, std::span<const float> bias, DType out) const override {
+    ++linear_calls;
+    return cpu_kernels().linear(x, w, bias, out);
+  }
+  void gelu_tanh_inplace(Matrix<float>& m, DType out) const override {
+    ++gelu_calls;
+    cpu_kernels().gelu_tanh_inplace(m, out);
+  }
+  cpu::QuantizedMatrix quantize(MatrixView<float> x, const cpu::ScaleLayout& layout, float global_scale,
+                                const Matrix<float>* amax) const override {
+    ++quantize_calls;
+    return cpu_kernels().quantize(x, layout, global_scale, amax);
+  }
+  cpu::QuantizedMatrix quantize_static(MatrixView<float> x, cpu::QuantFormat format, float scale) const override {
+    ++quantize_calls;
+    return cpu_kernels().quantize_static(x, format, scale);
+  }
+  Matrix<float> quantized_linear(const cpu::QuantizedView& x, const cpu::QuantizedView& w, std::span<const float> bias,
+                                 DType out) const override {
+    ++quantized_linear_calls;
+    return cpu_kernels().quantized_linear(x, w, bias, out);
+  }
+  mutable int linear_calls = 0, gelu_calls = 0, quantize_calls = 0, quantized_linear_calls = 0;
+};
+}  // namespace
+
+TEST_CASE("Both paths compute through the kernels they are given", "[ffn][backend]") {
+  for (const char* precision : {"bf16", "int8"}) {
+    DYNAMIC_SECTION(precision) {
+      const Precision p = *find_precision(precision);
+      const FfnInputs in = make_inputs({tiny(), 4, 1, p.activation, p.scheme});
+      SimulatedCommunicator comm(2, AllReduceModel::ring);
+      const CountingKernels old_k, new_k;
+      const Matrix<float> y_old = ffn_allgather(in.x, in.weights, comm, p.activation, nullptr, old_k);
+      const Matrix<float> y_new =
+          ffn_sharded(in.x, in.weights, comm, p.activation, nullptr, nullptr, InputScaleScope::local, Fault::none, new_k);
+      // Per path: proj_in and proj_out on each of the 2 ranks, GELU on each rank.
+      for (const CountingKernels* k : {&old_k, &new_k}) {
+        CHECK(k->gelu_calls == 2);
+        CHECK(k->linear_calls == (p.quantized() ? 0 : 4));
+        CHECK(k->quantized_linear_calls == (p.quantized() ? 4 : 0));
+        CHECK(k->quantize_calls == (p.quantized() ? 4 : 0));
+      }
+      // Forwarding to the CPU kernels changes nothing.
+      CHECK(y_old == ffn_allgather(in.x, in.weights, comm, p.activation));
+      CHECK(y_new == ffn_sharded(in.x, in.weights, comm, p.activation));
+    }
+  }
+}

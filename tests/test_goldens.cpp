@@ -972,3 +972,13 @@ TEST_CASE("Reading on another thread prints no HDF5 error stack either", "[golde
   });
   reader.join();
 }
+
+TEST_CASE("Provenance names the GPU libraries only for a GPU bless", "[goldens]") {
+  const auto gpu = current_provenance("cuda", "1 CUDA device: NVIDIA H100 (sm_90)", "cuBLASLt 130100 (CUDA runtime 13000)");
+  CHECK(gpu.at("backend") == "cuda");
+  CHECK(gpu.at("device") == "1 CUDA device: NVIDIA H100 (sm_90)");
+  CHECK(gpu.at("backend_libraries") == "cuBLASLt 130100 (CUDA runtime 13000)");
+  const auto cpu = current_provenance("cpu", "");
+  CHECK(cpu.at("backend") == "cpu");
+  CHECK(cpu.count("backend_libraries") == 0);
+}

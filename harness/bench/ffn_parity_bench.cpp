@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <exception>
 #include <cstdio>
 #include <limits>
 #include <optional>
@@ -16,6 +17,9 @@
 #include <string_view>
 #include <vector>
 
+#if FFN_PARITY_WITH_CUDA
+#include "harness/bench/cuda_bench.hpp"
+#endif
 #include "harness/case_runner.hpp"
 #include "harness/report.hpp"
 #include "harness/version.hpp"
@@ -118,11 +122,14 @@ std::string describe(const SweepConfig& s) {
 
 void print_help() {
   fmt::print(
-      "Usage: ffn-parity-bench [--quick] [--help]\n"
+      "Usage: ffn-parity-bench [--quick] [--backend cpu|cuda] [--help]\n"
       "Measures the bf16 Linear emulation against plain sgemm on the LTX-2 FFN shapes, the wall\n"
       "time of the default parity sweep, and the peak memory after it; prints each with its\n"
       "target. Timings are best-of-N; the Linear figure is a ratio taken in the same run.\n"
       "  --quick  tiny shapes, targets not judged (a smoke test, well under a second)\n"
+      "  --backend cuda  instead: both paths device-resident on one GPU, per path and tp the time per\n"
+      "           FFN (CUDA events, median), collective bytes, TFLOP/s against the measured GEMM peak,\n"
+      "           AllGather and AllReduce shares (harness/bench/cuda_bench.hpp)\n"
       "  --help   this text\n");
 }
 
@@ -130,10 +137,14 @@ void print_help() {
 
 int main(int argc, char** argv) {
   bool quick = false;
+  std::string_view backend = "cpu";
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     if (arg == "--quick") {
       quick = true;
+    } else if (arg == "--backend" && i + 1 < argc && (argv[i + 1] == std::string_view("cpu") ||
+                                                      argv[i + 1] == std::string_view("cuda"))) {
+      backend = argv[++i];
     } else if (arg == "--help" || arg == "-h") {
       print_help();
       return 0;
@@ -141,6 +152,20 @@ int main(int argc, char** argv) {
       fmt::print(stderr, "ffn-parity-bench: error: unknown option '{}' (see --help)\n", arg);
       return 2;
     }
+  }
+
+  if (backend == "cuda") {
+#if FFN_PARITY_WITH_CUDA
+    try {
+      return bench::run_cuda_bench(quick);
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "ffn-parity-bench: error: --backend cuda: {}\n", e.what());
+      return 2;
+    }
+#else
+    fmt::print(stderr, "ffn-parity-bench: error: --backend cuda: this build has no CUDA backend\n");
+    return 2;
+#endif
   }
 
   SweepConfig sweep;

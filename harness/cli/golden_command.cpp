@@ -11,6 +11,7 @@
 #include <set>
 
 #include "goldens/golden_check.hpp"
+#include "harness/cli/backend_options.hpp"
 #include "harness/cli/progress.hpp"
 #include "harness/cli/real_input_options.hpp"
 #include "harness/cli/sweep_options.hpp"
@@ -37,6 +38,7 @@ struct BlessOptions {
   std::string inputs = "auto";
   std::string output;
   bool force = false;
+  BackendOptions backend;
 };
 
 int bless(const BlessOptions& o) {
@@ -63,16 +65,21 @@ int bless(const BlessOptions& o) {
     std::cerr << k_err << o.output << ": exists; pass --force to replace it\n";
     return 1;
   }
+  const std::optional<Backend> backend = open_backend(o.backend.backend, o.backend.tf32, "ffn-parity golden");
+  if (!backend) return 2;
   // Full tensors for small shapes; digests for the multi-hundred-MiB LTX-2 weights.
   const bool full = o.inputs == "full" || (o.inputs == "auto" && sweep.shape.dim * sweep.shape.inner <= (1 << 20));
   try {
     const ProgressFn progress = terminal_progress();
     const std::optional<FrameOptions> frames = to_frame_options(o.frames);
-    const std::vector<CaseResult> results =
-        run_cases(cases, progress, real ? real->source : InputSource{}, frames ? &*frames : nullptr);
+    const std::vector<CaseResult> results = run_cases(cases, progress, real ? real->source : InputSource{},
+                                                      frames ? &*frames : nullptr, {}, *backend);
     clear_progress(progress);
     // Real inputs are recorded by where they came from and their digests, never copied.
-    const GoldenFile g = make_golden(results, full ? InputMode::full : InputMode::seeded, current_provenance("cpu", ""),
+    const bool cpu = backend->name == "cpu";
+    const GoldenFile g = make_golden(results, full ? InputMode::full : InputMode::seeded,
+                                     current_provenance(backend->name, cpu ? "" : backend->device,
+                                                        cpu ? "" : backend->libraries),
                                      real ? real->inputs.get() : nullptr);
     write_golden(g, o.output, o.force);
     write_manifest(g, o.output);
@@ -96,9 +103,12 @@ struct CheckOptions {
   double growth = 1.25;
   std::string comm = "simulated";
   std::string junit;  // --junit: empty for none
+  BackendOptions backend;
 };
 
 int check(const CheckOptions& o) {
+  const std::optional<Backend> backend = open_backend(o.backend.backend, o.backend.tf32, "ffn-parity golden");
+  if (!backend) return 2;
   std::unique_ptr<RankLaunch> launch;
   try {
     launch = start_launch(*parse_comm_kind(o.comm));  // IsMember checked the name
@@ -119,6 +129,7 @@ int check(const CheckOptions& o) {
       opt.only_tp = launch->required_tp();
       opt.execution = launch->execution();
       const ProgressFn progress = reports ? terminal_progress() : ProgressFn{};
+      opt.backend = &*backend;
       const std::vector<GoldenCaseCheck> checks = check_golden(g, opt, progress);
       clear_progress(progress);
       if (!reports) continue;
@@ -307,6 +318,7 @@ void add_golden_command(CLI::App& app, int* exit_code) {
       "bless", "Run a sweep and store its results as a golden (refuses to overwrite without --force; "
                "the write is atomic). Also writes FILE.cases, the case list ctest registers.");
   add_sweep_options(bless_cmd, b->sweep);
+  add_backend_options(bless_cmd, b->backend);
   add_frame_options(bless_cmd, b->frames);
   bless_cmd->add_option("--inputs", b->inputs,
                         "Store the input tensors (full) or only their generator key and SHA-256 (seeded); "
@@ -338,6 +350,7 @@ void add_golden_command(CLI::App& app, int* exit_code) {
       ->check(CLI::IsMember({"simulated", "mpi", "nccl"}))
       ->capture_default_str();
   check_cmd->add_option("--junit", c->junit, "Also write the verdicts as JUnit XML, one testcase per case");
+  add_backend_options(check_cmd, c->backend);
   check_cmd->callback([c, exit_code] { *exit_code = check(*c); });
 
   auto d = std::make_shared<std::pair<std::string, std::string>>();

@@ -9,6 +9,8 @@
 #include <memory>
 #include <new>
 
+#include "harness/backend_agreement.hpp"
+#include "harness/cli/backend_options.hpp"
 #include "harness/cli/progress.hpp"
 #include "harness/cli/real_input_options.hpp"
 #include "harness/cli/sweep_options.hpp"
@@ -36,7 +38,11 @@ struct RunOptions {
   bool tps_given = false;  // --tp on the command line (else one launched rank per process picks it)
   std::string outputs_dir;  // --dump-outputs: empty for none
   std::string junit;  // --junit: empty for none
+  BackendOptions backend;
+  std::string compare_backend;  // --compare-backend: empty for none
 };
+
+constexpr const char* k_prefix = "ffn-parity run";
 
 void print_fault_catalog() {
   for (const FaultInfo& f : fault_catalog())
@@ -73,6 +79,29 @@ void dump_outputs(const std::string& dir, const std::vector<CaseResult>& results
   }
 }
 
+// One line per case and path: how the two backends' outputs agree, against the tolerance of
+// the precision (harness/backend_agreement.hpp). Returns the number of disagreements.
+std::size_t print_agreement(std::ostream& out, const Backend& a, const Backend& b, bool tf32,
+                            const std::vector<CaseResult>& ra, const std::vector<CaseResult>& rb) {
+  out << fmt::format("# backend agreement: {} ({}; {}) vs {} ({}; {})\n", a.name, a.device, a.libraries, b.name,
+                     b.device, b.libraries);
+  out << fmt::format("# relative L2 of the difference of the outputs, within a tolerance by precision\n");
+  out << fmt::format("#{:<39} {:<9} {:>10} {:>10} {:>10} {:>9} {:>7}\n", "case", "path", "rel_l2", "tolerance",
+                     "identical", "max_ulp", "verdict");
+  std::size_t failed = 0;
+  for (std::size_t i = 0; i < ra.size(); ++i) {
+    for (const auto& [path, ya, yb] : {std::tuple{"allgather", &ra[i].allgather_out, &rb[i].allgather_out},
+                                       std::tuple{"sharded", &ra[i].sharded_out, &rb[i].sharded_out}}) {
+      const BackendAgreement g = backend_agreement(*ya, *yb, ra[i].config.precision(), tf32);
+      failed += !g.pass;
+      out << fmt::format(" {:<39} {:<9} {:>10.3g} {:>10.3g} {:>9.1f}% {:>9.3g} {:>7}\n", ra[i].config.name(), path,
+                         g.rel_l2, g.tolerance, 100 * g.identical_share, g.ulp_max, g.pass ? "AGREE" : "DIFFER");
+    }
+  }
+  out << fmt::format("{} of {} outputs agree within tolerance\n", 2 * ra.size() - failed, 2 * ra.size());
+  return failed;
+}
+
 int run(const RunOptions& o) {
   if (std::find(o.inject.begin(), o.inject.end(), "list") != o.inject.end()) {
     print_fault_catalog();
@@ -82,6 +111,14 @@ int run(const RunOptions& o) {
     std::cerr << "ffn-parity run: error: --inject: judged on the FFN outputs only, not with --frames or --report\n";
     return 2;
   }
+  if (!o.compare_backend.empty() && o.format == "json") {
+    std::cerr << k_prefix << ": error: --compare-backend: its agreement table has no JSON form; use --format table\n";
+    return 2;
+  }
+  const std::optional<Backend> backend = open_backend(o.backend.backend, o.backend.tf32, k_prefix);
+  if (!backend) return 2;
+  std::optional<Backend> other;
+  if (!o.compare_backend.empty() && !(other = open_backend(o.compare_backend, false, k_prefix))) return 2;
   SweepConfig sweep;
   InputSource source;
   std::string real_inputs;  // what the table says about them
@@ -134,10 +171,11 @@ int run(const RunOptions& o) {
     }
   }
   const ProgressFn progress = launch->reports() ? terminal_progress() : ProgressFn{};
-  std::vector<CaseResult> results;
+  std::vector<CaseResult> results, other_results;
   try {
     const std::optional<FrameOptions> frames = to_frame_options(o.frames);
-    results = run_cases(cases, progress, source, frames ? &*frames : nullptr, launch->execution());
+    results = run_cases(cases, progress, source, frames ? &*frames : nullptr, launch->execution(), *backend);
+    if (other) other_results = run_cases(cases, progress, source, nullptr, launch->execution(), *other);
   } catch (const RealInputError& e) {
     clear_progress(progress);
     if (launch->reports()) std::cerr << "ffn-parity run: error: " << e.what() << "\n";
@@ -151,19 +189,29 @@ int run(const RunOptions& o) {
     if (launch->world_size() > 1) launch->abort(2);
     return 2;
   } catch (const std::exception& e) {
-    if (launch->world_size() == 1) throw;  // main reports it
-    // A collective or a device failed on this rank: the others cannot go on without it.
-    std::cerr << fmt::format("ffn-parity run: error: rank {}: {}\n", launch->rank(), e.what());
-    launch->abort(3);
+    if (launch->world_size() > 1) {
+      // A collective or a device failed on this rank: the others cannot go on without it.
+      std::cerr << fmt::format("ffn-parity run: error: rank {}: {}\n", launch->rank(), e.what());
+      launch->abort(3);
+    }
+    // A kernel the device cannot run (nvfp4 before Blackwell, fp8 before sm_89), a CUDA error.
+    if (backend->name == "cpu" || !dynamic_cast<const std::runtime_error*>(&e)) throw;  // main reports it
+    clear_progress(progress);
+    std::cerr << k_prefix << ": error: --backend " << backend->name << ": " << e.what() << "\n";
+    return 2;
   }
   clear_progress(progress);
   if (!launch->reports()) return 0;  // rank 0 reports the cases and their verdicts
-  if (o.format == "json")
+  if (o.format == "json") {
     print_json(std::cout, sweep, results);
-  else {
+  } else {
+    if (backend->name != "cpu")
+      std::cout << fmt::format("# backend {}: {}; {}\n", backend->name, backend->device, backend->libraries);
     std::cout << real_inputs;
     print_table(std::cout, sweep, results);
   }
+  const std::size_t disagreements =
+      other ? print_agreement(std::cout, *backend, *other, o.backend.tf32, results, other_results) : 0;
   if (!o.report_dir.empty()) {
     try {
       write_html_report(o.report_dir, sweep, results);
@@ -211,7 +259,7 @@ int run(const RunOptions& o) {
   }
   for (const auto& r : results)
     if (!r.pass && r.applicable()) return 1;
-  return 0;
+  return disagreements == 0 ? 0 : 1;
 }
 
 }  // namespace
@@ -234,6 +282,11 @@ void add_run_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--frames-dir", opts->frames_dir,
                   "With --frames: write every case's decoded frames (allgather, sharded, reference) as PNG "
                   "files into DIR/<case>/<path>/");
+  add_backend_options(cmd, opts->backend);
+  cmd->add_option("--compare-backend", opts->compare_backend,
+                  "Also run every case on this backend with the same inputs and print how the two backends' "
+                  "outputs agree (relative L2 within a tolerance by precision; exit 1 where they differ)")
+      ->check(CLI::IsMember({"cpu", "cuda"}));
   std::vector<std::string> fault_names{"list"};
   std::string fault_help =
       "Inject faults into the path under test, comma-separated; each case runs once per fault and a FAIL "

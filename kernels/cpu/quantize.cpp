@@ -193,18 +193,23 @@ Matrix<float> block_product(const QuantizedView& x, const QuantizedView& w, std:
 
 }  // namespace
 
-Matrix<float> quantized_linear(const QuantizedView& x, const QuantizedView& w, std::span<const float> bias,
-                               DType out) {
-  const std::int64_t tokens = x.values.rows, n = w.values.rows, k = x.values.cols;
+std::int64_t quantized_k_block(const QuantizedView& x, const QuantizedView& w, std::span<const float> bias) {
+  const std::int64_t n = w.values.rows, k = x.values.cols;
   if (w.values.cols != k)
     throw std::invalid_argument(fmt::format("quantized_linear: x has {} features, the weight {}", k, w.values.cols));
   if (x.format != w.format) throw std::invalid_argument("quantized_linear: x and weight formats differ");
   if (!bias.empty() && static_cast<std::int64_t>(bias.size()) != n)
     throw std::invalid_argument("quantized_linear: bias size does not match the weight");
-  // One fp32 partial per K block of the finer scale grid; the coarser grid must nest in it.
   const std::int64_t kb = std::min({x.block_cols, w.block_cols, std::max<std::int64_t>(k, 1)});
   if ((x.block_cols < k && x.block_cols % kb) || (w.block_cols < k && w.block_cols % kb))
     throw std::invalid_argument("quantized_linear: the K blocks of x and weight scales do not nest");
+  return kb;
+}
+
+Matrix<float> quantized_linear(const QuantizedView& x, const QuantizedView& w, std::span<const float> bias,
+                               DType out) {
+  const std::int64_t tokens = x.values.rows, n = w.values.rows, k = x.values.cols;
+  const std::int64_t kb = quantized_k_block(x, w, bias);
 
   Matrix<float> acc(tokens, n);
   for (std::int64_t k0 = 0; k0 < k; k0 += kb) {

@@ -86,6 +86,11 @@ QuantizedMatrix quantize_static(MatrixView<float> x, QuantFormat format, float s
 // amax over each block of the layout.
 Matrix<float> block_amax(MatrixView<float> x, const ScaleLayout& layout);
 
+// The K block of a quantized GEMM: one fp32 partial per block of the finer of the two scale
+// grids along K. Throws std::invalid_argument when the shapes, the formats or the grids do not
+// fit together (the coarser grid must nest in the finer).
+std::int64_t quantized_k_block(const QuantizedView& x, const QuantizedView& w, std::span<const float> bias);
+
 // y = round_out( sum over K blocks of fp32(x_q . w_q) * (sx * sw) + b ): products exact in fp32
 // (INT8: exact int32 accumulation), one fp32 partial per K block of the finer of the two
 // scale grids, scales applied in fp32, bias in fp32, one rounding.

@@ -1,10 +1,8 @@
 #include <cuda_bf16.h>
 #include <cuda_runtime_api.h>
 
-#include <stdexcept>
-#include <string>
-
 #include "kernels/cuda/bf16_convert.hpp"
+#include "kernels/cuda/cuda_check.hpp"
 
 namespace ffn::cuda {
 
@@ -14,11 +12,6 @@ __global__ void float_bits_to_bf16(std::uint32_t first, std::size_t n, std::uint
   if (i >= n) return;
   const float x = __uint_as_float(first + static_cast<std::uint32_t>(i));
   out[i] = __bfloat16_as_ushort(__float2bfloat16_rn(x));
-}
-
-void check(cudaError_t err, const char* what) {
-  if (err != cudaSuccess)
-    throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(err));
 }
 }  // namespace
 

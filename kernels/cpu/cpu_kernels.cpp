@@ -1,0 +1,35 @@
+#include "kernels/cpu/gelu.hpp"
+#include "kernels/cpu/linear.hpp"
+#include "kernels/cpu/quantize.hpp"
+#include "kernels/kernels.hpp"
+
+namespace ffn {
+
+namespace {
+class CpuKernels final : public Kernels {
+ public:
+  std::string_view name() const override { return "cpu"; }
+  Matrix<float> linear(MatrixView<float> x, MatrixView<float> w, std::span<const float> bias, DType out) const override {
+    return cpu::linear(x, w, bias, out);
+  }
+  void gelu_tanh_inplace(Matrix<float>& m, DType out) const override { cpu::gelu_tanh_inplace(m, out); }
+  cpu::QuantizedMatrix quantize(MatrixView<float> x, const cpu::ScaleLayout& layout, float global_scale,
+                                const Matrix<float>* amax) const override {
+    return cpu::quantize(x, layout, global_scale, amax);
+  }
+  cpu::QuantizedMatrix quantize_static(MatrixView<float> x, cpu::QuantFormat format, float scale) const override {
+    return cpu::quantize_static(x, format, scale);
+  }
+  Matrix<float> quantized_linear(const cpu::QuantizedView& x, const cpu::QuantizedView& w, std::span<const float> bias,
+                                 DType out) const override {
+    return cpu::quantized_linear(x, w, bias, out);
+  }
+};
+}  // namespace
+
+const Kernels& cpu_kernels() {
+  static const CpuKernels kernels;
+  return kernels;
+}
+
+}  // namespace ffn

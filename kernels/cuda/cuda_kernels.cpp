@@ -1,0 +1,25 @@
+#include "kernels/cuda/cuda_kernels.hpp"
+
+#include "kernels/cuda/gelu.hpp"
+#include "kernels/cuda/quantize.hpp"
+
+namespace ffn::cuda {
+
+Matrix<float> CudaKernels::linear(MatrixView<float> x, MatrixView<float> w, std::span<const float> bias,
+                                  DType out) const {
+  return cuda::linear(x, w, bias, out, fp32_math_);
+}
+void CudaKernels::gelu_tanh_inplace(Matrix<float>& m, DType out) const { cuda::gelu_tanh_inplace(m, out); }
+cpu::QuantizedMatrix CudaKernels::quantize(MatrixView<float> x, const cpu::ScaleLayout& layout, float global_scale,
+                                           const Matrix<float>* amax) const {
+  return cuda::quantize(x, layout, global_scale, amax);
+}
+cpu::QuantizedMatrix CudaKernels::quantize_static(MatrixView<float> x, cpu::QuantFormat format, float scale) const {
+  return cuda::quantize_static(x, format, scale);
+}
+Matrix<float> CudaKernels::quantized_linear(const cpu::QuantizedView& x, const cpu::QuantizedView& w,
+                                            std::span<const float> bias, DType out) const {
+  return cuda::quantized_linear(x, w, bias, out);
+}
+
+}  // namespace ffn::cuda

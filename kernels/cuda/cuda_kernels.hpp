@@ -1,0 +1,25 @@
+#pragma once
+// The CUDA backend's kernel set (kernels.hpp) on the current device: host tensors in, host
+// tensors out, each call a self-contained upload, device computation and download.
+#include "kernels/cuda/linear.hpp"
+#include "kernels/kernels.hpp"
+
+namespace ffn::cuda {
+
+class CudaKernels final : public Kernels {
+ public:
+  explicit CudaKernels(Fp32Math fp32_math = Fp32Math::strict) : fp32_math_(fp32_math) {}
+  std::string_view name() const override { return "cuda"; }
+  Matrix<float> linear(MatrixView<float> x, MatrixView<float> w, std::span<const float> bias, DType out) const override;
+  void gelu_tanh_inplace(Matrix<float>& m, DType out) const override;
+  cpu::QuantizedMatrix quantize(MatrixView<float> x, const cpu::ScaleLayout& layout, float global_scale,
+                                const Matrix<float>* amax) const override;
+  cpu::QuantizedMatrix quantize_static(MatrixView<float> x, cpu::QuantFormat format, float scale) const override;
+  Matrix<float> quantized_linear(const cpu::QuantizedView& x, const cpu::QuantizedView& w, std::span<const float> bias,
+                                 DType out) const override;
+
+ private:
+  Fp32Math fp32_math_;
+};
+
+}  // namespace ffn::cuda
