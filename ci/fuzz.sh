@@ -36,8 +36,8 @@ trap 'rm -rf "$work"' EXIT
 # judge REPORT: "ours", "library FUNCTION (LIBRARY)" or "unreproduced" (the replay ran clean:
 # libFuzzer's fork mode sometimes records an empty input for a job that crashed). Looks at the
 # first frame of every stack in the report that is neither the sanitizer runtime, libFuzzer,
-# nor an interceptor (frames of the fuzz binary itself without a source file); any such frame
-# outside the libraries is ours.
+# nor an interceptor (frames of the fuzz binary itself without a source file), nor a signal
+# trampoline; any such frame outside the libraries is ours.
 judge() {
   grep -q '^SUMMARY: \|runtime error: \|^==[0-9]*==ERROR' "$1" || { echo unreproduced; return; }
   awk -v libs="$libraries" '
@@ -45,8 +45,14 @@ judge() {
     fresh && /^ *#[0-9]+ / {
       if ($0 ~ / in (fuzzer::|__sanitizer|__asan|__lsan|__ubsan|__interceptor)/) next
       if ($0 ~ /\(\/[^)]*\/fuzz_[a-z_]+\+0x[0-9a-f]+\)/) next
+      # The signal trampoline a timeout or a crash signal enters through.
+      if ($0 !~ / in / && $0 ~ /\/libc\.so\.6\+0x/) next
       fresh = 0
-      if (match($0, libs)) { lib = substr($0, RSTART, RLENGTH); fn = $4; if (first == "") first = fn " (" lib ")" }
+      if (match($0, libs)) {
+        lib = substr($0, RSTART, RLENGTH)
+        fn = match($0, / in [^ ]+/) ? substr($0, RSTART + 4, RLENGTH - 4) : "?"
+        if (first == "") first = fn " (" lib ")"
+      }
       else ours = 1
     }
     /^SUMMARY: / { exit }
