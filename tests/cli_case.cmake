@@ -8,18 +8,8 @@
 #               one the script prints "SKIP:" and the test counts as skipped).
 cmake_minimum_required(VERSION 3.25)
 
-# The command line comes after "--", where cmake passes it through untouched. It is kept as a
-# CMake list, so no argument may contain a ';'.
-set(command)
-set(in_command OFF)
-math(EXPR last "${CMAKE_ARGC} - 1")
-foreach(i RANGE ${last})
-  if(in_command)
-    list(APPEND command "${CMAKE_ARGV${i}}")
-  elseif(CMAKE_ARGV${i} STREQUAL "--")
-    set(in_command ON)
-  endif()
-endforeach()
+include(${CMAKE_CURRENT_LIST_DIR}/script_args.cmake)
+args_after_double_dash(command)
 if(NOT command OR NOT DEFINED EXPECT_EXIT)
   message(FATAL_ERROR
           "usage: cmake -DEXPECT_EXIT=<code> [...] -P cli_case.cmake -- <program> [<arg>...]")

@@ -5,16 +5,8 @@
 # of one must be byte-identical to the same file of the other, and neither run may have a
 # case the other lacks. One differing bit in one element fails the test.
 cmake_minimum_required(VERSION 3.25)
-set(args)
-set(in_args OFF)
-math(EXPR last "${CMAKE_ARGC} - 1")
-foreach(i RANGE ${last})
-  if(in_args)
-    list(APPEND args "${CMAKE_ARGV${i}}")
-  elseif(CMAKE_ARGV${i} STREQUAL "--")
-    set(in_args ON)
-  endif()
-endforeach()
+include(${CMAKE_CURRENT_LIST_DIR}/../script_args.cmake)
+args_after_double_dash(args)
 foreach(var FFN NP MPIRUN WORK)
   if(NOT DEFINED ${var})
     message(FATAL_ERROR "compare_with_simulated.cmake: -D${var}= is missing")

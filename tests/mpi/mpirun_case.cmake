@@ -4,16 +4,8 @@
 # line" (cli_case.cmake) this requires exactly one line starting "ffn-parity" (rank 0's),
 # matching the regex, and an empty stdout.
 cmake_minimum_required(VERSION 3.25)
-set(command)
-set(in_command OFF)
-math(EXPR last "${CMAKE_ARGC} - 1")
-foreach(i RANGE ${last})
-  if(in_command)
-    list(APPEND command "${CMAKE_ARGV${i}}")
-  elseif(CMAKE_ARGV${i} STREQUAL "--")
-    set(in_command ON)
-  endif()
-endforeach()
+include(${CMAKE_CURRENT_LIST_DIR}/../script_args.cmake)
+args_after_double_dash(command)
 execute_process(COMMAND ${command} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 string(JOIN " " shown ${command})
 if(NOT rc STREQUAL EXPECT_EXIT)

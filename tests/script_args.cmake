@@ -1,0 +1,15 @@
+# The command line a `cmake [-D...] -P <script> -- <args>` script was given after "--", where
+# cmake passes it through untouched, as a CMake list (so no argument may contain a ';').
+function(args_after_double_dash out)
+  set(args)
+  set(in_args OFF)
+  math(EXPR last "${CMAKE_ARGC} - 1")
+  foreach(i RANGE ${last})
+    if(in_args)
+      list(APPEND args "${CMAKE_ARGV${i}}")
+    elseif(CMAKE_ARGV${i} STREQUAL "--")
+      set(in_args ON)
+    endif()
+  endforeach()
+  set(${out} "${args}" PARENT_SCOPE)
+endfunction()
