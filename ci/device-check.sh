@@ -111,7 +111,7 @@ fi
 # ---- gpu tests, then the sweep ---------------------------------------------------------------
 status=0
 say "gpu tests"
-ctest --test-dir "$build" -L gpu --output-on-failure --timeout 600 || status=1
+ctest --test-dir "$build" -L gpu --output-on-failure --timeout "${GPU_TEST_TIMEOUT:-300}" || status=1
 say "bench (ffn-parity-bench --backend cuda)"
 "$build/harness/device_check/ffn-parity-device-check" --bench || status=1
 say "cross-backend sweep (cuda vs cpu)"
