@@ -24,7 +24,8 @@ namespace fs = std::filesystem;
                                     : fmt::format("{}: {} ({})", path, reason, detail));
 }
 
-std::string size_text(const cv::Mat& m) { return fmt::format("{}x{}", m.cols, m.rows); }
+std::string size_text(cv::Size s) { return fmt::format("{}x{}", s.width, s.height); }
+std::string size_text(const cv::Mat& m) { return size_text(m.size()); }
 
 // FFmpeg, OpenCV's FFmpeg backend and libpng print their complaints straight to stderr
 // ("moov atom not found", "libpng error: Read Error"). While they run, fd 2 points at a
@@ -103,17 +104,27 @@ class StderrCapture {
   bool active_ = true;
 };
 
+// Frames of one video: each CV_8UC3 and of frame 0's size.
+class UniformFrames {
+ public:
+  void frame(const cv::Mat& f, std::size_t i, const std::string& path) {
+    if (f.type() != CV_8UC3)
+      fail(path, fmt::format("frame {} is {}; frames must be 8-bit 3-channel (CV_8UC3)", i, cv::typeToString(f.type())));
+    if (i == 0) first_ = f.size();
+    if (f.size() != first_)
+      fail(path, fmt::format("frame {} is {}, frame 0 is {}: the frame size changes", i, size_text(f),
+                             size_text(first_)));
+  }
+
+ private:
+  cv::Size first_;
+};
+
 // At least one frame, all CV_8UC3 of one size.
 void require_uniform(const Video& video, const std::string& path) {
   if (video.empty()) fail(path, "no frames to write");
-  for (std::size_t i = 0; i < video.size(); ++i) {
-    if (video[i].type() != CV_8UC3)
-      fail(path, fmt::format("frame {} is {}; frames must be 8-bit 3-channel (CV_8UC3)", i,
-                             cv::typeToString(video[i].type())));
-    if (video[i].size() != video[0].size())
-      fail(path, fmt::format("frame {} is {}, frame 0 is {}: the frame size changes", i, size_text(video[i]),
-                             size_text(video[0])));
-  }
+  UniformFrames check;
+  for (std::size_t i = 0; i < video.size(); ++i) check.frame(video[i], i, path);
 }
 
 std::vector<unsigned char> read_bytes(const fs::path& file) {
@@ -121,6 +132,11 @@ std::vector<unsigned char> read_bytes(const fs::path& file) {
   std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)), {});
   if (!in.good() && !in.eof()) fail(file.string(), "cannot be read");
   return bytes;
+}
+
+// A frame's buffer may be decoded into only when nobody else holds it.
+void release_if_shared(cv::Mat& frame) {
+  if (frame.u != nullptr && frame.u->refcount > 1) frame = cv::Mat();
 }
 
 cv::VideoCapture open_video(const std::string& path, StderrCapture& said) {
@@ -134,46 +150,59 @@ cv::VideoCapture open_video(const std::string& path, StderrCapture& said) {
   return capture;
 }
 
-}  // namespace
+// The frames of a video file through OpenCV's FFmpeg backend. What FFmpeg prints while the
+// file is open ends up in the error line of a failure.
+class VideoFileReader final : public FrameReader {
+ public:
+  explicit VideoFileReader(const std::string& path) : path_(path), capture_(open_video(path, said_)) {
+    declared_ = capture_.get(cv::CAP_PROP_FRAME_COUNT);
+  }
 
-Video read_video_file(const std::string& path) {
-  StderrCapture said;
-  cv::VideoCapture capture = open_video(path, said);
-  const double declared = capture.get(cv::CAP_PROP_FRAME_COUNT);
-  Video frames;
-  // Moved out, so that the next read() allocates afresh instead of overwriting this frame.
-  for (cv::Mat frame; capture.read(frame);) frames.push_back(std::move(frame));
-  const std::string detail = said.finish();
-  if (frames.empty()) fail(path, "no frames decoded (empty, truncated or damaged video)", detail);
-  require_uniform(frames, path);
-  // A cut-off file still opens and decodes up to the cut without an error; the container's
-  // frame count (its index, or duration x rate where it has none) is what gives it away.
-  if (static_cast<double>(frames.size()) < declared)
-    fail(path, fmt::format("truncated or damaged: decoded {} of the {} frames its container declares",
-                           frames.size(), declared),
-         detail);
-  return frames;
-}
+  bool next(cv::Mat& frame) override {
+    if (ended_) return false;
+    release_if_shared(frame);
+    if (capture_.read(frame)) {
+      check_.frame(frame, count_++, path_);
+      return true;
+    }
+    ended_ = true;
+    const std::string detail = said_.finish();
+    if (count_ == 0) fail(path_, "no frames decoded (empty, truncated or damaged video)", detail);
+    // A cut-off file still opens and decodes up to the cut without an error; the container's
+    // frame count (its index, or duration x rate where it has none) is what gives it away.
+    if (static_cast<double>(count_) < declared_)
+      fail(path_,
+           fmt::format("truncated or damaged: decoded {} of the {} frames its container declares", count_, declared_),
+           detail);
+    return false;
+  }
 
-double read_video_fps(const std::string& path) {
-  StderrCapture said;
-  const double fps = open_video(path, said).get(cv::CAP_PROP_FPS);
-  return std::isfinite(fps) && fps > 0 ? fps : 0;
-}
+ private:
+  std::string path_;
+  StderrCapture said_;
+  cv::VideoCapture capture_;
+  double declared_ = 0;
+  std::size_t count_ = 0;
+  bool ended_ = false;
+  UniformFrames check_;
+};
 
-Video read_png_dir(const std::string& dir) {
-  std::error_code ec;
-  if (!fs::exists(dir, ec)) fail(dir, "no such directory");
-  if (!fs::is_directory(dir, ec)) fail(dir, "is not a directory");
-  std::vector<fs::path> files;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
-    if (it->path().extension() == ".png" && !it->is_directory(ec)) files.push_back(it->path());
-  if (ec) fail(dir, "cannot list the directory", ec.message());
-  if (files.empty()) fail(dir, "holds no .png files");
-  std::sort(files.begin(), files.end());
+class PngDirReader final : public FrameReader {
+ public:
+  explicit PngDirReader(const std::string& dir) {
+    std::error_code ec;
+    if (!fs::exists(dir, ec)) fail(dir, "no such directory");
+    if (!fs::is_directory(dir, ec)) fail(dir, "is not a directory");
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+      if (it->path().extension() == ".png" && !it->is_directory(ec)) files_.push_back(it->path());
+    if (ec) fail(dir, "cannot list the directory", ec.message());
+    if (files_.empty()) fail(dir, "holds no .png files");
+    std::sort(files_.begin(), files_.end());
+  }
 
-  Video frames;
-  for (const fs::path& file : files) {
+  bool next(cv::Mat& frame) override {
+    if (next_ == files_.size()) return false;
+    const fs::path& file = files_[next_++];
     const std::string name = file.string();
     const std::vector<unsigned char> bytes = read_bytes(file);
     static constexpr unsigned char k_signature[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
@@ -181,18 +210,64 @@ Video read_png_dir(const std::string& dir) {
     if (bytes.size() < sizeof k_signature || !std::equal(std::begin(k_signature), std::end(k_signature), bytes.begin()))
       fail(name, "not a PNG file (no PNG signature)");
     StderrCapture said;
-    cv::Mat frame = cv::imdecode(bytes, cv::IMREAD_UNCHANGED);
+    release_if_shared(frame);
+    cv::imdecode(bytes, cv::IMREAD_UNCHANGED, &frame);
     if (frame.empty()) fail(name, "cannot decode: damaged PNG", said.finish());
     if (frame.depth() != CV_8U) fail(name, "is not an 8-bit PNG; frames must be 8-bit RGB");
     if (frame.channels() != 3)
       fail(name, fmt::format("has {} channel(s) (gray or with alpha); frames must be 8-bit RGB", frame.channels()));
-    if (!frames.empty() && frame.size() != frames[0].size())
-      fail(name, fmt::format("is {}, but {} is {}", size_text(frame), files[0].filename().string(),
-                             size_text(frames[0])));
-    frames.push_back(std::move(frame));
+    if (next_ == 1) first_size_ = frame.size();
+    if (frame.size() != first_size_)
+      fail(name, fmt::format("is {}, but {} is {}", size_text(frame), files_[0].filename().string(),
+                             size_text(first_size_)));
+    return true;
   }
+
+ private:
+  std::vector<fs::path> files_;
+  std::size_t next_ = 0;
+  cv::Size first_size_;
+};
+
+class InMemoryReader final : public FrameReader {
+ public:
+  explicit InMemoryReader(Video video) : video_(std::move(video)) {}
+  bool next(cv::Mat& frame) override {
+    if (next_ == video_.size()) return false;
+    frame = std::move(video_[next_++]);
+    return true;
+  }
+
+ private:
+  Video video_;
+  std::size_t next_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<FrameReader> open_video_file(const std::string& path) {
+  return std::make_unique<VideoFileReader>(path);
+}
+
+std::unique_ptr<FrameReader> open_png_dir(const std::string& dir) { return std::make_unique<PngDirReader>(dir); }
+
+std::unique_ptr<FrameReader> frames_in_memory(Video video) { return std::make_unique<InMemoryReader>(std::move(video)); }
+
+Video read_all(FrameReader& reader) {
+  Video frames;
+  for (cv::Mat frame; reader.next(frame);) frames.push_back(std::move(frame));
   return frames;
 }
+
+Video read_video_file(const std::string& path) { return read_all(*open_video_file(path)); }
+
+double read_video_fps(const std::string& path) {
+  StderrCapture said;
+  const double fps = open_video(path, said).get(cv::CAP_PROP_FPS);
+  return std::isfinite(fps) && fps > 0 ? fps : 0;
+}
+
+Video read_png_dir(const std::string& dir) { return read_all(*open_png_dir(dir)); }
 
 void write_png_dir(const Video& video, const std::string& dir) {
   require_uniform(video, dir);

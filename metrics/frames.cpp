@@ -53,38 +53,46 @@ double ssim(const cv::Mat& a, const cv::Mat& b, cv::Mat* map) {
   return ssim_unchecked(a, b, map);
 }
 
-VideoScore compare_videos(const Video& a, const Video& b) {
-  if (a.size() != b.size())
-    throw std::invalid_argument(fmt::format("frame counts differ: {} vs {}", a.size(), b.size()));
-  if (a.empty()) throw std::invalid_argument("no frames to compare");
-  for (std::size_t i = 0; i < a.size(); ++i) require_comparable(a[i], b[i], fmt::format("frame {}: ", i));
+ScoredFrame score_frame(const cv::Mat& a, const cv::Mat& b, std::size_t index) {
+  require_comparable(a, b, fmt::format("frame {}: ", index));
+  const double m = mse(a, b);
+  return {{psnr_from_mse(m), ssim_unchecked(a, b, nullptr)}, m, a.size()};
+}
 
+VideoScore summarize(const std::vector<ScoredFrame>& frames) {
+  if (frames.empty()) throw std::invalid_argument("no frames to compare");
   VideoScore v;
-  v.frames.resize(a.size());
-  std::vector<double> errors(a.size());
-  // OpenCV runs the calls nested inside a parallel_for_ serially, so whole frames, not the rows
-  // of each blur, are spread over the cores: one hand-off per frame instead of one per call.
-  cv::parallel_for_(cv::Range(0, static_cast<int>(a.size())), [&](const cv::Range& r) {
-    for (int i = r.start; i < r.end; ++i) {
-      errors[i] = mse(a[i], b[i]);
-      v.frames[i] = {psnr_from_mse(errors[i]), ssim_unchecked(a[i], b[i], nullptr)};
-    }
-  });
-
+  v.frame_size = frames[0].size;
   double mse_sum = 0, ssim_sum = 0;
   v.psnr_min_db = std::numeric_limits<double>::infinity();
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    const FrameScore& f = v.frames[i];
-    mse_sum += errors[i];
+  for (std::size_t i = 0; i < frames.size(); ++i) {
+    const FrameScore& f = frames[i].score;
+    v.frames.push_back(f);
+    mse_sum += frames[i].mse;
     ssim_sum += f.ssim;
     v.psnr_min_db = std::min(v.psnr_min_db, f.psnr_db);
     const FrameScore& worst = v.frames[v.worst_frame];
     if (f.ssim < worst.ssim || (f.ssim == worst.ssim && f.psnr_db < worst.psnr_db)) v.worst_frame = i;
   }
   v.ssim_min = v.frames[v.worst_frame].ssim;
-  v.psnr_mean_db = psnr_from_mse(mse_sum / static_cast<double>(a.size()));
-  v.ssim_mean = ssim_sum / static_cast<double>(a.size());
+  v.psnr_mean_db = psnr_from_mse(mse_sum / static_cast<double>(frames.size()));
+  v.ssim_mean = ssim_sum / static_cast<double>(frames.size());
   return v;
+}
+
+VideoScore compare_videos(const Video& a, const Video& b) {
+  if (a.size() != b.size())
+    throw std::invalid_argument(fmt::format("frame counts differ: {} vs {}", a.size(), b.size()));
+  if (a.empty()) throw std::invalid_argument("no frames to compare");
+  for (std::size_t i = 0; i < a.size(); ++i) require_comparable(a[i], b[i], fmt::format("frame {}: ", i));
+
+  std::vector<ScoredFrame> scored(a.size());
+  // OpenCV runs the calls nested inside a parallel_for_ serially, so whole frames, not the rows
+  // of each blur, are spread over the cores: one hand-off per frame instead of one per call.
+  cv::parallel_for_(cv::Range(0, static_cast<int>(a.size())), [&](const cv::Range& r) {
+    for (int i = r.start; i < r.end; ++i) scored[i] = score_frame(a[i], b[i], i);
+  });
+  return summarize(scored);
 }
 
 }  // namespace ffn

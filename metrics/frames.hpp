@@ -26,6 +26,7 @@ struct VideoScore {
   double psnr_min_db = 0;   // worst frame
   double ssim_mean = 0, ssim_min = 0;
   std::size_t worst_frame = 0;  // lowest SSIM (ties: lowest PSNR)
+  cv::Size frame_size;
 };
 
 double psnr_db(const cv::Mat& a, const cv::Mat& b);
@@ -35,5 +36,16 @@ double ssim(const cv::Mat& a, const cv::Mat& b, cv::Mat* map = nullptr);
 
 // Frame counts and sizes must match: otherwise std::invalid_argument naming both.
 VideoScore compare_videos(const Video& a, const Video& b);
+
+// The parts of compare_videos, for comparisons that score frames as they arrive
+// (streamed_comparison.hpp). score_frame checks the pair (std::invalid_argument "frame I: ...");
+// summarize takes the frames in order, at least one.
+struct ScoredFrame {
+  FrameScore score;
+  double mse = 0;  // the video's PSNR is that of the mean MSE
+  cv::Size size;
+};
+ScoredFrame score_frame(const cv::Mat& a, const cv::Mat& b, std::size_t index);
+VideoScore summarize(const std::vector<ScoredFrame>& frames);
 
 }  // namespace ffn

@@ -52,27 +52,60 @@ __attribute__((target_clones("avx2", "default"))) void filter_along_row(const fl
   }
 }
 
+// The centred values of a padded run of both frames and their products, the five rows the
+// horizontal pass filters.
+__attribute__((target_clones("avx2", "default"))) void centre_and_multiply(const std::uint8_t* __restrict run_a,
+                                                                             const std::uint8_t* __restrict run_b,
+                                                                             int n, float* __restrict centred_a,
+                                                                             float* __restrict centred_b,
+                                                                             float* __restrict aa, float* __restrict bb,
+                                                                             float* __restrict ab) {
+  for (int i = 0; i < n; ++i) {
+    const float va = static_cast<float>(run_a[i]) - k_centre, vb = static_cast<float>(run_b[i]) - k_centre;
+    centred_a[i] = va;
+    centred_b[i] = vb;
+    aa[i] = va * va;
+    bb[i] = vb * vb;
+    ab[i] = va * vb;
+  }
+}
+
 using WindowRows = std::array<std::array<const float*, k_taps>, k_sums>;
 
-// One row of the SSIM map: the vertical pass over the eleven filtered rows of each window sum,
-// then Wang et al.'s formula in QualitySSIM's arrangement.
-__attribute__((target_clones("avx2", "default"))) void ssim_map_row(const WindowRows& rows,
-                                                                      const float* __restrict taps,
+// The vertical pass of one window sum over its eleven horizontally filtered rows. One sum at a
+// time: eleven row pointers stay in registers, where all fifty-five would not.
+__attribute__((target_clones("avx2", "default"))) void filter_down_column(const std::array<const float*, k_taps>& rows,
+                                                                            const float* __restrict taps,
+                                                                            float* __restrict out, int n) {
+  const float* r[k_taps];
+  for (int k = 0; k < k_taps; ++k) r[k] = rows[k];
+  for (int j = 0; j < n; ++j) {
+    float v = taps[k_radius] * r[k_radius][j];
+#pragma GCC unroll 5
+    for (int k = 1; k <= k_radius; ++k) v += taps[k_radius + k] * (r[k_radius - k][j] + r[k_radius + k][j]);
+    out[j] = v;
+  }
+}
+
+// Wang et al.'s formula in QualitySSIM's arrangement over the five window sums of a row.
+__attribute__((target_clones("avx2", "default"))) void ssim_formula(const float* __restrict mean_a,
+                                                                      const float* __restrict mean_b,
+                                                                      const float* __restrict mean_aa,
+                                                                      const float* __restrict mean_bb,
+                                                                      const float* __restrict mean_ab,
                                                                       float* __restrict map, int n) {
   for (int j = 0; j < n; ++j) {
-    float s[k_sums];
-#pragma GCC unroll 5
-    for (int q = 0; q < k_sums; ++q) {
-      float v = taps[k_radius] * rows[q][k_radius][j];
-#pragma GCC unroll 5
-      for (int k = 1; k <= k_radius; ++k) v += taps[k_radius + k] * (rows[q][k_radius - k][j] + rows[q][k_radius + k][j]);
-      s[q] = v;
-    }
-    const float mu_a = s[0] + k_centre, mu_b = s[1] + k_centre;
-    const float var_a = s[2] - s[0] * s[0], var_b = s[3] - s[1] * s[1], cov = s[4] - s[0] * s[1];
-    map[j] = ((2 * mu_a * mu_b + k_c1) * (2 * cov + k_c2)) /
-             ((mu_a * mu_a + mu_b * mu_b + k_c1) * (var_a + var_b + k_c2));
+    const float mu_a = mean_a[j] + k_centre, mu_b = mean_b[j] + k_centre;
+    const float var_a = mean_aa[j] - mean_a[j] * mean_a[j], var_b = mean_bb[j] - mean_b[j] * mean_b[j];
+    const float cov = mean_ab[j] - mean_a[j] * mean_b[j];
+    map[j] = ((2 * mu_a * mu_b + k_c1) * (2 * cov + k_c2)) / ((mu_a * mu_a + mu_b * mu_b + k_c1) * (var_a + var_b + k_c2));
   }
+}
+
+// One row of the SSIM map: the vertical pass of each window sum, then the formula.
+void ssim_map_row(const WindowRows& rows, const float* taps, float* means, float* map, int n) {
+  for (int q = 0; q < k_sums; ++q) filter_down_column(rows[q], taps, means + static_cast<std::size_t>(q) * n, n);
+  ssim_formula(means, means + n, means + 2 * n, means + 3 * n, means + 4 * n, map, n);
 }
 
 }  // namespace
@@ -83,19 +116,20 @@ cv::Vec3d gaussian_ssim(const cv::Mat& a, const cv::Mat& b, cv::Mat* map) {
   // The frame is scored in strips of columns, so that the ring of one strip (5 sums x 16 rows
   // x 64 pixels, 60 KB) stays in the L2 cache while the vertical pass reads eleven rows of it
   // per output row; whole rows would stream 0.5 MB from memory per output row at 768 pixels.
-  constexpr int k_strip = 64;
+  constexpr int k_strip = 32;
   const int max_n = std::min(width, k_strip) * k_channels;
   const int max_padded = max_n + 2 * k_radius * k_channels;
 
   // Reused across calls: fresh buffers per frame would be page-faulted in every time.
   thread_local std::vector<float> scratch;
   scratch.resize(static_cast<std::size_t>(k_sums) * max_padded + static_cast<std::size_t>(k_sums) * k_ring * max_n +
-                 max_n);
+                 static_cast<std::size_t>(k_sums) * max_n + max_n);
   float* const centred_a = scratch.data();
   float* const centred_b = centred_a + max_padded;
   float* const products[3] = {centred_b + max_padded, centred_b + 2 * max_padded, centred_b + 3 * max_padded};
   float* const ring = centred_b + 4 * max_padded;
-  float* const map_row = ring + static_cast<std::size_t>(k_sums) * k_ring * max_n;
+  float* const means = ring + static_cast<std::size_t>(k_sums) * k_ring * max_n;  // the window sums of a map row
+  float* const map_row = means + static_cast<std::size_t>(k_sums) * max_n;
   const auto ring_row = [&](int sum, int y) {
     return ring + (static_cast<std::size_t>(sum) * k_ring + static_cast<std::size_t>(y % k_ring)) * max_n;
   };
@@ -110,30 +144,26 @@ cv::Vec3d gaussian_ssim(const cv::Mat& a, const cv::Mat& b, cv::Mat* map) {
     for (int p = 0; p < strip + 2 * k_radius; ++p)
       source_column[p] = cv::borderInterpolate(x0 + p - k_radius, width, cv::BORDER_REFLECT_101);
 
-    // Away from the frame's left and right edges the padded strip is one contiguous run of bytes.
+    // Away from the frame's left and right edges the padded strip is one contiguous run of bytes;
+    // at the edges it is gathered through the reflected columns first.
     const bool interior = x0 >= k_radius && x0 + strip + k_radius <= width;
+    std::vector<std::uint8_t> gathered_a(interior ? 0 : padded), gathered_b(interior ? 0 : padded);
     const auto filter_source_row = [&](int y) {
       const std::uint8_t* row_a = a.ptr<std::uint8_t>(y);
       const std::uint8_t* row_b = b.ptr<std::uint8_t>(y);
+      const std::uint8_t* run_a = gathered_a.data();
+      const std::uint8_t* run_b = gathered_b.data();
       if (interior) {
-        const std::uint8_t* run_a = row_a + (x0 - k_radius) * k_channels;
-        const std::uint8_t* run_b = row_b + (x0 - k_radius) * k_channels;
-        for (int i = 0; i < padded; ++i) {
-          centred_a[i] = static_cast<float>(run_a[i]) - k_centre;
-          centred_b[i] = static_cast<float>(run_b[i]) - k_centre;
-        }
+        run_a = row_a + (x0 - k_radius) * k_channels;
+        run_b = row_b + (x0 - k_radius) * k_channels;
       } else {
         for (int p = 0; p < strip + 2 * k_radius; ++p)
           for (int c = 0; c < k_channels; ++c) {
-            centred_a[p * k_channels + c] = static_cast<float>(row_a[source_column[p] * k_channels + c]) - k_centre;
-            centred_b[p * k_channels + c] = static_cast<float>(row_b[source_column[p] * k_channels + c]) - k_centre;
+            gathered_a[p * k_channels + c] = row_a[source_column[p] * k_channels + c];
+            gathered_b[p * k_channels + c] = row_b[source_column[p] * k_channels + c];
           }
       }
-      for (int i = 0; i < padded; ++i) {
-        products[0][i] = centred_a[i] * centred_a[i];
-        products[1][i] = centred_b[i] * centred_b[i];
-        products[2][i] = centred_a[i] * centred_b[i];
-      }
+      centre_and_multiply(run_a, run_b, padded, centred_a, centred_b, products[0], products[1], products[2]);
       const float* sources[k_sums] = {centred_a, centred_b, products[0], products[1], products[2]};
       for (int q = 0; q < k_sums; ++q) filter_along_row(sources[q], ring_row(q, y), n, taps.data());
     };
@@ -147,7 +177,7 @@ cv::Vec3d gaussian_ssim(const cv::Mat& a, const cv::Mat& b, cv::Mat* map) {
         const int source = cv::borderInterpolate(y - k_radius + k, height, cv::BORDER_REFLECT_101);
         for (int q = 0; q < k_sums; ++q) rows[q][k] = ring_row(q, source);
       }
-      ssim_map_row(rows, taps.data(), map_row, n);
+      ssim_map_row(rows, taps.data(), means, map_row, n);
       for (int j = 0; j < n; ++j) column_sums[j] += map_row[j];
       if (map) {
         float* out = map->ptr<float>(y) + x0;

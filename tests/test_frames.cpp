@@ -16,6 +16,7 @@
 #include <string>
 #include <thread>
 
+#include "tests/error_of.hpp"
 #include "tests/temp_dir.hpp"
 #include "frame_patterns.hpp"
 #include "goldens/golden_file.hpp"
@@ -33,23 +34,12 @@ namespace fs = std::filesystem;
 using Catch::Matchers::Contains;
 
 using ffn::test::TempDir;
+using ffn::test::error_of;
 
 namespace {
 
 
 cv::Mat constant_frame(int value) { return cv::Mat(48, 64, CV_8UC3, cv::Scalar::all(value)); }
-
-// The message of the E that `f` throws (fails the test when it throws nothing).
-template <class E, class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  FAIL("no exception thrown");
-  return "";
-}
 
 bool same_frames(const Video& a, const Video& b) {
   if (a.size() != b.size()) return false;

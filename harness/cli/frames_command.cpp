@@ -4,7 +4,6 @@
 
 #include <cmath>
 #include <filesystem>
-#include <future>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -14,6 +13,7 @@
 #include "goldens/golden_frames.hpp"
 #include "harness/version.hpp"
 #include "metrics/frame_io.hpp"
+#include "metrics/streamed_comparison.hpp"
 
 namespace ffn::cli {
 
@@ -26,14 +26,15 @@ constexpr const char* k_err = "ffn-parity frames: error: ";
 constexpr double k_default_fps = 24;
 
 // A side of a comparison: a directory of PNG frames, FILE.h5[:DATASET] (golden frames,
-// /frames/video by default), or else a video file.
-Video read_side(const std::string& side) {
+// /frames/video by default, read whole), or else a video file.
+std::unique_ptr<FrameReader> open_side(const std::string& side) {
   std::error_code ec;
-  if (fs::is_directory(side, ec)) return read_png_dir(side);
-  if (side.ends_with(".h5")) return read_frames_golden(side, k_frames_dataset);
+  if (fs::is_directory(side, ec)) return open_png_dir(side);
+  if (side.ends_with(".h5")) return frames_in_memory(read_frames_golden(side, k_frames_dataset));
   const std::size_t colon = side.find(".h5:");
-  if (colon != std::string::npos) return read_frames_golden(side.substr(0, colon + 3), side.substr(colon + 4));
-  return read_video_file(side);
+  if (colon != std::string::npos)
+    return frames_in_memory(read_frames_golden(side.substr(0, colon + 3), side.substr(colon + 4)));
+  return open_video_file(side);
 }
 
 // ---- compare --------------------------------------------------------------------------
@@ -55,8 +56,8 @@ std::string thresholds_text(const CompareOptions& o) {
   return text;
 }
 
-void print_table(const CompareOptions& o, const Video& a, const VideoScore& s, std::size_t failed) {
-  fmt::print("# ffn-parity frames compare: {} frames of {}x{}\n#  A: {}\n#  B: {}\n", a.size(), a[0].cols, a[0].rows,
+void print_table(const CompareOptions& o, const VideoScore& s, std::size_t failed) {
+  fmt::print("# ffn-parity frames compare: {} frames of {}x{}\n#  A: {}\n#  B: {}\n", s.frames.size(), s.frame_size.width, s.frame_size.height,
              o.a, o.b);
   fmt::print("# psnr = 10 log10(255^2 / MSE) over all pixels and channels (inf: identical); ssim = Wang et al. "
              "2004 (11x11 Gaussian, sigma 1.5), mean of the map, averaged over the channels\n");
@@ -74,7 +75,7 @@ void print_table(const CompareOptions& o, const Video& a, const VideoScore& s, s
     fmt::print("FAIL: {} of {} frames miss {}\n", failed, s.frames.size(), thresholds_text(o));
 }
 
-void print_json(const CompareOptions& o, const Video& a, const VideoScore& s, std::size_t failed) {
+void print_json(const CompareOptions& o, const VideoScore& s, std::size_t failed) {
   using nlohmann::json;
   // JSON has no infinities: identical frames (PSNR +inf) are written "inf", as `run` does.
   const auto psnr = [](double db) { return std::isinf(db) ? json("inf") : json(db); };
@@ -87,8 +88,8 @@ void print_json(const CompareOptions& o, const Video& a, const VideoScore& s, st
                     {"command", "frames compare"},
                     {"a", o.a},
                     {"b", o.b},
-                    {"width", a[0].cols},
-                    {"height", a[0].rows},
+                    {"width", s.frame_size.width},
+                    {"height", s.frame_size.height},
                     {"min_psnr_db", o.min_psnr ? json(*o.min_psnr) : json(nullptr)},
                     {"min_ssim", o.min_ssim ? json(*o.min_ssim) : json(nullptr)},
                     {"frames", frames},
@@ -103,19 +104,15 @@ void print_json(const CompareOptions& o, const Video& a, const VideoScore& s, st
 }
 
 int compare(const CompareOptions& o) {
-  Video a, b;
   VideoScore s;
+  // The readers (and the stderr capture of a video reader) end before an error is printed.
   try {
-    // Decoding is most of the time: the two sides are read concurrently.
-    std::future<Video> pending_b = std::async(std::launch::async, [&o] { return read_side(o.b); });
-    a = read_side(o.a);
-    b = pending_b.get();
+    const std::unique_ptr<FrameReader> a = open_side(o.a);
+    const std::unique_ptr<FrameReader> b = open_side(o.b);
+    s = compare_streams(*a, *b);
   } catch (const std::runtime_error& e) {  // FrameIoError, GoldenError: the message names the file
     std::cerr << k_err << e.what() << "\n";
     return 2;
-  }
-  try {
-    s = compare_videos(a, b);
   } catch (const std::invalid_argument& e) {
     std::cerr << k_err << fmt::format("{} vs {}: {}", o.a, o.b, e.what()) << "\n";
     return 2;
@@ -123,9 +120,9 @@ int compare(const CompareOptions& o) {
   std::size_t failed = 0;
   for (const FrameScore& f : s.frames) failed += !frame_passes(f, o);
   if (o.format == "json")
-    print_json(o, a, s, failed);
+    print_json(o, s, failed);
   else
-    print_table(o, a, s, failed);
+    print_table(o, s, failed);
   return failed == 0 ? 0 : 1;
 }
 
