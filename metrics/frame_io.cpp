@@ -134,9 +134,10 @@ std::vector<unsigned char> read_bytes(const fs::path& file) {
   return bytes;
 }
 
-// A frame's buffer may be decoded into only when nobody else holds it.
+// A frame's buffer may be decoded into only when nobody else holds it (and it is not memory
+// the Mat merely points at).
 void release_if_shared(cv::Mat& frame) {
-  if (frame.u != nullptr && frame.u->refcount > 1) frame = cv::Mat();
+  if (frame.u == nullptr || frame.u->refcount > 1) frame = cv::Mat();
 }
 
 cv::VideoCapture open_video(const std::string& path, StderrCapture& said) {
@@ -161,7 +162,9 @@ class VideoFileReader final : public FrameReader {
   bool next(cv::Mat& frame) override {
     if (ended_) return false;
     release_if_shared(frame);
-    if (capture_.read(frame)) {
+    // grab and retrieve, not read: read reports a frame whenever the buffer is not empty, and a
+    // recycled buffer is not empty even when retrieving fails.
+    if (capture_.grab() && capture_.retrieve(frame)) {
       check_.frame(frame, count_++, path_);
       return true;
     }
@@ -210,8 +213,9 @@ class PngDirReader final : public FrameReader {
     if (bytes.size() < sizeof k_signature || !std::equal(std::begin(k_signature), std::end(k_signature), bytes.begin()))
       fail(name, "not a PNG file (no PNG signature)");
     StderrCapture said;
-    release_if_shared(frame);
-    cv::imdecode(bytes, cv::IMREAD_UNCHANGED, &frame);
+    // Always a new buffer: imdecode into a given one leaves it as it was (the last frame) when
+    // the header cannot be read, and returns it all the same (OpenCV 4.6).
+    frame = cv::imdecode(bytes, cv::IMREAD_UNCHANGED);
     if (frame.empty()) fail(name, "cannot decode: damaged PNG", said.finish());
     if (frame.depth() != CV_8U) fail(name, "is not an 8-bit PNG; frames must be 8-bit RGB");
     if (frame.channels() != 3)

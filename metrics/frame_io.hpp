@@ -22,8 +22,8 @@ class FrameIoError : public std::runtime_error {
 // a few frames instead of whole videos. next() returns false after the last frame. Every
 // failure throws FrameIoError naming the file, checks included: a frame that is not CV_8UC3 or
 // not frame 0's size, a video that ends before its container says (from the last next()).
-// next() decodes into frame's buffer when frame is its only owner (a recycled frame: no new
-// pages to fault in) and allocates a new one otherwise.
+// A video file's next() decodes into frame's buffer when frame is its only owner (a recycled
+// frame: no new pages to fault in) and allocates a new one otherwise.
 class FrameReader {
  public:
   virtual ~FrameReader() = default;

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <fstream>
 #include <latch>
 #include <string>
 #include <thread>
@@ -13,6 +14,7 @@
 #include "metrics/frame_io.hpp"
 #include "metrics/streamed_comparison.hpp"
 #include "tests/error_of.hpp"
+#include "tests/temp_dir.hpp"
 
 using namespace ffn;
 using ffn::test::error_of;
@@ -127,4 +129,21 @@ TEST_CASE("compare_streams passes a reader's failure on, A's before B's, without
     ScriptedReader ra(a, 4, {}, "a.avi", &both), rb(a, 4, {}, "b.avi", &both);
     CHECK(error_of<FrameIoError>([&] { compare_streams(ra, rb); }) == "a.avi: cannot decode frame 4");
   }
+}
+
+TEST_CASE("compare_streams: a damaged frame deep in a PNG directory is an error, not the last frame again",
+          "[frames]") {
+  // By frame 30 the readers decode into recycled buffers; a decoder that fails before it
+  // writes must not leave the previous frame in place.
+  ffn::test::TempDir dir;
+  const Video a = structured_video(32, 24, 40);
+  write_png_dir(a, dir.file("a"));
+  const std::string damaged = dir.file("a/frame_0030.png");
+  {
+    std::ofstream out(damaged, std::ios::binary | std::ios::trunc);
+    out << "\x89PNG\r\n\x1a\n" << std::string(40, 'x');  // the signature, then no valid chunk
+  }
+  const auto ra = open_png_dir(dir.file("a"));
+  ScriptedReader rb(a);
+  CHECK(error_of<FrameIoError>([&] { compare_streams(*ra, rb); }).starts_with(damaged + ": cannot decode: damaged PNG"));
 }
