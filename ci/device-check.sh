@@ -10,7 +10,8 @@
 # and unpacked here without root; a machine that has them installed uses its own.
 #
 #   ci/device-check.sh --fetch-debs       on a machine with apt and network
-#   ci/device-check.sh [--configure-only] on the GPU machine (BUILD_DIR, default build-device)
+#   ci/device-check.sh [--configure-only] on the GPU machine (BUILD_DIR, default build-device;
+#                                         GPU_TEST_TIMEOUT, seconds per gpu test, default 300)
 #
 # Exit status: 0 all passed; 1 a test or an agreement failed; 2 bad usage or a build problem;
 # 3 no usable CUDA device (after building: the build is checked even then).
