@@ -18,8 +18,11 @@ constexpr int k_channels = 3;
 // reflect101(y-5 .. y+5), which for a frame of more than 16 rows all lie in [y-5, y+5], and
 // for a smaller frame are all its rows: 16 slots never drop a row still needed.
 constexpr int k_ring = 16;
-// The window sums of a pixel: a, b, a*a, b*b, a*b over the centred values.
-constexpr int k_sums = 5;
+// The window sums of a pixel over the centred values: a, b, (a-b)^2, a*b. The formula needs
+// the two variances only as their sum, var_a + var_b = var(a-b) + 2 cov(a, b), so four
+// filters, not five; and var(a-b) is small where the frames are close, where SSIM needs its
+// digits. Differences and products of centred 8-bit values are integers, exact in float.
+constexpr int k_sums = 4;
 constexpr float k_centre = 128;
 constexpr float k_c1 = 6.5025f;   // (K1 L)^2 = (0.01 * 255)^2
 constexpr float k_c2 = 58.5225f;  // (K2 L)^2 = (0.03 * 255)^2
@@ -52,20 +55,19 @@ __attribute__((target_clones("avx2", "default"))) void filter_along_row(const fl
   }
 }
 
-// The centred values of a padded run of both frames and their products, the five rows the
+// The centred values of a padded run of both frames and their products, the four rows the
 // horizontal pass filters.
 __attribute__((target_clones("avx2", "default"))) void centre_and_multiply(const std::uint8_t* __restrict run_a,
                                                                              const std::uint8_t* __restrict run_b,
                                                                              int n, float* __restrict centred_a,
                                                                              float* __restrict centred_b,
-                                                                             float* __restrict aa, float* __restrict bb,
+                                                                             float* __restrict dd,
                                                                              float* __restrict ab) {
   for (int i = 0; i < n; ++i) {
     const float va = static_cast<float>(run_a[i]) - k_centre, vb = static_cast<float>(run_b[i]) - k_centre;
     centred_a[i] = va;
     centred_b[i] = vb;
-    aa[i] = va * va;
-    bb[i] = vb * vb;
+    dd[i] = (va - vb) * (va - vb);
     ab[i] = va * vb;
   }
 }
@@ -73,7 +75,7 @@ __attribute__((target_clones("avx2", "default"))) void centre_and_multiply(const
 using WindowRows = std::array<std::array<const float*, k_taps>, k_sums>;
 
 // The vertical pass of one window sum over its eleven horizontally filtered rows. One sum at a
-// time: eleven row pointers stay in registers, where all fifty-five would not.
+// time: eleven row pointers stay in registers, where all forty-four would not.
 __attribute__((target_clones("avx2", "default"))) void filter_down_column(const std::array<const float*, k_taps>& rows,
                                                                             const float* __restrict taps,
                                                                             float* __restrict out, int n) {
@@ -87,25 +89,27 @@ __attribute__((target_clones("avx2", "default"))) void filter_down_column(const 
   }
 }
 
-// Wang et al.'s formula in QualitySSIM's arrangement over the five window sums of a row.
+// Wang et al.'s formula over the four window sums of a row. For identical frames the window
+// sum of (a-b)^2 and the difference of the means are 0 and 2 mu_a mu_b = mu_a^2 + mu_b^2 bit for
+// bit, so the map is exactly 1.
 __attribute__((target_clones("avx2", "default"))) void ssim_formula(const float* __restrict mean_a,
                                                                       const float* __restrict mean_b,
-                                                                      const float* __restrict mean_aa,
-                                                                      const float* __restrict mean_bb,
+                                                                      const float* __restrict mean_dd,
                                                                       const float* __restrict mean_ab,
                                                                       float* __restrict map, int n) {
   for (int j = 0; j < n; ++j) {
     const float mu_a = mean_a[j] + k_centre, mu_b = mean_b[j] + k_centre;
-    const float var_a = mean_aa[j] - mean_a[j] * mean_a[j], var_b = mean_bb[j] - mean_b[j] * mean_b[j];
     const float cov = mean_ab[j] - mean_a[j] * mean_b[j];
-    map[j] = ((2 * mu_a * mu_b + k_c1) * (2 * cov + k_c2)) / ((mu_a * mu_a + mu_b * mu_b + k_c1) * (var_a + var_b + k_c2));
+    const float mean_d = mean_a[j] - mean_b[j];
+    const float variances = (mean_dd[j] - mean_d * mean_d) + 2 * cov;
+    map[j] = ((2 * mu_a * mu_b + k_c1) * (2 * cov + k_c2)) / ((mu_a * mu_a + mu_b * mu_b + k_c1) * (variances + k_c2));
   }
 }
 
 // One row of the SSIM map: the vertical pass of each window sum, then the formula.
 void ssim_map_row(const WindowRows& rows, const float* taps, float* means, float* map, int n) {
   for (int q = 0; q < k_sums; ++q) filter_down_column(rows[q], taps, means + static_cast<std::size_t>(q) * n, n);
-  ssim_formula(means, means + n, means + 2 * n, means + 3 * n, means + 4 * n, map, n);
+  ssim_formula(means, means + n, means + 2 * n, means + 3 * n, map, n);
 }
 
 }  // namespace
@@ -126,8 +130,8 @@ cv::Vec3d gaussian_ssim(const cv::Mat& a, const cv::Mat& b, cv::Mat* map) {
                  static_cast<std::size_t>(k_sums) * max_n + max_n);
   float* const centred_a = scratch.data();
   float* const centred_b = centred_a + max_padded;
-  float* const products[3] = {centred_b + max_padded, centred_b + 2 * max_padded, centred_b + 3 * max_padded};
-  float* const ring = centred_b + 4 * max_padded;
+  float* const products[2] = {centred_b + max_padded, centred_b + 2 * max_padded};
+  float* const ring = centred_a + static_cast<std::size_t>(k_sums) * max_padded;
   float* const means = ring + static_cast<std::size_t>(k_sums) * k_ring * max_n;  // the window sums of a map row
   float* const map_row = means + static_cast<std::size_t>(k_sums) * max_n;
   const auto ring_row = [&](int sum, int y) {
@@ -163,8 +167,8 @@ cv::Vec3d gaussian_ssim(const cv::Mat& a, const cv::Mat& b, cv::Mat* map) {
             gathered_b[p * k_channels + c] = row_b[source_column[p] * k_channels + c];
           }
       }
-      centre_and_multiply(run_a, run_b, padded, centred_a, centred_b, products[0], products[1], products[2]);
-      const float* sources[k_sums] = {centred_a, centred_b, products[0], products[1], products[2]};
+      centre_and_multiply(run_a, run_b, padded, centred_a, centred_b, products[0], products[1]);
+      const float* sources[k_sums] = {centred_a, centred_b, products[0], products[1]};
       for (int q = 0; q < k_sums; ++q) filter_along_row(sources[q], ring_row(q, y), n, taps.data());
     };
 
