@@ -6,14 +6,16 @@
 //
 // QualitySSIM takes ~30 ms of CPU per 768x512 frame here: five separate float blurs over
 // whole images and about twenty full-size temporaries. This computes the same map in one pass
-// over column strips (a ring of horizontally filtered rows per strip, small enough to stay in
-// cache; the five window sums of a pixel computed together; symmetric taps), in ~11 ms.
+// over column strips of 32 pixels (a ring of horizontally filtered rows per strip, small
+// enough to stay in L1; symmetric taps) from four window sums instead of five, in 7-9 ms.
 // QualitySSIM stays the independent reference in the tests (tests/test_frames.cpp: means
-// within 1e-5 of it, and both within 2e-6 of an fp64 SSIM).
+// within 1e-5 of it, and both within 2e-6 of an fp64 SSIM; ours is the closer of the two).
 //
 // The window sums are taken over the values centred at 128 and the means shifted back: the
 // variances and the covariance are shift-invariant, and centring keeps the numbers whose
-// difference they are 4x smaller than over 0..255.
+// difference they are 4x smaller than over 0..255. The variances enter the formula only as
+// their sum, taken as var(a-b) + 2 cov(a, b): one window sum of (a-b)^2 in place of a^2 and
+// b^2, and small, hence exact to more digits, where the frames are close.
 #include <opencv2/core.hpp>
 
 namespace ffn {
