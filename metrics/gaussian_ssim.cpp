@@ -1,10 +1,12 @@
 #include "metrics/gaussian_ssim.hpp"
 
+#include <immintrin.h>
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 namespace ffn {
@@ -14,8 +16,8 @@ namespace {
 constexpr int k_radius = 5;
 constexpr int k_taps = 2 * k_radius + 1;
 constexpr int k_channels = 3;
-// Horizontally filtered rows kept per window sum. Output row y reads source rows
-// reflect101(y-5 .. y+5), which for a frame of more than 16 rows all lie in [y-5, y+5], and
+// Horizontally filtered rows kept per window sum. Output rows y and y+1 read source rows
+// reflect101(y-5 .. y+6), which for a frame of more than 16 rows all lie in [y-5, y+6], and
 // for a smaller frame are all its rows: 16 slots never drop a row still needed.
 constexpr int k_ring = 16;
 // The window sums of a pixel over the centred values: a, b, (a-b)^2, a*b. The formula needs
@@ -27,131 +29,290 @@ constexpr float k_centre = 128;
 constexpr float k_c1 = 6.5025f;   // (K1 L)^2 = (0.01 * 255)^2
 constexpr float k_c2 = 58.5225f;  // (K2 L)^2 = (0.03 * 255)^2
 
-using Taps = std::array<float, k_taps>;
+// The loops work on blocks of eight floats, one AVX2 register (two SSE registers in the
+// baseline clone). A strip's row of values is cut into blocks; the four window sums of a block
+// lie side by side in the ring, so the twelve row pointers of the vertical pass serve all four
+// sums.
+constexpr int k_lanes = 8;
+using Block = float __attribute__((vector_size(k_lanes * sizeof(float))));
 
-// The taps GaussianBlur applies to float images: getGaussianKernel in the float depth.
+Block load(const float* p) {
+  Block v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+void store(float* p, Block v) { std::memcpy(p, &v, sizeof v); }
+Block splat(float x) { return Block{} + x; }
+
+// Fused multiply-add, lane by lane: one vfmadd where the clone has FMA, the C library's
+// correctly rounded fmaf where it has not. Either way each lane rounds once, so the AVX2 clone
+// and the baseline one give the same bits (the file is built with -ffp-contract=off: no
+// other operation is fused behind our back), and scores do not depend on the machine.
+Block fma(Block a, Block b, Block c) {
+  Block r;
+  for (int l = 0; l < k_lanes; ++l) r[l] = __builtin_fmaf(a[l], b[l], c[l]);
+  return r;
+}
+
+// The taps GaussianBlur applies to float images: getGaussianKernel in the float depth, as
+// blocks. Only the centre and one side: the window is symmetric, so pairs share a multiply.
+struct Taps {
+  std::array<Block, k_radius + 1> side;  // side[k] = tap at distance k from the centre
+};
+
 Taps gaussian_taps() {
   const cv::Mat k = cv::getGaussianKernel(k_taps, 1.5, CV_32F);
   Taps taps;
-  for (int i = 0; i < k_taps; ++i) taps[i] = k.at<float>(i);
+  for (int d = 0; d <= k_radius; ++d) taps.side[d] = splat(k.at<float>(k_radius + d));
   return taps;
 }
 
-// The hot loops are compiled twice, for AVX2 and for the baseline, picked at load time. The
-// file is built with -ffp-contract=off, so both give the same bits: scores do not depend on
-// the machine.
+// The hot loops are compiled twice, for x86-64-v3 (AVX2 + FMA) and for the baseline, picked at
+// load time.
 
-// out[j] = sum_k taps[k] * in[j + 3k] over a border-padded interleaved row: the taps step by
-// whole pixels, so the channels never mix. The window is symmetric: pairs share a multiply.
-__attribute__((target_clones("avx2", "default"))) void filter_along_row(const float* __restrict in,
-                                                                          float* __restrict out, int n,
-                                                                          const float* __restrict taps) {
-  for (int j = 0; j < n; ++j) {
-    const float* centre = in + j + k_radius * k_channels;
-    float s = taps[k_radius] * centre[0];
+// The window sum along the row at `centre` (an interleaved row: a step of three floats is one
+// pixel, so the channels never mix).
+Block along_row(const float* centre, const Taps& taps) {
+  Block s = taps.side[0] * load(centre);
 #pragma GCC unroll 5
-    for (int k = 1; k <= k_radius; ++k) s += taps[k_radius + k] * (centre[-k * k_channels] + centre[k * k_channels]);
-    out[j] = s;
+  for (int k = 1; k <= k_radius; ++k)
+    s = fma(taps.side[k], load(centre - k * k_channels) + load(centre + k * k_channels), s);
+  return s;
+}
+
+// The horizontal pass of one source row: `centred` holds the four border-padded rows to filter
+// (a, b, (a-b)^2, ab), `stride` floats apart; `out` receives their window sums, block by block,
+// the four sums of a block side by side.
+__attribute__((target_clones("arch=x86-64-v3", "default"))) void filter_along_row(const float* __restrict centred,
+                                                                                    int stride, float* __restrict out,
+                                                                                    int blocks, const Taps& taps) {
+  for (int v = 0; v < blocks; ++v)
+#pragma GCC unroll 4
+    for (int q = 0; q < k_sums; ++q)
+      store(out + (v * k_sums + q) * k_lanes,
+            along_row(centred + q * stride + v * k_lanes + k_radius * k_channels, taps));
+}
+
+// The centring and the horizontal pass together, for machines with AVX-512VL, with the same
+// bits: the padded runs of both frames are read eight bytes at a time, each block of the four
+// rows is made once, in registers (32 of them), and the ten shifted copies the taps need are
+// cut from neighbouring blocks with valignd. The portable pass stores the four rows and loads
+// each shifted copy unaligned, about half of those loads straddling two cache lines.
+#pragma GCC push_options
+#pragma GCC target("avx2,fma,avx512f,avx512vl")
+constexpr int k_window_blocks = 5;  // a block's taps reach 15 floats either side: five blocks
+struct WindowBlocks {  // a C array: std::array would drop __m256's attributes
+  __m256 block[k_window_blocks];
+  __m256& operator[](int i) { return block[i]; }
+  const __m256& operator[](int i) const { return block[i]; }
+};
+
+// The eight floats at offset `Off` of the window's forty.
+template <int Off>
+__m256 window_block(const WindowBlocks& w) {
+  constexpr int first = Off / k_lanes, shift = Off % k_lanes;
+  if constexpr (shift == 0) {
+    return w[first];
+  } else {
+    return _mm256_castsi256_ps(
+        _mm256_alignr_epi32(_mm256_castps_si256(w[first + 1]), _mm256_castps_si256(w[first]), shift));
   }
 }
 
+struct TapRegisters {
+  __m256 side[k_radius + 1];
+  const __m256& operator[](int k) const { return side[k]; }
+};
+
+// along_row's sum from distance K on, with its order of operations.
+template <int K>
+__m256 add_tap_pairs(const WindowBlocks& w, const TapRegisters& taps, __m256 s) {
+  if constexpr (K > k_radius) {
+    return s;
+  } else {
+    constexpr int centre = k_radius * k_channels;
+    const __m256 pair =
+        _mm256_add_ps(window_block<centre - K * k_channels>(w), window_block<centre + K * k_channels>(w));
+    return add_tap_pairs<K + 1>(w, taps, _mm256_fmadd_ps(taps[K], pair, s));
+  }
+}
+
+// Block i of the four rows centre_and_multiply makes, into slot `at` of the windows.
+void centred_blocks(const std::uint8_t* run_a, const std::uint8_t* run_b, int i, WindowBlocks (&w)[k_sums], int at) {
+  const auto centred = [&](const std::uint8_t* run) {
+    const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(run + i * k_lanes));
+    return _mm256_sub_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes)), _mm256_set1_ps(k_centre));
+  };
+  const __m256 va = centred(run_a), vb = centred(run_b), d = _mm256_sub_ps(va, vb);
+  w[0][at] = va;
+  w[1][at] = vb;
+  w[2][at] = _mm256_mul_ps(d, d);
+  w[3][at] = _mm256_mul_ps(va, vb);
+}
+
+// `run_a` and `run_b` readable for (blocks + 4) * 8 bytes.
+void filter_along_row_avx512(const std::uint8_t* run_a, const std::uint8_t* run_b, float* __restrict out,
+                             int blocks, const Taps& taps) {
+  TapRegisters t;
+  for (int d = 0; d <= k_radius; ++d) std::memcpy(&t.side[d], &taps.side[d], sizeof t.side[d]);
+  WindowBlocks w[k_sums];
+  for (int i = 0; i + 1 < k_window_blocks; ++i) centred_blocks(run_a, run_b, i, w, i);
+  for (int v = 0; v < blocks; ++v) {
+    centred_blocks(run_a, run_b, v + k_window_blocks - 1, w, k_window_blocks - 1);
+#pragma GCC unroll 4
+    for (int q = 0; q < k_sums; ++q) {
+      const __m256 s = _mm256_mul_ps(t[0], window_block<k_radius * k_channels>(w[q]));
+      _mm256_store_ps(out + (v * k_sums + q) * k_lanes, add_tap_pairs<1>(w[q], t, s));
+      for (int i = 0; i + 1 < k_window_blocks; ++i) w[q][i] = w[q][i + 1];
+    }
+  }
+}
+#pragma GCC pop_options
+
+bool have_avx512vl() { return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl"); }
+bool portable_only = false;  // detail::use_portable_ssim_kernels
+
 // The centred values of a padded run of both frames and their products, the four rows the
-// horizontal pass filters.
-__attribute__((target_clones("avx2", "default"))) void centre_and_multiply(const std::uint8_t* __restrict run_a,
-                                                                             const std::uint8_t* __restrict run_b,
-                                                                             int n, float* __restrict centred_a,
-                                                                             float* __restrict centred_b,
-                                                                             float* __restrict dd,
-                                                                             float* __restrict ab) {
+// horizontal pass filters, `stride` floats apart.
+__attribute__((target_clones("arch=x86-64-v3", "default"))) void centre_and_multiply(
+    const std::uint8_t* __restrict run_a, const std::uint8_t* __restrict run_b, int n, float* __restrict centred,
+    int stride) {
+  float* __restrict a = centred;
+  float* __restrict b = centred + stride;
+  float* __restrict dd = centred + 2 * stride;
+  float* __restrict ab = centred + 3 * stride;
   for (int i = 0; i < n; ++i) {
     const float va = static_cast<float>(run_a[i]) - k_centre, vb = static_cast<float>(run_b[i]) - k_centre;
-    centred_a[i] = va;
-    centred_b[i] = vb;
+    a[i] = va;
+    b[i] = vb;
     dd[i] = (va - vb) * (va - vb);
     ab[i] = va * vb;
   }
 }
 
-using WindowRows = std::array<std::array<const float*, k_taps>, k_sums>;
-
-// The vertical pass of one window sum over its eleven horizontally filtered rows. One sum at a
-// time: eleven row pointers stay in registers, where all forty-four would not.
-__attribute__((target_clones("avx2", "default"))) void filter_down_column(const std::array<const float*, k_taps>& rows,
-                                                                            const float* __restrict taps,
-                                                                            float* __restrict out, int n) {
-  const float* r[k_taps];
-  for (int k = 0; k < k_taps; ++k) r[k] = rows[k];
-  for (int j = 0; j < n; ++j) {
-    float v = taps[k_radius] * r[k_radius][j];
-#pragma GCC unroll 5
-    for (int k = 1; k <= k_radius; ++k) v += taps[k_radius + k] * (r[k_radius - k][j] + r[k_radius + k][j]);
-    out[j] = v;
-  }
-}
-
-// Wang et al.'s formula over the four window sums of a row. For identical frames the window
+// Wang et al.'s formula over the four window sums of a block. For identical frames the window
 // sum of (a-b)^2 and the difference of the means are 0 and 2 mu_a mu_b = mu_a^2 + mu_b^2 bit for
-// bit, so the map is exactly 1.
-__attribute__((target_clones("avx2", "default"))) void ssim_formula(const float* __restrict mean_a,
-                                                                      const float* __restrict mean_b,
-                                                                      const float* __restrict mean_dd,
-                                                                      const float* __restrict mean_ab,
-                                                                      float* __restrict map, int n) {
-  for (int j = 0; j < n; ++j) {
-    const float mu_a = mean_a[j] + k_centre, mu_b = mean_b[j] + k_centre;
-    const float cov = mean_ab[j] - mean_a[j] * mean_b[j];
-    const float mean_d = mean_a[j] - mean_b[j];
-    const float variances = (mean_dd[j] - mean_d * mean_d) + 2 * cov;
-    map[j] = ((2 * mu_a * mu_b + k_c1) * (2 * cov + k_c2)) / ((mu_a * mu_a + mu_b * mu_b + k_c1) * (variances + k_c2));
-  }
+// bit (no fused operation here, on purpose), so the map is exactly 1.
+Block ssim_formula(Block mean_a, Block mean_b, Block mean_dd, Block mean_ab) {
+  const Block mu_a = mean_a + k_centre, mu_b = mean_b + k_centre;
+  const Block cov = mean_ab - mean_a * mean_b;
+  const Block mean_d = mean_a - mean_b;
+  const Block variances = (mean_dd - mean_d * mean_d) + 2 * cov;
+  return ((2 * mu_a * mu_b + k_c1) * (2 * cov + k_c2)) / ((mu_a * mu_a + mu_b * mu_b + k_c1) * (variances + k_c2));
 }
 
-// One row of the SSIM map: the vertical pass of each window sum, then the formula.
-void ssim_map_row(const WindowRows& rows, const float* taps, float* means, float* map, int n) {
-  for (int q = 0; q < k_sums; ++q) filter_down_column(rows[q], taps, means + static_cast<std::size_t>(q) * n, n);
-  ssim_formula(means, means + n, means + 2 * n, means + 3 * n, map, n);
+// The ring rows of source rows reflect101(y-5 .. y+6): the windows of output rows y (the first
+// eleven) and y+1 (the last eleven), which share ten rows, also where the borders reflect.
+constexpr int k_pair_window = k_taps + 1;
+using PairWindow = std::array<const float*, k_pair_window>;
+
+// The window sums of block `at` of one row's ring slots: the vertical pass over rows r[0..10].
+Block down_column(const float* const* r, int at, const Taps& taps) {
+  Block s = taps.side[0] * load(r[k_radius] + at);
+#pragma GCC unroll 5
+  for (int k = 1; k <= k_radius; ++k) s = fma(taps.side[k], load(r[k_radius - k] + at) + load(r[k_radius + k] + at), s);
+  return s;
+}
+
+// sums[0..7] += m1 + second * m2, in double: the map is summed down a whole strip. In halves
+// of four, which the AVX2 clone holds in one register each.
+void add_to(double* __restrict sums, Block m1, Block m2, double second) {
+  using Doubles = double __attribute__((vector_size(k_lanes / 2 * sizeof(double))));
+  const auto low = [](Block m) { return __builtin_convertvector(__builtin_shufflevector(m, m, 0, 1, 2, 3), Doubles); };
+  const auto high = [](Block m) { return __builtin_convertvector(__builtin_shufflevector(m, m, 4, 5, 6, 7), Doubles); };
+  Doubles s[2];
+  std::memcpy(s, sums, sizeof s);
+  s[0] += low(m1) + second * low(m2);
+  s[1] += high(m1) + second * high(m2);
+  std::memcpy(sums, s, sizeof s);
+}
+
+// Rows y and y+1 of the SSIM map: the vertical pass of the four window sums, the formula, the
+// map rows, and the maps added to the column sums. Two rows at a time, since they share ten of
+// their twelve source rows: each ring row is loaded once for both. (For the last row of a frame
+// of odd height the second row is computed from rows still in the ring, and not counted.)
+__attribute__((target_clones("arch=x86-64-v3", "default"))) void ssim_map_rows(const PairWindow& window, int blocks,
+                                                                                 const Taps& taps,
+                                                                                 float* __restrict map_rows,
+                                                                                 int map_stride,
+                                                                                 double* __restrict column_sums,
+                                                                                 bool count_second) {
+  const double second_weight = count_second ? 1 : 0;
+  const float* r[k_pair_window];
+  for (int k = 0; k < k_pair_window; ++k) r[k] = window[k];
+  for (int v = 0; v < blocks; ++v) {
+    Block first[k_sums], second[k_sums];
+#pragma GCC unroll 4
+    for (int q = 0; q < k_sums; ++q) {
+      const int at = (v * k_sums + q) * k_lanes;
+      first[q] = down_column(r, at, taps);
+      second[q] = down_column(r + 1, at, taps);
+    }
+    const Block m1 = ssim_formula(first[0], first[1], first[2], first[3]);
+    const Block m2 = ssim_formula(second[0], second[1], second[2], second[3]);
+    store(map_rows + v * k_lanes, m1);
+    store(map_rows + map_stride + v * k_lanes, m2);
+    add_to(column_sums + v * k_lanes, m1, m2, second_weight);
+  }
 }
 
 }  // namespace
 
 cv::Vec3d gaussian_ssim(const cv::Mat& a, const cv::Mat& b, cv::Mat* map) {
   static const Taps taps = gaussian_taps();
+  static const bool have_avx512 = have_avx512vl();
+  const bool avx512 = have_avx512 && !portable_only;
   const int width = a.cols, height = a.rows;
-  // The frame is scored in strips of columns, so that the ring of one strip (5 sums x 16 rows
-  // x 64 pixels, 60 KB) stays in the L2 cache while the vertical pass reads eleven rows of it
-  // per output row; whole rows would stream 0.5 MB from memory per output row at 768 pixels.
+  // The frame is scored in strips of columns, so that the ring of one strip (4 sums x 16 rows
+  // x 32 pixels, 24 KB) stays in the L1 cache while the vertical pass reads twelve rows of it
+  // per pair of output rows; whole rows would stream 0.4 MB from the L2 cache per output row at
+  // 768 pixels.
   constexpr int k_strip = 32;
-  const int max_n = std::min(width, k_strip) * k_channels;
-  const int max_padded = max_n + 2 * k_radius * k_channels;
+  const int max_blocks = (std::min(width, k_strip) * k_channels + k_lanes - 1) / k_lanes;
+  const int row_floats = max_blocks * k_lanes;
+  // A padded row to filter: the blocks, and the border pixels either side of them.
+  const int stride = row_floats + 2 * k_radius * k_channels;
+  const int slot = k_sums * row_floats;  // one filtered row in the ring
 
-  // Reused across calls: fresh buffers per frame would be page-faulted in every time.
+  // Reused across calls: fresh buffers per frame would be page-faulted in every time. Each part
+  // starts on a cache line (the part sizes are multiples of 16 floats): a block load that
+  // straddles two lines costs the vertical pass half its speed.
+  constexpr std::size_t k_line = 64 / sizeof(float);
+  const auto lines = [](std::size_t floats) { return (floats + k_line - 1) / k_line * k_line; };
+  const std::size_t centred_size = lines(static_cast<std::size_t>(k_sums) * stride);
+  const std::size_t ring_size = lines(static_cast<std::size_t>(k_ring) * slot);
+  const std::size_t map_size = lines(2 * static_cast<std::size_t>(row_floats));
   thread_local std::vector<float> scratch;
-  scratch.resize(static_cast<std::size_t>(k_sums) * max_padded + static_cast<std::size_t>(k_sums) * k_ring * max_n +
-                 static_cast<std::size_t>(k_sums) * max_n + max_n);
-  float* const centred_a = scratch.data();
-  float* const centred_b = centred_a + max_padded;
-  float* const products[2] = {centred_b + max_padded, centred_b + 2 * max_padded};
-  float* const ring = centred_a + static_cast<std::size_t>(k_sums) * max_padded;
-  float* const means = ring + static_cast<std::size_t>(k_sums) * k_ring * max_n;  // the window sums of a map row
-  float* const map_row = means + static_cast<std::size_t>(k_sums) * max_n;
-  const auto ring_row = [&](int sum, int y) {
-    return ring + (static_cast<std::size_t>(sum) * k_ring + static_cast<std::size_t>(y % k_ring)) * max_n;
-  };
+  scratch.assign(centred_size + ring_size + map_size + k_line, 0.0f);
+  float* const centred = scratch.data() + (k_line - reinterpret_cast<std::uintptr_t>(scratch.data()) / sizeof(float) % k_line) % k_line;
+  float* const ring = centred + centred_size;
+  float* const map_rows = ring + ring_size;  // the map rows y and y+1 of the strip
+  const auto ring_row = [&](int y) -> const float* { return ring + static_cast<std::size_t>(y % k_ring) * slot; };
 
   if (map) map->create(height, width, CV_32FC1);
   double sums[k_channels] = {0, 0, 0};
   std::vector<int> source_column(k_strip + 2 * k_radius);
-  std::vector<double> column_sums(max_n);  // the map summed down each column of a strip
+  std::vector<PairWindow> windows(height);  // ring rows of output rows y and y+1, in window order
+  for (int y = 0; y < height; ++y)
+    for (int k = 0; k < k_pair_window; ++k)
+      windows[y][k] = ring_row(cv::borderInterpolate(y - k_radius + k, height, cv::BORDER_REFLECT_101));
+  std::vector<double> column_sums(row_floats);  // the map summed down each column of a strip
   for (int x0 = 0; x0 < width; x0 += k_strip) {
     const int strip = std::min(k_strip, width - x0);
     const int n = strip * k_channels, padded = n + 2 * k_radius * k_channels;
+    const int blocks = (n + k_lanes - 1) / k_lanes;
     for (int p = 0; p < strip + 2 * k_radius; ++p)
       source_column[p] = cv::borderInterpolate(x0 + p - k_radius, width, cv::BORDER_REFLECT_101);
 
     // Away from the frame's left and right edges the padded strip is one contiguous run of bytes;
-    // at the edges it is gathered through the reflected columns first.
-    const bool interior = x0 >= k_radius && x0 + strip + k_radius <= width;
-    std::vector<std::uint8_t> gathered_a(interior ? 0 : padded), gathered_b(interior ? 0 : padded);
+    // at the edges it is gathered through the reflected columns first. Lanes of the last block
+    // past a narrower strip filter what an earlier strip left there (or the zeros `scratch`
+    // starts with): finite values, never counted.
+    // (The AVX-512 pass reads the run in whole blocks, up to two bytes past it: a strip is
+    // taken as interior only where those lie in the frame's row.)
+    const int run_bytes = (blocks + 4) * k_lanes;
+    const bool interior = x0 >= k_radius && (x0 - k_radius) * k_channels + run_bytes <= width * k_channels;
+    std::vector<std::uint8_t> gathered_a(interior ? 0 : run_bytes), gathered_b(interior ? 0 : run_bytes);
     const auto filter_source_row = [&](int y) {
       const std::uint8_t* row_a = a.ptr<std::uint8_t>(y);
       const std::uint8_t* row_b = b.ptr<std::uint8_t>(y);
@@ -167,32 +328,40 @@ cv::Vec3d gaussian_ssim(const cv::Mat& a, const cv::Mat& b, cv::Mat* map) {
             gathered_b[p * k_channels + c] = row_b[source_column[p] * k_channels + c];
           }
       }
-      centre_and_multiply(run_a, run_b, padded, centred_a, centred_b, products[0], products[1]);
-      const float* sources[k_sums] = {centred_a, centred_b, products[0], products[1]};
-      for (int q = 0; q < k_sums; ++q) filter_along_row(sources[q], ring_row(q, y), n, taps.data());
+      float* const into = ring + static_cast<std::size_t>(y % k_ring) * slot;
+      if (avx512) {
+        filter_along_row_avx512(run_a, run_b, into, blocks, taps);
+      } else {
+        centre_and_multiply(run_a, run_b, padded, centred, stride);
+        filter_along_row(centred, stride, into, blocks, taps);
+      }
     };
 
     int filtered = 0;  // source rows [0, filtered) of this strip are in the ring
-    std::fill_n(column_sums.begin(), n, 0.0);
-    for (int y = 0; y < height; ++y) {
-      for (const int last = std::min(height - 1, y + k_radius); filtered <= last;) filter_source_row(filtered++);
-      WindowRows rows;
-      for (int k = 0; k < k_taps; ++k) {
-        const int source = cv::borderInterpolate(y - k_radius + k, height, cv::BORDER_REFLECT_101);
-        for (int q = 0; q < k_sums; ++q) rows[q][k] = ring_row(q, source);
-      }
-      ssim_map_row(rows, taps.data(), means, map_row, n);
-      for (int j = 0; j < n; ++j) column_sums[j] += map_row[j];
-      if (map) {
-        float* out = map->ptr<float>(y) + x0;
-        for (int x = 0; x < strip; ++x)
-          out[x] = (map_row[x * k_channels] + map_row[x * k_channels + 1] + map_row[x * k_channels + 2]) / 3;
-      }
+    std::fill(column_sums.begin(), column_sums.end(), 0.0);
+    for (int y = 0; y < height; y += 2) {
+      const bool both = y + 1 < height;
+      for (const int last = std::min(height - 1, y + both + k_radius); filtered <= last;) filter_source_row(filtered++);
+      ssim_map_rows(windows[y], blocks, taps, map_rows, row_floats, column_sums.data(), both);
+      if (map)
+        for (int r = 0; r <= static_cast<int>(both); ++r) {
+          const float* m = map_rows + static_cast<std::size_t>(r) * row_floats;
+          float* out = map->ptr<float>(y + r) + x0;
+          for (int x = 0; x < strip; ++x)
+            out[x] = (m[x * k_channels] + m[x * k_channels + 1] + m[x * k_channels + 2]) / 3;
+        }
     }
     for (int j = 0; j < n; ++j) sums[j % k_channels] += column_sums[j];
   }
   const double pixels = static_cast<double>(width) * height;
   return {sums[0] / pixels, sums[1] / pixels, sums[2] / pixels};
 }
+
+namespace detail {
+bool use_portable_ssim_kernels(bool portable) {
+  portable_only = portable;
+  return have_avx512vl();
+}
+}  // namespace detail
 
 }  // namespace ffn
