@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 #include <opencv2/core/utility.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <stdexcept>
 
@@ -26,10 +28,36 @@ void require_comparable(const cv::Mat& a, const cv::Mat& b, const std::string& w
     throw std::invalid_argument(fmt::format("{}{} vs {}", where, size_text(a), size_text(b)));
 }
 
-// Mean squared error over all pixels and channels. cv::norm sums the squared 8-bit
-// differences in integers, so the sum is exact and identical frames give exactly 0.
+// The sum of (a[i] - b[i])^2 over n bytes, in integers: exact. Sums of 32768 squares (each at
+// most 255^2) fit in 32 bits, which the AVX2 clone adds eight or sixteen at a time; cv::norm
+// takes about five times as long for the same sum.
+__attribute__((target_clones("arch=x86-64-v3", "default"))) std::uint64_t squared_differences(
+    const std::uint8_t* __restrict a, const std::uint8_t* __restrict b, std::size_t n) {
+  constexpr std::size_t k_chunk = 32768;
+  std::uint64_t total = 0;
+  for (std::size_t start = 0; start < n; start += k_chunk) {
+    const std::size_t end = std::min(n, start + k_chunk);
+    std::uint32_t sum = 0;
+    for (std::size_t i = start; i < end; ++i) {
+      const int d = a[i] - b[i];
+      sum += static_cast<std::uint32_t>(d * d);
+    }
+    total += sum;
+  }
+  return total;
+}
+
+// Mean squared error over all pixels and channels. The squared 8-bit differences are summed in
+// integers, so the sum is exact and identical frames give exactly 0.
 double mse(const cv::Mat& a, const cv::Mat& b) {
-  return cv::norm(a, b, cv::NORM_L2SQR) / (static_cast<double>(a.total()) * a.channels());
+  const std::size_t row_bytes = static_cast<std::size_t>(a.cols) * a.elemSize();
+  std::uint64_t sum = 0;
+  if (a.isContinuous() && b.isContinuous()) {
+    sum = squared_differences(a.ptr<std::uint8_t>(), b.ptr<std::uint8_t>(), row_bytes * a.rows);
+  } else {
+    for (int y = 0; y < a.rows; ++y) sum += squared_differences(a.ptr<std::uint8_t>(y), b.ptr<std::uint8_t>(y), row_bytes);
+  }
+  return static_cast<double>(sum) / (static_cast<double>(a.total()) * a.channels());
 }
 
 double psnr_from_mse(double m) {
