@@ -200,15 +200,18 @@ void filter_along_row_avx512(const std::uint8_t* run_a, const std::uint8_t* run_
 bool have_avx512vl() { return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl"); }
 bool portable_only = false;  // detail::use_portable_ssim_kernels
 
-// Wang et al.'s formula over the four window sums of a block. For identical frames the window
-// sum of (a-b)^2 and the difference of the means are 0 and 2 mu_a mu_b = mu_a^2 + mu_b^2 bit for
-// bit (no fused operation here, on purpose), so the map is exactly 1.
+// Wang et al.'s formula over the four window sums of a block, with each denominator written as
+// its numerator plus what it exceeds it by: mu_a^2 + mu_b^2 = 2 mu_a mu_b + (mu_a - mu_b)^2, and
+// var_a + var_b + C2 = (2 cov + C2) + var(a-b). Fewer operations, and for identical frames the
+// excess terms are 0 exactly (the window sum of (a-b)^2 and the difference of the means are 0),
+// so the map is exactly 1. No fused operation here, on purpose.
 [[gnu::always_inline]] inline Block ssim_formula(Block mean_a, Block mean_b, Block mean_dd, Block mean_ab) {
   const Block mu_a = mean_a + k_centre, mu_b = mean_b + k_centre;
-  const Block cov = mean_ab - mean_a * mean_b;
   const Block mean_d = mean_a - mean_b;
-  const Block variances = (mean_dd - mean_d * mean_d) + 2 * cov;
-  return ((2 * mu_a * mu_b + k_c1) * (2 * cov + k_c2)) / ((mu_a * mu_a + mu_b * mu_b + k_c1) * (variances + k_c2));
+  const Block mean_d2 = mean_d * mean_d;
+  const Block luminance = 2 * (mu_a * mu_b) + k_c1;
+  const Block contrast = 2 * (mean_ab - mean_a * mean_b) + k_c2;
+  return (luminance * contrast) / ((luminance + mean_d2) * (contrast + (mean_dd - mean_d2)));
 }
 
 // Where the rows of a pair's window lie: row k of the window (virtual row y-5+k) in ring slot
@@ -237,24 +240,33 @@ template <class Rows>
   return s;
 }
 
-// sums[0..7] += m1 + second * m2, in double: the map is summed down a whole strip. In halves
-// of four, which an AVX2 register holds.
+// sums[0..7] += m1 + second * m2, in double: the map is summed down a whole strip. `Wide`: the
+// eight doubles in one register (AVX-512); else in halves of four, one AVX2 register each.
+template <bool Wide>
 [[gnu::always_inline]] inline void add_to(double* __restrict sums, Block m1, Block m2, double second) {
-  using Doubles = double __attribute__((vector_size(k_lanes / 2 * sizeof(double))));
-  const auto low = [](Block m) { return __builtin_convertvector(__builtin_shufflevector(m, m, 0, 1, 2, 3), Doubles); };
-  const auto high = [](Block m) { return __builtin_convertvector(__builtin_shufflevector(m, m, 4, 5, 6, 7), Doubles); };
-  Doubles s[2];
-  std::memcpy(s, sums, sizeof s);
-  s[0] += low(m1) + second * low(m2);
-  s[1] += high(m1) + second * high(m2);
-  std::memcpy(sums, s, sizeof s);
+  if constexpr (Wide) {
+    using Doubles = double __attribute__((vector_size(k_lanes * sizeof(double))));
+    Doubles s;
+    std::memcpy(&s, sums, sizeof s);
+    s += __builtin_convertvector(m1, Doubles) + second * __builtin_convertvector(m2, Doubles);
+    std::memcpy(sums, &s, sizeof s);
+  } else {
+    using Doubles = double __attribute__((vector_size(k_lanes / 2 * sizeof(double))));
+    const auto low = [](Block m) { return __builtin_convertvector(__builtin_shufflevector(m, m, 0, 1, 2, 3), Doubles); };
+    const auto high = [](Block m) { return __builtin_convertvector(__builtin_shufflevector(m, m, 4, 5, 6, 7), Doubles); };
+    Doubles s[2];
+    std::memcpy(s, sums, sizeof s);
+    s[0] += low(m1) + second * low(m2);
+    s[1] += high(m1) + second * high(m2);
+    std::memcpy(sums, s, sizeof s);
+  }
 }
 
 // Rows y and y+1 of the SSIM map: the vertical pass of the four window sums, the formula, the
 // map rows, and the maps added to the column sums. Two rows at a time, since they share ten of
 // their twelve source rows: each ring row is loaded once for both. (For the last row of a frame
 // of odd height the second row is computed from virtual rows, and not counted.)
-template <class Rows>
+template <bool Wide, class Rows>
 [[gnu::always_inline]] inline void map_rows(const Rows& rows, int blocks, const Taps& taps, float* __restrict map,
                                             double* __restrict column_sums, double second_weight) {
   for (int v = 0; v < blocks; ++v) {
@@ -269,7 +281,7 @@ template <class Rows>
     const Block m2 = ssim_formula(second[0], second[1], second[2], second[3]);
     store(map + v * k_lanes, m1);
     store(map + k_strip_blocks * k_lanes + v * k_lanes, m2);
-    add_to(column_sums + v * k_lanes, m1, m2, second_weight);
+    add_to<Wide>(column_sums + v * k_lanes, m1, m2, second_weight);
   }
 }
 
@@ -278,7 +290,7 @@ __attribute__((target_clones("arch=x86-64-v3", "default"))) void ssim_map_rows(c
                                                                                  const Taps& taps, float* map,
                                                                                  double* column_sums,
                                                                                  double second_weight) {
-  map_rows(AnyRingRows(ring, y), blocks, taps, map, column_sums, second_weight);
+  map_rows<false>(AnyRingRows(ring, y), blocks, taps, map, column_sums, second_weight);
 }
 
 // The same operations with AVX-512VL: 32 registers hold the eight window sums of a block, the
@@ -289,7 +301,7 @@ __attribute__((target_clones("arch=x86-64-v3", "default"))) void ssim_map_rows(c
 template <int Y>
 void ssim_map_rows_avx512_at(const float* ring, int blocks, const Taps& taps, float* map, double* column_sums,
                              double second_weight) {
-  map_rows(RingRows<Y>{ring}, blocks, taps, map, column_sums, second_weight);
+  map_rows<true>(RingRows<Y>{ring}, blocks, taps, map, column_sums, second_weight);
 }
 
 // Pairs start at even rows: six kernels, one per even y mod 12.
