@@ -15,15 +15,15 @@
 # else: the floor under both tools.
 # The machine is shared and its speed drifts over seconds: the commands of a pair run in turns,
 # five rounds, and each one's least wall time counts.
-#   ci/bench-frames.sh [BUILD_DIR]     (default build/; configured and built when missing)
+# Then the CPU per frame of the metrics alone, against the OpenCV routines they replace
+# (tests/bench_frame_metrics.cpp).
+#   ci/bench-frames.sh [BUILD_DIR]     (default build/; configured when missing, then built)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${1:-$root/build}"
 command -v ffmpeg >/dev/null || { echo "bench-frames: ffmpeg not found (ci/install-deps.sh installs it)" >&2; exit 2; }
-if [ ! -x "$build/harness/ffn-parity" ] || [ ! -x "$build/tests/make_test_video" ]; then
-  [ -f "$build/CMakeCache.txt" ] || cmake -S "$root" -B "$build" -G Ninja -DFFN_PARITY_CUDA=OFF >/dev/null
-  cmake --build "$build" --target ffn-parity make_test_video >/dev/null
-fi
+[ -f "$build/CMakeCache.txt" ] || cmake -S "$root" -B "$build" -G Ninja -DFFN_PARITY_CUDA=OFF >/dev/null
+cmake --build "$build" --target ffn-parity make_test_video bench_frame_metrics >/dev/null
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
@@ -66,3 +66,5 @@ for pair in ffv1:avi png-avi:png.avi h264:h264.mp4; do
   if awk -v o="$o" -v f="$f" 'BEGIN { exit !(o <= 3 && o < f) }'; then met=$((met + 1)); fi
 done
 echo "target (<= 3 s and faster than ffmpeg on the same pair): met on $met of 3 pairs"
+echo
+"$build/tests/bench_frame_metrics"

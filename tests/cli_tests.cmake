@@ -83,6 +83,9 @@ ffn_cli_test(tiny_run_json EXIT 0 JSON ARGS run --shape tiny --format json)
 # its last frame, and A as PNG frames (make_test_video.cpp), then blesses A as golden frames.
 add_executable(make_test_video make_test_video.cpp)
 target_link_libraries(make_test_video PRIVATE ffn_metrics)
+# Not a test: the per-frame CPU of the frame metrics, printed by ci/bench-frames.sh.
+add_executable(bench_frame_metrics bench_frame_metrics.cpp)
+target_link_libraries(bench_frame_metrics PRIVATE ffn_metrics)
 set(ffn_frames ${CMAKE_CURRENT_BINARY_DIR}/frames_cli)
 add_test(NAME cli.frames_make_videos COMMAND make_test_video ${ffn_frames})
 set_tests_properties(cli.frames_make_videos PROPERTIES LABELS unit FIXTURES_SETUP frames_videos)
