@@ -126,8 +126,8 @@ __attribute__((target_clones("arch=x86-64-v3", "default"))) void filter_along_ro
 // rows is made once, in registers (32 of them), and the ten shifted copies the taps need are
 // cut from neighbouring blocks with valignd. The portable pass stores the four rows and loads
 // each shifted copy unaligned, about half of those loads straddling two cache lines.
-#pragma GCC push_options
-#pragma GCC target("avx2,fma,avx512f,avx512vl")
+// GCC's and clang's way alike (clang ignores #pragma GCC target).
+#define AVX512_KERNEL __attribute__((target("avx2,fma,avx512f,avx512vl")))
 constexpr int k_window_blocks = 5;  // a block's taps reach 15 floats either side: five blocks
 struct WindowBlocks {  // a C array: std::array would drop __m256's attributes
   __m256 block[k_window_blocks];
@@ -137,7 +137,7 @@ struct WindowBlocks {  // a C array: std::array would drop __m256's attributes
 
 // The eight floats at offset `Off` of the window's forty.
 template <int Off>
-__m256 window_block(const WindowBlocks& w) {
+AVX512_KERNEL __m256 window_block(const WindowBlocks& w) {
   constexpr int first = Off / k_lanes, shift = Off % k_lanes;
   if constexpr (shift == 0) {
     return w[first];
@@ -154,7 +154,7 @@ struct TapRegisters {
 
 // along_row's sum from distance K on, with its order of operations.
 template <int K>
-__m256 add_tap_pairs(const WindowBlocks& w, const TapRegisters& taps, __m256 s) {
+AVX512_KERNEL __m256 add_tap_pairs(const WindowBlocks& w, const TapRegisters& taps, __m256 s) {
   if constexpr (K > k_radius) {
     return s;
   } else {
@@ -165,13 +165,16 @@ __m256 add_tap_pairs(const WindowBlocks& w, const TapRegisters& taps, __m256 s) 
   }
 }
 
+// The centred values of bytes run[i*8 .. i*8+7].
+AVX512_KERNEL __m256 centred_block(const std::uint8_t* run, int i) {
+  const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(run + i * k_lanes));
+  return _mm256_sub_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes)), _mm256_set1_ps(k_centre));
+}
+
 // Block i of the four rows centre_and_multiply makes, into slot `at` of the windows.
-void centred_blocks(const std::uint8_t* run_a, const std::uint8_t* run_b, int i, WindowBlocks (&w)[k_sums], int at) {
-  const auto centred = [&](const std::uint8_t* run) {
-    const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(run + i * k_lanes));
-    return _mm256_sub_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes)), _mm256_set1_ps(k_centre));
-  };
-  const __m256 va = centred(run_a), vb = centred(run_b), d = _mm256_sub_ps(va, vb);
+AVX512_KERNEL void centred_blocks(const std::uint8_t* run_a, const std::uint8_t* run_b, int i,
+                                  WindowBlocks (&w)[k_sums], int at) {
+  const __m256 va = centred_block(run_a, i), vb = centred_block(run_b, i), d = _mm256_sub_ps(va, vb);
   w[0][at] = va;
   w[1][at] = vb;
   w[2][at] = _mm256_mul_ps(d, d);
@@ -179,7 +182,7 @@ void centred_blocks(const std::uint8_t* run_a, const std::uint8_t* run_b, int i,
 }
 
 // `run_a` and `run_b` readable for (blocks + 4) * 8 bytes.
-void filter_along_row_avx512(const std::uint8_t* run_a, const std::uint8_t* run_b, float* __restrict out,
+AVX512_KERNEL void filter_along_row_avx512(const std::uint8_t* run_a, const std::uint8_t* run_b, float* __restrict out,
                              int blocks, const Taps& taps) {
   TapRegisters t;
   for (int d = 0; d <= k_radius; ++d) std::memcpy(&t.side[d], &taps.side[d], sizeof t.side[d]);
@@ -195,7 +198,6 @@ void filter_along_row_avx512(const std::uint8_t* run_a, const std::uint8_t* run_
     }
   }
 }
-#pragma GCC pop_options
 
 bool have_avx512vl() { return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl"); }
 bool portable_only = false;  // detail::use_portable_ssim_kernels
@@ -296,23 +298,20 @@ __attribute__((target_clones("arch=x86-64-v3", "default"))) void ssim_map_rows(c
 // The same operations with AVX-512VL: 32 registers hold the eight window sums of a block, the
 // taps and the rows loaded, and the twelve rows are offsets from one pointer, where the AVX2 clone
 // runs out of registers for both.
-#pragma GCC push_options
-#pragma GCC target("avx2,fma,avx512f,avx512vl")
 template <int Y>
-void ssim_map_rows_avx512_at(const float* ring, int blocks, const Taps& taps, float* map, double* column_sums,
+AVX512_KERNEL void ssim_map_rows_avx512_at(const float* ring, int blocks, const Taps& taps, float* map, double* column_sums,
                              double second_weight) {
   map_rows<true>(RingRows<Y>{ring}, blocks, taps, map, column_sums, second_weight);
 }
 
 // Pairs start at even rows: six kernels, one per even y mod 12.
 template <int... Pair>
-void ssim_map_rows_avx512(const float* ring, int y, int blocks, const Taps& taps, float* map, double* column_sums,
+AVX512_KERNEL void ssim_map_rows_avx512(const float* ring, int y, int blocks, const Taps& taps, float* map, double* column_sums,
                           double second_weight, std::integer_sequence<int, Pair...>) {
   using Kernel = void (*)(const float*, int, const Taps&, float*, double*, double);
   static constexpr Kernel kernels[] = {&ssim_map_rows_avx512_at<2 * Pair>...};
   kernels[y % k_ring / 2](ring, blocks, taps, map, column_sums, second_weight);
 }
-#pragma GCC pop_options
 
 }  // namespace
 
