@@ -13,8 +13,8 @@
 
 #include "goldens/golden_writer.hpp"
 #include "goldens/golden_frames.hpp"
-#include "goldens/h5.hpp"
-#include "goldens/sha256.hpp"
+#include "harness/inputs/h5.hpp"
+#include "harness/inputs/sha256.hpp"
 #include "harness/version.hpp"
 #include "kernels/rounding.hpp"
 

@@ -9,8 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "goldens/real_inputs.hpp"
-#include "harness/case_runner.hpp"
+#include "harness/inputs/real_inputs.hpp"
+#include "harness/case/case_result.hpp"
+#include "harness/case/sweep.hpp"
+#include "harness/verdict/frame_verdict.hpp"
 
 namespace ffn {
 

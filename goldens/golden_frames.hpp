@@ -4,7 +4,7 @@
 // `channel_order`. In memory they are BGR cv::Mat frames, as OpenCV holds them.
 #include <string>
 
-#include "goldens/h5.hpp"
+#include "harness/inputs/h5.hpp"
 #include "metrics/frames.hpp"
 
 namespace ffn {

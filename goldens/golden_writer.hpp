@@ -5,7 +5,7 @@
 #include <map>
 #include <string>
 
-#include "goldens/h5.hpp"
+#include "harness/inputs/h5.hpp"
 
 namespace ffn {
 

@@ -1,12 +1,12 @@
 #pragma once
 // The kernel set a run computes with, chosen once per run: the CPU reference (kernels/cpu) or
 // the CUDA backend (kernels/cuda). The interface takes and returns host tensors, so the path
-// code (harness/parallel_linear, harness/ffn_paths) is one implementation for both backends;
+// code (harness/tp/parallel_linear, harness/tp/ffn_paths) is one implementation for both backends;
 // each backend follows the rounding points of DESIGN sections 1-3.
 #include <span>
 #include <string_view>
 
-#include "kernels/cpu/quantize.hpp"
+#include "kernels/quantized.hpp"
 #include "kernels/dtype.hpp"
 #include "kernels/matrix.hpp"
 
@@ -23,11 +23,11 @@ class Kernels {
   // As cpu::gelu_tanh_inplace: fp32 math, one rounding to `out`.
   virtual void gelu_tanh_inplace(Matrix<float>& m, DType out) const = 0;
   // As cpu::quantize and cpu::quantize_static.
-  virtual cpu::QuantizedMatrix quantize(MatrixView<float> x, const cpu::ScaleLayout& layout, float global_scale,
+  virtual QuantizedMatrix quantize(MatrixView<float> x, const ScaleLayout& layout, float global_scale,
                                         const Matrix<float>* amax) const = 0;
-  virtual cpu::QuantizedMatrix quantize_static(MatrixView<float> x, cpu::QuantFormat format, float scale) const = 0;
+  virtual QuantizedMatrix quantize_static(MatrixView<float> x, QuantFormat format, float scale) const = 0;
   // As cpu::quantized_linear.
-  virtual Matrix<float> quantized_linear(const cpu::QuantizedView& x, const cpu::QuantizedView& w,
+  virtual Matrix<float> quantized_linear(const QuantizedView& x, const QuantizedView& w,
                                          std::span<const float> bias, DType out) const = 0;
 };
 

@@ -1,7 +1,7 @@
 #pragma once
 // An error budget: for every element of a computed tensor, what the error against another
 // computation may be, built from the magnitudes that were actually rounded on the way
-// (docs: harness/ERROR_MODEL.md). Three parts per element:
+// (docs: harness/verdict/ERROR_MODEL.md). Three parts per element:
 //   worst     sum of worst-case bounds of the few large roundings on the path (each
 //             |fl(v) - v| <= u max(|fl(v)|, min_normal)), plus known deterministic offsets;
 //   random_sq sum of squared bounds b_i^2 of many independent mean-zero terms |e_i| <= b_i

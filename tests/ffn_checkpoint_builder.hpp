@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/inputs.hpp"
+#include "harness/inputs/synthetic_inputs.hpp"
 #include "tests/safetensors_writer.hpp"
 
 namespace ffn::test {
@@ -20,8 +20,8 @@ inline std::vector<StTensor> ffn_block_tensors(const FfnWeights& w, const std::s
     if (!q) {
       t.push_back(st_matrix(module + ".weight", dtype, master));
     } else {
-      const cpu::QuantizedMatrix& m = q->weight;
-      t.push_back(st_matrix(module + ".weight", m.format == cpu::QuantFormat::int8 ? "I8" : "F8_E4M3", m.values));
+      const QuantizedMatrix& m = q->weight;
+      t.push_back(st_matrix(module + ".weight", m.format == QuantFormat::int8 ? "I8" : "F8_E4M3", m.values));
       // Per-tensor scales as 0-d tensors (static) or [1] (dynamic): both spellings occur.
       std::vector<std::int64_t> shape{m.scales.rows(), m.scales.cols()};
       if (m.scales.size() == 1) shape = q->input_scale > 0 ? std::vector<std::int64_t>{} : std::vector<std::int64_t>{1};

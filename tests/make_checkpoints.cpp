@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "goldens/activations_file.hpp"
-#include "harness/simulated_communicator.hpp"
+#include "harness/inputs/activations_file.hpp"
+#include "harness/tp/simulated_communicator.hpp"
 #include "tests/ffn_checkpoint_builder.hpp"
 
 using namespace ffn;

@@ -8,7 +8,7 @@ set(ffn_mpirun ${MPIEXEC_EXECUTABLE} --allow-run-as-root --oversubscribe --bind-
 # The communicator alone: MpiCommunicator against SimulatedCommunicator, every model and
 # wire dtype, results and observed roundings bit for bit; 3 ranks cut buffers unevenly.
 add_executable(mpi_communicator_check mpi/mpi_communicator_check.cpp)
-target_link_libraries(mpi_communicator_check PRIVATE ffn_mpi fmt::fmt)
+target_link_libraries(mpi_communicator_check PRIVATE ffn_launch fmt::fmt)
 foreach(np 2 3 4)
   add_test(NAME mpi.communicator_np${np}
            COMMAND ${ffn_mpirun} ${MPIEXEC_NUMPROC_FLAG} ${np} $<TARGET_FILE:mpi_communicator_check>)

@@ -3,7 +3,7 @@
 # malformed file refused with one line; and the PyTorch capture round trip.
 
 add_executable(make_checkpoints make_checkpoints.cpp)
-target_link_libraries(make_checkpoints PRIVATE ffn_goldens)
+target_link_libraries(make_checkpoints PRIVATE ffn_inputs)
 
 set(ffn_ckpt ${CMAKE_CURRENT_BINARY_DIR}/checkpoints)
 add_test(NAME cli.real_checkpoints COMMAND make_checkpoints ${ffn_ckpt})

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/ffn_paths.hpp"
+#include "harness/tp/ffn_paths.hpp"
 #include "kernels/bf16.hpp"
 #include "kernels/fp16.hpp"
 #include "kernels/minifloat.hpp"

@@ -16,8 +16,8 @@
 #include <tuple>
 #include <vector>
 
-#include "harness/allreduce_model.hpp"
-#include "harness/simulated_communicator.hpp"
+#include "harness/tp/allreduce_model.hpp"
+#include "harness/tp/simulated_communicator.hpp"
 #include "kernels/rounding.hpp"
 
 using namespace ffn;

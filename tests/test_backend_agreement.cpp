@@ -1,13 +1,13 @@
-// How two backends' outputs are compared (harness/backend_agreement.hpp) and how a backend is
-// chosen by name (harness/backend.hpp).
+// How two backends' outputs are compared (harness/verdict/backend_agreement.hpp) and how a backend is
+// chosen by name (harness/launch/backend.hpp).
 #include <catch2/catch.hpp>
 
 #include <cmath>
 #include <limits>
 #include <stdexcept>
 
-#include "harness/backend.hpp"
-#include "harness/backend_agreement.hpp"
+#include "harness/launch/backend.hpp"
+#include "harness/verdict/backend_agreement.hpp"
 
 using namespace ffn;
 

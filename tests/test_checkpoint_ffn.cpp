@@ -4,8 +4,8 @@
 // what it found.
 #include <catch2/catch.hpp>
 
-#include "harness/checkpoint_ffn.hpp"
-#include "harness/simulated_communicator.hpp"
+#include "harness/inputs/checkpoint_ffn.hpp"
+#include "harness/tp/simulated_communicator.hpp"
 #include "tests/ffn_checkpoint_builder.hpp"
 #include "tests/temp_dir.hpp"
 

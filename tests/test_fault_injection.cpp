@@ -1,4 +1,4 @@
-// Injected faults (harness/fault.hpp): every fault is caught wherever it changes the result,
+// Injected faults (harness/verdict/fault.hpp): every fault is caught wherever it changes the result,
 // the negative controls pass, and the detection matrix is printed.
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
@@ -9,8 +9,8 @@
 #include <set>
 #include <stdexcept>
 
-#include "harness/case_runner.hpp"
-#include "harness/fault_injection.hpp"
+#include "harness/run/case_runner.hpp"
+#include "harness/verdict/fault_injection.hpp"
 #include "kernels/rounding.hpp"
 
 using namespace ffn;
@@ -150,24 +150,3 @@ TEST_CASE("faults: names round-trip and every fault has a description", "[faults
   CHECK_FALSE(parse_fault("bias").has_value());
 }
 
-TEST_CASE("faults: the erf GELU of gelu-exact matches the fp64 formula and differs from the tanh form",
-          "[faults]") {
-  Matrix<float> m(1, 2001);
-  for (std::int64_t i = 0; i < m.cols(); ++i) m(0, i) = static_cast<float>(-10.0 + 0.01 * double(i));
-  const Matrix<float> x = m;
-  gelu_erf_inplace(m, DType::fp32);
-  double worst = 0, largest_gap = 0;
-  for (std::int64_t i = 0; i < m.cols(); ++i) {
-    const double v = x(0, i);
-    const double exact = 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0)));
-    const double tanh_form = 0.5 * v * (1.0 + std::tanh(std::sqrt(2.0 / M_PI) * (v + 0.044715 * v * v * v)));
-    worst = std::max(worst, std::fabs(m(0, i) - exact) / (std::fabs(exact) + std::fabs(v) + 1e-30));
-    largest_gap = std::max(largest_gap, std::fabs(exact - tanh_form));
-  }
-  CHECK(worst < 1e-6);
-  CHECK(largest_gap > 1e-4);  // a real difference, which bf16 rounding mostly hides
-
-  Matrix<float> b = x;
-  gelu_erf_inplace(b, DType::bf16);
-  for (float v : b.values()) CHECK(is_representable(DType::bf16, v));
-}

@@ -13,10 +13,10 @@
 #include <string>
 #include <vector>
 
-#include "harness/case_runner.hpp"
-#include "harness/ffn_paths.hpp"
-#include "harness/inputs.hpp"
-#include "harness/simulated_communicator.hpp"
+#include "harness/run/case_runner.hpp"
+#include "harness/tp/ffn_paths.hpp"
+#include "harness/inputs/synthetic_inputs.hpp"
+#include "harness/tp/simulated_communicator.hpp"
 #include "kernels/cpu/gemm.hpp"
 #include "kernels/rounding.hpp"
 #include "metrics/tensor_compare.hpp"
@@ -392,16 +392,16 @@ class CountingKernels final : public Kernels {
     ++gelu_calls;
     cpu_kernels().gelu_tanh_inplace(m, out);
   }
-  cpu::QuantizedMatrix quantize(MatrixView<float> x, const cpu::ScaleLayout& layout, float global_scale,
+  QuantizedMatrix quantize(MatrixView<float> x, const ScaleLayout& layout, float global_scale,
                                 const Matrix<float>* amax) const override {
     ++quantize_calls;
     return cpu_kernels().quantize(x, layout, global_scale, amax);
   }
-  cpu::QuantizedMatrix quantize_static(MatrixView<float> x, cpu::QuantFormat format, float scale) const override {
+  QuantizedMatrix quantize_static(MatrixView<float> x, QuantFormat format, float scale) const override {
     ++quantize_calls;
     return cpu_kernels().quantize_static(x, format, scale);
   }
-  Matrix<float> quantized_linear(const cpu::QuantizedView& x, const cpu::QuantizedView& w, std::span<const float> bias,
+  Matrix<float> quantized_linear(const QuantizedView& x, const QuantizedView& w, std::span<const float> bias,
                                  DType out) const override {
     ++quantized_linear_calls;
     return cpu_kernels().quantized_linear(x, w, bias, out);
@@ -419,7 +419,7 @@ TEST_CASE("Both paths compute through the kernels they are given", "[ffn][backen
       const CountingKernels old_k, new_k;
       const Matrix<float> y_old = ffn_allgather(in.x, in.weights, comm, p.activation, nullptr, old_k);
       const Matrix<float> y_new =
-          ffn_sharded(in.x, in.weights, comm, p.activation, nullptr, nullptr, InputScaleScope::local, Fault::none, new_k);
+          ffn_sharded(in.x, in.weights, comm, p.activation, nullptr, nullptr, InputScaleScope::local, ShardedPathVariant{}, new_k);
       // Per path: proj_in and proj_out on each of the 2 ranks, GELU on each rank.
       for (const CountingKernels* k : {&old_k, &new_k}) {
         CHECK(k->gelu_calls == 2);

@@ -21,7 +21,7 @@
 #include "frame_patterns.hpp"
 #include "goldens/golden_file.hpp"
 #include "goldens/golden_frames.hpp"
-#include "goldens/h5.hpp"
+#include "harness/inputs/h5.hpp"
 #include "metrics/frame_io.hpp"
 #include "metrics/frames.hpp"
 #include "metrics/gaussian_ssim.hpp"

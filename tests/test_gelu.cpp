@@ -1,6 +1,6 @@
 // GELU(approximate="tanh") against independent references: the fp64 evaluation over every
 // bf16 and fp16 input, analytic values computed to 25 digits with mpmath, and the analytic
-// derivative. The constants of harness/ffn_error_model.hpp (gelu_eval_error,
+// derivative. The constants of harness/verdict/ffn_error_model.hpp (gelu_eval_error,
 // gelu_max_slope) are justified here: if either test fails, the error model is unsound.
 #include <catch2/catch.hpp>
 
@@ -12,7 +12,7 @@
 #include <limits>
 #include <random>
 
-#include "harness/ffn_error_model.hpp"
+#include "harness/verdict/ffn_error_model.hpp"
 #include "kernels/cpu/gelu.hpp"
 #include "kernels/rounding.hpp"
 
@@ -307,4 +307,26 @@ TEST_CASE("gelu_tanh_inplace: fp32 math, one rounding onto the dtype grid", "[ge
   Matrix<double> d = convert<double>(m);
   cpu::gelu_tanh_inplace(d);
   for (int i = 0; i < 15; ++i) CHECK(d.data()[i] == cpu::gelu_tanh(double(xs[i])));
+}
+
+TEST_CASE("gelu_erf_inplace (the gelu-exact fault's kernel) matches the fp64 erf formula and differs from the tanh form",
+          "[gelu]") {
+  Matrix<float> m(1, 2001);
+  for (std::int64_t i = 0; i < m.cols(); ++i) m(0, i) = static_cast<float>(-10.0 + 0.01 * double(i));
+  const Matrix<float> x = m;
+  cpu::gelu_erf_inplace(m, DType::fp32);
+  double worst = 0, largest_gap = 0;
+  for (std::int64_t i = 0; i < m.cols(); ++i) {
+    const double v = x(0, i);
+    const double exact = 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0)));
+    const double tanh_form = 0.5 * v * (1.0 + std::tanh(std::sqrt(2.0 / M_PI) * (v + 0.044715 * v * v * v)));
+    worst = std::max(worst, std::fabs(m(0, i) - exact) / (std::fabs(exact) + std::fabs(v) + 1e-30));
+    largest_gap = std::max(largest_gap, std::fabs(exact - tanh_form));
+  }
+  CHECK(worst < 1e-6);
+  CHECK(largest_gap > 1e-4);  // a real difference, which bf16 rounding mostly hides
+
+  Matrix<float> b = x;
+  cpu::gelu_erf_inplace(b, DType::bf16);
+  for (float v : b.values()) CHECK(is_representable(DType::bf16, v));
 }

@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
-#include "goldens/golden_check.hpp"
-#include "goldens/h5.hpp"
+#include "harness/run/golden_check.hpp"
+#include "harness/inputs/h5.hpp"
 #include "tests/temp_dir.hpp"
 
 using namespace ffn;

@@ -28,12 +28,12 @@
 #include <vector>
 
 #include "tests/temp_dir.hpp"
-#include "goldens/golden_check.hpp"
+#include "harness/run/golden_check.hpp"
 #include "goldens/golden_file.hpp"
-#include "goldens/h5.hpp"
-#include "goldens/sha256.hpp"
-#include "harness/case_runner.hpp"
-#include "harness/sweep.hpp"
+#include "harness/inputs/h5.hpp"
+#include "harness/inputs/sha256.hpp"
+#include "harness/run/case_runner.hpp"
+#include "harness/case/sweep.hpp"
 
 using namespace ffn;
 namespace fs = std::filesystem;

@@ -20,9 +20,9 @@
 #include <vector>
 
 #include "tests/temp_dir.hpp"
-#include "harness/case_runner.hpp"
-#include "harness/html_report.hpp"
-#include "harness/shape.hpp"
+#include "harness/run/case_runner.hpp"
+#include "harness/report/html_report.hpp"
+#include "harness/tp/shape.hpp"
 
 using namespace ffn;
 namespace fs = std::filesystem;

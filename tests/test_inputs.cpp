@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "harness/counter_rng.hpp"
-#include "harness/inputs.hpp"
+#include "harness/inputs/counter_rng.hpp"
+#include "harness/inputs/synthetic_inputs.hpp"
 #include "kernels/rounding.hpp"
 
 using namespace ffn;

@@ -5,7 +5,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "harness/junit_report.hpp"
+#include "harness/report/junit_report.hpp"
 #include "tests/temp_dir.hpp"
 
 using namespace ffn;

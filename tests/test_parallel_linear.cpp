@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "harness/parallel_linear.hpp"
-#include "harness/simulated_communicator.hpp"
+#include "harness/tp/parallel_linear.hpp"
+#include "harness/tp/simulated_communicator.hpp"
 #include "kernels/cpu/linear.hpp"
 #include "kernels/rounding.hpp"
 

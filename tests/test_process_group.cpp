@@ -6,7 +6,7 @@
 #include <map>
 #include <string>
 
-#include "harness/process_group.hpp"
+#include "harness/launch/process_group.hpp"
 
 using namespace ffn;
 using Catch::Matchers::Equals;

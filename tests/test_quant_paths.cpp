@@ -16,13 +16,14 @@
 #include <string>
 #include <vector>
 
-#include "harness/case_runner.hpp"
-#include "harness/ffn_paths.hpp"
-#include "harness/inputs.hpp"
-#include "harness/parallel_linear.hpp"
-#include "harness/simulated_communicator.hpp"
-#include "harness/sweep.hpp"
+#include "harness/run/case_runner.hpp"
+#include "harness/case/sweep.hpp"
+#include "harness/inputs/synthetic_inputs.hpp"
+#include "harness/tp/ffn_paths.hpp"
+#include "harness/tp/parallel_linear.hpp"
+#include "harness/tp/simulated_communicator.hpp"
 #include "kernels/cpu/gelu.hpp"
+#include "kernels/cpu/quantize.hpp"
 #include "kernels/rounding.hpp"
 
 using namespace ffn;
@@ -92,14 +93,14 @@ FfnInputs quantized_inputs(const FfnShape& s, std::int64_t tokens, QuantScheme s
 // A rank's shard of a quantized weight, copied out of the full tensor as the design states
 // the loader does it: the rows [r0, r1) (or columns [c0, c1)) of the values, and the rows
 // (columns) of the scale grid that cover them; a grid of one block stays whole.
-cpu::QuantizedMatrix row_shard(const cpu::QuantizedMatrix& q, std::int64_t r0, std::int64_t r1) {
-  cpu::QuantizedMatrix s = q;
+QuantizedMatrix row_shard(const QuantizedMatrix& q, std::int64_t r0, std::int64_t r1) {
+  QuantizedMatrix s = q;
   s.values = q.values.row_block(r0, r1);
   s.scales = q.scales.row_block(r0 / q.block_rows, (r1 - 1) / q.block_rows + 1);
   return s;
 }
-cpu::QuantizedMatrix col_shard(const cpu::QuantizedMatrix& q, std::int64_t c0, std::int64_t c1) {
-  cpu::QuantizedMatrix s = q;
+QuantizedMatrix col_shard(const QuantizedMatrix& q, std::int64_t c0, std::int64_t c1) {
+  QuantizedMatrix s = q;
   s.values = q.values.col_block(c0, c1);
   s.scales = q.scales.col_block(c0 / q.block_cols, (c1 - 1) / q.block_cols + 1);
   return s;
@@ -171,12 +172,12 @@ TEST_CASE("parallel layers run the checkpoint slices: values and scales as the l
       // Column-parallel proj_in: rank r holds weight rows (and their scales) and bias slice.
       const ColumnParallelLinear col("proj_in", w.w_in, w.b_in, false, comm, DType::bf16, &q.proj_in);
       const RankTensors h = col.forward(RankTensors(static_cast<std::size_t>(tp), in.x));
-      const cpu::QuantizedMatrix xq = quantize_input(q.proj_in, in.x.view());
+      const QuantizedMatrix xq = quantize_input(q.proj_in, in.x.view());
       const std::int64_t rows = small.inner / tp;
       for (int r = 0; r < tp; ++r) {
         INFO("proj_in rank " << r);
-        const cpu::QuantizedMatrix ws = row_shard(q.proj_in.weight, r * rows, (r + 1) * rows);
-        const Matrix<float> expected = cpu::quantized_linear(cpu::view_of(xq), cpu::view_of(ws),
+        const QuantizedMatrix ws = row_shard(q.proj_in.weight, r * rows, (r + 1) * rows);
+        const Matrix<float> expected = cpu::quantized_linear(view_of(xq), view_of(ws),
                                                              slice(w.b_in, r * rows, (r + 1) * rows), DType::bf16);
         CHECK(same_bits(h[static_cast<std::size_t>(r)], expected));
       }
@@ -186,13 +187,13 @@ TEST_CASE("parallel layers run the checkpoint slices: values and scales as the l
       if (!(p.scheme == QuantScheme::fp8_block && tp == 4)) {
         const ColumnParallelLinear col_out("proj_out", w.w_out, w.b_out, false, comm, DType::bf16, &q.proj_out);
         const RankTensors y = col_out.forward(RankTensors(static_cast<std::size_t>(tp), a));
-        const cpu::QuantizedMatrix aq = quantize_input(q.proj_out, a.view());
+        const QuantizedMatrix aq = quantize_input(q.proj_out, a.view());
         const std::int64_t out_rows = small.dim / tp;
         for (int r = 0; r < tp; ++r) {
           INFO("proj_out column-parallel rank " << r);
-          const cpu::QuantizedMatrix ws = row_shard(q.proj_out.weight, r * out_rows, (r + 1) * out_rows);
+          const QuantizedMatrix ws = row_shard(q.proj_out.weight, r * out_rows, (r + 1) * out_rows);
           const Matrix<float> expected = cpu::quantized_linear(
-              cpu::view_of(aq), cpu::view_of(ws), slice(w.b_out, r * out_rows, (r + 1) * out_rows), DType::bf16);
+              view_of(aq), view_of(ws), slice(w.b_out, r * out_rows, (r + 1) * out_rows), DType::bf16);
           CHECK(same_bits(y[static_cast<std::size_t>(r)], expected));
         }
       }
@@ -213,11 +214,11 @@ TEST_CASE("parallel layers run the checkpoint slices: values and scales as the l
           INFO("proj_out row-parallel rank " << r << (scope == InputScaleScope::group ? " group" : " local"));
           const Matrix<float>& ar = shards[static_cast<std::size_t>(r)];
           const bool use_group = scope == InputScaleScope::group && group_amax;
-          const cpu::QuantizedMatrix arq = quantize_input(q.proj_out, ar.view(), use_group ? &full_amax : nullptr);
-          const cpu::QuantizedMatrix ws = col_shard(q.proj_out.weight, r * cols, (r + 1) * cols);
+          const QuantizedMatrix arq = quantize_input(q.proj_out, ar.view(), use_group ? &full_amax : nullptr);
+          const QuantizedMatrix ws = col_shard(q.proj_out.weight, r * cols, (r + 1) * cols);
           if (layout.weight.block_cols == 0) CHECK(ws.scales.cols() == 1);  // per-channel/tensor: whole
           const std::span<const float> bias = r == 0 ? std::span<const float>(w.b_out) : std::span<const float>();
-          const Matrix<float> expected = cpu::quantized_linear(cpu::view_of(arq), cpu::view_of(ws), bias, DType::bf16);
+          const Matrix<float> expected = cpu::quantized_linear(view_of(arq), view_of(ws), bias, DType::bf16);
           CHECK(same_bits(partials[static_cast<std::size_t>(r)], expected));
         }
       }
@@ -263,8 +264,8 @@ TEST_CASE("per-tensor weight scales: quantized once from the full weight and the
         }
         for (int r = 0; r < tp; ++r) {
           INFO("rank " << r);
-          const cpu::QuantizedView view = column ? cpu::rows_of(cpu::view_of(qw->weight), r * n, (r + 1) * n, layer)
-                                                 : cpu::cols_of(cpu::view_of(qw->weight), r * n, (r + 1) * n, layer);
+          const QuantizedView view = column ? rows_of(view_of(qw->weight), r * n, (r + 1) * n, layer)
+                                                 : cols_of(view_of(qw->weight), r * n, (r + 1) * n, layer);
           REQUIRE(view.scales.rows == 1);
           REQUIRE(view.scales.cols == 1);
           CHECK(view.scales(0, 0) == scale);
@@ -272,14 +273,14 @@ TEST_CASE("per-tensor weight scales: quantized once from the full weight and the
           if (amax_of(own) == full_amax) continue;
           some_shard_differs = true;
           // This rank's output is not what a weight quantized from its own shard gives.
-          const cpu::QuantizedMatrix per_shard = cpu::quantize(own, scheme_layout(p.scheme).weight);
+          const QuantizedMatrix per_shard = cpu::quantize(own, scheme_layout(p.scheme).weight);
           CHECK(per_shard.scales(0, 0) != scale);
           const Matrix<float>& x_r = column ? in.x : shards[static_cast<std::size_t>(r)];
-          const cpu::QuantizedMatrix xq = quantize_input(*qw, x_r.view());
+          const QuantizedMatrix xq = quantize_input(*qw, x_r.view());
           const std::span<const float> bias =
               column ? slice(w.b_in, r * n, (r + 1) * n)
                      : (r == 0 ? std::span<const float>(w.b_out) : std::span<const float>());
-          const Matrix<float> wrong = cpu::quantized_linear(cpu::view_of(xq), cpu::view_of(per_shard), bias, DType::bf16);
+          const Matrix<float> wrong = cpu::quantized_linear(view_of(xq), view_of(per_shard), bias, DType::bf16);
           CHECK_FALSE(same_bits(out[static_cast<std::size_t>(r)], wrong));
         }
         CHECK(some_shard_differs);

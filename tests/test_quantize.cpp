@@ -20,10 +20,6 @@
 #include "kernels/rounding.hpp"
 
 using namespace ffn;
-using cpu::QuantFormat;
-using cpu::QuantizedMatrix;
-using cpu::QuantizedView;
-using cpu::ScaleLayout;
 using Catch::Matchers::Contains;
 
 namespace {
@@ -111,7 +107,7 @@ double check_codes(const QuantizedMatrix& q, const Matrix<float>& x) {
       if (!on_grid(q.format, code)) ++off_grid;
       const double s = q.scale(i, j);  // the fp32 scale the value was divided by
       const double err = std::fabs(double(code) * s - x(i, j));
-      const double bound = cpu::quantization_error_bound(q.format, x(i, j), s);
+      const double bound = quantization_error_bound(q.format, x(i, j), s);
       if (err > bound) {
         ++over;
         UNSCOPED_INFO("(" << i << ", " << j << ") x " << x(i, j) << " code " << code << " scale " << s
@@ -142,7 +138,7 @@ TEST_CASE("quantize: block scales are amax / format max for every layout", "[qua
   const Matrix<float> x = test_matrix(160, 272, gen);
   for (QuantFormat f : kFormats)
     for (const auto& [name, layout] : layouts_of(f)) {
-      INFO(cpu::quant_format_name(f) << " " << name);
+      INFO(quant_format_name(f) << " " << name);
       const QuantizedMatrix q = cpu::quantize(x.view(), layout);
       const std::int64_t br = block_of(layout.block_rows, x.rows()), bc = block_of(layout.block_cols, x.cols());
       REQUIRE(q.block_rows == br);
@@ -209,7 +205,7 @@ TEST_CASE("quantize: codes on the grid and errors within quantization_error_boun
     const Matrix<float> x = test_matrix(128 + 32 * trial, 256 + 16 * trial, gen);
     for (QuantFormat f : kFormats)
       for (const auto& [name, layout] : layouts_of(f)) {
-        INFO("trial " << trial << " " << cpu::quant_format_name(f) << " " << name);
+        INFO("trial " << trial << " " << quant_format_name(f) << " " << name);
         const QuantizedMatrix q = cpu::quantize(x.view(), layout);
         const double worst = check_codes(q, x);
         CHECK(worst <= 1.0);
@@ -222,7 +218,7 @@ TEST_CASE("quantize: all-zero blocks give zero scales and zero codes", "[quantiz
   std::mt19937_64 gen(14);
   for (QuantFormat f : kFormats)
     for (const auto& [name, layout] : layouts_of(f)) {
-      INFO(cpu::quant_format_name(f) << " " << name);
+      INFO(quant_format_name(f) << " " << name);
       Matrix<float> x = test_matrix(256, 256, gen);
       const std::int64_t br = block_of(layout.block_rows, 256), bc = block_of(layout.block_cols, 256);
       // Zero the block holding the last row's first element (for per-tensor: everything).
@@ -249,7 +245,7 @@ TEST_CASE("quantize: a given amax replaces the blocks' own", "[quantize]") {
   std::mt19937_64 gen(15);
   const Matrix<float> x = test_matrix(16, 96, gen);
   for (QuantFormat f : kFormats) {
-    INFO(cpu::quant_format_name(f));
+    INFO(quant_format_name(f));
     const ScaleLayout layout{f, 1, 0, false};
     const Matrix<float> own = cpu::block_amax(x.view(), layout);
     Matrix<float> given(16, 1);
@@ -261,7 +257,7 @@ TEST_CASE("quantize: a given amax replaces the blocks' own", "[quantize]") {
     for (std::int64_t i = 0; i < 16; ++i) {
       CHECK(q.scales(i, 0) == given(i, 0) / static_cast<float>(format_max(f)));
       for (std::int64_t j = 0; j < 96; ++j) {
-        CHECK(q.values(i, j) == cpu::quantize_value(f, x(i, j) / q.scales(i, 0)));
+        CHECK(q.values(i, j) == quantize_value(f, x(i, j) / q.scales(i, 0)));
         some_code_differs |= q.values(i, j) != q_own.values(i, j);
         if (i % 2 && std::fabs(x(i, j)) >= own(i, 0) / 2)  // beyond 2x the given amax: saturated
           CHECK(std::fabs(q.values(i, j)) == format_max(f));
@@ -278,7 +274,7 @@ TEST_CASE("quantize_static: the given scale and saturation beyond max * scale", 
   float amax = 0;
   for (float v : x.values()) amax = std::max(amax, std::fabs(v));
   for (QuantFormat f : kFormats) {
-    INFO(cpu::quant_format_name(f));
+    INFO(quant_format_name(f));
     // A calibration amax a quarter of this batch's: the largest values saturate.
     const float scale = amax / 4 / static_cast<float>(format_max(f));
     const QuantizedMatrix q = cpu::quantize_static(x.view(), f, scale);
@@ -478,11 +474,11 @@ TEST_CASE("quantized_linear: exactly the documented fp32 arithmetic and close to
       const QuantizedMatrix x = random_quantized(s.format, tokens, s.k, s.x_br, s.x_bc, gen, s.two_level, gx);
       const QuantizedMatrix w = random_quantized(s.format, n, s.k, s.w_br, s.w_bc, gen, s.two_level, gw);
       const std::vector<float> bias = trial == 2 ? std::vector<float>{} : random_bias(n, gen);
-      const Matrix<float> y = cpu::quantized_linear(cpu::view_of(x), cpu::view_of(w), bias, DType::bf16);
+      const Matrix<float> y = cpu::quantized_linear(view_of(x), view_of(w), bias, DType::bf16);
       const Matrix<float> expected = documented_linear(x, w, bias, s.kb, DType::bf16);
       CHECK(same_bits(y, expected));
       // The fp32 result before the final rounding shows every fp32 operation's order.
-      const Matrix<float> y32 = cpu::quantized_linear(cpu::view_of(x), cpu::view_of(w), bias, DType::fp32);
+      const Matrix<float> y32 = cpu::quantized_linear(view_of(x), view_of(w), bias, DType::fp32);
       CHECK(same_bits(y32, documented_linear(x, w, bias, s.kb, DType::fp32)));
       const LinearCheck c = check_against_fp64(y, x, w, bias, s.kb, 3);
       INFO("worst " << c.worst_ulps << " bf16 ulps; " << c.cancelling << " cancelling elements left out");
@@ -514,7 +510,7 @@ TEST_CASE("quantized_linear on quantize() outputs: within bf16 rounding and fp32
     INFO(c.name);
     const QuantizedMatrix x = cpu::quantize(xs.view(), c.x, c.x.two_level ? 30.0f / 2688 : 1.0f);
     const QuantizedMatrix w = cpu::quantize(ws.view(), c.w, c.w.two_level ? 50.0f / 2688 : 1.0f);
-    const Matrix<float> y = cpu::quantized_linear(cpu::view_of(x), cpu::view_of(w), bias, DType::bf16);
+    const Matrix<float> y = cpu::quantized_linear(view_of(x), view_of(w), bias, DType::bf16);
     const std::int64_t kb = std::min(x.block_cols, w.block_cols);
     // Per block: kb fp32 adds (INT8: one conversion), the scale product, the multiply, the add.
     const double rounds = c.x.format == QuantFormat::int8 ? 4 : double(kb + 3);
@@ -538,14 +534,14 @@ TEST_CASE("quantized_linear INT8: exact integer accumulation beyond 2^24", "[qua
   float fp32_sum = 0;
   for (std::int64_t c = 0; c < k; ++c) fp32_sum = fp32_sum + 127.0f * 127.0f;
   CHECK(double(fp32_sum) != double(exact));
-  Matrix<float> y = cpu::quantized_linear(cpu::view_of(x), cpu::view_of(w), {}, DType::fp32);
+  Matrix<float> y = cpu::quantized_linear(view_of(x), view_of(w), {}, DType::fp32);
   CHECK(double(y(0, 0)) == double(exact));
 
   // An odd sum above 2^24 is converted to fp32 once (round to nearest even), not accumulated.
   x.values(0, 5) = 126.0f;
   const std::int64_t odd = exact - 127;
   REQUIRE(odd % 2 == 1);
-  y = cpu::quantized_linear(cpu::view_of(x), cpu::view_of(w), {}, DType::fp32);
+  y = cpu::quantized_linear(view_of(x), view_of(w), {}, DType::fp32);
   CHECK(y(0, 0) == static_cast<float>(odd));
 
   // Positive codes over K = 65536: fp32 accumulation rounds on the way (any lane of a
@@ -570,7 +566,7 @@ TEST_CASE("quantized_linear INT8: exact integer accumulation beyond 2^24", "[qua
     }
     REQUIRE(sum < (std::int64_t{1} << 31));  // fits int32 accumulation
     CHECK(naive != static_cast<float>(sum));
-    const Matrix<float> ly = cpu::quantized_linear(cpu::view_of(lx), cpu::view_of(lw), {}, DType::fp32);
+    const Matrix<float> ly = cpu::quantized_linear(view_of(lx), view_of(lw), {}, DType::fp32);
     CHECK(ly(0, 0) == static_cast<float>(sum));
   }
 
@@ -578,7 +574,7 @@ TEST_CASE("quantized_linear INT8: exact integer accumulation beyond 2^24", "[qua
   x.scales(0, 0) = 0.0123f;
   w.scales(0, 0) = 0.0456f;
   const std::vector<float> bias{0.5f};
-  y = cpu::quantized_linear(cpu::view_of(x), cpu::view_of(w), bias, DType::bf16);
+  y = cpu::quantized_linear(view_of(x), view_of(w), bias, DType::bf16);
   const float s = 0.0123f * 0.0456f;
   const float expected = round_bf16(s * static_cast<float>(odd) + 0.5f);
   CHECK(y(0, 0) == expected);
@@ -589,11 +585,11 @@ TEST_CASE("quantized_linear refuses mismatched operands", "[quantize]") {
   const QuantizedMatrix x = random_quantized(QuantFormat::e4m3, 2, 32, 1, 32, gen);
   const QuantizedMatrix w = random_quantized(QuantFormat::e4m3, 4, 48, 1, 48, gen);
   const QuantizedMatrix w8 = random_quantized(QuantFormat::int8, 4, 32, 1, 32, gen);
-  CHECK_THROWS_AS(cpu::quantized_linear(cpu::view_of(x), cpu::view_of(w), {}, DType::bf16), std::invalid_argument);
-  CHECK_THROWS_AS(cpu::quantized_linear(cpu::view_of(x), cpu::view_of(w8), {}, DType::bf16), std::invalid_argument);
+  CHECK_THROWS_AS(cpu::quantized_linear(view_of(x), view_of(w), {}, DType::bf16), std::invalid_argument);
+  CHECK_THROWS_AS(cpu::quantized_linear(view_of(x), view_of(w8), {}, DType::bf16), std::invalid_argument);
   const QuantizedMatrix w4 = random_quantized(QuantFormat::e4m3, 4, 32, 1, 32, gen);
   const std::vector<float> bias(3, 0.0f);
-  CHECK_THROWS_AS(cpu::quantized_linear(cpu::view_of(x), cpu::view_of(w4), bias, DType::bf16), std::invalid_argument);
+  CHECK_THROWS_AS(cpu::quantized_linear(view_of(x), view_of(w4), bias, DType::bf16), std::invalid_argument);
 }
 
 // --- rows_of / cols_of ------------------------------------------------------------------
@@ -655,19 +651,19 @@ TEST_CASE("rows_of / cols_of: shards are slices of values and scales", "[quantiz
   };
   for (const Expect& e : expects) {
     const QuantizedMatrix q = cpu::quantize(x.view(), e.layout, e.global);
-    const QuantizedView v = cpu::view_of(q);
+    const QuantizedView v = view_of(q);
     for (int tp : {1, 2}) {
       INFO(e.name << " tp " << tp);
       const std::int64_t nr = rows / tp, nc = cols / tp;
       for (int r = 0; r < tp; ++r) {
         INFO("rank " << r);
-        const QuantizedView rs = cpu::rows_of(v, r * nr, (r + 1) * nr, "layer");
+        const QuantizedView rs = rows_of(v, r * nr, (r + 1) * nr, "layer");
         CHECK(rs.values.rows == nr);
         CHECK(rs.values.cols == cols);
         CHECK(rs.scales.rows == e.row_shard_grid_rows(nr));
         CHECK(rs.scales.cols == e.row_shard_grid_cols);
         check_shard(rs, q, r * nr, 0);
-        const QuantizedView cs = cpu::cols_of(v, r * nc, (r + 1) * nc, "layer");
+        const QuantizedView cs = cols_of(v, r * nc, (r + 1) * nc, "layer");
         CHECK(cs.values.rows == rows);
         CHECK(cs.values.cols == nc);
         CHECK(cs.scales.rows == e.col_shard_grid_rows);
@@ -677,8 +673,8 @@ TEST_CASE("rows_of / cols_of: shards are slices of values and scales", "[quantiz
     }
     // The per-tensor scale is the same object on every shard (replicated, not re-derived).
     if (std::string(e.name) == "per-tensor") {
-      CHECK(cpu::rows_of(v, 128, 256, "l").scales.data == q.scales.data());
-      CHECK(cpu::cols_of(v, 256, 512, "l").scales.data == q.scales.data());
+      CHECK(rows_of(v, 128, 256, "l").scales.data == q.scales.data());
+      CHECK(cols_of(v, 256, 512, "l").scales.data == q.scales.data());
     }
   }
 }
@@ -691,21 +687,21 @@ TEST_CASE("rows_of / cols_of: a cut through a scale block throws naming layer si
   const QuantizedMatrix g16 = cpu::quantize(x.view(), {QuantFormat::e2m1, 1, 16, true}, 0.02f);
   const std::string what = "proj_in (column-parallel, output size 256 at tp 4)";
   // 256 rows at tp 4: 64 per rank, half a 128-row block.
-  CHECK_THROWS_WITH(cpu::rows_of(cpu::view_of(b128), 64, 128, what),
+  CHECK_THROWS_WITH(rows_of(view_of(b128), 64, 128, what),
                     Contains(what) && Contains("64 per rank") && Contains("128-element"));
-  CHECK_THROWS_AS(cpu::rows_of(cpu::view_of(b128), 0, 64, what), std::invalid_argument);
+  CHECK_THROWS_AS(rows_of(view_of(b128), 0, 64, what), std::invalid_argument);
   // 512 columns at tp 8: 64 per rank.
-  CHECK_THROWS_WITH(cpu::cols_of(cpu::view_of(b128), 64, 128, "proj_out (row-parallel)"),
+  CHECK_THROWS_WITH(cols_of(view_of(b128), 64, 128, "proj_out (row-parallel)"),
                     Contains("proj_out (row-parallel)") && Contains("64 per rank") && Contains("128-element"));
   // 1x16 groups: 24 columns per rank.
-  CHECK_THROWS_WITH(cpu::cols_of(cpu::view_of(g16), 24, 48, "nvfp4 layer"),
+  CHECK_THROWS_WITH(cols_of(view_of(g16), 24, 48, "nvfp4 layer"),
                     Contains("nvfp4 layer") && Contains("24 per rank") && Contains("16-element"));
-  CHECK_THROWS_AS(cpu::cols_of(cpu::view_of(g16), 0, 24, "nvfp4 layer"), std::invalid_argument);
+  CHECK_THROWS_AS(cols_of(view_of(g16), 0, 24, "nvfp4 layer"), std::invalid_argument);
   // Row cuts of 1x16 groups and column cuts of per-channel scales cut no block.
-  CHECK_NOTHROW(cpu::rows_of(cpu::view_of(g16), 3, 7, "l"));
+  CHECK_NOTHROW(rows_of(view_of(g16), 3, 7, "l"));
   const QuantizedMatrix pc = cpu::quantize(x.view(), {QuantFormat::e4m3, 1, 0, false});
-  CHECK_NOTHROW(cpu::cols_of(cpu::view_of(pc), 24, 48, "l"));
-  CHECK_NOTHROW(cpu::rows_of(cpu::view_of(pc), 3, 7, "l"));
+  CHECK_NOTHROW(cols_of(view_of(pc), 24, 48, "l"));
+  CHECK_NOTHROW(rows_of(view_of(pc), 3, 7, "l"));
 }
 
 TEST_CASE("rows_of: a tensor smaller than one scale block cannot be cut either", "[quantize]") {
@@ -715,16 +711,16 @@ TEST_CASE("rows_of: a tensor smaller than one scale block cannot be cut either",
   const Matrix<float> x = test_matrix(64, 256, gen);
   const QuantizedMatrix q = cpu::quantize(x.view(), {QuantFormat::e4m3, 128, 128, false});
   REQUIRE(q.scales.rows() == 1);
-  CHECK_THROWS_WITH(cpu::rows_of(cpu::view_of(q), 0, 32, "proj_out"),
+  CHECK_THROWS_WITH(rows_of(view_of(q), 0, 32, "proj_out"),
                     Contains("proj_out") && Contains("32 per rank") && Contains("128-element"));
-  CHECK_NOTHROW(cpu::rows_of(cpu::view_of(q), 0, 64, "proj_out"));
-  CHECK_NOTHROW(cpu::cols_of(cpu::view_of(q), 0, 128, "proj_out"));
+  CHECK_NOTHROW(rows_of(view_of(q), 0, 64, "proj_out"));
+  CHECK_NOTHROW(cols_of(view_of(q), 0, 128, "proj_out"));
   // A whole dimension with a partial last block (200 = 128 + 72) is one shard at tp 1.
   const Matrix<float> y = test_matrix(200, 200, gen);
   const QuantizedMatrix p = cpu::quantize(y.view(), {QuantFormat::e4m3, 128, 128, false});
-  const QuantizedView whole = cpu::rows_of(cpu::view_of(p), 0, 200, "l");
+  const QuantizedView whole = rows_of(view_of(p), 0, 200, "l");
   CHECK(whole.scales.rows == 2);
-  CHECK(cpu::cols_of(cpu::view_of(p), 0, 200, "l").scales.cols == 2);
+  CHECK(cols_of(view_of(p), 0, 200, "l").scales.cols == 2);
   check_shard(whole, p, 0, 0);
-  CHECK_THROWS_AS(cpu::rows_of(cpu::view_of(p), 0, 100, "l"), std::invalid_argument);
+  CHECK_THROWS_AS(rows_of(view_of(p), 0, 100, "l"), std::invalid_argument);
 }

@@ -6,10 +6,10 @@
 #include <filesystem>
 #include <fstream>
 
-#include "goldens/activations_file.hpp"
-#include "goldens/golden_check.hpp"
-#include "goldens/h5.hpp"
-#include "harness/simulated_communicator.hpp"
+#include "harness/inputs/activations_file.hpp"
+#include "harness/run/golden_check.hpp"
+#include "harness/inputs/h5.hpp"
+#include "harness/tp/simulated_communicator.hpp"
 #include "tests/ffn_checkpoint_builder.hpp"
 #include "tests/temp_dir.hpp"
 

@@ -2,8 +2,8 @@
 
 #include <cmath>
 
-#include "harness/frame_verdict.hpp"
-#include "harness/rollout.hpp"
+#include "harness/verdict/frame_verdict.hpp"
+#include "harness/run/rollout.hpp"
 
 using namespace ffn;
 

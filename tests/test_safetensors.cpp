@@ -10,7 +10,7 @@
 #include <fstream>
 #include <random>
 
-#include "harness/safetensors.hpp"
+#include "harness/inputs/safetensors.hpp"
 #include "kernels/minifloat.hpp"
 #include "tests/safetensors_writer.hpp"
 #include "tests/temp_dir.hpp"

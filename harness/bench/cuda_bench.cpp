@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "harness/inputs.hpp"
+#include "harness/inputs/synthetic_inputs.hpp"
 #include "kernels/cuda/allreduce.hpp"
 #include "kernels/cuda/cuda_check.hpp"
 #include "kernels/cuda/device_query.hpp"

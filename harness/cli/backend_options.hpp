@@ -5,7 +5,7 @@
 #include <optional>
 #include <string>
 
-#include "harness/backend.hpp"
+#include "harness/launch/backend.hpp"
 
 namespace ffn::cli {
 

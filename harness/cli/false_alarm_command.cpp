@@ -5,7 +5,7 @@
 #include <thread>
 
 #include "harness/cli/sweep_options.hpp"
-#include "harness/false_alarm_sweep.hpp"
+#include "harness/run/false_alarm_sweep.hpp"
 
 namespace ffn::cli {
 

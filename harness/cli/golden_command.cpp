@@ -10,13 +10,13 @@
 #include <memory>
 #include <set>
 
-#include "goldens/golden_check.hpp"
+#include "harness/run/golden_check.hpp"
 #include "harness/cli/backend_options.hpp"
 #include "harness/cli/progress.hpp"
 #include "harness/cli/real_input_options.hpp"
 #include "harness/cli/sweep_options.hpp"
-#include "harness/junit_report.hpp"
-#include "harness/rank_launch.hpp"
+#include "harness/report/junit_report.hpp"
+#include "harness/launch/rank_launch.hpp"
 
 namespace ffn::cli {
 

@@ -1,6 +1,6 @@
 #pragma once
 // Progress of a sweep, on a terminal only: piped output stays clean.
-#include "harness/case_runner.hpp"
+#include "harness/run/case_runner.hpp"
 
 namespace ffn::cli {
 

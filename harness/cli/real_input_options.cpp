@@ -32,7 +32,7 @@ void add_real_input_options(CLI::App* cmd, RealInputOptions& o) {
   CLI::Option* activations = cmd->add_option(
       "--activations", o.activations,
       "With --weights: the FFN input x (and output y, when captured) of the block, from a capture file "
-      "(harness/capture_ffn_activations.py); --tokens keeps the first N tokens");
+      "(harness/inputs/capture_ffn_activations.py); --tokens keeps the first N tokens");
   for (CLI::Option* opt : {layer, stream, prefix, map, activations}) opt->needs(weights);
   for (const char* generated : {"--shape", "--outliers", "--outlier-scale", "--frames"})
     if (CLI::Option* other = cmd->get_option_no_throw(generated)) weights->excludes(other);

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "goldens/real_inputs.hpp"
-#include "harness/case_runner.hpp"
+#include "harness/inputs/real_inputs.hpp"
+#include "harness/run/case_runner.hpp"
 #include "harness/cli/sweep_options.hpp"
 
 namespace ffn::cli {

@@ -9,18 +9,18 @@
 #include <memory>
 #include <new>
 
-#include "harness/backend_agreement.hpp"
+#include "harness/verdict/backend_agreement.hpp"
 #include "harness/cli/backend_options.hpp"
 #include "harness/cli/progress.hpp"
 #include "harness/cli/real_input_options.hpp"
 #include "harness/cli/sweep_options.hpp"
-#include "harness/fault.hpp"
-#include "harness/html_report.hpp"
-#include "harness/junit_report.hpp"
-#include "harness/rank_launch.hpp"
-#include "harness/report.hpp"
+#include "harness/verdict/fault.hpp"
+#include "harness/report/html_report.hpp"
+#include "harness/report/junit_report.hpp"
+#include "harness/launch/rank_launch.hpp"
+#include "harness/report/table_json_report.hpp"
 #include "metrics/frame_io.hpp"
-#include "harness/sweep.hpp"
+#include "harness/case/sweep.hpp"
 
 namespace ffn::cli {
 
@@ -80,7 +80,7 @@ void dump_outputs(const std::string& dir, const std::vector<CaseResult>& results
 }
 
 // One line per case and path: how the two backends' outputs agree, against the tolerance of
-// the precision (harness/backend_agreement.hpp). Returns the number of disagreements.
+// the precision (harness/verdict/backend_agreement.hpp). Returns the number of disagreements.
 std::size_t print_agreement(std::ostream& out, const Backend& a, const Backend& b, bool tf32,
                             const std::vector<CaseResult>& ra, const std::vector<CaseResult>& rb) {
   out << fmt::format("# backend agreement: {} ({}; {}) vs {} ({}; {})\n", a.name, a.device, a.libraries, b.name,

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "harness/frame_verdict.hpp"
-#include "harness/sweep.hpp"
+#include "harness/verdict/frame_verdict.hpp"
+#include "harness/case/sweep.hpp"
 
 namespace ffn::cli {
 

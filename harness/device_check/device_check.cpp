@@ -1,6 +1,6 @@
 // ffn-parity-device-check: both FFN paths on the CUDA backend (all TP ranks on one GPU, the
 // device-local communicator) and on the CPU reference backend, on identical inputs, over TP
-// sizes and precisions; per case and path, how the backends agree (harness/backend_agreement)
+// sizes and precisions; per case and path, how the backends agree (harness/verdict/backend_agreement)
 // and each backend's error against the fp64 reference. Prints one table; exit 0 when every
 // output agrees within tolerance, 1 when one does not, 2 on bad usage, 3 without a device.
 #include <fmt/format.h>
@@ -13,10 +13,10 @@
 #include <string>
 #include <vector>
 
-#include "harness/backend.hpp"
+#include "harness/launch/backend.hpp"
 #include "harness/bench/cuda_bench.hpp"
-#include "harness/backend_agreement.hpp"
-#include "harness/inputs.hpp"
+#include "harness/verdict/backend_agreement.hpp"
+#include "harness/inputs/synthetic_inputs.hpp"
 
 namespace {
 
@@ -140,7 +140,7 @@ int main(int argc, char** argv) {
           auto comm = backends[b]->communicator(tp, o.allreduce);
           out[b][0] = ffn_allgather(in.x, in.weights, *comm, p->activation, nullptr, *backends[b]->kernels);
           out[b][1] = ffn_sharded(in.x, in.weights, *comm, p->activation, nullptr, nullptr, InputScaleScope::local,
-                                  Fault::none, *backends[b]->kernels);
+                                  ShardedPathVariant{}, *backends[b]->kernels);
           seconds[b] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         }
         for (int path = 0; path < 2; ++path) {

@@ -13,14 +13,14 @@ class CpuKernels final : public Kernels {
     return cpu::linear(x, w, bias, out);
   }
   void gelu_tanh_inplace(Matrix<float>& m, DType out) const override { cpu::gelu_tanh_inplace(m, out); }
-  cpu::QuantizedMatrix quantize(MatrixView<float> x, const cpu::ScaleLayout& layout, float global_scale,
+  QuantizedMatrix quantize(MatrixView<float> x, const ScaleLayout& layout, float global_scale,
                                 const Matrix<float>* amax) const override {
     return cpu::quantize(x, layout, global_scale, amax);
   }
-  cpu::QuantizedMatrix quantize_static(MatrixView<float> x, cpu::QuantFormat format, float scale) const override {
+  QuantizedMatrix quantize_static(MatrixView<float> x, QuantFormat format, float scale) const override {
     return cpu::quantize_static(x, format, scale);
   }
-  Matrix<float> quantized_linear(const cpu::QuantizedView& x, const cpu::QuantizedView& w, std::span<const float> bias,
+  Matrix<float> quantized_linear(const QuantizedView& x, const QuantizedView& w, std::span<const float> bias,
                                  DType out) const override {
     return cpu::quantized_linear(x, w, bias, out);
   }

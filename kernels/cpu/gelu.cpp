@@ -29,4 +29,8 @@ void gelu_tanh_inplace(Matrix<double>& m) {
   for (double& v : m.values()) v = gelu_tanh(v);
 }
 
+void gelu_erf_inplace(Matrix<float>& m, DType out) {
+  for (float& v : m.values()) v = round_to(out, 0.5f * v * (1.0f + std::erf(v * 0.70710678f)));
+}
+
 }  // namespace ffn::cpu

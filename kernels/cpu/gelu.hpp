@@ -13,4 +13,8 @@ double gelu_tanh(double x);  // the fp64 reference
 void gelu_tanh_inplace(Matrix<float>& m, DType out);  // fp32 math, one rounding to `out`
 void gelu_tanh_inplace(Matrix<double>& m);
 
+// GELU in its exact erf form, as PyTorch's GELU(approximate="none"):
+//   gelu(x) = 0.5 x (1 + erf(x / sqrt 2)), fp32 math, one rounding to `out`.
+void gelu_erf_inplace(Matrix<float>& m, DType out);
+
 }  // namespace ffn::cpu

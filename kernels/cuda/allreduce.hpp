@@ -1,6 +1,6 @@
 #pragma once
-// The AllReduce models of harness/allreduce_model.hpp as device kernels, for TP ranks whose
-// buffers all live on one GPU (harness/device_local_communicator.hpp). Each element is
+// The AllReduce models of harness/tp/allreduce_model.hpp as device kernels, for TP ranks whose
+// buffers all live on one GPU (harness/launch/device_local_communicator.hpp). Each element is
 // reduced in the model's order with the model's roundings (ring: the same chunk assignment,
 // an fp32 add rounded to the wire dtype per hop; oneshot: fp32 in rank order, one rounding;
 // exact: fp64, one rounding), so the result equals reduce_sum's bit for bit.
@@ -15,7 +15,7 @@ namespace ffn::cuda {
 
 inline constexpr int k_max_device_ranks = 64;
 
-// The models of harness/allreduce_model.hpp that have a device kernel (the communicator maps
+// The models of harness/tp/allreduce_model.hpp that have a device kernel (the communicator maps
 // AllReduceModel onto these; device code cannot include the C++20 harness headers).
 enum class DeviceReduction { ring, oneshot, exact };
 

@@ -10,14 +10,14 @@ Matrix<float> CudaKernels::linear(MatrixView<float> x, MatrixView<float> w, std:
   return cuda::linear(x, w, bias, out, fp32_math_);
 }
 void CudaKernels::gelu_tanh_inplace(Matrix<float>& m, DType out) const { cuda::gelu_tanh_inplace(m, out); }
-cpu::QuantizedMatrix CudaKernels::quantize(MatrixView<float> x, const cpu::ScaleLayout& layout, float global_scale,
+QuantizedMatrix CudaKernels::quantize(MatrixView<float> x, const ScaleLayout& layout, float global_scale,
                                            const Matrix<float>* amax) const {
   return cuda::quantize(x, layout, global_scale, amax);
 }
-cpu::QuantizedMatrix CudaKernels::quantize_static(MatrixView<float> x, cpu::QuantFormat format, float scale) const {
+QuantizedMatrix CudaKernels::quantize_static(MatrixView<float> x, QuantFormat format, float scale) const {
   return cuda::quantize_static(x, format, scale);
 }
-Matrix<float> CudaKernels::quantized_linear(const cpu::QuantizedView& x, const cpu::QuantizedView& w,
+Matrix<float> CudaKernels::quantized_linear(const QuantizedView& x, const QuantizedView& w,
                                             std::span<const float> bias, DType out) const {
   return cuda::quantized_linear(x, w, bias, out);
 }

@@ -12,10 +12,10 @@ class CudaKernels final : public Kernels {
   std::string_view name() const override { return "cuda"; }
   Matrix<float> linear(MatrixView<float> x, MatrixView<float> w, std::span<const float> bias, DType out) const override;
   void gelu_tanh_inplace(Matrix<float>& m, DType out) const override;
-  cpu::QuantizedMatrix quantize(MatrixView<float> x, const cpu::ScaleLayout& layout, float global_scale,
+  QuantizedMatrix quantize(MatrixView<float> x, const ScaleLayout& layout, float global_scale,
                                 const Matrix<float>* amax) const override;
-  cpu::QuantizedMatrix quantize_static(MatrixView<float> x, cpu::QuantFormat format, float scale) const override;
-  Matrix<float> quantized_linear(const cpu::QuantizedView& x, const cpu::QuantizedView& w, std::span<const float> bias,
+  QuantizedMatrix quantize_static(MatrixView<float> x, QuantFormat format, float scale) const override;
+  Matrix<float> quantized_linear(const QuantizedView& x, const QuantizedView& w, std::span<const float> bias,
                                  DType out) const override;
 
  private:

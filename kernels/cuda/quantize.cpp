@@ -14,7 +14,6 @@ namespace ffn::cuda {
 
 namespace {
 
-using cpu::QuantFormat;
 
 int compute_capability() {
   int device = 0, major = 0, minor = 0;
@@ -30,11 +29,11 @@ ScaleGrid grid_of(std::int64_t rows, std::int64_t cols, std::int64_t br, std::in
   return {rows, cols, br, bc, (rows + br - 1) / br, (cols + bc - 1) / bc};
 }
 
-cpu::QuantizedMatrix quantize_with(QuantFormat f, const ScaleGrid& g, const DeviceBuffer<float>& x,
+QuantizedMatrix quantize_with(QuantFormat f, const ScaleGrid& g, const DeviceBuffer<float>& x,
                                    const DeviceBuffer<float>& scales) {
   DeviceBuffer<float> values(x.size());
   quantize_values_device(x.get(), g, scales.get(), f == QuantFormat::int8, values.get(), nullptr);
-  cpu::QuantizedMatrix q;
+  QuantizedMatrix q;
   q.format = f;
   q.block_rows = g.block_rows;
   q.block_cols = g.block_cols;
@@ -62,7 +61,7 @@ void require_quant_support(QuantFormat f) {
     throw std::runtime_error(fmt::format("fp8: FP8 E4M3 GEMMs need sm_89 or newer; this device is sm_{}", cc));
 }
 
-cpu::QuantizedMatrix quantize(MatrixView<float> x, const cpu::ScaleLayout& layout, float /*global_scale*/,
+QuantizedMatrix quantize(MatrixView<float> x, const ScaleLayout& layout, float /*global_scale*/,
                               const Matrix<float>* amax_given) {
   // Two-level scales are NVFP4's: refused with the reason (global_scale is theirs alone).
   if (layout.two_level || layout.format == QuantFormat::e2m1) require_quant_support(QuantFormat::e2m1);
@@ -79,11 +78,11 @@ cpu::QuantizedMatrix quantize(MatrixView<float> x, const cpu::ScaleLayout& layou
     block_amax_device(dx.get(), g, amax.get(), nullptr);
   }
   scales_from_amax_device(amax.get(), scales.get(), static_cast<std::int64_t>(blocks),
-                          static_cast<float>(cpu::quant_max(layout.format)), nullptr);
+                          static_cast<float>(quant_max(layout.format)), nullptr);
   return quantize_with(layout.format, g, dx, scales);
 }
 
-cpu::QuantizedMatrix quantize_static(MatrixView<float> x, QuantFormat format, float scale) {
+QuantizedMatrix quantize_static(MatrixView<float> x, QuantFormat format, float scale) {
   if (!(scale > 0)) throw std::invalid_argument("quantize_static: the scale must be positive");
   if (format == QuantFormat::e2m1) require_quant_support(format);
   const DeviceBuffer<float> dx = upload(x);
@@ -93,7 +92,7 @@ cpu::QuantizedMatrix quantize_static(MatrixView<float> x, QuantFormat format, fl
                        dx, scales);
 }
 
-Matrix<float> quantized_linear(const cpu::QuantizedView& x, const cpu::QuantizedView& w, std::span<const float> bias,
+Matrix<float> quantized_linear(const QuantizedView& x, const QuantizedView& w, std::span<const float> bias,
                                DType out) {
   const std::int64_t kb = cpu::quantized_k_block(x, w, bias);
   require_quant_support(x.format);

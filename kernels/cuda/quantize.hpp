@@ -18,12 +18,12 @@
 namespace ffn::cuda {
 
 // Throws std::runtime_error naming the device and why, when device 0 cannot run format f.
-void require_quant_support(cpu::QuantFormat f);
+void require_quant_support(QuantFormat f);
 
-cpu::QuantizedMatrix quantize(MatrixView<float> x, const cpu::ScaleLayout& layout, float global_scale = 1,
+QuantizedMatrix quantize(MatrixView<float> x, const ScaleLayout& layout, float global_scale = 1,
                               const Matrix<float>* amax = nullptr);
-cpu::QuantizedMatrix quantize_static(MatrixView<float> x, cpu::QuantFormat format, float scale);
-Matrix<float> quantized_linear(const cpu::QuantizedView& x, const cpu::QuantizedView& w, std::span<const float> bias,
+QuantizedMatrix quantize_static(MatrixView<float> x, QuantFormat format, float scale);
+Matrix<float> quantized_linear(const QuantizedView& x, const QuantizedView& w, std::span<const float> bias,
                                DType out);
 
 }  // namespace ffn::cuda

@@ -9,7 +9,7 @@ namespace ffn::cuda {
 
 namespace {
 
-// x / scale on the format's grid (not scaled back), as cpu::quantize_value.
+// x / scale on the format's grid (not scaled back), as quantize_value.
 __device__ float quantize_scaled(float v, bool int8) {
   // Through an integer, as the CPU's int8_round_sym: a small negative value gives +0, not -0.
   if (int8) return static_cast<float>(__float2int_rn(fminf(fmaxf(v, -127.0f), 127.0f)));

@@ -3,7 +3,7 @@
 // then every tensor decoded. The reader's one-line SafetensorsError is the expected outcome
 // of bad bytes; any other exception, a crash or a sanitizer report is a finding.
 #include "fuzz_input_file.hpp"
-#include "harness/safetensors.hpp"
+#include "harness/inputs/safetensors.hpp"
 #include "temp_dir.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -1,5 +1,5 @@
-// GPU test: the device-local communicator (harness/device_local_communicator.hpp) against the
-// in-process simulated one (harness/simulated_communicator.hpp), which computes the AllReduce
+// GPU test: the device-local communicator (harness/launch/device_local_communicator.hpp) against the
+// in-process simulated one (harness/tp/simulated_communicator.hpp), which computes the AllReduce
 // models of allreduce_model.hpp on the host. Every model, wire dtype and group size must give
 // the same bits, for chunk counts that do not divide the buffer and for inputs built to
 // expose a wrong order or a missing rounding (cancellation, wide exponent spread). AllGather
@@ -11,8 +11,8 @@
 #include <cstring>
 #include <vector>
 
-#include "harness/device_local_communicator.hpp"
-#include "harness/simulated_communicator.hpp"
+#include "harness/launch/device_local_communicator.hpp"
+#include "harness/tp/simulated_communicator.hpp"
 #include "kernels/bf16.hpp"
 #include "kernels/cuda/allreduce.hpp"
 #include "kernels/cuda/device_tensor.hpp"

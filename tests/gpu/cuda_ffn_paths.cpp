@@ -1,6 +1,6 @@
 // GPU test: both FFN paths on the CUDA backend (CudaKernels, DeviceLocalCommunicator) against
 // the CPU backend on the same inputs, through the one implementation of the paths
-// (harness/ffn_paths.hpp). Agreement within the tolerances of harness/backend_agreement.hpp;
+// (harness/tp/ffn_paths.hpp). Agreement within the tolerances of harness/verdict/backend_agreement.hpp;
 // on the device itself, at tp 1 the two paths agree bit for bit, as on the CPU; at tp > 1
 // the GELU outputs of the two paths agree bit for bit (the same kernels on the same values).
 // Quantized schemes the device cannot run are refused with one message.
@@ -8,9 +8,9 @@
 
 #include <stdexcept>
 
-#include "harness/backend.hpp"
-#include "harness/backend_agreement.hpp"
-#include "harness/inputs.hpp"
+#include "harness/launch/backend.hpp"
+#include "harness/verdict/backend_agreement.hpp"
+#include "harness/inputs/synthetic_inputs.hpp"
 #include "tests/gpu/gpu_check.hpp"
 
 namespace {
@@ -29,7 +29,7 @@ void run(Checks& c, const Backend& gpu, const FfnShape& shape, const Precision& 
   const Matrix<float> cpu_new = ffn_sharded(in.x, in.weights, *cpu_comm, t);
   const Matrix<float> gpu_old = ffn_allgather(in.x, in.weights, *gpu_comm, t, &gpu_old_trace, *gpu.kernels);
   const Matrix<float> gpu_new =
-      ffn_sharded(in.x, in.weights, *gpu_comm, t, nullptr, &gpu_new_trace, InputScaleScope::local, Fault::none, *gpu.kernels);
+      ffn_sharded(in.x, in.weights, *gpu_comm, t, nullptr, &gpu_new_trace, InputScaleScope::local, ShardedPathVariant{}, *gpu.kernels);
   for (const auto& [path, g, h] : {std::tuple{"allgather", &gpu_old, &cpu_old}, std::tuple{"sharded", &gpu_new, &cpu_new}}) {
     const BackendAgreement a = backend_agreement(*g, *h, p, false);
     std::printf("%s %s: rel L2 %.3g (tolerance %.3g), %.1f%% identical, max %.3g ulp\n", what.c_str(), path, a.rel_l2,

@@ -28,7 +28,6 @@
 namespace {
 
 using namespace ffn;
-using cpu::QuantFormat;
 using gpu_test::Checks;
 using gpu_test::Draw;
 
@@ -53,27 +52,27 @@ bool same_bits(const Matrix<float>& a, const Matrix<float>& b) {
   return true;
 }
 
-void same_quantization(Checks& c, const cpu::QuantizedMatrix& g, const cpu::QuantizedMatrix& h, const std::string& what) {
+void same_quantization(Checks& c, const QuantizedMatrix& g, const QuantizedMatrix& h, const std::string& what) {
   c.expect(same_bits(g.scales, h.scales), what + ": scales differ from the CPU's");
   c.expect(same_bits(g.values, h.values), what + ": codes differ from the CPU's");
   c.expect(g.block_rows == h.block_rows && g.block_cols == h.block_cols, what + ": block sizes differ");
 }
 
-void linear_bit_exact(Checks& c, const cpu::QuantizedMatrix& x, const cpu::QuantizedMatrix& w, std::span<const float> bias,
+void linear_bit_exact(Checks& c, const QuantizedMatrix& x, const QuantizedMatrix& w, std::span<const float> bias,
                       const std::string& what) {
-  const Matrix<float> g = cuda::quantized_linear(cpu::view_of(x), cpu::view_of(w), bias, DType::bf16);
-  const Matrix<float> h = cpu::quantized_linear(cpu::view_of(x), cpu::view_of(w), bias, DType::bf16);
+  const Matrix<float> g = cuda::quantized_linear(view_of(x), view_of(w), bias, DType::bf16);
+  const Matrix<float> h = cpu::quantized_linear(view_of(x), view_of(w), bias, DType::bf16);
   c.expect(same_bits(g, h), what + ": differs from the CPU");
 }
 
-void linear_within_bound(Checks& c, const cpu::QuantizedMatrix& x, const cpu::QuantizedMatrix& w,
+void linear_within_bound(Checks& c, const QuantizedMatrix& x, const QuantizedMatrix& w,
                          std::span<const float> bias, const std::string& what) {
-  const Matrix<float> g = cuda::quantized_linear(cpu::view_of(x), cpu::view_of(w), bias, DType::bf16);
-  const Matrix<float> h = cpu::quantized_linear(cpu::view_of(x), cpu::view_of(w), bias, DType::bf16);
+  const Matrix<float> g = cuda::quantized_linear(view_of(x), view_of(w), bias, DType::bf16);
+  const Matrix<float> h = cpu::quantized_linear(view_of(x), view_of(w), bias, DType::bf16);
   std::int64_t over = 0;
   double worst = 0, worst_one_step = 0;
   const std::int64_t k = x.cols();
-  const std::int64_t mma_steps = (cpu::quantized_k_block(cpu::view_of(x), cpu::view_of(w), bias) + 31) / 32;
+  const std::int64_t mma_steps = (cpu::quantized_k_block(view_of(x), view_of(w), bias) + 31) / 32;
   for (std::int64_t t = 0; t < x.rows(); ++t)
     for (std::int64_t j = 0; j < w.rows(); ++j) {
       double mag = 0;
@@ -93,8 +92,8 @@ void linear_within_bound(Checks& c, const cpu::QuantizedMatrix& x, const cpu::Qu
 }
 
 // A quantized tensor with the given codes and random fp32 scales on a br x bc grid.
-cpu::QuantizedMatrix coded(const Matrix<float>& codes, QuantFormat f, std::int64_t br, std::int64_t bc, Draw& d) {
-  cpu::QuantizedMatrix q;
+QuantizedMatrix coded(const Matrix<float>& codes, QuantFormat f, std::int64_t br, std::int64_t bc, Draw& d) {
+  QuantizedMatrix q;
   q.format = f;
   q.values = codes;
   q.block_rows = br;
@@ -123,7 +122,7 @@ int main() {
   const Matrix<float> x = awkward(6, 384, d);
 
   // Dynamic quantization, every layout the schemes use.
-  const std::vector<std::pair<const char*, cpu::ScaleLayout>> layouts = {
+  const std::vector<std::pair<const char*, ScaleLayout>> layouts = {
       {"e4m3 per-token", {QuantFormat::e4m3, 1, 0, false}},
       {"e4m3 per-tensor", {QuantFormat::e4m3, 0, 0, false}},
       {"e4m3 1x128 groups", {QuantFormat::e4m3, 1, 128, false}},
@@ -134,13 +133,13 @@ int main() {
     same_quantization(c, cuda::quantize(x, layout), cpu::quantize(x, layout), name);
   // Scales agreed over a group (given amax), and static scales with saturation.
   {
-    const cpu::ScaleLayout per_token{QuantFormat::e4m3, 1, 0, false};
+    const ScaleLayout per_token{QuantFormat::e4m3, 1, 0, false};
     Matrix<float> amax = cpu::block_amax(x, per_token);
     for (float& a : amax.values()) a *= 1.5f;
     same_quantization(c, cuda::quantize(x, per_token, 1, &amax), cpu::quantize(x, per_token, 1, &amax), "given amax");
     for (QuantFormat f : {QuantFormat::e4m3, QuantFormat::int8})
       same_quantization(c, cuda::quantize_static(x, f, 0.01f), cpu::quantize_static(x, f, 0.01f),
-                        fmt::format("static {} (saturating)", cpu::quant_format_name(f)));
+                        fmt::format("static {} (saturating)", quant_format_name(f)));
     // Power-of-two scales keep the ties k/8 + 1/16 exact: odd multiples of 2 in E4M3 above
     // 16 (scale 1/16), halves in INT8 (scale 1/8).
     same_quantization(c, cuda::quantize_static(x, QuantFormat::e4m3, 0.0625f),
@@ -154,14 +153,14 @@ int main() {
     const Matrix<float> w = awkward(40, 384, d);
     std::vector<float> bias(40);
     for (float& b : bias) b = static_cast<float>(round_to(DType::bf16, d.normal()));
-    const cpu::ScaleLayout rows{QuantFormat::int8, 1, 0, false};
+    const ScaleLayout rows{QuantFormat::int8, 1, 0, false};
     linear_bit_exact(c, cpu::quantize(x, rows), cpu::quantize(w, rows), bias, "int8 per-channel x per-token");
   }
 
   // FP8.
   if (cc >= 89) {
-    const cpu::ScaleLayout tokens{QuantFormat::e4m3, 1, 0, false}, channels{QuantFormat::e4m3, 1, 0, false};
-    const cpu::ScaleLayout groups{QuantFormat::e4m3, 1, 128, false}, blocks{QuantFormat::e4m3, 128, 128, false};
+    const ScaleLayout tokens{QuantFormat::e4m3, 1, 0, false}, channels{QuantFormat::e4m3, 1, 0, false};
+    const ScaleLayout groups{QuantFormat::e4m3, 1, 128, false}, blocks{QuantFormat::e4m3, 128, 128, false};
     // Small integer codes: partial sums below 2^9, exact in any accumulator.
     Matrix<float> xi(8, 256), wi(32, 256);
     for (float& v : xi.values()) v = static_cast<float>(d.integer(-2, 2));
@@ -176,8 +175,8 @@ int main() {
     linear_within_bound(c, cpu::quantize(x, tokens), cpu::quantize(w, channels), bias, "fp8 per-token x per-channel");
     linear_within_bound(c, cpu::quantize(x, groups), cpu::quantize(w, blocks), bias, "fp8 1x128 x 128x128 blocks");
   } else {
-    const cpu::QuantizedMatrix q = cpu::quantize(x, {QuantFormat::e4m3, 1, 0, false});
-    expect_refusal(c, [&] { cuda::quantized_linear(cpu::view_of(q), cpu::view_of(q), {}, DType::bf16); }, "sm_89",
+    const QuantizedMatrix q = cpu::quantize(x, {QuantFormat::e4m3, 1, 0, false});
+    expect_refusal(c, [&] { cuda::quantized_linear(view_of(q), view_of(q), {}, DType::bf16); }, "sm_89",
                    "fp8 GEMM before sm_89");
   }
 

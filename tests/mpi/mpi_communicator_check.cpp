@@ -10,8 +10,8 @@
 #include <random>
 #include <vector>
 
-#include "harness/mpi_communicator.hpp"
-#include "harness/simulated_communicator.hpp"
+#include "harness/launch/mpi_communicator.hpp"
+#include "harness/tp/simulated_communicator.hpp"
 #include "kernels/rounding.hpp"
 
 using namespace ffn;

@@ -1,0 +1,77 @@
+#include "harness/case/sweep.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <stdexcept>
+
+namespace ffn {
+
+InputConfig CaseConfig::inputs() const {
+  return {shape, tokens, seed, dtype, scheme, outlier_channels, outlier_scale};
+}
+
+std::string CaseConfig::name() const {
+  std::string n = fmt::format("{}/t{}/tp{}/{}/{}/s{}", shape.name, tokens, tp, precision().name,
+                              allreduce_model_name(allreduce), seed);
+  if (outlier_channels > 0) n += fmt::format("/o{}x{}", outlier_channels, outlier_scale);
+  if (fault != Fault::none) n += fmt::format("/inject={}", fault_name(fault));
+  return n;
+}
+
+void check_scale_blocks(const FfnShape& shape, const Precision& p, int tp) {
+  const SchemeLayout l = scheme_layout(p.scheme);
+  const auto need = [&](const char* layer, const char* dim_name, std::int64_t size, std::int64_t block) {
+    if (block > 1 && (size / tp) % block != 0)
+      throw std::invalid_argument(fmt::format(
+          "--precision {}: {} shards its {} dimension {} over tp {} into {} per rank, not a multiple "
+          "of the {}-element scale block; the loader refuses it",
+          p.name, layer, dim_name, size, tp, size / tp, block));
+  };
+  if (!p.quantized() || tp == 1) return;  // nothing is cut at tp 1
+  // Column-parallel layers cut the weight's rows (and their scale blocks), row-parallel
+  // layers its columns (and the input's scale groups).
+  need("proj_in (column-parallel)", "output", shape.inner, l.weight.block_rows);
+  need("proj_out (row-parallel, sharded path)", "input", shape.inner,
+       std::max(l.weight.block_cols, l.input.block_cols));
+  need("proj_out (column-parallel, allgather path)", "output", shape.dim, l.weight.block_rows);
+}
+
+void validate(const SweepConfig& s) {
+  const auto fail = [](const std::string& m) { throw std::invalid_argument(m); };
+  if (s.tokens <= 0) fail(fmt::format("--tokens: must be positive, got {}", s.tokens));
+  if (s.tps.empty()) fail("--tp: no TP size given");
+  for (int tp : s.tps) {
+    if (tp < 1) fail(fmt::format("--tp: {} is not a TP size (must be >= 1)", tp));
+    if (s.shape.dim % tp != 0)
+      fail(fmt::format("--tp: {} does not divide the hidden size {} of shape {}", tp, s.shape.dim,
+                       s.shape.name));
+    if (s.shape.inner % tp != 0)
+      fail(fmt::format("--tp: {} does not divide the inner size {} of shape {}", tp,
+                       s.shape.inner, s.shape.name));
+  }
+  if (s.precisions.empty()) fail("--precision: no precision given");
+  for (const Precision& p : s.precisions) {
+    if (p.activation == DType::fp64) fail("--precision: fp64 is the reference, not a path precision");
+    for (int tp : s.tps) check_scale_blocks(s.shape, p, tp);
+  }
+  if (s.allreduce.empty()) fail("--allreduce: no AllReduce model given");
+  if (s.outlier_channels < 0 || s.outlier_channels > s.shape.dim)
+    fail(fmt::format("--outliers: must be between 0 and the hidden size {}, got {}", s.shape.dim,
+                     s.outlier_channels));
+  if (!(s.outlier_scale > 0) || !std::isfinite(s.outlier_scale))
+    fail(fmt::format("--outlier-scale: must be a positive finite number, got {}", s.outlier_scale));
+}
+
+std::vector<CaseConfig> expand(const SweepConfig& s) {
+  validate(s);
+  std::vector<CaseConfig> cases;
+  for (const Precision& p : s.precisions)
+    for (int tp : s.tps)
+      for (AllReduceModel m : s.allreduce)
+        cases.push_back({s.shape, s.tokens, tp, p.activation, p.scheme, m, s.seed, s.outlier_channels,
+                         s.outlier_scale});
+  return cases;
+}
+
+}  // namespace ffn

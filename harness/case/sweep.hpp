@@ -1,0 +1,50 @@
+#pragma once
+// A sweep: the cartesian product of TP sizes, precisions and AllReduce models over one
+// shape and one set of generated inputs.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "harness/tp/allreduce_model.hpp"
+#include "harness/verdict/fault.hpp"
+#include "harness/inputs/synthetic_inputs.hpp"
+
+namespace ffn {
+
+struct SweepConfig {
+  FfnShape shape;
+  std::int64_t tokens = 0;
+  std::vector<int> tps{1, 2, 4, 8};
+  std::vector<Precision> precisions{DType::fp32, DType::bf16, DType::fp16};
+  std::vector<AllReduceModel> allreduce{AllReduceModel::ring};
+  std::uint64_t seed = 0;
+  int outlier_channels = 0;
+  double outlier_scale = 32.0;
+};
+
+struct CaseConfig {
+  FfnShape shape;
+  std::int64_t tokens = 0;
+  int tp = 1;
+  DType dtype = DType::bf16;  // activation dtype
+  QuantScheme scheme = QuantScheme::none;
+  AllReduceModel allreduce = AllReduceModel::ring;
+  std::uint64_t seed = 0;
+  int outlier_channels = 0;
+  double outlier_scale = 32.0;
+  Fault fault = Fault::none;  // injected into the path under test (run --inject)
+
+  InputConfig inputs() const;
+  Precision precision() const { return precision_of(dtype, scheme); }
+  // e.g. "ltx2-video/t64/tp4/bf16/ring/s0" (+ "/inject=FAULT")
+  std::string name() const;
+};
+
+// Throws std::invalid_argument with one line naming the bad value and why.
+void validate(const SweepConfig& sweep);
+// Refuses, as the checkpoint loader does, a scheme whose scale blocks a shard would cut.
+void check_scale_blocks(const FfnShape& shape, const Precision& precision, int tp);
+// Cases grouped by precision (all cases of one precision share their inputs).
+std::vector<CaseConfig> expand(const SweepConfig& sweep);
+
+}  // namespace ffn

@@ -1,0 +1,69 @@
+#pragma once
+// The feed-forward block of one transformer block, taken out of a safetensors checkpoint by
+// its tensor names. LTX-2 names them
+//   transformer_blocks.N.ff.net.0.proj.{weight,bias}   proj_in  [inner, dim], [inner]
+//   transformer_blocks.N.ff.net.2.{weight,bias}        proj_out [dim, inner], [dim]
+// with `audio_ff` instead of `ff` for the audio stream. The shape comes from the tensors.
+//
+// An FP8 (or INT8) checkpoint stores each Linear's quantized weight with its scales next to
+// it (`<module>.weight_scale`, and `<module>.input_scale` for a static input scale); their
+// shapes select the scheme, and the stored codes and scales are run as stored, never
+// re-quantized. A layout the harness does not know is refused, naming what it found.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "harness/tp/ffn_paths.hpp"
+#include "harness/inputs/safetensors.hpp"
+
+namespace ffn {
+
+enum class FfnStream { video, audio };
+std::string_view stream_name(FfnStream s);
+
+// Tensor names by role: "proj_in.weight", "proj_in.bias", "proj_out.weight", "proj_out.bias".
+struct FfnTensorNames {
+  std::string proj_in_weight, proj_in_bias, proj_out_weight, proj_out_bias;
+  std::vector<std::pair<std::string, std::string>> by_role() const;
+};
+
+// LTX-2's names for block `layer` of `stream`. `prefix`, when not empty, replaces
+// "transformer_blocks.{N}.ff." ("{N}" in it stands for the layer), e.g.
+// "model.diffusion_model.transformer_blocks.{N}.ff.".
+FfnTensorNames ltx2_ffn_names(int layer, FfnStream stream, const std::string& prefix = "");
+// Overrides single names: each entry is ROLE=NAME ("{N}" in NAME stands for the layer).
+// Throws std::invalid_argument for an entry that is not ROLE=NAME with a known role.
+void apply_name_map(FfnTensorNames& names, const std::vector<std::string>& entries, int layer);
+
+// A tensor the FFN was read from, for provenance.
+struct CheckpointTensor {
+  std::string role;  // e.g. "proj_in.weight", "proj_in.weight_scale"
+  std::string name;  // its name in the checkpoint
+  std::string file;  // the file holding it
+  safetensors::Dtype dtype = safetensors::Dtype::f32;
+  std::vector<std::int64_t> shape;
+};
+
+struct CheckpointFfn {
+  FfnWeights weights;  // for a quantized checkpoint: the dequantized weights, with `quant` as stored
+  DType dtype = DType::bf16;  // the activation dtype the checkpoint runs in
+  QuantScheme scheme = QuantScheme::none;
+  std::vector<CheckpointTensor> tensors;
+  std::string layout;  // one line: what was found, e.g. "BF16 weights" or "F8_E4M3 weights, per-tensor weight_scale, input_scale"
+};
+
+// `names` under the one prefix the checkpoint puts before all of them (single-file checkpoints
+// hold the transformer as e.g. "model.diffusion_model.transformer_blocks..."): when proj_in's
+// weight is not there by its name but exactly one tensor's name ends with "." + it.
+FfnTensorNames with_checkpoint_prefix(const safetensors::Checkpoint& checkpoint, const FfnTensorNames& names);
+
+// Reads the FFN by `names` (with_checkpoint_prefix applied); throws
+// safetensors::SafetensorsError (one line) for a file problem and std::invalid_argument (one
+// line, naming the tensors found) for a layout it does not know.
+CheckpointFfn load_checkpoint_ffn(const safetensors::Checkpoint& checkpoint, const FfnTensorNames& names);
+
+// The precisions a checkpoint can run in as stored: its own dtype or scheme, and fp32 for an
+// unquantized one (fp32 holds bf16 and fp16 values exactly).
+std::vector<Precision> checkpoint_precisions(const CheckpointFfn& ffn);
+
+}  // namespace ffn

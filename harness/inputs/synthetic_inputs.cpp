@@ -1,0 +1,102 @@
+#include "harness/inputs/synthetic_inputs.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+#include <stdexcept>
+
+#include "harness/inputs/counter_rng.hpp"
+#include "kernels/cpu/gelu.hpp"
+#include "kernels/cpu/linear.hpp"
+#include "kernels/rounding.hpp"
+
+namespace ffn {
+
+namespace {
+// PyTorch's nn.Linear initialisation for weight and bias: U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+void linear_init(std::span<float> out, std::uint64_t seed, const char* name, std::int64_t fan_in,
+                 DType dtype) {
+  const CounterRng rng(seed, name);
+  const double bound = 1.0 / std::sqrt(static_cast<double>(fan_in));
+  // Every element is a pure function of its index, so any schedule gives the same tensor.
+#pragma omp parallel for schedule(static)
+  for (std::size_t i = 0; i < out.size(); ++i)
+    out[i] = static_cast<float>(round_to(dtype, (2.0 * rng.uniform(i) - 1.0) * bound));
+}
+}  // namespace
+
+std::vector<std::int64_t> outlier_channels(const InputConfig& c) {
+  if (c.outlier_channels < 0 || c.outlier_channels > c.shape.dim)
+    throw std::invalid_argument("outlier channels must be between 0 and the hidden size");
+  const CounterRng rng(c.seed, "x.outlier_channels");
+  std::set<std::int64_t> chosen;
+  for (std::uint64_t i = 0; static_cast<int>(chosen.size()) < c.outlier_channels; ++i)
+    chosen.insert(static_cast<std::int64_t>(rng.bits(i) % static_cast<std::uint64_t>(c.shape.dim)));
+  return {chosen.begin(), chosen.end()};
+}
+
+namespace {
+Matrix<float> activations(const InputConfig& c, const char* name, std::int64_t tokens) {
+  const std::int64_t dim = c.shape.dim;
+  const CounterRng rng(c.seed, name);
+  const auto outliers = outlier_channels(c);
+  Matrix<float> x(tokens, dim);
+  for (std::int64_t t = 0; t < tokens; ++t)
+    for (std::int64_t j = 0; j < dim; ++j) {
+      double v = rng.normal(static_cast<std::uint64_t>(t * dim + j));
+      if (std::binary_search(outliers.begin(), outliers.end(), j)) v *= c.outlier_scale;
+      x(t, j) = static_cast<float>(round_to(c.dtype, v));
+    }
+  return x;
+}
+
+float amax_of(std::span<const double> v) {
+  double m = 0;
+  for (double e : v) m = std::max(m, std::fabs(e));
+  return static_cast<float>(m);
+}
+}  // namespace
+
+void quantize_checkpoint(FfnWeights& w, const InputConfig& c) {
+  // Calibration: amax of each layer's input on a batch the cases never run, through the
+  // quantized proj_in weight, in fp64.
+  const Matrix<float> calibration = activations(c, "calibration.x", k_calibration_tokens);
+  QuantizedFfn q;
+  q.proj_in = quantize_linear(w.w_in, c.scheme, amax_of(convert<double>(calibration).values()));
+  Matrix<double> h = cpu::linear(convert<double>(calibration), dequantize<double>(q.proj_in.weight),
+                                 std::vector<double>(w.b_in.begin(), w.b_in.end()));
+  cpu::gelu_tanh_inplace(h);
+  q.proj_out = quantize_linear(w.w_out, c.scheme, amax_of(h.values()));
+  w.quant = std::move(q);
+}
+
+FfnWeights make_weights(const InputConfig& c, const std::string& prefix) {
+  const std::int64_t dim = c.shape.dim, inner = c.shape.inner;
+  FfnWeights w;
+  w.w_in = Matrix<float>(inner, dim);
+  w.b_in.resize(static_cast<std::size_t>(inner));
+  w.w_out = Matrix<float>(dim, inner);
+  w.b_out.resize(static_cast<std::size_t>(dim));
+  // A quantized checkpoint is made from fp32 master weights.
+  const DType weight_grid = c.scheme == QuantScheme::none ? c.dtype : DType::fp32;
+  linear_init(w.w_in.values(), c.seed, (prefix + "proj_in.weight").c_str(), dim, weight_grid);
+  linear_init(w.b_in, c.seed, (prefix + "proj_in.bias").c_str(), dim, c.dtype);
+  linear_init(w.w_out.values(), c.seed, (prefix + "proj_out.weight").c_str(), inner, weight_grid);
+  linear_init(w.b_out, c.seed, (prefix + "proj_out.bias").c_str(), inner, c.dtype);
+  if (c.scheme != QuantScheme::none) quantize_checkpoint(w, c);
+  return w;
+}
+
+Matrix<float> make_x(const InputConfig& c) {
+  if (c.tokens <= 0) throw std::invalid_argument("tokens must be positive");
+  return activations(c, "x", c.tokens);
+}
+
+FfnInputs make_inputs(const InputConfig& c) {
+  FfnInputs in;
+  in.x = make_x(c);
+  in.weights = make_weights(c);
+  return in;
+}
+
+}  // namespace ffn

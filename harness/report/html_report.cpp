@@ -1,0 +1,683 @@
+#include "harness/report/html_report.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <limits>
+#include <map>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <stdexcept>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+#include "harness/version.hpp"
+
+namespace ffn {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// Rollout frames are small (192x128 by default) and their differences sit in single pixels:
+// pictures are enlarged by whole factors (every pixel a visible block) to at least this width.
+constexpr int k_min_picture_width = 384;
+// The difference heatmap's gain maps the largest difference to 255, but no more than this:
+// a 1-level difference at full brightness would make a near-perfect frame look broken.
+constexpr int k_max_gain = 64;
+constexpr std::size_t k_worst_cases = 3;
+
+std::string escape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (const char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string base64(const std::vector<uchar>& bytes) {
+  static constexpr std::string_view k_alphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 3 <= bytes.size(); i += 3) {
+    const unsigned v = unsigned(bytes[i]) << 16 | unsigned(bytes[i + 1]) << 8 | bytes[i + 2];
+    for (const int shift : {18, 12, 6, 0}) out += k_alphabet[(v >> shift) & 63];
+  }
+  if (const std::size_t rest = bytes.size() - i; rest > 0) {
+    const unsigned v = unsigned(bytes[i]) << 16 | (rest == 2 ? unsigned(bytes[i + 1]) << 8 : 0u);
+    out += k_alphabet[(v >> 18) & 63];
+    out += k_alphabet[(v >> 12) & 63];
+    out += rest == 2 ? k_alphabet[(v >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+// Numbers as the table shows them: NaN as a dash, infinities spelled out.
+std::string sci(double v, int digits = 2) {
+  if (std::isnan(v)) return "\u2013";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  return fmt::format("{:.{}e}", v, digits);
+}
+std::string fixed(double v, int digits) {
+  if (std::isnan(v)) return "\u2013";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  return fmt::format("{:.{}f}", v, digits);
+}
+
+double rel_l2(const Comparison& c) { return std::sqrt(c.stats.nmse); }
+
+std::string case_label(const CaseConfig& c) {
+  return fmt::format("tp {} \u00b7 {} \u00b7 {}", c.tp, c.precision().name, allreduce_model_name(c.allreduce));
+}
+
+std::string utc_now() {
+  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  std::array<char, 32> text{};
+  std::strftime(text.data(), text.size(), "%Y-%m-%d %H:%M:%S UTC", &tm);
+  return text.data();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pictures
+
+struct Picture {
+  std::string file;  // name inside the report directory
+  std::string data_uri;
+  int width = 0, height = 0;
+};
+
+cv::Mat enlarge(const cv::Mat& image) {
+  const int factor = image.cols >= k_min_picture_width ? 1 : (k_min_picture_width + image.cols - 1) / image.cols;
+  cv::Mat out;
+  cv::resize(image, out, cv::Size(image.cols * factor, image.rows * factor), 0, 0, cv::INTER_NEAREST);
+  return out;
+}
+
+Picture save_picture(const fs::path& dir, const std::string& file, const cv::Mat& image) {
+  const cv::Mat big = enlarge(image);
+  const fs::path path = dir / file;
+  std::vector<uchar> png;
+  bool written = false;
+  try {
+    written = cv::imwrite(path.string(), big) && cv::imencode(".png", big, png);
+  } catch (const cv::Exception& e) {
+    throw std::runtime_error(fmt::format("{}: {}", path.string(), e.msg));
+  }
+  if (!written) throw std::runtime_error(fmt::format("{}: cannot write the PNG", path.string()));
+  return {file, "data:image/png;base64," + base64(png), big.cols, big.rows};
+}
+
+struct Heatmap {
+  cv::Mat image;
+  int gain = 1;
+  double max_diff = 0;  // in 8-bit levels
+};
+
+// |a - b|, the largest of the three channels at each pixel, amplified and colormapped.
+Heatmap difference_heatmap(const cv::Mat& a, const cv::Mat& b) {
+  cv::Mat diff;
+  cv::absdiff(a, b, diff);
+  std::vector<cv::Mat> channels;
+  cv::split(diff, channels);
+  const cv::Mat worst = cv::max(cv::max(channels[0], channels[1]), channels[2]);
+  Heatmap h;
+  cv::minMaxLoc(worst, nullptr, &h.max_diff);
+  h.gain = h.max_diff > 0 ? std::clamp(static_cast<int>(255 / h.max_diff), 1, k_max_gain) : k_max_gain;
+  cv::Mat amplified;
+  worst.convertTo(amplified, CV_8U, h.gain);  // saturates at 255
+  cv::applyColorMap(amplified, h.image, cv::COLORMAP_INFERNO);
+  return h;
+}
+
+struct SsimPicture {
+  cv::Mat image;
+  double lowest = 1;
+};
+
+// 1 is black; the frame's lowest SSIM is the brightest colour, so the map uses the whole scale.
+SsimPicture ssim_picture(const cv::Mat& a, const cv::Mat& b) {
+  cv::Mat map;
+  ssim(a, b, &map);
+  SsimPicture s;
+  cv::minMaxLoc(map, &s.lowest, nullptr);
+  const double span = std::max(1 - s.lowest, 1e-9);
+  cv::Mat scaled;
+  map.convertTo(scaled, CV_8U, -255 / span, 255 / span);
+  cv::applyColorMap(scaled, s.image, cv::COLORMAP_INFERNO);
+  return s;
+}
+
+// A horizontal legend of the inferno colormap, taken from OpenCV's own table.
+std::string colorbar(int width, const std::string& left, const std::string& right, int id) {
+  cv::Mat ramp(1, 256, CV_8UC1), colors;
+  for (int i = 0; i < 256; ++i) ramp.at<uchar>(0, i) = static_cast<uchar>(i);
+  cv::applyColorMap(ramp, colors, cv::COLORMAP_INFERNO);
+  std::string stops;
+  for (int i = 0; i <= 8; ++i) {
+    const int level = std::min(255, i * 32);
+    const cv::Vec3b bgr = colors.at<cv::Vec3b>(0, level);
+    stops += fmt::format("<stop offset=\"{:.3f}\" stop-color=\"#{:02x}{:02x}{:02x}\"/>", level / 255.0, bgr[2],
+                         bgr[1], bgr[0]);
+  }
+  return fmt::format(
+      "<svg class=\"colorbar\" width=\"{0}\" height=\"30\" viewBox=\"0 0 {0} 30\" aria-hidden=\"true\">"
+      "<defs><linearGradient id=\"inferno-{1}\">{2}</linearGradient></defs>"
+      "<rect x=\"0\" y=\"0\" width=\"{0}\" height=\"10\" fill=\"url(#inferno-{1})\"/>"
+      "<text x=\"0\" y=\"25\">{3}</text><text x=\"{0}\" y=\"25\" text-anchor=\"end\">{4}</text></svg>",
+      width, id, stops, escape(left), escape(right));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plots: inline SVG, x = tp on a log2 axis, one polyline per (precision, AllReduce model).
+
+struct PlotPoint {
+  int tp = 1;
+  double value = 0;
+};
+
+struct PlotSeries {
+  std::string label, color, dash;
+  std::vector<PlotPoint> points;
+};
+
+struct PlotSpec {
+  std::string id, title, y_label;
+  bool log_y = false;
+  // The value that means "identical" lies off the axis's scale (0 on a log axis, +inf dB):
+  // such points sit on a band beyond the axis, past a break mark, labelled special_label
+  // and explained under the plot by special_note.
+  double special = 0;
+  std::string special_label, special_note;
+  int value_digits = 2;  // in the tooltips
+};
+
+constexpr std::array<std::string_view, 10> k_palette{"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                                                     "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
+constexpr std::array<std::string_view, 3> k_dashes{"", "7 4", "2 3"};
+
+// Series in the order the sweep ran them: colour by precision, dash pattern by AllReduce model.
+template <typename Value>
+std::vector<PlotSeries> plot_series(const std::vector<CaseResult>& results, Value value) {
+  std::vector<std::string> precisions, models;
+  std::map<std::pair<std::string, std::string>, std::size_t> index;
+  std::vector<PlotSeries> series;
+  for (const auto& r : results) {
+    const std::string precision = r.config.precision().name;
+    const std::string model(allreduce_model_name(r.config.allreduce));
+    if (std::find(precisions.begin(), precisions.end(), precision) == precisions.end())
+      precisions.push_back(precision);
+    if (std::find(models.begin(), models.end(), model) == models.end()) models.push_back(model);
+    const auto [it, added] = index.try_emplace({precision, model}, series.size());
+    if (added) {
+      const std::size_t p = std::find(precisions.begin(), precisions.end(), precision) - precisions.begin();
+      const std::size_t m = std::find(models.begin(), models.end(), model) - models.begin();
+      series.push_back({precision + " / " + model, std::string(k_palette[p % k_palette.size()]),
+                        std::string(k_dashes[m % k_dashes.size()]), {}});
+    }
+    series[it->second].points.push_back({r.config.tp, value(r)});
+  }
+  for (auto& s : series)
+    std::stable_sort(s.points.begin(), s.points.end(), [](const auto& a, const auto& b) { return a.tp < b.tp; });
+  return series;
+}
+
+std::string superscript_power(int exponent) {
+  return fmt::format("10<tspan dy=\"-6\" font-size=\"9\">{}</tspan>", exponent);
+}
+
+std::string render_plot(const PlotSpec& spec, const std::vector<PlotSeries>& series) {
+  constexpr double width = 640, left = 76, right = 476, top = 40, legend_x = 492;
+  const double height = std::max(340.0, top + 24.0 * static_cast<double>(series.size()) + 40);
+  const double bottom = height - 52;
+  constexpr double band = 32;  // room for the special band beyond the axis
+
+  auto on_scale = [&](double v) { return std::isfinite(v) && (!spec.log_y || v > 0); };
+  auto scaled = [&](double v) { return spec.log_y ? std::log10(v) : v; };
+  double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+  bool has_special = false;
+  int tp_min = std::numeric_limits<int>::max(), tp_max = 0;
+  for (const auto& s : series)
+    for (const auto& p : s.points) {
+      tp_min = std::min(tp_min, p.tp);
+      tp_max = std::max(tp_max, p.tp);
+      if (p.value == spec.special) has_special = true;
+      else if (on_scale(p.value)) {
+        lo = std::min(lo, scaled(p.value));
+        hi = std::max(hi, scaled(p.value));
+      }
+    }
+  if (lo > hi) {  // nothing on the scale: an axis only for the special band
+    lo = spec.log_y ? -4 : 30;
+    hi = spec.log_y ? -1 : 60;
+  }
+  double step = 1;  // between ticks, in scaled units
+  if (spec.log_y) {
+    lo = std::floor(lo);
+    hi = std::max(std::ceil(hi), lo + 1);
+    step = std::ceil((hi - lo) / 8);
+  } else {
+    for (const double candidate : {1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0}) {
+      step = candidate;
+      if ((std::ceil(hi / step) - std::floor(lo / step)) <= 8) break;
+    }
+    lo = std::floor(lo / step) * step;
+    hi = std::max(std::ceil(hi / step) * step, lo + step);
+  }
+  // The special value of a log axis (0) lies below it, the one of the dB axis (+inf) above.
+  const bool band_below = spec.log_y;
+  const double axis_top = top + (has_special && !band_below ? band : 0);
+  const double axis_bottom = bottom - (has_special && band_below ? band : 0);
+  const double special_y = band_below ? bottom - 10 : top + 10;
+  auto y_of = [&](double v) {
+    if (v == spec.special) return special_y;
+    return axis_bottom - (scaled(v) - lo) / (hi - lo) * (axis_bottom - axis_top);
+  };
+  const double x_lo = std::log2(std::max(tp_min, 1)), x_hi = std::log2(std::max(tp_max, 1));
+  auto x_of = [&](int tp) {
+    const double span = x_hi - x_lo;
+    const double t = span > 0 ? (std::log2(tp) - x_lo + 0.25 * span) / (1.5 * span) : 0.5;
+    return left + t * (right - left);
+  };
+
+  std::string svg;
+  auto out = std::back_inserter(svg);
+  fmt::format_to(out,
+                 "<svg id=\"{0}\" class=\"plot\" width=\"{1}\" height=\"{2}\" viewBox=\"0 0 {1} {2}\" role=\"img\" "
+                 "aria-label=\"{3}\">\n<text class=\"title\" x=\"{4}\" y=\"22\" text-anchor=\"middle\">{3}</text>\n",
+                 escape(spec.id), width, height, escape(spec.title), (left + right) / 2);
+  fmt::format_to(out, "<rect class=\"frame\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"/>\n", left, top,
+                 right - left, bottom - top);
+
+  for (double t = lo; t <= hi + 1e-9; t += step) {
+    const double y = axis_bottom - (t - lo) / (hi - lo) * (axis_bottom - axis_top);
+    fmt::format_to(out, "<line class=\"grid\" x1=\"{}\" y1=\"{:.1f}\" x2=\"{}\" y2=\"{:.1f}\"/>", left, y, right, y);
+    const std::string label = spec.log_y ? superscript_power(static_cast<int>(std::lround(t))) : fmt::format("{:g}", t);
+    fmt::format_to(out, "<text x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>\n", left - 6, y + 4, label);
+    if (spec.log_y && step == 1 && t < hi)
+      for (int m = 2; m <= 9; ++m) {
+        const double ym = axis_bottom - (t + std::log10(m) - lo) / (hi - lo) * (axis_bottom - axis_top);
+        fmt::format_to(out, "<line class=\"minor\" x1=\"{}\" y1=\"{:.1f}\" x2=\"{}\" y2=\"{:.1f}\"/>", left, ym,
+                       right, ym);
+      }
+  }
+  if (has_special) {
+    // A white gap in the axis line between two slashes: the axis does not reach the band.
+    const double gap_y = band_below ? axis_bottom + 5 : axis_top - 16;
+    fmt::format_to(out,
+                   "<line class=\"grid special\" x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\"/>"
+                   "<text x=\"{3}\" y=\"{4}\" text-anchor=\"end\">{5}</text>"
+                   "<rect x=\"{6}\" y=\"{7}\" width=\"12\" height=\"11\" fill=\"#fff\"/>"
+                   "<path class=\"break\" d=\"M{6} {8}l12 -5M{6} {9}l12 -5\"/>\n",
+                   left, special_y, right, left - 6, special_y + 4, escape(spec.special_label), left - 6,
+                   gap_y, gap_y + 5, gap_y + 11);
+  }
+  std::vector<int> tps;
+  for (const auto& s : series)
+    for (const auto& p : s.points) tps.push_back(p.tp);
+  std::sort(tps.begin(), tps.end());
+  tps.erase(std::unique(tps.begin(), tps.end()), tps.end());
+  for (const int tp : tps)
+    fmt::format_to(out,
+                   "<line class=\"tick\" x1=\"{0:.1f}\" y1=\"{1}\" x2=\"{0:.1f}\" y2=\"{2}\"/>"
+                   "<text x=\"{0:.1f}\" y=\"{3}\" text-anchor=\"middle\">{4}</text>\n",
+                   x_of(tp), bottom, bottom + 5, bottom + 19, tp);
+  fmt::format_to(out, "<text class=\"axis\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">tp (tensor-parallel size)</text>\n",
+                 (left + right) / 2, height - 14);
+  fmt::format_to(out,
+                 "<text class=\"axis\" transform=\"translate(18 {}) rotate(-90)\" text-anchor=\"middle\">{}</text>\n",
+                 (top + bottom) / 2, escape(spec.y_label));
+
+  for (std::size_t i = 0; i < series.size(); ++i) {
+    const PlotSeries& s = series[i];
+    std::string points, markers;
+    for (const auto& p : s.points) {
+      if (p.value != spec.special && !on_scale(p.value)) continue;
+      const double x = x_of(p.tp), y = y_of(p.value);
+      points += fmt::format("{}{:.1f},{:.1f}", points.empty() ? "" : " ", x, y);
+      const std::string value = std::isinf(p.value) ? "inf" : fmt::format("{:.{}g}", p.value, spec.value_digits + 1);
+      markers += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3.5\" fill=\"{}\"><title>{}, tp {}: {}</title></circle>",
+                             x, y, s.color, escape(s.label), p.tp, value);
+    }
+    const std::string dash = s.dash.empty() ? "" : fmt::format(" stroke-dasharray=\"{}\"", s.dash);
+    fmt::format_to(out, "<polyline class=\"series\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"{} points=\"{}\"/>{}\n",
+                   s.color, dash, points, markers);
+    const double ly = top + 10 + 24.0 * static_cast<double>(i);
+    fmt::format_to(out,
+                   "<line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" stroke=\"{3}\" stroke-width=\"2\"{4}/>"
+                   "<circle cx=\"{5}\" cy=\"{1}\" r=\"3.5\" fill=\"{3}\"/>"
+                   "<text x=\"{6}\" y=\"{7}\">{8}</text>\n",
+                   legend_x, ly, legend_x + 28, s.color, dash, legend_x + 14, legend_x + 36, ly + 4, escape(s.label));
+  }
+  svg += "</svg>\n";
+  if (has_special) svg += "<p class=\"note\">" + escape(spec.special_note) + "</p>\n";
+
+  std::vector<std::string> missing;
+  for (const auto& s : series)
+    for (const auto& p : s.points)
+      if (p.value != spec.special && !on_scale(p.value))
+        missing.push_back(fmt::format("{} tp {} ({})", s.label, p.tp, sci(p.value)));
+  if (!missing.empty()) {
+    std::string list;
+    for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
+    svg += "<p class=\"note\">Not plotted (off the scale): " + escape(list) + "</p>\n";
+  }
+  return svg;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The page
+
+constexpr std::string_view k_style = R"(
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 24px 32px; color: #1f2328; }
+h1 { font-size: 24px; margin: 0 0 4px; }
+h2 { font-size: 19px; margin: 32px 0 8px; border-bottom: 1px solid #d0d7de; padding-bottom: 4px; }
+p { margin: 6px 0; line-height: 1.45; }
+.meta { color: #57606a; }
+.overall { font-size: 17px; font-weight: 600; }
+.overall.pass, td.verdict.pass { color: #1a7f37; }
+.overall.fail, td.verdict.fail { color: #cf222e; }
+.explain { max-width: 1100px; font-size: 14px; color: #3d444d; }
+.explain p { margin: 3px 0; }
+table { border-collapse: collapse; font-size: 13px; margin-top: 12px; }
+th, td { border: 1px solid #d0d7de; padding: 3px 7px; }
+th { background: #f3f4f6; font-weight: 600; }
+thead tr:first-child th { text-align: center; }
+td { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.text { text-align: left; }
+td.verdict { text-align: left; font-weight: 600; }
+tr.reason td { text-align: left; white-space: normal; font-size: 12px; color: #3d444d; border-top: none; }
+tr.case.group td { border-top: 2px solid #8c959f; }
+tr.fail td { background: #ffebe9; }
+tr.fail td:first-child { box-shadow: inset 4px 0 0 #cf222e; }
+tr.case.fail td { border-bottom: none; }
+td.over { color: #cf222e; font-weight: 600; }
+td.identical { color: #8c959f; }
+.plots { display: flex; flex-wrap: wrap; gap: 24px; }
+.plots > div { max-width: 640px; }
+svg.plot { font-size: 12px; background: #fff; }
+svg.plot .title { font-size: 14px; font-weight: 600; }
+svg.plot .axis { font-size: 13px; }
+svg.plot .frame { fill: none; stroke: #57606a; }
+svg.plot .grid { stroke: #d8dee4; }
+svg.plot .grid.special { stroke-dasharray: 3 3; }
+svg.plot .minor { stroke: #f0f2f4; }
+svg.plot .tick, svg.plot .break { stroke: #57606a; fill: none; }
+.note { font-size: 13px; color: #57606a; }
+figure.case { margin: 18px 0 28px; }
+figure.case > figcaption { font-size: 15px; font-weight: 600; margin-bottom: 8px; }
+figure.case > figcaption .detail { font-weight: 400; color: #57606a; }
+.pictures { display: grid; grid-template-columns: repeat(2, max-content); gap: 14px 18px; }
+.pictures figure { margin: 0; }
+.pictures img { display: block; image-rendering: pixelated; border: 1px solid #d0d7de; }
+.pictures figcaption { font-size: 13px; color: #3d444d; margin-top: 3px; max-width: 420px; }
+.pictures .file { color: #8c959f; font-size: 12px; }
+svg.colorbar { display: block; margin-top: 3px; font-size: 11px; overflow: visible; }
+)";
+
+void explanation(std::string& html, bool quantized, bool frames) {
+  html +=
+      "<div class=\"explain\">\n"
+      "<p><b>parity</b>: the sharded FFN output against the allgather output, same inputs and precision. "
+      "<b>vs reference</b>: each path against the fp64 reference.</p>\n"
+      "<p><b>rel L2</b> = \u2016a \u2212 e\u2016 / \u2016e\u2016. <b>margin</b> = the worst error over its budget, "
+      "element-wise or norm-wise: below 1 passes. The margins are the verdict; "
+      "numbers in red exceed their budget or threshold.</p>\n"
+      "<p><b>allclose %</b>: elements outside torch.testing.assert_close&#39;s default tolerance for the dtype: "
+      "<b>information only</b>; correct sharded code fails it near zero.</p>\n";
+  if (quantized)
+    html +=
+        "<p><b>scale / order part</b> (quantized schemes): the parity error split into its causes, as rel L2 "
+        "against the allgather output: per-token input scales computed over the rank-local shard, and the "
+        "reduction order.</p>\n";
+  if (frames)
+    html +=
+        "<p><b>frames</b>: both paths and the reference rolled out through a residual stack of FFN layers and "
+        "decoded to 8-bit video; PSNR (dB) and SSIM are the minimum over the frames, <b>ref</b> the worse of "
+        "the two paths against the reference&#39;s video; inf = identical frames.</p>\n";
+  html += "</div>\n";
+}
+
+std::string cell(const std::string& text, bool over = false) {
+  return fmt::format("<td{}>{}</td>", over ? " class=\"over\"" : "", escape(text));
+}
+std::string margin_cell(const Comparison& c) {
+  const double m = c.verdict.margin();
+  return cell(fixed(m, 3), !(m < 1));
+}
+
+void summary_table(std::string& html, const std::vector<CaseResult>& results, bool quantized, bool frames) {
+  html += "<table id=\"summary\">\n<thead>\n<tr><th colspan=\"3\">case</th><th colspan=\"4\">parity</th>";
+  if (quantized) html += "<th colspan=\"2\">parity parts</th>";
+  html += "<th colspan=\"2\">allgather vs ref</th><th colspan=\"2\">sharded vs ref</th>";
+  if (frames) html += "<th colspan=\"5\">frames (min over frames)</th>";
+  html += "<th rowspan=\"2\">verdict</th></tr>\n<tr><th>tp</th><th>precision</th><th>allreduce</th>"
+          "<th>max abs</th><th>rel L2</th><th>margin</th><th>allclose %</th>";
+  if (quantized) html += "<th>scale</th><th>order</th>";
+  html += "<th>rel L2</th><th>margin</th><th>rel L2</th><th>margin</th>";
+  if (frames)
+    html += "<th>parity PSNR</th><th>parity SSIM</th><th>ref PSNR</th><th>ref SSIM</th><th>threshold</th>";
+  html += "</tr>\n</thead>\n<tbody>\n";
+
+  const int columns = 12 + (quantized ? 2 : 0) + (frames ? 5 : 0);
+  std::string previous_precision;
+  for (const auto& r : results) {
+    const char* status = r.pass ? "pass" : "fail";
+    const std::string precision = r.config.precision().name;
+    // A rule between precisions: the eye reads a tp series down one block.
+    const bool group_start = &r != &results.front() && precision != previous_precision;
+    previous_precision = precision;
+    html += fmt::format("<tr class=\"case {}{}\" id=\"row-{}\">", status, group_start ? " group" : "",
+                        escape(r.config.name()));
+    html += fmt::format("<td>{}</td><td class=\"text\">{}</td><td class=\"text\">{}</td>", r.config.tp,
+                        escape(r.config.precision().name), escape(std::string(allreduce_model_name(r.config.allreduce))));
+    html += cell(sci(r.parity.stats.max_abs, 3)) + cell(sci(rel_l2(r.parity))) + margin_cell(r.parity) +
+            cell(fixed(100.0 * r.parity.stats.mismatch_fraction(), 2));
+    if (quantized) html += cell(sci(r.scale_part_rel_l2)) + cell(sci(r.order_part_rel_l2));
+    html += cell(sci(rel_l2(r.allgather_ref))) + margin_cell(r.allgather_ref) + cell(sci(rel_l2(r.sharded_ref))) +
+            margin_cell(r.sharded_ref);
+    if (frames) {
+      if (r.frames) {
+        const FrameResult& f = *r.frames;
+        const FrameThresholds& t = f.thresholds;
+        const double ref_psnr = std::min(f.allgather_ref.psnr_min_db, f.sharded_ref.psnr_min_db);
+        const double ref_ssim = std::min(f.allgather_ref.ssim_min, f.sharded_ref.ssim_min);
+        html += cell(fixed(f.parity.psnr_min_db, 2), f.parity.psnr_min_db < t.min_psnr_db) +
+                cell(fixed(f.parity.ssim_min, 4), f.parity.ssim_min < t.min_ssim) +
+                cell(fixed(ref_psnr, 2), ref_psnr < t.min_psnr_db) + cell(fixed(ref_ssim, 4), ref_ssim < t.min_ssim) +
+                cell(fmt::format("{:g} dB / {:g}", t.min_psnr_db, t.min_ssim));
+      } else {
+        html += "<td colspan=\"5\" class=\"identical\">no frames</td>";
+      }
+    }
+    html += fmt::format("<td class=\"verdict {}\">{}</td></tr>\n", status, r.pass ? "PASS" : "FAIL");
+    // The reason on a row of its own, as the terminal table prints it: in the verdict cell a
+    // long reason would squeeze the column into a tall, narrow strip.
+    if (!r.pass)
+      html += fmt::format("<tr class=\"reason fail\"><td colspan=\"{}\">FAIL {}: {}</td></tr>\n", columns,
+                          escape(r.config.name()), escape(r.reason));
+  }
+  html += "</tbody>\n</table>\n";
+}
+
+std::string picture_html(const Picture& p, const std::string& alt, const std::string& caption,
+                         const std::string& extra = {}) {
+  return fmt::format(
+      "<figure><img src=\"{}\" width=\"{}\" height=\"{}\" alt=\"{}\" data-file=\"{}\"/>{}<figcaption>{} "
+      "<span class=\"file\">{}</span></figcaption></figure>\n",
+      p.data_uri, p.width, p.height, escape(alt), escape(p.file), extra, escape(caption), escape(p.file));
+}
+
+// The worst parity frame of each of the worst cases by parity SSIM, with their differences.
+void worst_frames(std::string& html, const fs::path& dir, const std::vector<CaseResult>& results) {
+  std::vector<std::size_t> order;
+  for (std::size_t i = 0; i < results.size(); ++i)
+    if (results[i].frames && std::isfinite(results[i].frames->parity.psnr_min_db)) order.push_back(i);
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    const VideoScore &x = results[a].frames->parity, &y = results[b].frames->parity;
+    return x.ssim_min != y.ssim_min ? x.ssim_min < y.ssim_min : x.psnr_min_db < y.psnr_min_db;
+  });
+  if (order.size() > k_worst_cases) order.resize(k_worst_cases);
+
+  html += "<h2>Worst frames</h2>\n";
+  if (order.empty()) {
+    html += "<p>Every case decodes to identical frames on both paths: nothing to show.</p>\n";
+    return;
+  }
+  html += fmt::format(
+      "<p class=\"note\">The frame with the lowest parity SSIM of each of the {} worst cases by parity SSIM "
+      "(cases whose paths decode to identical frames are left out). Pixels are enlarged as blocks.</p>\n",
+      order.size());
+  int colorbar_id = 0;
+  for (const std::size_t i : order) {
+    const CaseResult& r = results[i];
+    const FrameResult& f = *r.frames;
+    const std::size_t w = f.parity.worst_frame;
+    const FrameScore& score = f.parity.frames[w];
+    const cv::Mat &a = f.videos.allgather[w], &b = f.videos.sharded[w];
+    const std::string stem = fmt::format("case{:02}-tp{}-{}-{}-frame{}", i, r.config.tp, r.config.precision().name,
+                                         allreduce_model_name(r.config.allreduce), w);
+    const Picture pa = save_picture(dir, stem + "-allgather.png", a);
+    const Picture pb = save_picture(dir, stem + "-sharded.png", b);
+    const Heatmap heat = difference_heatmap(a, b);
+    const Picture ph = save_picture(dir, stem + "-diff.png", heat.image);
+    const SsimPicture map = ssim_picture(a, b);
+    const Picture ps = save_picture(dir, stem + "-ssim.png", map.image);
+
+    html += fmt::format(
+        "<figure class=\"case\" id=\"frames-{}\">\n<figcaption>{}: frame {} (frames 0\u2013{}) <span class=\"detail\">"
+        "parity PSNR {} dB, SSIM {:.4f} (case: min PSNR {} dB, min SSIM {:.4f}; {})</span></figcaption>\n"
+        "<div class=\"pictures\">\n",
+        escape(r.config.name()), escape(case_label(r.config)), w, f.videos.allgather.size() - 1, fixed(score.psnr_db, 2),
+        score.ssim, fixed(f.parity.psnr_min_db, 2), f.parity.ssim_min, r.pass ? "PASS" : "FAIL");
+    html += picture_html(pa, "allgather frame", fmt::format("allgather, frame {} ({}x{} px)", w, a.cols, a.rows));
+    html += picture_html(pb, "sharded frame", fmt::format("sharded, frame {}", w));
+    html += picture_html(
+        ph, "absolute difference heatmap",
+        fmt::format("|allgather \u2212 sharded|, largest channel, \u00d7{} gain (largest difference {:g} of 255 levels)",
+                    heat.gain, heat.max_diff),
+        colorbar(ph.width, "0", fmt::format("\u2265 {:.3g} levels", 255.0 / heat.gain), colorbar_id++));
+    html += picture_html(
+        ps, "SSIM map",
+        fmt::format("SSIM map (channel mean): dark = 1, brightest = {:.4f}, the frame's lowest", map.lowest),
+        colorbar(ps.width, "1", fmt::format("{:.4f}", map.lowest), colorbar_id++));
+    html += "</div>\n</figure>\n";
+  }
+}
+
+void write_file(const fs::path& path, const std::string& text) {
+  // Through a temporary and a rename: a reader never sees half a page.
+  const fs::path tmp = fs::path(path).concat(".tmp");
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.close();
+    if (!out) throw std::runtime_error(fmt::format("{}: cannot write: {}", tmp.string(), std::strerror(errno)));
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) throw std::runtime_error(fmt::format("{}: cannot write: {}", path.string(), ec.message()));
+}
+
+}  // namespace
+
+void prepare_report_dir(const std::string& dir) {
+  std::error_code ec;
+  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
+    throw std::runtime_error(fmt::format("{}: exists and is not a directory", dir));
+  fs::create_directories(dir, ec);
+  if (ec) throw std::runtime_error(fmt::format("{}: cannot create the directory: {}", dir, ec.message()));
+  // Permissions alone do not tell (root, read-only mounts): try what the report will do.
+  const fs::path probe = fs::path(dir) / fmt::format(".ffn-parity-probe-{}", ::getpid());
+  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (fd < 0) throw std::runtime_error(fmt::format("{}: cannot write in the directory: {}", dir, std::strerror(errno)));
+  ::close(fd);
+  fs::remove(probe, ec);
+}
+
+void write_html_report(const std::string& dir, const SweepConfig& sweep, const std::vector<CaseResult>& results) {
+  prepare_report_dir(dir);
+  bool quantized = false, frames = false;
+  std::size_t passed = 0;
+  for (const auto& r : results) {
+    quantized |= !std::isnan(r.scale_part_rel_l2);
+    frames |= r.frames.has_value();
+    passed += r.pass;
+  }
+  const std::size_t failed = results.size() - passed;
+
+  std::string html;
+  html += fmt::format(
+      "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+      "<title>ffn-parity report: {}, {} cases, {} failed</title>\n<style>{}</style>\n</head>\n<body>\n",
+      escape(sweep.shape.name), results.size(), failed, k_style);
+  html += "<h1>ffn-parity report</h1>\n";
+  std::string meta = fmt::format("ffn-parity {} \u00b7 shape {} (dim {}, inner {}) \u00b7 {} tokens \u00b7 seed {}",
+                                 k_version, sweep.shape.name, sweep.shape.dim, sweep.shape.inner, sweep.tokens,
+                                 sweep.seed);
+  if (sweep.outlier_channels > 0)
+    meta += fmt::format(" \u00b7 {} outlier channels \u00d7{}", sweep.outlier_channels, sweep.outlier_scale);
+  if (frames)
+    for (const auto& r : results)
+      if (r.frames && !r.frames->videos.allgather.empty()) {
+        const Video& v = r.frames->videos.allgather;
+        meta += fmt::format(" \u00b7 frames: {} of {}x{} px", v.size(), v.front().cols, v.front().rows);
+        break;
+      }
+  meta += " \u00b7 " + utc_now();
+  html += "<p class=\"meta\">" + escape(meta) + "</p>\n";
+  html += fmt::format("<p class=\"overall {}\">{} passed, {} failed</p>\n", failed ? "fail" : "pass", passed, failed);
+
+  html += "<h2>Summary</h2>\n";
+  explanation(html, quantized, frames);
+  summary_table(html, results, quantized, frames);
+
+  html += "<h2>Parity against tp</h2>\n<div class=\"plots\">\n<div>\n";
+  html += render_plot({"plot-parity", "Parity error: sharded vs allgather", "rel L2 (log)", true, 0.0, "0",
+                       "Points on the dashed line below the axis break: outputs identical bit for bit (rel L2 0).",
+                       2},
+                      plot_series(results, [](const CaseResult& r) { return rel_l2(r.parity); }));
+  html += "</div>\n";
+  if (frames) {
+    html += "<div>\n";
+    html += render_plot({"plot-psnr", "Frame parity: min PSNR over frames", "PSNR (dB)", false,
+                         std::numeric_limits<double>::infinity(), "inf",
+                         "Points on the dashed line above the axis break: identical frames (PSNR inf).", 2},
+                        plot_series(results, [](const CaseResult& r) {
+                          return r.frames ? r.frames->parity.psnr_min_db : std::numeric_limits<double>::quiet_NaN();
+                        }));
+    html += "</div>\n";
+  }
+  html += "</div>\n";
+
+  if (frames) worst_frames(html, dir, results);
+  html += "</body>\n</html>\n";
+  write_file(fs::path(dir) / "index.html", html);
+}
+
+}  // namespace ffn

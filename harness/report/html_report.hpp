@@ -1,0 +1,23 @@
+#pragma once
+// A sweep's results as one self-contained HTML page (DIR/index.html) for people: the summary
+// table, the worst frames with difference heatmaps and SSIM maps, and parity-vs-tp plots.
+// Every image is embedded as a data URI and also written next to the page as a PNG, so the
+// page renders alone, offline, without JavaScript, and the pictures can be opened one by one.
+#include <string>
+#include <vector>
+
+#include "harness/case/case_result.hpp"
+#include "harness/case/sweep.hpp"
+
+namespace ffn {
+
+// Creates `dir` when missing and makes sure a file can be written in it, so that a run can
+// refuse a bad --report before it spends its time. Throws std::runtime_error naming the
+// directory and the reason.
+void prepare_report_dir(const std::string& dir);
+
+// Writes DIR/index.html and the PNGs of the worst frames (creating DIR). Throws
+// std::runtime_error naming the file and the reason when something cannot be written.
+void write_html_report(const std::string& dir, const SweepConfig& sweep, const std::vector<CaseResult>& results);
+
+}  // namespace ffn

@@ -1,0 +1,70 @@
+#include "harness/report/junit_report.hpp"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+
+namespace ffn {
+
+std::string xml_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    switch (ch) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&apos;"; break;
+      default:
+        // Control characters other than tab, newline and carriage return are not XML 1.0,
+        // not even as character references.
+        if (c < 0x20 && ch != '\t' && ch != '\n' && ch != '\r')
+          out += "\xEF\xBF\xBD";
+        else
+          out += ch;
+    }
+  }
+  return out;
+}
+
+void write_junit(std::ostream& out, const std::string& suite, const std::vector<JunitCase>& cases) {
+  std::size_t failures = 0;
+  double seconds = 0;
+  for (const auto& c : cases) {
+    failures += c.failure.has_value();
+    seconds += c.seconds;
+  }
+  out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+  out << fmt::format("<testsuites tests=\"{}\" failures=\"{}\" time=\"{:.3f}\">\n", cases.size(), failures, seconds);
+  out << fmt::format("  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" time=\"{:.3f}\">\n",
+                     xml_escape(suite), cases.size(), failures, seconds);
+  for (const auto& c : cases) {
+    out << fmt::format("    <testcase classname=\"{}\" name=\"{}\" time=\"{:.3f}\"", xml_escape(c.classname),
+                       xml_escape(c.name), c.seconds);
+    if (!c.failure) {
+      out << "/>\n";
+      continue;
+    }
+    const std::string why = xml_escape(*c.failure);
+    out << fmt::format(">\n      <failure message=\"{}\">{}</failure>\n    </testcase>\n", why, why);
+  }
+  out << "  </testsuite>\n</testsuites>\n";
+}
+
+void write_junit_file(const std::string& path, const std::string& suite, const std::vector<JunitCase>& cases) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp);
+    write_junit(out, suite, cases);
+    if (!out.flush()) throw std::runtime_error(fmt::format("{}: cannot write", path));
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) throw std::runtime_error(fmt::format("{}: cannot write ({})", path, ec.message()));
+}
+
+}  // namespace ffn

@@ -1,0 +1,232 @@
+#include "harness/report/table_json_report.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <ostream>
+
+#include "harness/version.hpp"
+
+namespace ffn {
+
+namespace {
+
+using nlohmann::json;
+
+// JSON has no infinities: +inf (identical tensors give an infinite SNR) is written "inf".
+json number(double v) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  return v;
+}
+
+// A figure that only some cases have: "-" where it is NaN.
+std::string optional_cell(double v) { return std::isnan(v) ? "-" : fmt::format("{:.2e}", v); }
+
+std::int64_t wrong(const CaseResult& r) {
+  return r.parity.verdict.over_budget + r.allgather_ref.verdict.over_budget +
+         r.sharded_ref.verdict.over_budget + (r.order_parity ? r.order_parity->verdict.over_budget : 0);
+}
+
+json element_json(const ElementDiff& e) {
+  return {{"index", {e.row, e.col}}, {"actual", number(e.actual)}, {"expected", number(e.expected)},
+          {"abs_err", number(e.abs_err)}, {"rel_err", number(e.rel_err)}, {"allowed", number(e.allowed)}};
+}
+
+json comparison_json(const Comparison& c) {
+  const TensorComparison& s = c.stats;
+  const BudgetVerdict& v = c.verdict;
+  json worst = json::array();
+  for (const auto& e : s.worst) worst.push_back(element_json(e));
+  return {
+      {"pass", v.pass},
+      {"margin", number(v.margin())},
+      {"budget",
+       {{"over_budget", v.over_budget}, {"nonfinite", v.nonfinite},
+        {"worst_ratio", number(v.worst_ratio)},
+        {"worst_index", v.worst_index < 0 ? json(nullptr) : json{v.worst_index / s.cols, v.worst_index % s.cols}},
+        {"worst_diff", number(v.worst_diff)}, {"worst_bound", number(v.worst_bound)},
+        {"norm_ratio", number(v.norm_ratio)}, {"norm_sq", number(v.norm_sq)},
+        {"norm_threshold", number(v.norm_threshold)}}},
+      {"allclose",
+       {{"rtol", s.tol.rtol}, {"atol", s.tol.atol}, {"mismatched", s.mismatched},
+        {"numel", s.numel}, {"greatest_abs", element_json(s.greatest_abs)},
+        {"greatest_rel", element_json(s.greatest_rel)}}},
+      {"max_abs", number(s.max_abs)}, {"max_rel", number(s.max_rel)}, {"rmse", number(s.rmse)},
+      {"nmse", number(s.nmse)}, {"rel_l2", number(std::sqrt(s.nmse))}, {"cosine", number(s.cosine)},
+      {"snr_db", number(s.snr_db)}, {"ulp_max", number(s.ulp_max)}, {"ulp_p99", number(s.ulp_p99)},
+      {"worst", worst},
+  };
+}
+
+void print_frames_table(std::ostream& out, const std::vector<CaseResult>& results) {
+  const FrameResult& first = *results.front().frames;
+  fmt::print(out, "# frames: {} frames of {}x{}; PSNR dB / SSIM, min over frames (mean PSNR of the mean MSE); "
+                  "inf = identical\n",
+             first.videos.allgather.size(), first.videos.allgather.front().cols,
+             first.videos.allgather.front().rows);
+  fmt::print(out, "#{:>3} {:>18} {:>8} | {:>8} {:>8} {:>7} | {:>8} {:>7} | {:>8} {:>7} | {:>14} {:>7}\n", "tp", "precision",
+             "reduce", "par_psnr", "par_mean", "par_ssim", "ag_psnr", "ag_ssim", "sh_psnr", "sh_ssim", "threshold",
+             "verdict");
+  for (const auto& r : results) {
+    const FrameResult& f = *r.frames;
+    fmt::print(out, "{:>4} {:>18} {:>8} | {:>8.2f} {:>8.2f} {:>7.4f} | {:>8.2f} {:>7.4f} | {:>8.2f} {:>7.4f} | {:>7.1f}/{:<6.3f} {:>7}\n",
+               r.config.tp, r.config.precision().name, allreduce_model_name(r.config.allreduce), f.parity.psnr_min_db,
+               f.parity.psnr_mean_db, f.parity.ssim_min, f.allgather_ref.psnr_min_db, f.allgather_ref.ssim_min,
+               f.sharded_ref.psnr_min_db, f.sharded_ref.ssim_min, f.thresholds.min_psnr_db, f.thresholds.min_ssim,
+               f.pass ? "PASS" : "FAIL");
+  }
+}
+
+json video_score_json(const VideoScore& v) {
+  json frames = json::array();
+  for (const auto& f : v.frames) frames.push_back({{"psnr_db", number(f.psnr_db)}, {"ssim", number(f.ssim)}});
+  return {{"psnr_mean_db", number(v.psnr_mean_db)}, {"psnr_min_db", number(v.psnr_min_db)},
+          {"ssim_mean", number(v.ssim_mean)},        {"ssim_min", number(v.ssim_min)},
+          {"worst_frame", v.worst_frame},            {"frames", frames}};
+}
+
+// Each path against the output the serving stack produced (captured activations with y).
+void print_captured_table(std::ostream& out, const std::vector<CaseResult>& results) {
+  fmt::print(out, "# vs captured y: each path against the output the real stack produced; margin = |path - y| / "
+                  "(path budget + allgather budget), information, not the verdict\n");
+  fmt::print(out, "#{:>3} {:>18} {:>8} | {:>9} {:>8} {:>9} {:>7} | {:>9} {:>8} {:>9} {:>7}\n", "tp", "precision", "reduce",
+             "ag_max", "ag_rl2", "allclose%", "ag_mrg", "sh_max", "sh_rl2", "allclose%", "sh_mrg");
+  for (const auto& r : results) {
+    const TensorComparison &a = r.allgather_captured->stats, &b = r.sharded_captured->stats;
+    fmt::print(out, "{:>4} {:>18} {:>8} | {:>9.3e} {:>8.2e} {:>9.3f} {:>7.3f} | {:>9.3e} {:>8.2e} {:>9.3f} {:>7.3f}\n",
+               r.config.tp, r.config.precision().name, allreduce_model_name(r.config.allreduce), a.max_abs,
+               std::sqrt(a.nmse), 100.0 * a.mismatch_fraction(), r.allgather_captured->verdict.margin(), b.max_abs,
+               std::sqrt(b.nmse), 100.0 * b.mismatch_fraction(), r.sharded_captured->verdict.margin());
+  }
+}
+
+}  // namespace
+
+std::string summary_line(const std::vector<CaseResult>& results) {
+  std::size_t passed = 0, not_applicable = 0;
+  for (const auto& r : results) passed += r.pass, not_applicable += !r.applicable();
+  std::string line = fmt::format("{} passed, {} failed", passed, results.size() - passed - not_applicable);
+  if (not_applicable > 0) line += fmt::format(", {} not applicable", not_applicable);
+  return line;
+}
+
+std::string injection_line(const std::vector<CaseResult>& results) {
+  std::size_t detected = 0, missed = 0, not_applicable = 0, controls = 0, controls_failed = 0;
+  for (const auto& r : results) {
+    if (r.config.fault == Fault::none) continue;
+    if (!r.applicable()) ++not_applicable;
+    else if (fault_info(r.config.fault).control) ++controls, controls_failed += !r.pass;
+    else (r.pass ? missed : detected)++;
+  }
+  if (detected + missed + not_applicable + controls == 0) return {};
+  return fmt::format("injected faults: {} detected, {} missed, {} not applicable; controls: {} passed, {} failed",
+                     detected, missed, not_applicable, controls - controls_failed, controls_failed);
+}
+
+void print_table(std::ostream& out, const SweepConfig& s, const std::vector<CaseResult>& results) {
+  fmt::print(out, "# ffn-parity {} run: shape {} (dim {}, inner {}), {} tokens, seed {}", k_version,
+             s.shape.name, s.shape.dim, s.shape.inner, s.tokens, s.seed);
+  if (s.outlier_channels > 0)
+    fmt::print(out, ", {} outlier channels x{}", s.outlier_channels, s.outlier_scale);
+  fmt::print(out,
+             "\n# parity = sharded vs allgather, ref = vs fp64 reference; rel_l2 = |a-e|/|e|;"
+             " margin = error / budget (< 1 passes);\n# allclose% = elements outside torch's"
+             " default tolerance (information, not the verdict); #wrong = elements over budget;\n"
+             "# quantized: scale_rl2 / order_rl2 = parity error from rank-local input scales / from"
+             " the reduction order\n");
+  fmt::print(out, "#{:>3} {:>18} {:>8} | {:>9} {:>8} {:>7} {:>9} {:>7} {:>9} {:>9} | {:>8} {:>7} | {:>8} {:>7} | {:>6} {:>7} {:>7}\n",
+             "tp", "precision", "reduce", "par_max", "par_rl2", "ulp_p99", "allclose%", "par_mrg",
+             "scale_rl2", "order_rl2", "ag_rl2", "ag_mrg", "sh_rl2", "sh_mrg", "#wrong", "time_s", "verdict");
+  for (const auto& r : results) {
+    if (!r.applicable()) {
+      fmt::print(out, "{:>4} {:>18} {:>8} | not applicable: {}\n", r.config.tp, r.config.precision().name,
+                 allreduce_model_name(r.config.allreduce), r.not_applicable);
+      continue;
+    }
+    const auto& p = r.parity.stats;
+    fmt::print(out, "{:>4} {:>18} {:>8} | {:>9.3e} {:>8.2e} {:>7.4g} {:>9.3f} {:>7.3f} {:>9} {:>9} | {:>8.2e} {:>7.3f} | {:>8.2e} {:>7.3f} | {:>6} {:>7.2f} {:>7}\n",
+               r.config.tp, r.config.precision().name, allreduce_model_name(r.config.allreduce),
+               p.max_abs, std::sqrt(p.nmse), p.ulp_p99, 100.0 * p.mismatch_fraction(),
+               r.parity_margin(), optional_cell(r.scale_part_rel_l2),
+               optional_cell(r.order_part_rel_l2), std::sqrt(r.allgather_ref.stats.nmse),
+               r.allgather_ref.verdict.margin(), std::sqrt(r.sharded_ref.stats.nmse),
+               r.sharded_ref.verdict.margin(), wrong(r), r.seconds, r.pass ? "PASS" : "FAIL");
+    if (!r.pass) fmt::print(out, "#   FAIL {}: {}\n", r.config.name(), r.reason);
+    else if (r.config.fault != Fault::none) fmt::print(out, "#   PASS {}\n", r.config.name());  // names the fault
+  }
+  if (!results.empty() && results.front().frames) print_frames_table(out, results);
+  if (!results.empty() && results.front().allgather_captured) print_captured_table(out, results);
+  if (const std::string line = injection_line(results); !line.empty()) fmt::print(out, "# {}\n", line);
+  fmt::print(out, "{}\n", summary_line(results));
+}
+
+void print_json(std::ostream& out, const SweepConfig& s, const std::vector<CaseResult>& results) {
+  json cases = json::array();
+  std::size_t passed = 0, not_applicable = 0;
+  for (const auto& r : results) {
+    passed += r.pass;
+    const json fault = r.config.fault == Fault::none ? json(nullptr) : json(fault_name(r.config.fault));
+    if (!r.applicable()) {
+      ++not_applicable;
+      cases.push_back({{"name", r.config.name()}, {"tp", r.config.tp}, {"precision", r.config.precision().name},
+                       {"allreduce", allreduce_model_name(r.config.allreduce)}, {"injected_fault", fault},
+                       {"not_applicable", r.not_applicable}});
+      continue;
+    }
+    cases.push_back({
+        {"name", r.config.name()},
+        {"tp", r.config.tp},
+        {"precision", r.config.precision().name},
+        {"allreduce", allreduce_model_name(r.config.allreduce)},
+        {"injected_fault", fault},
+        {"pass", r.pass},
+        {"detected", r.config.fault != Fault::none && !r.pass},
+        {"reason", r.reason},
+        {"off_grid", {{"allgather", r.off_grid_allgather}, {"sharded", r.off_grid_sharded}}},
+        {"gelu_mismatches", r.gelu_mismatches},
+        {"seconds", r.seconds},
+        {"activations_identical", r.activations_identical},
+        {"activation_check",
+         {{"allgather", {{"pass", r.allgather_activation.pass}, {"over_budget", r.allgather_activation.over_budget},
+                         {"worst_ratio", number(r.allgather_activation.worst_ratio)}}},
+          {"sharded", {{"pass", r.sharded_activation.pass}, {"over_budget", r.sharded_activation.over_budget},
+                       {"worst_ratio", number(r.sharded_activation.worst_ratio)}}}}},
+        {"scale_part_rel_l2", number(r.scale_part_rel_l2)},
+        {"order_part_rel_l2", number(r.order_part_rel_l2)},
+        {"parity", comparison_json(r.parity)},
+        {"allgather_vs_reference", comparison_json(r.allgather_ref)},
+        {"sharded_vs_reference", comparison_json(r.sharded_ref)},
+    });
+    if (r.order_parity) cases.back()["order_parity"] = comparison_json(*r.order_parity);
+    if (r.allgather_captured) {
+      cases.back()["allgather_vs_captured"] = comparison_json(*r.allgather_captured);
+      cases.back()["sharded_vs_captured"] = comparison_json(*r.sharded_captured);
+    }
+    if (r.frames)
+      cases.back()["frames"] = {{"pass", r.frames->pass},
+                                {"min_psnr_db", r.frames->thresholds.min_psnr_db},
+                                {"min_ssim", r.frames->thresholds.min_ssim},
+                                {"parity", video_score_json(r.frames->parity)},
+                                {"allgather_vs_reference", video_score_json(r.frames->allgather_ref)},
+                                {"sharded_vs_reference", video_score_json(r.frames->sharded_ref)}};
+  }
+  const json doc = {
+      {"tool", "ffn-parity"},
+      {"version", k_version},
+      {"shape", {{"name", s.shape.name}, {"dim", s.shape.dim}, {"inner", s.shape.inner}}},
+      {"tokens", s.tokens},
+      {"seed", s.seed},
+      {"outlier_channels", s.outlier_channels},
+      {"outlier_scale", s.outlier_scale},
+      {"cases", cases},
+      {"passed", passed},
+      {"failed", results.size() - passed - not_applicable},
+      {"not_applicable", not_applicable},
+  };
+  out << doc.dump(2) << "\n";
+}
+
+}  // namespace ffn

@@ -1,0 +1,294 @@
+#include "harness/run/case_runner.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <memory>
+
+#include "harness/launch/rank_shard.hpp"
+#include "harness/run/rollout.hpp"
+#include "harness/tp/simulated_communicator.hpp"
+#include "harness/verdict/fault_injection.hpp"
+#include "harness/verdict/ffn_error_model.hpp"
+#include "kernels/rounding.hpp"
+
+namespace ffn {
+
+namespace {
+
+// |a - b| in the L2 norm, accumulated in fp64.
+double l2_norm(const Matrix<float>& a, const Matrix<float>& b) {
+  double s = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const double d = double(a.data()[i]) - b.data()[i];
+    s += d * d;
+  }
+  return std::sqrt(s);
+}
+
+std::vector<double> as_double(const Matrix<float>& m) {
+  return std::vector<double>(m.values().begin(), m.values().end());
+}
+
+Comparison compare(const Matrix<float>& actual, std::span<const double> expected,
+                   ErrorBudget budget, DType dtype) {
+  CompareOptions options;
+  options.tol = default_tolerance(dtype);
+  options.ulp_dtype = dtype;
+  Comparison c;
+  const std::vector<double> a = as_double(actual);
+  c.stats = compare_tensors(a, expected, actual.cols(), options);
+  c.verdict = judge(a, expected, budget);
+  c.budget = std::make_shared<const ErrorBudget>(std::move(budget));
+  return c;
+}
+
+std::string failure_reason(const char* what, const Comparison& c) {
+  const BudgetVerdict& v = c.verdict;
+  if (v.pass) return {};
+  const std::int64_t cols = c.stats.cols;
+  if (v.nonfinite > 0) return fmt::format("{}: {} NaN/Inf mismatches", what, v.nonfinite);
+  if (v.over_budget > 0)
+    return fmt::format("{}: {} of {} elements over budget, worst {:.3g}x at ({}, {})", what,
+                       v.over_budget, v.numel, v.worst_ratio, v.worst_index / cols,
+                       v.worst_index % cols);
+  return fmt::format("{}: error norm {:.3g}x its budget", what, v.norm_ratio);
+}
+
+// Values of `m` off the grid of `dtype`; `first` receives the first one's index.
+std::int64_t off_grid(const Matrix<float>& m, DType dtype, std::int64_t& first) {
+  std::int64_t n = 0;
+  for (std::size_t i = 0; i < m.size(); ++i)
+    if (!is_representable(dtype, m.data()[i]) && n++ == 0) first = static_cast<std::int64_t>(i);
+  return n;
+}
+
+// Checks every traced tensor of a path and its output; the reason names the first offender.
+std::int64_t check_grid(const char* path, const FfnTrace& trace, const Matrix<float>& out, DType dtype,
+                        std::string& reason) {
+  std::int64_t total = 0;
+  std::vector<std::pair<const char*, const Matrix<float>*>> tensors = {
+      {"proj_in output", &trace.hidden}, {"GELU output", &trace.activation}, {"output", &out}};
+  for (const auto& p : trace.partials) tensors.emplace_back("proj_out partial", &p);
+  for (const auto& [what, m] : tensors) {
+    std::int64_t first = -1;
+    const std::int64_t n = off_grid(*m, dtype, first);
+    if (n > 0 && total == 0)
+      reason = fmt::format("{} {}: {} of {} values off the {} grid, first ({}, {}) = {:.9g}", path, what, n,
+                           m->size(), dtype_name(dtype), first / m->cols(), first % m->cols(), m->data()[first]);
+    total += n;
+  }
+  return total;
+}
+
+// Elements where the GELU inputs of the two paths agree bit for bit but the outputs do not.
+std::int64_t gelu_mismatches(const FfnTrace& a, const FfnTrace& b) {
+  std::int64_t n = 0;
+  for (std::size_t i = 0; i < a.hidden.size(); ++i)
+    n += a.hidden.data()[i] == b.hidden.data()[i] && a.activation.data()[i] != b.activation.data()[i];
+  return n;
+}
+
+// Inputs, reference and error terms shared by the cases of one precision.
+struct SharedState {
+  InputConfig key;
+  FfnInputs inputs;
+  std::shared_ptr<const Matrix<double>> reference;
+  std::vector<double> reference_activation;
+  ErrorBudget activation_budget;
+  FfnErrorTerms terms;
+  std::optional<int> shard_tp;  // the TP size of the shard the weights were cut to
+};
+
+std::string activation_reason(const char* path, const BudgetVerdict& v, std::int64_t cols) {
+  if (v.pass) return {};
+  return fmt::format("{} GELU output: {} of {} elements beyond their error bound from the reference, worst "
+                     "{:.3g}x at ({}, {})",
+                     path, v.over_budget, v.numel, v.worst_ratio, v.worst_index / cols, v.worst_index % cols);
+}
+
+bool same_inputs(const InputConfig& a, const InputConfig& b) {
+  return a.shape.name == b.shape.name && a.shape.dim == b.shape.dim &&
+         a.shape.inner == b.shape.inner && a.tokens == b.tokens && a.seed == b.seed &&
+         a.dtype == b.dtype && a.scheme == b.scheme && a.outlier_channels == b.outlier_channels &&
+         a.outlier_scale == b.outlier_scale;
+}
+
+// A trace of the sharded path as if this process held every rank: a process that holds
+// only some of them gathers the others' activation columns and partials.
+void gather_trace(Communicator& comm, int tp, FfnTrace& trace) {
+  if (static_cast<int>(comm.local_ranks().size()) == tp) return;
+  trace.activation = comm.all_gather_cols({trace.activation}).front();
+  const Matrix<float> partials = comm.all_gather_cols(trace.partials).front();
+  const std::int64_t cols = partials.cols() / tp;
+  trace.partials.clear();
+  for (int r = 0; r < tp; ++r) trace.partials.push_back(partials.col_block(r * cols, (r + 1) * cols));
+}
+
+// The paths of one case on this process's ranks; returns the judged result when `judge`.
+std::optional<CaseResult> run_case(const CaseConfig& config, SharedState& shared, const FrameOptions* frames,
+                                   const CaseExecution& execution, const Backend& backend) {
+  const auto start = std::chrono::steady_clock::now();
+  CaseResult r;
+  r.config = config;
+  r.not_applicable = fault_not_applicable(config.fault, config.tp, config.precision());
+  if (!r.applicable()) return execution.judge ? std::optional(r) : std::nullopt;
+  const FfnInputs& in = shared.inputs;
+  const DType dtype = config.dtype;
+  // The launch places the ranks (one per process under MPI/NCCL); otherwise the backend's
+  // communicator holds them all.
+  const std::unique_ptr<Communicator> comm_owner = execution.communicator
+                                                       ? execution.communicator(config.tp, config.allreduce)
+                                                       : backend.communicator(config.tp, config.allreduce);
+  Communicator& comm = *comm_owner;
+  const Kernels& kernels = *backend.kernels;
+  // The fault goes into one path; the reference and the budgets stay the correct ones.
+  const FaultedInputs faulted(config.fault, in, comm);
+  using P = FaultedPath;
+
+  FfnTrace old_trace, new_trace;
+  const Matrix<float> y_old = ffn_allgather(faulted.x(P::allgather), faulted.weights(P::allgather),
+                                            faulted.comm(P::allgather), dtype, &old_trace, kernels);
+  ErrorBudget reduction(y_old.rows(), y_old.cols());
+  BudgetObserver observer(reduction);
+  const Matrix<float> y_new = ffn_sharded(faulted.x(P::sharded), faulted.weights(P::sharded),
+                                          faulted.comm(P::sharded), dtype, &observer, &new_trace,
+                                          InputScaleScope::local, sharded_variant(config.fault), kernels);
+  gather_trace(comm, config.tp, new_trace);
+  Matrix<float> y_group;  // quantized schemes: proj_out's input scales agreed over the group
+  FfnTrace group_trace;
+  ErrorBudget group_reduction(y_old.rows(), y_old.cols());
+  if (in.weights.quant) {
+    BudgetObserver group_observer(group_reduction);
+    y_group = ffn_sharded(faulted.x(P::sharded), faulted.weights(P::sharded), faulted.comm(P::sharded), dtype,
+                          &group_observer, &group_trace, InputScaleScope::group, sharded_variant(config.fault),
+                          kernels);
+    gather_trace(comm, config.tp, group_trace);
+  }
+  if (!execution.judge) return std::nullopt;
+
+  r.activations_identical = new_trace.activation == old_trace.activation;
+  r.allgather_activation = judge(as_double(old_trace.activation), shared.reference_activation, shared.activation_budget);
+  r.sharded_activation = judge(as_double(new_trace.activation), shared.reference_activation, shared.activation_budget);
+  r.gelu_mismatches = gelu_mismatches(new_trace, old_trace);
+  std::string grid_reason_old, grid_reason_new;
+  r.off_grid_allgather = check_grid("allgather", old_trace, y_old, dtype, grid_reason_old);
+  r.off_grid_sharded = check_grid("sharded", new_trace, y_new, dtype, grid_reason_new);
+
+  const ErrorBudget old_budget = allgather_budget(y_old, shared.terms);
+  const ErrorBudget new_budget = sharded_budget(new_trace.partials, shared.terms, std::move(reduction));
+
+  // At tp = 1 both paths perform the same operations on the same values: their errors are
+  // identical, the parity budget is zero and the outputs must agree bit for bit.
+  ErrorBudget parity_budget(y_old.rows(), y_old.cols());
+  if (config.tp > 1 || !r.activations_identical) {
+    parity_budget += old_budget;
+    parity_budget += new_budget;
+  }
+  // Activations that differ (another GEMM kernel for proj_in) move the parity by at most
+  // |dA| |W_out|. The allowance is licensed by the activation checks (each path's activations
+  // within their error bounds of the reference) and granted to the parity only: against the
+  // reference, such activations are already covered by the upstream terms.
+  if (!r.activations_identical)
+    parity_budget += activation_difference_budget(new_trace.activation, old_trace.activation,
+                                                  in.weights.w_out);
+  if (config.tp > 1 && shared.terms.input_scales_differ_by_shard) parity_budget += input_scale_budget(shared.terms);
+
+  if (!y_group.empty()) {
+    const double norm = l2_norm(y_old, Matrix<float>(y_old.rows(), y_old.cols()));
+    r.scale_part_rel_l2 = l2_norm(y_new, y_group) / norm;
+    r.order_part_rel_l2 = l2_norm(y_group, y_old) / norm;
+    // With proj_out's input scales agreed over the group, the sharded path quantizes exactly
+    // what the allgather path quantizes: only the reduction order separates the two, and the
+    // parity budget without the input-scale allowance (that of fp8-static) must hold.
+    if (config.tp > 1 && shared.terms.input_scales_differ_by_shard) {
+      ErrorBudget order_budget = old_budget;
+      order_budget += sharded_budget(group_trace.partials, shared.terms, std::move(group_reduction));
+      if (group_trace.activation != old_trace.activation)
+        order_budget += activation_difference_budget(group_trace.activation, old_trace.activation, in.weights.w_out);
+      r.order_parity = compare(y_group, as_double(y_old), std::move(order_budget), dtype);
+    }
+  }
+  const std::span<const double> ref = shared.reference->values();
+  r.parity = compare(y_new, as_double(y_old), std::move(parity_budget), dtype);
+  r.allgather_ref = compare(y_old, ref, reference_budget(old_budget, shared.terms), dtype);
+  r.sharded_ref = compare(y_new, ref, reference_budget(new_budget, shared.terms), dtype);
+  if (in.captured_y) {
+    const ErrorBudget captured = reference_budget(old_budget, shared.terms);
+    ErrorBudget ag = reference_budget(old_budget, shared.terms), sh = reference_budget(new_budget, shared.terms);
+    ag += captured;
+    sh += captured;
+    const std::vector<double> y = as_double(*in.captured_y);
+    r.allgather_captured = compare(y_old, y, std::move(ag), dtype);
+    r.sharded_captured = compare(y_new, y, std::move(sh), dtype);
+  }
+  r.allgather_out = y_old;
+  r.sharded_out = y_new;
+  r.reference_out = shared.reference;
+
+  for (const auto& [what, c] : {std::pair{"parity", &r.parity},
+                                std::pair{"allgather vs reference", &r.allgather_ref},
+                                std::pair{"sharded vs reference", &r.sharded_ref}}) {
+    const std::string why = failure_reason(what, *c);
+    if (!why.empty()) r.reason += (r.reason.empty() ? "" : "; ") + why;
+  }
+  if (r.order_parity) {
+    const std::string why = failure_reason("parity with group-wide input scales", *r.order_parity);
+    if (!why.empty()) r.reason += (r.reason.empty() ? "" : "; ") + why;
+  }
+  const std::int64_t inner = in.weights.inner();
+  for (const std::string& why : {activation_reason("allgather", r.allgather_activation, inner),
+                                 activation_reason("sharded", r.sharded_activation, inner), grid_reason_old,
+                                 grid_reason_new})
+    if (!why.empty()) r.reason += (r.reason.empty() ? "" : "; ") + why;
+  if (r.gelu_mismatches > 0)
+    r.reason += fmt::format("{}GELU: {} outputs differ between the paths where its inputs are identical",
+                            r.reason.empty() ? "" : "; ", r.gelu_mismatches);
+  if (frames) {
+    r.frames = judge_frames(rollout(config, frames->rollout), frames->thresholds_for(config.precision()));
+    r.frames->rollout = frames->rollout;
+    if (!r.frames->pass) r.reason += (r.reason.empty() ? "" : "; ") + r.frames->reason;
+  }
+  r.pass = r.reason.empty();
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return r;
+}
+
+}  // namespace
+
+std::vector<CaseResult> run_cases(const std::vector<CaseConfig>& cases, const ProgressFn& progress,
+                                  const InputSource& source, const FrameOptions* frames,
+                                  const CaseExecution& execution, const Backend& backend) {
+  std::vector<CaseResult> results;
+  std::unique_ptr<SharedState> shared;
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    if (progress) progress(i, cases.size(), cases[i]);
+    const InputConfig key = cases[i].inputs();
+    if (!shared || !same_inputs(shared->key, key)) {
+      shared.reset();  // release the previous precision's tensors before making new ones
+      shared = std::make_unique<SharedState>();
+      shared->key = key;
+      shared->inputs = source ? source(cases[i]) : make_inputs(key);
+      if (execution.rank >= 0 && !execution.judge) {
+        keep_rank_shard(shared->inputs.weights, execution.rank, cases[i].tp);
+        shared->shard_tp = cases[i].tp;
+      }
+    }
+    if (shared->shard_tp && *shared->shard_tp != cases[i].tp)
+      throw std::invalid_argument(fmt::format("case {}: this process holds the shard of rank {} at tp {}",
+                                              cases[i].name(), execution.rank, *shared->shard_tp));
+    if (execution.judge && !shared->reference) {
+      ReferenceResult ref = ffn_reference(shared->inputs.x, shared->inputs.weights);
+      shared->terms = ffn_error_terms(shared->inputs.x, shared->inputs.weights, ref, key.dtype);
+      shared->activation_budget = activation_budget(shared->terms);
+      shared->reference_activation.assign(ref.activation.values().begin(), ref.activation.values().end());
+      shared->reference = std::make_shared<const Matrix<double>>(std::move(ref.output));
+    }
+    if (std::optional<CaseResult> r = run_case(cases[i], *shared, frames, execution, backend)) results.push_back(std::move(*r));
+  }
+  return results;
+}
+
+}  // namespace ffn

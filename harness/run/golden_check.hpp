@@ -1,0 +1,52 @@
+#pragma once
+// Re-running the cases of a golden and judging today's results against the blessed ones:
+//   drift   each path's output against its blessed output: both lie within one error
+//           budget of the fp64 reference, so they may differ by drift_budget_scale budgets;
+//   growth  each error against the reference (relative L2) against the blessed error: more
+//           than `growth_limit` times the blessed error fails even while budgets hold;
+//   inputs  generated inputs must reproduce the recorded SHA-256 digests, and the fp64
+//           reference must reproduce the stored one.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "goldens/golden_file.hpp"
+#include "harness/run/case_runner.hpp"
+
+namespace ffn {
+
+struct DriftResult {
+  std::int64_t differing = 0;  // elements not bit-identical to the blessed output
+  double max_abs = 0;
+  BudgetVerdict verdict;
+};
+
+struct GoldenCaseCheck {
+  std::string file;
+  const GoldenCase* golden = nullptr;
+  CaseResult today;
+  DriftResult allgather, sharded;
+  double parity_growth = 1, allgather_growth = 1, sharded_growth = 1;  // today / blessed
+  double reference_rel_diff = 0;  // today's fp64 reference against the stored one
+  // Blessed with frames: today's videos against the blessed ones, per path.
+  std::optional<VideoScore> frames_allgather, frames_sharded;
+  bool pass = false;
+  std::string reason;
+};
+
+struct GoldenCheckOptions {
+  double growth_limit = 1.25;
+  std::vector<std::string> only_cases;  // case ids or names; empty: all
+  // Only the cases of this TP size (one TP rank per process runs the world size's cases).
+  std::optional<int> only_tp;
+  // Where the cases' ranks run; a process that does not judge gets no checks back.
+  CaseExecution execution;
+  const Backend* backend = nullptr;     // what the cases run on today; null: the CPU
+};
+
+// Runs the selected cases of `golden` and checks them. Throws GoldenError for a file-level
+// problem (a requested case that is not in the file).
+std::vector<GoldenCaseCheck> check_golden(const GoldenFile& golden, const GoldenCheckOptions& options,
+                                          const ProgressFn& progress = {});
+
+}  // namespace ffn

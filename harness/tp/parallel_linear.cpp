@@ -1,0 +1,148 @@
+#include "harness/tp/parallel_linear.hpp"
+
+#include <fmt/format.h>
+
+#include <stdexcept>
+
+#include "kernels/cpu/quantize.hpp"
+
+
+namespace ffn {
+
+namespace {
+std::int64_t per_rank(const std::string& layer, const char* what, std::int64_t n, int tp) {
+  if (n % tp != 0)
+    throw std::invalid_argument(
+        fmt::format("{}: {} size {} is not divisible by tp {}", layer, what, n, tp));
+  return n / tp;
+}
+
+void check_bias(const std::string& layer, std::span<const float> bias, std::int64_t out) {
+  if (!bias.empty() && static_cast<std::int64_t>(bias.size()) != out)
+    throw std::invalid_argument(
+        fmt::format("{}: bias has {} elements, the weight has {} rows", layer, bias.size(), out));
+}
+
+void check_inputs(const std::string& layer, const RankTensors& x, const Communicator& comm,
+                  std::int64_t cols) {
+  if (x.size() != comm.local_ranks().size())
+    throw std::invalid_argument(fmt::format("{}: got inputs for {} ranks, this process holds {}",
+                                            layer, x.size(), comm.local_ranks().size()));
+  for (const auto& t : x)
+    if (t.cols() != cols)
+      throw std::invalid_argument(
+          fmt::format("{}: input has {} features, expected {}", layer, t.cols(), cols));
+}
+}  // namespace
+
+ColumnParallelLinear::ColumnParallelLinear(std::string name, const Matrix<float>& weight,
+                                           std::span<const float> bias, bool gather_output,
+                                           Communicator& comm, DType dtype,
+                                           const QuantizedLinear* quant, const Kernels& kernels)
+    : name_(std::move(name)),
+      gather_output_(gather_output),
+      comm_(comm),
+      dtype_(dtype),
+      quant_(quant),
+      kernels_(kernels) {
+  check_bias(name_, bias, weight.rows());
+  const std::int64_t rows = per_rank(name_, "output", weight.rows(), comm.size());
+  const std::string where = fmt::format("{} (column-parallel, output size {} at tp {})", name_,
+                                        weight.rows(), comm.size());
+  for (int r : comm.local_ranks()) {
+    weights_.push_back(weight.row_view(r * rows, (r + 1) * rows));
+    if (quant_) quant_weights_.push_back(rows_of(view_of(quant_->weight), r * rows, (r + 1) * rows, where));
+    biases_.push_back(bias.empty() ? bias : bias.subspan(r * rows, rows));
+  }
+}
+
+RankTensors ColumnParallelLinear::forward(const RankTensors& x) const {
+  check_inputs(name_, x, comm_, weights_.front().cols);
+  RankTensors y;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    if (!quant_) {
+      y.push_back(kernels_.linear(x[i], weights_[i], biases_[i], dtype_));
+      continue;
+    }
+    const QuantizedMatrix xq = quantize_input(*quant_, x[i].view(), nullptr, kernels_);
+    y.push_back(kernels_.quantized_linear(view_of(xq), quant_weights_[i], biases_[i], dtype_));
+  }
+  return gather_output_ ? comm_.all_gather_cols(y) : y;
+}
+
+RowParallelLinear::RowParallelLinear(std::string name, const Matrix<float>& weight,
+                                     std::span<const float> bias, bool input_is_parallel,
+                                     bool reduce_results, Communicator& comm, DType dtype,
+                                     const QuantizedLinear* quant, InputScaleScope scale_scope,
+                                     bool bias_on_every_rank, const Kernels& kernels)
+    : name_(std::move(name)),
+      input_is_parallel_(input_is_parallel),
+      reduce_results_(reduce_results),
+      comm_(comm),
+      dtype_(dtype),
+      quant_(quant),
+      scale_scope_(scale_scope),
+      bias_on_every_rank_(bias_on_every_rank),
+      kernels_(kernels),
+      bias_(bias) {
+  check_bias(name_, bias, weight.rows());
+  // Without the reduction every rank would return a partial with (rank 0) or without the
+  // bias: a result that is wrong whichever rank's copy is used.
+  if (!reduce_results_ && !bias_.empty())
+    throw std::invalid_argument(
+        fmt::format("{}: reduce_results=false with a bias gives partials that are not the "
+                    "layer's output; skip the bias or reduce the results",
+                    name_));
+  in_per_rank_ = per_rank(name_, "input", weight.cols(), comm.size());
+  const std::string where = fmt::format("{} (row-parallel, input size {} at tp {})", name_,
+                                        weight.cols(), comm.size());
+  for (int r : comm.local_ranks()) {
+    weights_.push_back(weight.col_view(r * in_per_rank_, (r + 1) * in_per_rank_));
+    if (quant_)
+      quant_weights_.push_back(
+          cols_of(view_of(quant_->weight), r * in_per_rank_, (r + 1) * in_per_rank_, where));
+  }
+}
+
+std::span<const float> RowParallelLinear::bias_added(std::size_t local) const {
+  return comm_.local_ranks()[local] == 0 || bias_on_every_rank_ ? bias_ : std::span<const float>();
+}
+
+RankTensors RowParallelLinear::partial_outputs(const RankTensors& x) const {
+  check_inputs(name_, x, comm_, input_is_parallel_ ? in_per_rank_ : in_per_rank_ * comm_.size());
+  std::vector<MatrixView<float>> own;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const int r = comm_.local_ranks()[i];
+    own.push_back(input_is_parallel_ ? x[i].view() : x[i].col_view(r * in_per_rank_, (r + 1) * in_per_rank_));
+  }
+  // Group-wide input scales: every rank's row amax, maximised over the group.
+  RankTensors amax;
+  // (Scales of static inputs and of sub-row groups are the same on every rank already.)
+  const SchemeLayout layout = quant_ ? scheme_layout(quant_->scheme) : SchemeLayout{};
+  if (quant_ && scale_scope_ == InputScaleScope::group && !layout.static_input && layout.input.block_cols == 0) {
+    // amax is exact (a maximum), so the host computes it for every backend.
+    for (const auto& v : own) amax.push_back(cpu::block_amax(v, layout.input));
+    comm_.all_reduce_max(amax);
+  }
+  RankTensors partials;
+  for (std::size_t i = 0; i < own.size(); ++i) {
+    // The partial is a Linear output: fp32 accumulation, rounded to the dtype here.
+    if (!quant_) {
+      partials.push_back(kernels_.linear(own[i], weights_[i], bias_added(i), dtype_));
+      continue;
+    }
+    const QuantizedMatrix xq = quantize_input(*quant_, own[i], amax.empty() ? nullptr : &amax[i], kernels_);
+    partials.push_back(kernels_.quantized_linear(view_of(xq), quant_weights_[i], bias_added(i), dtype_));
+  }
+  return partials;
+}
+
+RankTensors RowParallelLinear::forward(const RankTensors& x, RoundingObserver* observer,
+                                       RankTensors* partials) const {
+  RankTensors y = partial_outputs(x);
+  if (partials) *partials = y;
+  if (reduce_results_) comm_.all_reduce_sum(y, dtype_, observer);
+  return y;
+}
+
+}  // namespace ffn

@@ -1,0 +1,65 @@
+#include "harness/tp/quantized_linear.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+#include "kernels/cpu/quantize.hpp"
+#include "kernels/minifloat.hpp"
+
+namespace ffn {
+
+namespace {
+// NVFP4's fp32 global scale: the block scales amax_b / (6 g) then fit E4M3's range.
+float nvfp4_global_scale(float amax) {
+  const double g = amax / (quant_max(QuantFormat::e2m1) * minifloat_max(k_e4m3));
+  return g > 0 ? static_cast<float>(g) : 1.0f;
+}
+}  // namespace
+
+QuantizedLinear quantize_linear(const Matrix<float>& weight, QuantScheme scheme, float calibration_amax) {
+  if (scheme == QuantScheme::none) throw std::invalid_argument("quantize_linear: no scheme");
+  const SchemeLayout layout = scheme_layout(scheme);
+  QuantizedLinear q;
+  q.scheme = scheme;
+  float weight_global = 1;
+  if (layout.weight.two_level) {
+    float amax = 0;
+    for (float v : weight.values()) amax = std::max(amax, std::fabs(v));
+    weight_global = nvfp4_global_scale(amax);
+  }
+  q.weight = cpu::quantize(weight.view(), layout.weight, weight_global);
+  if (layout.static_input) {
+    const double qmax = quant_max(layout.input.format);
+    q.input_scale = layout.input.two_level ? nvfp4_global_scale(calibration_amax)
+                                           : static_cast<float>(std::max<double>(calibration_amax, 1e-30) / qmax);
+  }
+  return q;
+}
+
+QuantizedMatrix quantize_input(const QuantizedLinear& layer, MatrixView<float> x, const Matrix<float>* amax,
+                                    const Kernels& kernels) {
+  const SchemeLayout layout = scheme_layout(layer.scheme);
+  if (layout.static_input && !layout.input.two_level)
+    return kernels.quantize_static(x, layout.input.format, layer.input_scale);
+  if (amax && layout.input.block_cols != 0)
+    throw std::invalid_argument("quantize_input: group-wide scales apply to whole-row input scales only");
+  return kernels.quantize(x, layout.input, layer.input_scale, amax);
+}
+
+template <class T>
+Matrix<T> dequantize(const QuantizedMatrix& q) {
+  Matrix<T> d(q.rows(), q.cols());
+#pragma omp parallel for schedule(static)
+  for (std::int64_t i = 0; i < q.rows(); ++i) {
+    const float* scales = &q.scales(i / q.block_rows, 0);
+    for (std::int64_t j = 0; j < q.cols(); ++j)
+      d(i, j) = static_cast<T>(double(q.values(i, j)) * scales[j / q.block_cols] * q.global_scale);
+  }
+  return d;
+}
+
+template Matrix<double> dequantize<double>(const QuantizedMatrix&);
+template Matrix<float> dequantize<float>(const QuantizedMatrix&);
+
+}  // namespace ffn

@@ -1,0 +1,36 @@
+#pragma once
+// A Linear layer of a quantized checkpoint: the weight quantized once from the full fp32
+// weight (as a pre-quantized checkpoint is), then sharded by the parallel layers as the
+// loader shards it; and how the layer quantizes its input.
+#include "harness/tp/precision.hpp"
+#include "kernels/kernels.hpp"
+
+namespace ffn {
+
+struct QuantizedLinear {
+  QuantScheme scheme = QuantScheme::none;
+  QuantizedMatrix weight;
+  // fp8-static: the per-tensor input scale; nvfp4: the input's global scale. Calibrated on
+  // the full tensors and replicated on every rank. 0 for dynamic schemes.
+  float input_scale = 0;
+};
+
+struct QuantizedFfn {
+  QuantizedLinear proj_in, proj_out;
+};
+
+// `calibration_amax`: the largest input magnitude seen on the calibration batch.
+QuantizedLinear quantize_linear(const Matrix<float>& weight, QuantScheme scheme, float calibration_amax);
+
+// Quantizes a rank's input [tokens, k]. `amax`, when given, replaces the rank-local amax of
+// each input row (scales agreed over the TP group); only for whole-row input scales.
+QuantizedMatrix quantize_input(const QuantizedLinear& layer, MatrixView<float> x,
+                                    const Matrix<float>* amax = nullptr,
+                                    const Kernels& kernels = cpu_kernels());
+
+// The values a quantized tensor stands for: exactly in fp64 (a code times an fp32 scale),
+// rounded once in fp32.
+template <class T>
+Matrix<T> dequantize(const QuantizedMatrix& q);
+
+}  // namespace ffn

@@ -1,0 +1,145 @@
+#include "harness/verdict/fault_injection.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <stdexcept>
+
+#include "harness/tp/simulated_communicator.hpp"
+#include "kernels/cpu/quantize.hpp"
+#include "kernels/rounding.hpp"
+
+namespace ffn {
+
+ShardedPathVariant sharded_variant(Fault fault) {
+  return {.bias_on_every_rank = fault == Fault::bias_every_rank, .gelu_erf = fault == Fault::gelu_exact};
+}
+
+namespace {
+
+// A full [rows, cols] tensor whose column shards, taken the correct way, are what the faulty
+// loader hands each rank: column j of the result is `source_of(i, j)` of the original.
+Matrix<float> remap(const Matrix<float>& w, const std::function<std::pair<std::int64_t, std::int64_t>(
+                                                std::int64_t, std::int64_t)>& source_of) {
+  Matrix<float> out(w.rows(), w.cols());
+  for (std::int64_t i = 0; i < w.rows(); ++i)
+    for (std::int64_t j = 0; j < w.cols(); ++j) {
+      const auto [si, sj] = source_of(i, j);
+      out(i, j) = w(si, sj);
+    }
+  return out;
+}
+
+// proj_out.weight [dim, inner] narrowed on dim 0: rank r gets rows [r d, (r+1) d) (d = dim/tp),
+// a [d, inner] slice, reshaped (row-major) to the [dim, n] its parameter has (n = inner/tp).
+Matrix<float> wrong_axis(const Matrix<float>& w, int tp) {
+  const std::int64_t dim = w.rows(), inner = w.cols(), d = dim / tp, n = inner / tp;
+  return remap(w, [=](std::int64_t i, std::int64_t j) {
+    const std::int64_t r = j / n, flat = i * n + j % n;
+    return std::pair{r * d + flat / inner, flat % inner};
+  });
+}
+
+// Rank r >= 1 takes columns [r n - 1, (r+1) n - 1): every column from the first boundary on
+// is its left neighbour.
+Matrix<float> off_by_one(const Matrix<float>& w, int tp) {
+  const std::int64_t n = w.cols() / tp;
+  return remap(w, [=](std::int64_t i, std::int64_t j) { return std::pair{i, j >= n ? j - 1 : j}; });
+}
+
+// The checkpoint as a loader that rescales each shard would hold it: one FP8 scale per
+// shard of the layer (row shards for column-parallel proj_in, column shards for
+// row-parallel proj_out), quantized from the fp32 master.
+FfnWeights per_shard_scales(const FfnWeights& w, int tp) {
+  FfnWeights out = w;
+  const QuantFormat format = scheme_layout(w.quant->proj_in.scheme).weight.format;
+  out.quant->proj_in.weight = cpu::quantize(w.w_in.view(), {format, w.inner() / tp, 0, false});
+  out.quant->proj_out.weight = cpu::quantize(w.w_out.view(), {format, 0, w.inner() / tp, false});
+  return out;
+}
+
+FfnWeights remapped_proj_out(const FfnWeights& w, int tp, Matrix<float> (*f)(const Matrix<float>&, int)) {
+  FfnWeights out = w;
+  out.w_out = f(w.w_out, tp);
+  // Per-tensor or per-row scales follow the values (fault_not_applicable refuses the others).
+  if (out.quant) out.quant->proj_out.weight.values = f(w.quant->proj_out.weight.values, tp);
+  return out;
+}
+
+Matrix<float> drop_token(const Matrix<float>& x) {
+  const std::int64_t dropped = x.rows() / 2;
+  Matrix<float> out(x.rows(), x.cols());
+  for (std::int64_t t = 0, src = 0; src < x.rows(); ++src) {
+    if (src == dropped) continue;
+    for (std::int64_t c = 0; c < x.cols(); ++c) out(t, c) = x(src, c);
+    ++t;
+  }
+  return out;
+}
+
+// The faulty collectives. Whatever the output, the observer is told of the roundings of the
+// correct reduction, so that the budget stays that of the correct implementation.
+class FaultyCommunicator final : public Communicator {
+ public:
+  FaultyCommunicator(Communicator& inner, Fault fault) : inner_(inner), fault_(fault) {}
+
+  int size() const override { return inner_.size(); }
+  const std::vector<int>& local_ranks() const override { return inner_.local_ranks(); }
+
+  RankTensors all_gather_cols(const RankTensors& local) override {
+    if (fault_ != Fault::allgather_rank_order) return inner_.all_gather_cols(local);
+    return inner_.all_gather_cols(RankTensors(local.rbegin(), local.rend()));
+  }
+
+  void all_reduce_sum(RankTensors& local, DType wire, RoundingObserver* observer) override {
+    if (observer) {
+      RankTensors correct = local;
+      inner_.all_reduce_sum(correct, wire, observer);
+    }
+    switch (fault_) {
+      case Fault::allreduce_skipped: return;  // every rank keeps its own partial
+      case Fault::allreduce_fp16:
+        return inner_.all_reduce_sum(local, wire == DType::bf16 ? DType::fp16 : wire, nullptr);
+      case Fault::control_allreduce_fp32:
+        inner_.all_reduce_sum(local, DType::fp32, nullptr);
+        for (auto& t : local) round_inplace(wire, t.values());
+        return;
+      case Fault::control_allreduce_exact: {
+        SimulatedCommunicator exact(size(), AllReduceModel::exact);
+        return exact.all_reduce_sum(local, wire, nullptr);
+      }
+      default: return inner_.all_reduce_sum(local, wire, nullptr);
+    }
+  }
+
+  void all_reduce_max(RankTensors& local) override { inner_.all_reduce_max(local); }
+
+ private:
+  Communicator& inner_;
+  Fault fault_;
+};
+
+}  // namespace
+
+FaultedInputs::FaultedInputs(Fault fault, const FfnInputs& inputs, Communicator& comm)
+    : path_(fault == Fault::none ? FaultedPath::sharded : fault_info(fault).path),
+      inputs_(inputs),
+      base_comm_(comm) {
+  const int tp = comm.size();
+  switch (fault) {
+    case Fault::proj_out_wrong_axis: weights_ = remapped_proj_out(inputs.weights, tp, wrong_axis); break;
+    case Fault::shard_off_by_one: weights_ = remapped_proj_out(inputs.weights, tp, off_by_one); break;
+    case Fault::fp8_scale_per_shard: weights_ = per_shard_scales(inputs.weights, tp); break;
+    case Fault::token_dropped: x_ = drop_token(inputs.x); break;
+    case Fault::allgather_rank_order:
+    case Fault::allreduce_skipped:
+    case Fault::allreduce_fp16:
+    case Fault::control_allreduce_fp32:
+    case Fault::control_allreduce_exact: comm_ = std::make_unique<FaultyCommunicator>(comm, fault); break;
+    case Fault::none:
+    case Fault::bias_every_rank:  // put in by ffn_sharded itself
+    case Fault::gelu_exact: break;
+  }
+}
+
+}  // namespace ffn

@@ -1,0 +1,39 @@
+#pragma once
+// Puts an injected fault (fault.hpp) into the path under test: the inputs and weights as the
+// faulty loader hands them over, the faulty collectives, the faulty GELU kernel. The
+// reference and the error budgets stay those of the correct implementation, so a case
+// judged FAIL has detected the fault.
+#include <memory>
+#include <optional>
+
+#include "harness/tp/communicator.hpp"
+#include "harness/verdict/fault.hpp"
+#include "harness/inputs/synthetic_inputs.hpp"
+
+namespace ffn {
+
+// The departures of the sharded path a fault puts in the path itself (bias_every_rank,
+// gelu_exact); none for every other fault.
+ShardedPathVariant sharded_variant(Fault fault);
+
+// What the faulted path computes from: the case's inputs as the faulty loader or scheduler
+// hands them over, and its communicator. Holds the originals by reference where the fault
+// leaves them alone.
+class FaultedInputs {
+ public:
+  FaultedInputs(Fault fault, const FfnInputs& inputs, Communicator& comm);
+
+  const Matrix<float>& x(FaultedPath p) const { return p == path_ && x_ ? *x_ : inputs_.x; }
+  const FfnWeights& weights(FaultedPath p) const { return p == path_ && weights_ ? *weights_ : inputs_.weights; }
+  Communicator& comm(FaultedPath p) const { return p == path_ && comm_ ? *comm_ : base_comm_; }
+
+ private:
+  FaultedPath path_;
+  const FfnInputs& inputs_;
+  Communicator& base_comm_;
+  std::optional<Matrix<float>> x_;
+  std::optional<FfnWeights> weights_;
+  std::unique_ptr<Communicator> comm_;
+};
+
+}  // namespace ffn

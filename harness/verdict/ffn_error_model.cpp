@@ -1,0 +1,181 @@
+#include "harness/verdict/ffn_error_model.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "kernels/cpu/gemm.hpp"
+
+namespace ffn {
+
+namespace {
+constexpr double k_u32 = 0x1.0p-24;
+
+Matrix<float> squared(const Matrix<float>& m) {
+  Matrix<float> s(m.rows(), m.cols());
+  for (std::size_t i = 0; i < m.size(); ++i) s.data()[i] = m.data()[i] * m.data()[i];
+  return s;
+}
+
+// Accumulating k terms t_i in fp32 (plus one bias add) errs by sum_i d_i s_i with
+// |d_i| <= u32 and s_i the running sums; sum_i s_i^2 <= (k + 1) (sum t_i^2 + y^2) covers a
+// random walk (k sum t^2 / 2) and a monotone drift (k y^2 / 3).
+double accumulation_sq(std::int64_t k, double terms_sq, double result) {
+  return k_u32 * k_u32 * static_cast<double>(k + 1) * (terms_sq + result * result);
+}
+}  // namespace
+
+namespace {
+
+// The weight a layer multiplies by: the fp32 master, or the quantized checkpoint's values
+// (in fp32, which is all a bound on magnitudes needs).
+Matrix<float> effective_weight(const Matrix<float>& master, const QuantizedLinear* q) {
+  return q ? dequantize<float>(q->weight) : master;
+}
+
+// Per element of a layer's input, the bound on its quantization error with the scales the
+// layer uses when it sees the whole row (the allgather path; a row-parallel shard's own
+// scales are never larger). Zero without quantization.
+Matrix<float> input_quantization_bound(const QuantizedLinear* q, const Matrix<float>& input) {
+  Matrix<float> b(input.rows(), input.cols());
+  if (!q) return b;
+  const QuantizedMatrix quantized = quantize_input(*q, input.view());
+  for (std::int64_t t = 0; t < input.rows(); ++t)
+    for (std::int64_t k = 0; k < input.cols(); ++k)
+      b(t, k) = static_cast<float>(
+          quantization_error_bound(quantized.format, input(t, k), quantized.scale(t, k)));
+  return b;
+}
+
+// fp32 roundings per output element besides the k accumulation adds: the bias add, and with
+// block scales a scaling multiply and an add per K block.
+std::int64_t extra_roundings(const QuantizedLinear* q, std::int64_t k) {
+  if (!q) return 0;
+  const SchemeLayout l = scheme_layout(q->scheme);
+  const std::int64_t block = std::max(l.weight.block_cols, l.input.block_cols);
+  return block > 0 ? 3 * (k / block) : 3;
+}
+
+}  // namespace
+
+FfnErrorTerms ffn_error_terms(const Matrix<float>& x, const FfnWeights& w,
+                              const ReferenceResult& ref, DType dtype, const ErrorModelConstants& c) {
+  const std::int64_t tokens = x.rows(), inner = w.inner(), dim = w.dim();
+  const QuantizedLinear* q_in = w.quant ? &w.quant->proj_in : nullptr;
+  const QuantizedLinear* q_out = w.quant ? &w.quant->proj_out : nullptr;
+
+  const Matrix<float> w_in = effective_weight(w.w_in, q_in);
+  const Matrix<float> w_in_sq = squared(w_in);
+  const Matrix<float> in_terms_sq = cpu::gemm_xwt(squared(x), w_in_sq);
+  // Quantizing x errs independently per element: spread by proj_in as a sum of squares.
+  const Matrix<float> x_quant_sq =
+      q_in ? cpu::gemm_xwt(squared(input_quantization_bound(q_in, x)), w_in_sq) : Matrix<float>(tokens, inner);
+
+  // The activation the paths quantize for proj_out, as the reference sees it.
+  const Matrix<float> a_ref = convert<float>(ref.activation);
+  const Matrix<float> a_quant = input_quantization_bound(q_out, a_ref);
+  const std::int64_t extra_in = extra_roundings(q_in, dim);
+  const double u_quant = q_out ? quant_unit_roundoff(scheme_layout(q_out->scheme).input.format) : 0.0;
+
+  // Rows [0, T): a^2 (the proj_out products); [T, 2T): (b_a + b_q)^2, the bound on the error
+  // of the quantized activation against the exact one; [2T, 3T): b_q^2 alone.
+  Matrix<float> stacked(3 * tokens, inner);
+  Matrix<double> activation_bound(tokens, inner);
+  for (std::int64_t t = 0; t < tokens; ++t)
+    for (std::int64_t k = 0; k < inner; ++k) {
+      // Exact values h, a; each computed value is the exact one plus the errors bounded
+      // before it, and each rounding errs by at most u times the value it rounds.
+      const double h = std::fabs(ref.hidden(t, k)), a = std::fabs(ref.activation(t, k));
+      const double acc = c.lambda_hidden * std::sqrt(accumulation_sq(dim + extra_in, in_terms_sq(t, k), h) +
+                                                      x_quant_sq(t, k));
+      const double b_hidden = acc + rounding_error_bound(dtype, h + acc);
+      const double eval = c.gelu_eval_error * k_u32 * (a + h + b_hidden);
+      const double a_computed = a + c.gelu_max_slope * b_hidden + eval;
+      const double b_act = c.gelu_max_slope * b_hidden + eval + rounding_error_bound(dtype, a_computed);
+      // The bound was taken at the exact activation; the computed one is larger by at most
+      // a_computed - a, which adds at most u_q (a_computed - a) to its quantization error.
+      const double b_quant = a_quant(t, k) + u_quant * (a_computed - a);
+      activation_bound(t, k) = b_act;
+      stacked(t, k) = static_cast<float>(a_computed * a_computed);
+      stacked(tokens + t, k) = static_cast<float>((b_act + b_quant) * (b_act + b_quant));
+      stacked(2 * tokens + t, k) = static_cast<float>(b_quant * b_quant);
+    }
+  const Matrix<float> out = cpu::gemm_xwt(stacked, squared(effective_weight(w.w_out, q_out)));
+
+  FfnErrorTerms terms;
+  terms.inner = inner;
+  terms.dtype = dtype;
+  terms.activation_bound = std::move(activation_bound);
+  terms.extra_out_roundings = extra_roundings(q_out, inner);
+  terms.input_scales_differ_by_shard = q_out && scheme_layout(q_out->scheme).row_scales_differ_by_shard;
+  terms.out_terms_sq = Matrix<double>(tokens, dim);
+  terms.upstream_sq = Matrix<double>(tokens, dim);
+  terms.input_quant_sq = Matrix<double>(tokens, dim);
+  for (std::int64_t t = 0; t < tokens; ++t)
+    for (std::int64_t j = 0; j < dim; ++j) {
+      terms.out_terms_sq(t, j) = out(t, j);
+      terms.upstream_sq(t, j) = out(tokens + t, j);
+      terms.input_quant_sq(t, j) = out(2 * tokens + t, j);
+    }
+  return terms;
+}
+
+ErrorBudget allgather_budget(const Matrix<float>& y, const FfnErrorTerms& terms) {
+  ErrorBudget b(y.rows(), y.cols());
+  for (std::size_t i = 0; i < y.size(); ++i) {
+    b.add_rounding(i, y.data()[i], terms.dtype);
+    b.add_random(i, accumulation_sq(terms.inner + terms.extra_out_roundings, terms.out_terms_sq.data()[i],
+                                    y.data()[i]));
+  }
+  return b;
+}
+
+ErrorBudget sharded_budget(const RankTensors& partials, const FfnErrorTerms& terms,
+                           ErrorBudget reduction) {
+  const std::int64_t tp = static_cast<std::int64_t>(partials.size());
+  const std::int64_t k = (terms.inner + terms.extra_out_roundings) / tp;
+  for (std::size_t i = 0; i < reduction.size(); ++i) {
+    double partial_sq = 0;
+    for (const auto& p : partials) {
+      reduction.add_rounding(i, p.data()[i], terms.dtype);
+      partial_sq += double(p.data()[i]) * p.data()[i];
+    }
+    // Sum over ranks of (k+1)(terms_r + p_r^2) <= (k+1)(terms + sum p_r^2).
+    reduction.add_random(i, accumulation_sq(k, terms.out_terms_sq.data()[i], 0.0) +
+                                k_u32 * k_u32 * double(k + 1) * partial_sq);
+  }
+  return reduction;
+}
+
+ErrorBudget activation_difference_budget(const Matrix<float>& a, const Matrix<float>& b,
+                                         const Matrix<float>& w_out) {
+  Matrix<float> diff(a.rows(), a.cols());
+  for (std::size_t i = 0; i < a.size(); ++i)
+    diff.data()[i] = std::fabs(a.data()[i] - b.data()[i]);
+  Matrix<float> w_abs(w_out.rows(), w_out.cols());
+  for (std::size_t i = 0; i < w_out.size(); ++i) w_abs.data()[i] = std::fabs(w_out.data()[i]);
+  const Matrix<float> spread = cpu::gemm_xwt(diff, w_abs);
+  ErrorBudget budget(spread.rows(), spread.cols());
+  // The fp32 product of magnitudes may round low by up to ~k u32 relative: keep a margin.
+  for (std::size_t i = 0; i < spread.size(); ++i) budget.add_offset(i, spread.data()[i] * 1.01);
+  return budget;
+}
+
+ErrorBudget input_scale_budget(const FfnErrorTerms& terms) {
+  ErrorBudget b(terms.input_quant_sq.rows(), terms.input_quant_sq.cols());
+  for (std::size_t i = 0; i < b.size(); ++i) b.add_random(i, 4.0 * terms.input_quant_sq.data()[i]);
+  return b;
+}
+
+ErrorBudget activation_budget(const FfnErrorTerms& terms) {
+  const Matrix<double>& b = terms.activation_bound;
+  ErrorBudget budget(b.rows(), b.cols());
+  for (std::size_t i = 0; i < b.size(); ++i) budget.add_offset(i, b.data()[i]);
+  return budget;
+}
+
+ErrorBudget reference_budget(ErrorBudget path, const FfnErrorTerms& terms) {
+  for (std::size_t i = 0; i < path.size(); ++i) path.add_random(i, terms.upstream_sq.data()[i]);
+  return path;
+}
+
+}  // namespace ffn

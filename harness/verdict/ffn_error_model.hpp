@@ -1,0 +1,72 @@
+#pragma once
+// Error budgets of the two FFN paths (the derivation is in harness/verdict/ERROR_MODEL.md).
+// Every rounding on the output side is counted with the value it produced; the fp32
+// accumulation inside each GEMM and the errors of proj_in and GELU, spread over the inner
+// dimension by proj_out, enter as sums of independent terms.
+#include "harness/tp/ffn_paths.hpp"
+#include "metrics/error_budget.hpp"
+
+namespace ffn {
+
+// Records every rounding of an AllReduce into a budget.
+class BudgetObserver final : public RoundingObserver {
+ public:
+  explicit BudgetObserver(ErrorBudget& budget) : budget_(budget) {}
+  void rounded(std::size_t index, double value, DType grid) override {
+    budget_.add_rounding(index, value, grid);
+  }
+
+ private:
+  ErrorBudget& budget_;
+};
+
+// Constants of the model (ERROR_MODEL.md says where each comes from).
+struct ErrorModelConstants {
+  double gelu_max_slope = 1.13;    // max |gelu_tanh'(x)| = 1.1289...
+  double gelu_eval_error = 8.0;    // |gelu_f32 - gelu| <= 8 u32 (|gelu| + |x|)
+  double lambda_hidden = 8.0;      // probabilistic bound on proj_in's fp32 accumulation
+};
+
+// Terms that depend only on the inputs: every magnitude is taken from the fp64 reference,
+// so the terms are the same for every tp, path and backend (a GEMM kernel that rounds
+// differently at another tp changes the computed activation, not these bounds).
+struct FfnErrorTerms {
+  std::int64_t inner = 0;
+  DType dtype = DType::fp32;
+  Matrix<double> out_terms_sq;  // sum_k a_k^2 w_jk^2: the proj_out products, squared
+  Matrix<double> upstream_sq;   // sum_k w_jk^2 b_k^2, b_k bounding the error of a_k (quantization included)
+  // sum_k w_jk^2 q_k^2, q_k bounding the quantization error of proj_out's input a_k with the
+  // scales of the whole row; zero without quantization.
+  Matrix<double> input_quant_sq;
+  // Per (token, inner element): the bound on the computed GELU output's error against the
+  // exact activation (b_a in ERROR_MODEL.md), for checking each path's activations.
+  Matrix<double> activation_bound;
+  std::int64_t extra_out_roundings = 0;      // fp32 roundings of proj_out beyond the K adds
+  bool input_scales_differ_by_shard = false;  // proj_out's input scales depend on the shard
+};
+
+FfnErrorTerms ffn_error_terms(const Matrix<float>& x, const FfnWeights& w,
+                              const ReferenceResult& reference, DType dtype,
+                              const ErrorModelConstants& constants = {});
+
+// Output-side budget of the allgather path: full-K accumulation, one rounding.
+ErrorBudget allgather_budget(const Matrix<float>& y, const FfnErrorTerms& terms);
+// Output-side budget of the sharded path: per-rank accumulation and rounding of each
+// partial, plus `reduction`, the roundings the AllReduce reported through a BudgetObserver.
+// (Its proj_out input quantization, when it differs from the allgather path's, is added by
+// the parity budget: see input_scale_budget.)
+ErrorBudget sharded_budget(const RankTensors& partials, const FfnErrorTerms& terms,
+                           ErrorBudget reduction);
+// Bound on how far an activation difference moves the output: |dA| |W_out|^T.
+ErrorBudget activation_difference_budget(const Matrix<float>& a, const Matrix<float>& b,
+                                         const Matrix<float>& w_out);
+// When the sharded path quantizes proj_out's input with rank-local scales, both paths'
+// quantization errors of the same activation stay in the difference: each at most the
+// whole-row bound q_k (a shard's scale is never larger), together (2 q_k)^2 per term.
+ErrorBudget input_scale_budget(const FfnErrorTerms& terms);
+// Hard bounds on a path's GELU output against the reference activation (activation_bound).
+ErrorBudget activation_budget(const FfnErrorTerms& terms);
+// A path's budget against the fp64 reference: its output side plus the upstream errors.
+ErrorBudget reference_budget(ErrorBudget path, const FfnErrorTerms& terms);
+
+}  // namespace ffn
