@@ -123,8 +123,8 @@ def main(argv):
     if len(argv) != 4:
         print(__doc__)
         return 2
-    ffn_parity, harness_dir, work = argv[1:]
-    sys.path.insert(0, harness_dir)
+    ffn_parity, script_dir, work = argv[1:]
+    sys.path.insert(0, script_dir)
     from capture_ffn_activations import FfnCapture
 
     shutil.rmtree(work, ignore_errors=True)

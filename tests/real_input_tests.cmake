@@ -96,7 +96,7 @@ set_tests_properties(cli.real_golden_check cli.real_golden_info PROPERTIES FIXTU
 if(EXISTS /usr/bin/python3)
   add_test(NAME capture.pytorch_roundtrip
            COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/capture_roundtrip.py $<TARGET_FILE:ffn-parity>
-                   ${PROJECT_SOURCE_DIR}/harness ${CMAKE_CURRENT_BINARY_DIR}/capture_roundtrip)
+                   ${PROJECT_SOURCE_DIR}/harness/inputs ${CMAKE_CURRENT_BINARY_DIR}/capture_roundtrip)
   set_tests_properties(capture.pytorch_roundtrip PROPERTIES LABELS unit SKIP_RETURN_CODE 77
                        ENVIRONMENT OMP_WAIT_POLICY=passive)
 else()

@@ -1,0 +1,6 @@
+#pragma once
+// Planted: the emulated stack reaching up into the runner.
+#include <vector>
+
+#include "harness/tp/communicator.hpp"
+#include "harness/run/case_runner.hpp"
