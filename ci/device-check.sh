@@ -52,7 +52,7 @@ if command -v ninja >/dev/null; then generator=(-G Ninja); fi
 # ---- OpenBLAS and fmt ---------------------------------------------------------------------
 cmake_args=(-DFFN_PARITY_DEVICE_ONLY=ON -DCMAKE_BUILD_TYPE=Release)
 have_system_deps() {
-  [[ -e /usr/include/fmt/format.h ]] && ls /usr/include/*/openblas*/cblas.h /usr/include/cblas.h >/dev/null 2>&1
+  [[ -e /usr/include/fmt/format.h ]] && { compgen -G '/usr/include/*/openblas*/cblas.h' >/dev/null || [[ -e /usr/include/cblas.h ]]; }
 }
 if [[ ${FFN_DEVICE_CHECK_USE_DEBS:-0} == 1 ]] || ! have_system_deps; then
   shopt -s nullglob

@@ -11,8 +11,8 @@
 #include <cstdio>
 #include <fstream>
 
-#include "goldens/golden_writer.hpp"
 #include "goldens/golden_frames.hpp"
+#include "goldens/golden_writer.hpp"
 #include "harness/inputs/h5.hpp"
 #include "harness/inputs/sha256.hpp"
 #include "harness/version.hpp"

@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "harness/inputs/real_inputs.hpp"
 #include "harness/case/case_result.hpp"
 #include "harness/case/sweep.hpp"
+#include "harness/inputs/real_inputs.hpp"
 #include "harness/verdict/frame_verdict.hpp"
 
 namespace ffn {

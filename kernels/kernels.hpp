@@ -6,9 +6,9 @@
 #include <span>
 #include <string_view>
 
-#include "kernels/quantized.hpp"
 #include "kernels/dtype.hpp"
 #include "kernels/matrix.hpp"
+#include "kernels/quantized.hpp"
 
 namespace ffn {
 

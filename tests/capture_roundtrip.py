@@ -12,7 +12,7 @@ FeedForward: net.0 = GELU(tanh) with .proj, net.1 = Dropout, net.2 = Linear; `ff
      SHA-256 of each tensor's bytes as this script wrote them, its tp 1 allgather output
      passes torch.testing.assert_close against PyTorch's; `golden check` passes.
 
-    capture_roundtrip.py FFN_PARITY HARNESS_DIR WORK_DIR
+    capture_roundtrip.py FFN_PARITY SCRIPT_DIR WORK_DIR
 
 Exit 0: all good; 1: a check failed; 77: torch, h5py or numpy missing (ctest: skipped).
 """

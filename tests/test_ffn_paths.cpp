@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
+#include "harness/inputs/synthetic_inputs.hpp"
 #include "harness/run/case_runner.hpp"
 #include "harness/tp/ffn_paths.hpp"
-#include "harness/inputs/synthetic_inputs.hpp"
 #include "harness/tp/simulated_communicator.hpp"
 #include "kernels/cpu/gemm.hpp"
 #include "kernels/rounding.hpp"

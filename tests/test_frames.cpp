@@ -16,8 +16,6 @@
 #include <string>
 #include <thread>
 
-#include "tests/error_of.hpp"
-#include "tests/temp_dir.hpp"
 #include "frame_patterns.hpp"
 #include "goldens/golden_file.hpp"
 #include "goldens/golden_frames.hpp"
@@ -25,6 +23,8 @@
 #include "metrics/frame_io.hpp"
 #include "metrics/frames.hpp"
 #include "metrics/gaussian_ssim.hpp"
+#include "tests/error_of.hpp"
+#include "tests/temp_dir.hpp"
 
 using namespace ffn;
 using ffn::test::structured_frame;

@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
-#include "harness/run/golden_check.hpp"
 #include "harness/inputs/h5.hpp"
+#include "harness/run/golden_check.hpp"
 #include "tests/temp_dir.hpp"
 
 using namespace ffn;

@@ -27,13 +27,13 @@
 #include <thread>
 #include <vector>
 
-#include "tests/temp_dir.hpp"
-#include "harness/run/golden_check.hpp"
 #include "goldens/golden_file.hpp"
+#include "harness/case/sweep.hpp"
 #include "harness/inputs/h5.hpp"
 #include "harness/inputs/sha256.hpp"
 #include "harness/run/case_runner.hpp"
-#include "harness/case/sweep.hpp"
+#include "harness/run/golden_check.hpp"
+#include "tests/temp_dir.hpp"
 
 using namespace ffn;
 namespace fs = std::filesystem;

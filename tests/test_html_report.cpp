@@ -19,10 +19,10 @@
 #include <string>
 #include <vector>
 
-#include "tests/temp_dir.hpp"
-#include "harness/run/case_runner.hpp"
 #include "harness/report/html_report.hpp"
+#include "harness/run/case_runner.hpp"
 #include "harness/tp/shape.hpp"
+#include "tests/temp_dir.hpp"
 
 using namespace ffn;
 namespace fs = std::filesystem;

@@ -16,9 +16,9 @@
 #include <string>
 #include <vector>
 
-#include "harness/run/case_runner.hpp"
 #include "harness/case/sweep.hpp"
 #include "harness/inputs/synthetic_inputs.hpp"
+#include "harness/run/case_runner.hpp"
 #include "harness/tp/ffn_paths.hpp"
 #include "harness/tp/parallel_linear.hpp"
 #include "harness/tp/simulated_communicator.hpp"

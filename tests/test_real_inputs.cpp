@@ -7,8 +7,8 @@
 #include <fstream>
 
 #include "harness/inputs/activations_file.hpp"
-#include "harness/run/golden_check.hpp"
 #include "harness/inputs/h5.hpp"
+#include "harness/run/golden_check.hpp"
 #include "harness/tp/simulated_communicator.hpp"
 #include "tests/ffn_checkpoint_builder.hpp"
 #include "tests/temp_dir.hpp"

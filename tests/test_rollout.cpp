@@ -2,8 +2,8 @@
 
 #include <cmath>
 
-#include "harness/verdict/frame_verdict.hpp"
 #include "harness/run/rollout.hpp"
+#include "harness/verdict/frame_verdict.hpp"
 
 using namespace ffn;
 

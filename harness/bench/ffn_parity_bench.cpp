@@ -20,8 +20,8 @@
 #if FFN_PARITY_WITH_CUDA
 #include "harness/bench/cuda_bench.hpp"
 #endif
-#include "harness/run/case_runner.hpp"
 #include "harness/report/table_json_report.hpp"
+#include "harness/run/case_runner.hpp"
 #include "harness/version.hpp"
 #include "kernels/cpu/gelu.hpp"
 #include "kernels/cpu/linear.hpp"

@@ -5,9 +5,9 @@
 #include <string>
 #include <vector>
 
+#include "harness/inputs/synthetic_inputs.hpp"
 #include "harness/tp/allreduce_model.hpp"
 #include "harness/verdict/fault.hpp"
-#include "harness/inputs/synthetic_inputs.hpp"
 
 namespace ffn {
 

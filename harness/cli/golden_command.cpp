@@ -10,13 +10,13 @@
 #include <memory>
 #include <set>
 
-#include "harness/run/golden_check.hpp"
 #include "harness/cli/backend_options.hpp"
 #include "harness/cli/progress.hpp"
 #include "harness/cli/real_input_options.hpp"
 #include "harness/cli/sweep_options.hpp"
-#include "harness/report/junit_report.hpp"
 #include "harness/launch/rank_launch.hpp"
+#include "harness/report/junit_report.hpp"
+#include "harness/run/golden_check.hpp"
 
 namespace ffn::cli {
 

@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "harness/cli/sweep_options.hpp"
 #include "harness/inputs/real_inputs.hpp"
 #include "harness/run/case_runner.hpp"
-#include "harness/cli/sweep_options.hpp"
 
 namespace ffn::cli {
 

@@ -9,18 +9,18 @@
 #include <memory>
 #include <new>
 
-#include "harness/verdict/backend_agreement.hpp"
+#include "harness/case/sweep.hpp"
 #include "harness/cli/backend_options.hpp"
 #include "harness/cli/progress.hpp"
 #include "harness/cli/real_input_options.hpp"
 #include "harness/cli/sweep_options.hpp"
-#include "harness/verdict/fault.hpp"
+#include "harness/launch/rank_launch.hpp"
 #include "harness/report/html_report.hpp"
 #include "harness/report/junit_report.hpp"
-#include "harness/launch/rank_launch.hpp"
 #include "harness/report/table_json_report.hpp"
+#include "harness/verdict/backend_agreement.hpp"
+#include "harness/verdict/fault.hpp"
 #include "metrics/frame_io.hpp"
-#include "harness/case/sweep.hpp"
 
 namespace ffn::cli {
 

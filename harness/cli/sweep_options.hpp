@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "harness/verdict/frame_verdict.hpp"
 #include "harness/case/sweep.hpp"
+#include "harness/verdict/frame_verdict.hpp"
 
 namespace ffn::cli {
 

@@ -13,10 +13,10 @@
 #include <string>
 #include <vector>
 
-#include "harness/launch/backend.hpp"
 #include "harness/bench/cuda_bench.hpp"
-#include "harness/verdict/backend_agreement.hpp"
 #include "harness/inputs/synthetic_inputs.hpp"
+#include "harness/launch/backend.hpp"
+#include "harness/verdict/backend_agreement.hpp"
 
 namespace {
 

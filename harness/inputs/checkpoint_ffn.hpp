@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "harness/tp/ffn_paths.hpp"
 #include "harness/inputs/safetensors.hpp"
+#include "harness/tp/ffn_paths.hpp"
 
 namespace ffn {
 

@@ -7,8 +7,8 @@
 //   oneshot  every rank receives every rank's buffer and sums them itself (reduce_sum);
 //   exact    the same with the fp64 sum.
 // The group is MPI_COMM_WORLD: its size is the TP size.
-#include "harness/tp/communicator.hpp"
 #include "harness/launch/mpi_session.hpp"
+#include "harness/tp/communicator.hpp"
 
 namespace ffn {
 

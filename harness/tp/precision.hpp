@@ -6,8 +6,8 @@
 #include <string_view>
 #include <vector>
 
-#include "kernels/quantized.hpp"
 #include "kernels/dtype.hpp"
+#include "kernels/quantized.hpp"
 
 namespace ffn {
 

@@ -6,9 +6,9 @@
 #include <memory>
 #include <optional>
 
+#include "harness/inputs/synthetic_inputs.hpp"
 #include "harness/tp/communicator.hpp"
 #include "harness/verdict/fault.hpp"
-#include "harness/inputs/synthetic_inputs.hpp"
 
 namespace ffn {
 

@@ -8,9 +8,9 @@
 
 #include <stdexcept>
 
+#include "harness/inputs/synthetic_inputs.hpp"
 #include "harness/launch/backend.hpp"
 #include "harness/verdict/backend_agreement.hpp"
-#include "harness/inputs/synthetic_inputs.hpp"
 #include "tests/gpu/gpu_check.hpp"
 
 namespace {

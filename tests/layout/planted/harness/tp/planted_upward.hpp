@@ -2,5 +2,5 @@
 // Planted: the emulated stack reaching up into the runner.
 #include <vector>
 
-#include "harness/tp/communicator.hpp"
 #include "harness/run/case_runner.hpp"
+#include "harness/tp/communicator.hpp"

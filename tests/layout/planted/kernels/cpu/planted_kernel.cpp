@@ -1,3 +1,3 @@
 // Planted: a reference kernel reaching into the harness.
-#include "kernels/cpu/gelu.hpp"
 #include "harness/tp/precision.hpp"
+#include "kernels/cpu/gelu.hpp"
