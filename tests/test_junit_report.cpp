@@ -30,12 +30,15 @@ TEST_CASE("one testcase per case, a failure element with the reason", "[junit]")
                     "</testsuites>\n"));
 }
 
-TEST_CASE("no cases: an empty suite", "[junit]") {
+TEST_CASE("no cases: one testcase in error, never tests=\"0\" that CI counts as passed", "[junit]") {
   std::ostringstream out;
   write_junit(out, "s", {});
   CHECK_THAT(out.str(), Equals("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                               "<testsuites tests=\"0\" failures=\"0\" time=\"0.000\">\n"
-                               "  <testsuite name=\"s\" tests=\"0\" failures=\"0\" errors=\"0\" time=\"0.000\">\n"
+                               "<testsuites tests=\"1\" failures=\"0\" errors=\"1\" time=\"0.000\">\n"
+                               "  <testsuite name=\"s\" tests=\"1\" failures=\"0\" errors=\"1\" time=\"0.000\">\n"
+                               "    <testcase classname=\"ffn-parity\" name=\"(nothing checked)\" time=\"0.000\">\n"
+                               "      <error message=\"no case was checked\">no case was checked</error>\n"
+                               "    </testcase>\n"
                                "  </testsuite>\n"
                                "</testsuites>\n"));
 }

@@ -37,7 +37,9 @@ void check_scale_blocks(const FfnShape& shape, const Precision& p, int tp) {
   need("proj_out (column-parallel, allgather path)", "output", shape.dim, l.weight.block_rows);
 }
 
-void validate(const SweepConfig& s) {
+namespace {
+
+void validate_sweep(const SweepConfig& s, bool scale_blocks) {
   const auto fail = [](const std::string& m) { throw std::invalid_argument(m); };
   if (s.tokens <= 0) fail(fmt::format("--tokens: must be positive, got {}", s.tokens));
   if (s.tps.empty()) fail("--tp: no TP size given");
@@ -53,7 +55,8 @@ void validate(const SweepConfig& s) {
   if (s.precisions.empty()) fail("--precision: no precision given");
   for (const Precision& p : s.precisions) {
     if (p.activation == DType::fp64) fail("--precision: fp64 is the reference, not a path precision");
-    for (int tp : s.tps) check_scale_blocks(s.shape, p, tp);
+    if (scale_blocks)
+      for (int tp : s.tps) check_scale_blocks(s.shape, p, tp);
   }
   if (s.allreduce.empty()) fail("--allreduce: no AllReduce model given");
   if (s.outlier_channels < 0 || s.outlier_channels > s.shape.dim)
@@ -63,15 +66,37 @@ void validate(const SweepConfig& s) {
     fail(fmt::format("--outlier-scale: must be a positive finite number, got {}", s.outlier_scale));
 }
 
+void add_cases(const SweepConfig& s, const Precision& p, int tp, std::vector<CaseConfig>& cases) {
+  for (AllReduceModel m : s.allreduce)
+    cases.push_back({s.shape, s.tokens, tp, p.activation, p.scheme, m, s.seed, s.outlier_channels, s.outlier_scale});
+}
+
+}  // namespace
+
+void validate(const SweepConfig& s) { validate_sweep(s, /*scale_blocks=*/true); }
+
 std::vector<CaseConfig> expand(const SweepConfig& s) {
   validate(s);
   std::vector<CaseConfig> cases;
   for (const Precision& p : s.precisions)
-    for (int tp : s.tps)
-      for (AllReduceModel m : s.allreduce)
-        cases.push_back({s.shape, s.tokens, tp, p.activation, p.scheme, m, s.seed, s.outlier_channels,
-                         s.outlier_scale});
+    for (int tp : s.tps) add_cases(s, p, tp, cases);
   return cases;
+}
+
+RunnableCases expand_runnable(const SweepConfig& s) {
+  validate_sweep(s, /*scale_blocks=*/false);
+  RunnableCases r;
+  for (const Precision& p : s.precisions)
+    for (int tp : s.tps) {
+      try {
+        check_scale_blocks(s.shape, p, tp);
+      } catch (const std::invalid_argument& e) {
+        r.not_run.push_back(fmt::format("{} at tp {}: {}", p.name, tp, e.what()));
+        continue;
+      }
+      add_cases(s, p, tp, r.cases);
+    }
+  return r;
 }
 
 }  // namespace ffn

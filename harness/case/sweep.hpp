@@ -44,7 +44,18 @@ struct CaseConfig {
 void validate(const SweepConfig& sweep);
 // Refuses, as the checkpoint loader does, a scheme whose scale blocks a shard would cut.
 void check_scale_blocks(const FfnShape& shape, const Precision& precision, int tp);
-// Cases grouped by precision (all cases of one precision share their inputs).
+// Cases grouped by precision (all cases of one precision share their inputs). Throws for a
+// combination the loader refuses, like validate.
 std::vector<CaseConfig> expand(const SweepConfig& sweep);
+
+// What every command runs: the cases of the combinations of precision and tp the checkpoint
+// loader accepts, in the order of expand, and one line per combination it refuses (a scale
+// block a shard would cut), which the command lists as not run. Throws std::invalid_argument,
+// as validate, for anything else.
+struct RunnableCases {
+  std::vector<CaseConfig> cases;
+  std::vector<std::string> not_run;  // "fp8-block at tp 4: <the loader's reason>"
+};
+RunnableCases expand_runnable(const SweepConfig& sweep);
 
 }  // namespace ffn

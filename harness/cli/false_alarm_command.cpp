@@ -4,6 +4,7 @@
 #include <memory>
 #include <thread>
 
+#include "harness/cli/progress.hpp"
 #include "harness/cli/sweep_options.hpp"
 #include "harness/run/false_alarm_sweep.hpp"
 
@@ -18,9 +19,13 @@ struct FalseAlarmOptions {
 };
 
 int run(const FalseAlarmOptions& o) {
-  const SweepConfig sweep = to_sweep(o.sweep);
   try {
-    const FalseAlarmReport report = false_alarm_sweep(sweep, o.seeds, o.jobs);
+    const SweepConfig sweep = to_sweep(o.sweep);
+    TerminalProgress progress;
+    const FalseAlarmReport report = false_alarm_sweep(sweep, o.seeds, o.jobs, [&](std::size_t done, std::size_t total) {
+      progress.finished(done, total);
+    });
+    progress.clear();
     print_false_alarm_table(std::cout, sweep, report);
     return report.alarms() == 0 ? 0 : 1;
   } catch (const std::invalid_argument& e) {

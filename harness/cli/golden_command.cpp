@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 #include <fmt/ostream.h>
+#include <fmt/ranges.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -23,6 +25,7 @@ namespace ffn::cli {
 namespace {
 
 constexpr const char* k_err = "ffn-parity golden: error: ";
+constexpr const char* k_check_err = "ffn-parity golden check: error: ";
 
 std::string drift_cell(const DriftResult& d) {
   if (d.differing == 0) return "identical";
@@ -43,6 +46,7 @@ struct BlessOptions {
 
 int bless(const BlessOptions& o) {
   std::vector<CaseConfig> cases;
+  std::vector<std::string> not_run;
   SweepConfig sweep;
   std::optional<RealRun> real;
   try {
@@ -52,7 +56,12 @@ int bless(const BlessOptions& o) {
     } else {
       sweep = to_sweep(o.sweep);
     }
-    cases = expand(sweep);
+    RunnableCases runnable = expand_runnable(sweep);
+    if (runnable.cases.empty())
+      throw std::invalid_argument(fmt::format("nothing to bless: the loader refuses every combination ({})",
+                                              fmt::join(runnable.not_run, "; ")));
+    cases = std::move(runnable.cases);
+    not_run = std::move(runnable.not_run);
   } catch (const std::invalid_argument& e) {
     std::cerr << k_err << e.what() << "\n";
     return 2;
@@ -70,11 +79,14 @@ int bless(const BlessOptions& o) {
   // Full tensors for small shapes; digests for the multi-hundred-MiB LTX-2 weights.
   const bool full = o.inputs == "full" || (o.inputs == "auto" && sweep.shape.dim * sweep.shape.inner <= (1 << 20));
   try {
-    const ProgressFn progress = terminal_progress();
+    TerminalProgress progress;
+    const CaseProgress events{
+        [&](std::size_t i, std::size_t n, const CaseConfig& c) { progress.started(i, n, c.name()); },
+        [&](std::size_t i, std::size_t n, const CaseResult&) { progress.finished(i + 1, n); }};
     const std::optional<FrameOptions> frames = to_frame_options(o.frames);
-    const std::vector<CaseResult> results = run_cases(cases, progress, real ? real->source : InputSource{},
+    const std::vector<CaseResult> results = run_cases(cases, events, real ? real->source : InputSource{},
                                                       frames ? &*frames : nullptr, {}, *backend);
-    clear_progress(progress);
+    progress.clear();
     // Real inputs are recorded by where they came from and their digests, never copied.
     const bool cpu = backend->name == "cpu";
     const GoldenFile g = make_golden(results, full ? InputMode::full : InputMode::seeded,
@@ -83,6 +95,7 @@ int bless(const BlessOptions& o) {
                                      real ? real->inputs.get() : nullptr);
     write_golden(g, o.output, o.force);
     write_manifest(g, o.output);
+    for (const std::string& line : not_run) fmt::print("# not blessed: {}\n", line);
     fmt::print("blessed {} cases ({} inputs) into {}\n", g.cases.size(),
                real ? "real" : full ? "full" : "seeded", o.output);
     return 0;
@@ -106,81 +119,138 @@ struct CheckOptions {
   BackendOptions backend;
 };
 
+void print_check_header(const GoldenFile& g, std::size_t cases, double growth) {
+  fmt::print("# golden check {}: {} cases, blessed {} at {} ({}, {})\n", g.path, cases,
+             g.provenance.count("created_utc") ? g.provenance.at("created_utc") : "?",
+             g.provenance.count("git_commit") ? g.provenance.at("git_commit") : "?",
+             g.provenance.count("backend") ? g.provenance.at("backend") : "?",
+             g.provenance.count("device") ? g.provenance.at("device") : "?");
+  fmt::print("# drift: elements differing from the blessed output @ margin (<= 1 passes); grow: "
+             "today's error / blessed error (<= {} passes)\n",
+             growth);
+  fmt::print("#{:<41} {:>11} {:>11} {:>8} {:>8} {:>8} {:>7}\n", "case", "ag_drift", "sh_drift", "par_grow",
+             "ag_grow", "sh_grow", "verdict");
+}
+
+void print_check_row(const GoldenCaseCheck& k) {
+  fmt::print(" {:<41} {:>11} {:>11} {:>8.3f} {:>8.3f} {:>8.3f} {:>7}", k.golden->config.name(),
+             drift_cell(k.allgather), drift_cell(k.sharded), k.parity_growth, k.allgather_growth, k.sharded_growth,
+             k.pass ? "PASS" : "FAIL");
+  // Frames against the blessed frames: min PSNR per path (inf: identical).
+  if (k.frames_allgather)
+    fmt::print("  frames ag {:.2f} dB sh {:.2f} dB", k.frames_allgather->psnr_min_db, k.frames_sharded->psnr_min_db);
+  fmt::print("\n");
+  if (!k.pass)
+    fmt::print("#   FAIL {} case {} (tp {}, {}, {}): {}\n", k.file, k.golden->id, k.golden->config.tp,
+               k.golden->config.precision().name, allreduce_model_name(k.golden->config.allreduce), k.reason);
+}
+
+// Writes --junit when given; false (after one line) when it cannot be written.
+bool write_check_junit(const std::string& path, const std::vector<JunitCase>& cases) {
+  if (path.empty()) return true;
+  try {
+    write_junit_file(path, "ffn-parity golden check", cases);
+    return true;
+  } catch (const std::runtime_error& e) {
+    std::cerr << k_check_err << "--junit: " << e.what() << "\n";
+    return false;
+  }
+}
+
 int check(const CheckOptions& o) {
-  const std::optional<Backend> backend = open_backend(o.backend.backend, o.backend.tf32, "ffn-parity golden");
+  const std::optional<Backend> backend = open_backend(o.backend.backend, o.backend.tf32, "ffn-parity golden check");
   if (!backend) return 2;
   std::unique_ptr<RankLaunch> launch;
   try {
     launch = start_launch(*parse_comm_kind(o.comm));  // IsMember checked the name
   } catch (const LaunchError& e) {
-    if (reports_launch_error(e)) std::cerr << k_err << e.what() << "\n";
+    if (reports_launch_error(e)) std::cerr << k_check_err << e.what() << "\n";
     return 2;
   }
   const bool reports = launch->reports();
-  std::size_t passed = 0, failed = 0;
+  // Every file read and every --case matched before the first case runs. A file that cannot be
+  // read is reported and the others are still checked; the exit status is then 2.
+  bool unreadable = false;
   std::vector<JunitCase> junit;
+  std::vector<GoldenFile> goldens;
   for (const std::string& path : o.files) {
     try {
-      const GoldenFile g = read_golden(path);
-      GoldenCheckOptions opt;
-      opt.growth_limit = o.growth;
-      opt.only_cases = o.cases;
-      // One TP rank per process: the cases of the world's size, the others are left out.
-      opt.only_tp = launch->required_tp();
-      opt.execution = launch->execution();
-      const ProgressFn progress = reports ? terminal_progress() : ProgressFn{};
-      opt.backend = &*backend;
-      const std::vector<GoldenCaseCheck> checks = check_golden(g, opt, progress);
-      clear_progress(progress);
-      if (!reports) continue;
-      fmt::print("# golden check {}: {} cases, blessed {} at {} ({}, {})\n", path, g.cases.size(),
-                 g.provenance.count("created_utc") ? g.provenance.at("created_utc") : "?",
-                 g.provenance.count("git_commit") ? g.provenance.at("git_commit") : "?",
-                 g.provenance.count("backend") ? g.provenance.at("backend") : "?",
-                 g.provenance.count("device") ? g.provenance.at("device") : "?");
-      fmt::print("# drift: elements differing from the blessed output @ margin (<= 1 passes); grow: "
-                 "today's error / blessed error (<= {} passes)\n",
-                 o.growth);
-      fmt::print("#{:<41} {:>11} {:>11} {:>8} {:>8} {:>8} {:>7}\n", "case", "ag_drift", "sh_drift",
-                 "par_grow", "ag_grow", "sh_grow", "verdict");
-      for (const GoldenCaseCheck& k : checks) {
-        fmt::print(" {:<41} {:>11} {:>11} {:>8.3f} {:>8.3f} {:>8.3f} {:>7}", k.golden->config.name(),
-                   drift_cell(k.allgather), drift_cell(k.sharded), k.parity_growth, k.allgather_growth,
-                   k.sharded_growth, k.pass ? "PASS" : "FAIL");
-        // Frames against the blessed frames: min PSNR per path (inf: identical).
-        if (k.frames_allgather)
-          fmt::print("  frames ag {:.2f} dB sh {:.2f} dB", k.frames_allgather->psnr_min_db, k.frames_sharded->psnr_min_db);
-        fmt::print("\n");
-        if (!k.pass)
-          fmt::print("#   FAIL {} case {} (tp {}, {}, {}): {}\n", path, k.golden->id, k.golden->config.tp,
-                     k.golden->config.precision().name, allreduce_model_name(k.golden->config.allreduce),
-                     k.reason);
-        (k.pass ? passed : failed)++;
-        junit.push_back({path, k.golden->config.name(), k.today.seconds,
-                         k.pass ? std::nullopt : std::optional(k.reason)});
-      }
+      goldens.push_back(read_golden(path));
     } catch (const GoldenError& e) {
-      if (reports) std::cerr << k_err << e.what() << "\n";
-      ++failed;
+      if (reports) std::cerr << k_check_err << e.what() << "\n";
+      unreadable = true;
       junit.push_back({path, "(file)", 0, std::string(e.what())});
+    }
+  }
+  for (const std::string& want : o.cases)
+    if (std::ranges::none_of(goldens, [&](const GoldenFile& g) {
+          return std::ranges::any_of(g.cases, [&](const GoldenCase& c) { return golden_case_matches(c, want); });
+        })) {
+      if (reports)
+        std::cerr << fmt::format("{}--case {}: no case has this id or name in {}\n", k_check_err, want,
+                                 fmt::join(o.files, ", "));
+      return 2;
+    }
+  GoldenCheckOptions opt;
+  opt.growth_limit = o.growth;
+  opt.only_cases = o.cases;
+  // One TP rank per process: the cases of the world's size, the others are left out.
+  opt.only_tp = launch->required_tp();
+  opt.execution = launch->execution();
+  opt.backend = &*backend;
+  std::size_t selected = 0;
+  for (const GoldenFile& g : goldens) selected += select_golden_cases(g, opt).size();
+  if (selected == 0 && !unreadable) {
+    // Nothing checked is never a pass.
+    if (reports) {
+      const bool no_cases = std::ranges::all_of(goldens, [](const GoldenFile& g) { return g.cases.empty(); });
+      std::cerr << k_check_err
+                << (no_cases ? fmt::format("nothing to check: {} holds no cases (frames blessed by `frames bless` "
+                                           "are compared with `ffn-parity frames compare`)",
+                                           fmt::join(o.files, ", "))
+                             : fmt::format("nothing to check: no case of tp {} (one rank per process) in {}",
+                                           opt.only_tp.value_or(0), fmt::join(o.files, ", ")))
+                << "\n";
+      write_check_junit(o.junit, junit);  // one testcase in error
+    }
+    return 2;
+  }
+  std::size_t passed = 0, failed = 0, done = 0;
+  TerminalProgress progress(reports);
+  for (const GoldenFile& g : goldens) {
+    const std::size_t cases = select_golden_cases(g, opt).size();
+    if (cases == 0) continue;
+    try {
+      if (reports) print_check_header(g, cases, o.growth);
+      const std::size_t before = done;
+      const GoldenCheckProgress events{
+          [&](std::size_t i, std::size_t, const CaseConfig& c) { progress.started(before + i, selected, c.name()); },
+          [&](const GoldenCaseCheck& k) {
+            progress.print([&] { print_check_row(k); });
+            progress.finished(++done, selected);
+            (k.pass ? passed : failed)++;
+            junit.push_back({g.path, k.golden->config.name(), k.today.seconds,
+                             k.pass ? std::nullopt : std::optional(k.reason)});
+          }};
+      check_golden(g, opt, reports ? events : GoldenCheckProgress{});
+    } catch (const GoldenError& e) {
+      progress.clear();
+      if (reports) std::cerr << k_check_err << e.what() << "\n";
+      unreadable = true;
+      junit.push_back({g.path, "(file)", 0, std::string(e.what())});
     } catch (const std::exception& e) {
+      progress.clear();
       if (launch->world_size() == 1) throw;  // main reports it
       // A collective or a device failed on this rank: the others cannot go on without it.
-      std::cerr << fmt::format("{}rank {}: {}\n", k_err, launch->rank(), e.what());
+      std::cerr << fmt::format("{}rank {}: {}\n", k_check_err, launch->rank(), e.what());
       launch->abort(3);
     }
   }
+  progress.clear();
   if (!reports) return 0;  // rank 0 reports
   fmt::print("{} passed, {} failed\n", passed, failed);
-  if (!o.junit.empty()) {
-    try {
-      write_junit_file(o.junit, "ffn-parity golden check", junit);
-    } catch (const std::runtime_error& e) {
-      std::cerr << k_err << "--junit: " << e.what() << "\n";
-      return 2;
-    }
-  }
-  return failed == 0 ? 0 : 1;
+  if (!write_check_junit(o.junit, junit)) return 2;
+  return unreadable ? 2 : failed == 0 ? 0 : 1;
 }
 
 // ---- diff -----------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 #include "harness/cli/run_command.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -154,13 +155,20 @@ int run(const RunOptions& o) {
       std::cerr << "ffn-parity run: error: " << e.what() << "\n";
     return 2;
   }
-  std::vector<CaseConfig> cases;
+  RunnableCases runnable;
   try {
-    cases = with_faults(expand(sweep), o.inject);
+    runnable = expand_runnable(sweep);
   } catch (const std::invalid_argument& e) {
     if (launch->reports()) std::cerr << "ffn-parity run: error: " << e.what() << "\n";
     return 2;
   }
+  if (runnable.cases.empty()) {
+    if (launch->reports())
+      std::cerr << fmt::format("{}: error: nothing to run: the loader refuses every combination ({})\n", k_prefix,
+                               fmt::join(runnable.not_run, "; "));
+    return 2;
+  }
+  const std::vector<CaseConfig> cases = with_faults(runnable.cases, o.inject);
   // A report that cannot be written is refused before the sweep spends its time.
   if (!o.report_dir.empty()) {
     try {
@@ -170,25 +178,63 @@ int run(const RunOptions& o) {
       return 2;
     }
   }
-  const ProgressFn progress = launch->reports() ? terminal_progress() : ProgressFn{};
+  // Nothing checked is never a pass: faults that apply to no case leave nothing to detect.
+  if (!o.inject.empty()) {
+    const auto applies = [](const CaseConfig& c) {
+      return fault_not_applicable(c.fault, c.tp, c.precision()).empty();
+    };
+    if (std::ranges::none_of(cases, applies)) {
+      if (launch->reports())
+        std::cerr << fmt::format("{}: error: --inject: no injected fault applies to any case ({}: {})\n", k_prefix,
+                                 cases.front().name(),
+                                 fault_not_applicable(cases.front().fault, cases.front().tp,
+                                                      cases.front().precision()));
+      return 2;
+    }
+  }
+  const bool table = o.format == "table" && launch->reports();
+  const bool faults = !o.inject.empty();
+  if (table) {
+    if (backend->name != "cpu")
+      std::cout << fmt::format("# backend {}: {}; {}\n", backend->name, backend->device, backend->libraries);
+    std::cout << real_inputs;
+    print_table_header(std::cout, sweep, faults, runnable.not_run);
+    std::cout << std::flush;
+  }
+  // Each row as soon as its case is judged (flushed, also into a pipe), the progress line on a
+  // terminal around it.
+  TerminalProgress progress(launch->reports());
+  const std::size_t runs = cases.size() * (other ? 2 : 1);
+  std::size_t done = 0;
+  const auto progress_of = [&](std::size_t offset, bool rows) {
+    return CaseProgress{
+        [&, offset](std::size_t i, std::size_t, const CaseConfig& c) { progress.started(offset + i, runs, c.name()); },
+        [&, rows](std::size_t, std::size_t, const CaseResult& r) {
+          if (rows && table) progress.print([&] { print_table_row(std::cout, r, faults); });
+          progress.finished(++done, runs);
+        }};
+  };
   std::vector<CaseResult> results, other_results;
   try {
     const std::optional<FrameOptions> frames = to_frame_options(o.frames);
-    results = run_cases(cases, progress, source, frames ? &*frames : nullptr, launch->execution(), *backend);
-    if (other) other_results = run_cases(cases, progress, source, nullptr, launch->execution(), *other);
+    results = run_cases(cases, progress_of(0, true), source, frames ? &*frames : nullptr, launch->execution(),
+                        *backend);
+    if (other)
+      other_results = run_cases(cases, progress_of(cases.size(), false), source, nullptr, launch->execution(), *other);
   } catch (const RealInputError& e) {
-    clear_progress(progress);
+    progress.clear();
     if (launch->reports()) std::cerr << "ffn-parity run: error: " << e.what() << "\n";
     if (launch->world_size() > 1) launch->abort(2);
     return 2;
   } catch (const std::bad_alloc&) {
-    clear_progress(progress);
+    progress.clear();
     std::cerr << fmt::format("ffn-parity run: error: --tokens: {} tokens of shape {} (dim {}, "
                              "inner {}) do not fit in memory\n",
                              sweep.tokens, sweep.shape.name, sweep.shape.dim, sweep.shape.inner);
     if (launch->world_size() > 1) launch->abort(2);
     return 2;
   } catch (const std::exception& e) {
+    progress.clear();
     if (launch->world_size() > 1) {
       // A collective or a device failed on this rank: the others cannot go on without it.
       std::cerr << fmt::format("ffn-parity run: error: rank {}: {}\n", launch->rank(), e.what());
@@ -196,20 +242,15 @@ int run(const RunOptions& o) {
     }
     // A kernel the device cannot run (nvfp4 before Blackwell, fp8 before sm_89), a CUDA error.
     if (backend->name == "cpu" || !dynamic_cast<const std::runtime_error*>(&e)) throw;  // main reports it
-    clear_progress(progress);
     std::cerr << k_prefix << ": error: --backend " << backend->name << ": " << e.what() << "\n";
     return 2;
   }
-  clear_progress(progress);
+  progress.clear();
   if (!launch->reports()) return 0;  // rank 0 reports the cases and their verdicts
-  if (o.format == "json") {
-    print_json(std::cout, sweep, results);
-  } else {
-    if (backend->name != "cpu")
-      std::cout << fmt::format("# backend {}: {}; {}\n", backend->name, backend->device, backend->libraries);
-    std::cout << real_inputs;
-    print_table(std::cout, sweep, results);
-  }
+  if (table)
+    print_table_footer(std::cout, results, runnable.not_run.size());
+  else
+    print_json(std::cout, sweep, results, runnable.not_run);
   const std::size_t disagreements =
       other ? print_agreement(std::cout, *backend, *other, o.backend.tf32, results, other_results) : 0;
   if (!o.report_dir.empty()) {

@@ -1,7 +1,8 @@
 #pragma once
 // JUnit XML, the report CI systems (GitHub Actions, GitLab, Jenkins) show per test case:
 // one <testsuite> of one <testcase> per case, a <failure> with the reason for each failing
-// one. Text is escaped for XML 1.0; characters XML 1.0 cannot carry become U+FFFD.
+// one. Text is escaped for XML 1.0; characters XML 1.0 cannot carry become U+FFFD. No cases
+// make one testcase in error, never an empty suite that CI would count as passed.
 #include <optional>
 #include <ostream>
 #include <string>

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
+#include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <ostream>
@@ -105,11 +106,12 @@ void print_captured_table(std::ostream& out, const std::vector<CaseResult>& resu
 
 }  // namespace
 
-std::string summary_line(const std::vector<CaseResult>& results) {
+std::string summary_line(const std::vector<CaseResult>& results, std::size_t not_run) {
   std::size_t passed = 0, not_applicable = 0;
   for (const auto& r : results) passed += r.pass, not_applicable += !r.applicable();
   std::string line = fmt::format("{} passed, {} failed", passed, results.size() - passed - not_applicable);
   if (not_applicable > 0) line += fmt::format(", {} not applicable", not_applicable);
+  if (not_run > 0) line += fmt::format(", {} not run", not_run);
   return line;
 }
 
@@ -126,7 +128,7 @@ std::string injection_line(const std::vector<CaseResult>& results) {
                      detected, missed, not_applicable, controls - controls_failed, controls_failed);
 }
 
-void print_table(std::ostream& out, const SweepConfig& s, const std::vector<CaseResult>& results) {
+void print_table_header(std::ostream& out, const SweepConfig& s, bool faults, const std::vector<std::string>& not_run) {
   fmt::print(out, "# ffn-parity {} run: shape {} (dim {}, inner {}), {} tokens, seed {}", k_version,
              s.shape.name, s.shape.dim, s.shape.inner, s.tokens, s.seed);
   if (s.outlier_channels > 0)
@@ -137,33 +139,50 @@ void print_table(std::ostream& out, const SweepConfig& s, const std::vector<Case
              " default tolerance (information, not the verdict); #wrong = elements over budget;\n"
              "# quantized: scale_rl2 / order_rl2 = parity error from rank-local input scales / from"
              " the reduction order\n");
-  fmt::print(out, "#{:>3} {:>18} {:>8} | {:>9} {:>8} {:>7} {:>9} {:>7} {:>9} {:>9} | {:>8} {:>7} | {:>8} {:>7} | {:>6} {:>7} {:>7}\n",
-             "tp", "precision", "reduce", "par_max", "par_rl2", "ulp_p99", "allclose%", "par_mrg",
-             "scale_rl2", "order_rl2", "ag_rl2", "ag_mrg", "sh_rl2", "sh_mrg", "#wrong", "time_s", "verdict");
-  for (const auto& r : results) {
-    if (!r.applicable()) {
-      fmt::print(out, "{:>4} {:>18} {:>8} | not applicable: {}\n", r.config.tp, r.config.precision().name,
-                 allreduce_model_name(r.config.allreduce), r.not_applicable);
-      continue;
-    }
-    const auto& p = r.parity.stats;
-    fmt::print(out, "{:>4} {:>18} {:>8} | {:>9.3e} {:>8.2e} {:>7.4g} {:>9.3f} {:>7.3f} {:>9} {:>9} | {:>8.2e} {:>7.3f} | {:>8.2e} {:>7.3f} | {:>6} {:>7.2f} {:>7}\n",
-               r.config.tp, r.config.precision().name, allreduce_model_name(r.config.allreduce),
-               p.max_abs, std::sqrt(p.nmse), p.ulp_p99, 100.0 * p.mismatch_fraction(),
-               r.parity_margin(), optional_cell(r.scale_part_rel_l2),
-               optional_cell(r.order_part_rel_l2), std::sqrt(r.allgather_ref.stats.nmse),
-               r.allgather_ref.verdict.margin(), std::sqrt(r.sharded_ref.stats.nmse),
-               r.sharded_ref.verdict.margin(), wrong(r), r.seconds, r.pass ? "PASS" : "FAIL");
-    if (!r.pass) fmt::print(out, "#   FAIL {}: {}\n", r.config.name(), r.reason);
-    else if (r.config.fault != Fault::none) fmt::print(out, "#   PASS {}\n", r.config.name());  // names the fault
+  for (const std::string& line : not_run) fmt::print(out, "# not run: {}\n", line);
+  if (faults)
+    fmt::print(out, "# fault: the fault injected into the path under test; a FAIL row detected it, a "
+                    "control (control-*) must PASS\n");
+  fmt::print(out, "#{:>3} {:>18} {:>8}{} | {:>9} {:>8} {:>7} {:>9} {:>7} {:>9} {:>9} | {:>8} {:>7} | {:>8} {:>7} | {:>6} {:>7} {:>7}\n",
+             "tp", "precision", "reduce", faults ? fmt::format(" {:<24}", "fault") : "", "par_max", "par_rl2",
+             "ulp_p99", "allclose%", "par_mrg", "scale_rl2", "order_rl2", "ag_rl2", "ag_mrg", "sh_rl2", "sh_mrg",
+             "#wrong", "time_s", "verdict");
+}
+
+void print_table_row(std::ostream& out, const CaseResult& r, bool faults) {
+  const std::string fault = faults ? fmt::format(" {:<24}", fault_name(r.config.fault)) : "";
+  if (!r.applicable()) {
+    fmt::print(out, "{:>4} {:>18} {:>8}{} | not applicable: {}\n", r.config.tp, r.config.precision().name,
+               allreduce_model_name(r.config.allreduce), fault, r.not_applicable);
+    return;
   }
+  const auto& p = r.parity.stats;
+  fmt::print(out, "{:>4} {:>18} {:>8}{} | {:>9.3e} {:>8.2e} {:>7.4g} {:>9.3f} {:>7.3f} {:>9} {:>9} | {:>8.2e} {:>7.3f} | {:>8.2e} {:>7.3f} | {:>6} {:>7.2f} {:>7}\n",
+             r.config.tp, r.config.precision().name, allreduce_model_name(r.config.allreduce), fault,
+             p.max_abs, std::sqrt(p.nmse), p.ulp_p99, 100.0 * p.mismatch_fraction(),
+             r.parity_margin(), optional_cell(r.scale_part_rel_l2),
+             optional_cell(r.order_part_rel_l2), std::sqrt(r.allgather_ref.stats.nmse),
+             r.allgather_ref.verdict.margin(), std::sqrt(r.sharded_ref.stats.nmse),
+             r.sharded_ref.verdict.margin(), wrong(r), r.seconds, r.pass ? "PASS" : "FAIL");
+  if (!r.pass) fmt::print(out, "#   FAIL {}: {}\n", r.config.name(), r.reason);
+}
+
+void print_table_footer(std::ostream& out, const std::vector<CaseResult>& results, std::size_t not_run) {
   if (!results.empty() && results.front().frames) print_frames_table(out, results);
   if (!results.empty() && results.front().allgather_captured) print_captured_table(out, results);
   if (const std::string line = injection_line(results); !line.empty()) fmt::print(out, "# {}\n", line);
-  fmt::print(out, "{}\n", summary_line(results));
+  fmt::print(out, "{}\n", summary_line(results, not_run));
 }
 
-void print_json(std::ostream& out, const SweepConfig& s, const std::vector<CaseResult>& results) {
+void print_table(std::ostream& out, const SweepConfig& s, const std::vector<CaseResult>& results) {
+  const bool faults = std::ranges::any_of(results, [](const CaseResult& r) { return r.config.fault != Fault::none; });
+  print_table_header(out, s, faults);
+  for (const auto& r : results) print_table_row(out, r, faults);
+  print_table_footer(out, results);
+}
+
+void print_json(std::ostream& out, const SweepConfig& s, const std::vector<CaseResult>& results,
+                const std::vector<std::string>& not_run) {
   json cases = json::array();
   std::size_t passed = 0, not_applicable = 0;
   for (const auto& r : results) {
@@ -225,6 +244,7 @@ void print_json(std::ostream& out, const SweepConfig& s, const std::vector<CaseR
       {"passed", passed},
       {"failed", results.size() - passed - not_applicable},
       {"not_applicable", not_applicable},
+      {"not_run", not_run},
   };
   out << doc.dump(2) << "\n";
 }

@@ -258,13 +258,13 @@ std::optional<CaseResult> run_case(const CaseConfig& config, SharedState& shared
 
 }  // namespace
 
-std::vector<CaseResult> run_cases(const std::vector<CaseConfig>& cases, const ProgressFn& progress,
+std::vector<CaseResult> run_cases(const std::vector<CaseConfig>& cases, const CaseProgress& progress,
                                   const InputSource& source, const FrameOptions* frames,
                                   const CaseExecution& execution, const Backend& backend) {
   std::vector<CaseResult> results;
   std::unique_ptr<SharedState> shared;
   for (std::size_t i = 0; i < cases.size(); ++i) {
-    if (progress) progress(i, cases.size(), cases[i]);
+    if (progress.started) progress.started(i, cases.size(), cases[i]);
     const InputConfig key = cases[i].inputs();
     if (!shared || !same_inputs(shared->key, key)) {
       shared.reset();  // release the previous precision's tensors before making new ones
@@ -286,7 +286,10 @@ std::vector<CaseResult> run_cases(const std::vector<CaseConfig>& cases, const Pr
       shared->reference_activation.assign(ref.activation.values().begin(), ref.activation.values().end());
       shared->reference = std::make_shared<const Matrix<double>>(std::move(ref.output));
     }
-    if (std::optional<CaseResult> r = run_case(cases[i], *shared, frames, execution, backend)) results.push_back(std::move(*r));
+    if (std::optional<CaseResult> r = run_case(cases[i], *shared, frames, execution, backend)) {
+      results.push_back(std::move(*r));
+      if (progress.finished) progress.finished(i, cases.size(), results.back());
+    }
   }
   return results;
 }

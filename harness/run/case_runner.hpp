@@ -13,8 +13,13 @@
 
 namespace ffn {
 
-// Called before each case with (index, count, case).
-using ProgressFn = std::function<void(std::size_t, std::size_t, const CaseConfig&)>;
+// What the runner says as it goes, each part optional: a case about to start (index, count,
+// case), and a case judged (index, count, result), in the process that judges, as soon as it
+// is, so that a caller can print its row before the next case starts.
+struct CaseProgress {
+  std::function<void(std::size_t, std::size_t, const CaseConfig&)> started;
+  std::function<void(std::size_t, std::size_t, const CaseResult&)> finished;
+};
 // Where a case's inputs come from: generated (make_inputs) or, for a golden, read back.
 using InputSource = std::function<FfnInputs(const CaseConfig&)>;
 
@@ -24,7 +29,7 @@ using InputSource = std::function<FfnInputs(const CaseConfig&)>;
 // `backend`: what the two paths run on; the fp64 reference and the frame rollout always run on
 // the CPU.
 std::vector<CaseResult> run_cases(const std::vector<CaseConfig>& cases,
-                                  const ProgressFn& progress = {},
+                                  const CaseProgress& progress = {},
                                   const InputSource& inputs = {},
                                   const FrameOptions* frames = nullptr,
                                   const CaseExecution& execution = {},

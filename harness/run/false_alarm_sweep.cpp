@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <fmt/ostream.h>
+#include <fmt/ranges.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -37,31 +38,10 @@ double quantile(const std::vector<double>& sorted, double q) {
   return sorted[std::clamp<std::size_t>(rank, 1, sorted.size()) - 1];
 }
 
-// One sweep per precision, with the tps its scale blocks allow.
-std::vector<SweepConfig> runnable_sweeps(const SweepConfig& sweep, std::vector<std::string>& refused) {
-  std::vector<SweepConfig> out;
-  for (const Precision& p : sweep.precisions) {
-    SweepConfig s = sweep;
-    s.precisions = {p};
-    s.tps.clear();
-    for (int tp : sweep.tps) {
-      try {
-        check_scale_blocks(sweep.shape, p, tp);
-        s.tps.push_back(tp);
-      } catch (const std::invalid_argument& e) {
-        refused.push_back(fmt::format("{} at tp {}: {}", p.name, tp, e.what()));
-      }
-    }
-    if (s.tps.empty()) continue;
-    validate(s);
-    out.push_back(std::move(s));
-  }
-  return out;
-}
-
 }  // namespace
 
-FalseAlarmReport false_alarm_sweep(const SweepConfig& sweep, std::uint64_t seeds, int jobs) {
+FalseAlarmReport false_alarm_sweep(const SweepConfig& sweep, std::uint64_t seeds, int jobs,
+                                   const std::function<void(std::size_t, std::size_t)>& progress) {
   if (seeds == 0) throw std::invalid_argument("--seeds: must be positive");
   if (jobs < 1) throw std::invalid_argument(fmt::format("--jobs: must be positive, got {}", jobs));
   const auto start = std::chrono::steady_clock::now();
@@ -69,12 +49,14 @@ FalseAlarmReport false_alarm_sweep(const SweepConfig& sweep, std::uint64_t seeds
   report.first_seed = sweep.seed;
   report.seeds = seeds;
   report.jobs = jobs;
-  const std::vector<SweepConfig> sweeps = runnable_sweeps(sweep, report.refused);
-
-  // The configurations, in the order expand() gives their cases for any one seed.
-  std::vector<CaseConfig> layout;
-  for (const SweepConfig& s : sweeps)
-    for (const CaseConfig& c : expand(s)) layout.push_back(c);
+  // The configurations, in the order of expand() for any one seed.
+  RunnableCases runnable = expand_runnable(sweep);
+  report.refused = std::move(runnable.not_run);
+  const std::vector<CaseConfig>& layout = runnable.cases;
+  // Nothing checked is never a pass.
+  if (layout.empty())
+    throw std::invalid_argument(fmt::format("nothing to run: the loader refuses every configuration ({})",
+                                            fmt::join(report.refused, "; ")));
   for (const CaseConfig& c : layout) report.configs.push_back({c.tp, c.precision(), c.allreduce, {}, {}});
 
   // margins[config][seed - first]: each slot written by exactly one thread.
@@ -82,6 +64,14 @@ FalseAlarmReport false_alarm_sweep(const SweepConfig& sweep, std::uint64_t seeds
   std::vector<std::vector<double>> parity(layout.size(), std::vector<double>(seeds));
   std::vector<std::vector<double>> reference(layout.size(), std::vector<double>(seeds));
   std::mutex alarm_mutex;
+  std::mutex progress_mutex;
+  std::size_t done = 0;
+  const std::size_t total = layout.size() * seeds;
+  const CaseProgress case_done{{}, [&](std::size_t, std::size_t, const CaseResult&) {
+                                 if (!progress) return;
+                                 const std::lock_guard lock(progress_mutex);
+                                 progress(++done, total);
+                               }};
   std::exception_ptr failure;
   std::mutex failure_mutex;
 
@@ -90,12 +80,9 @@ FalseAlarmReport false_alarm_sweep(const SweepConfig& sweep, std::uint64_t seeds
     omp_set_num_threads(1);
     try {
       for (std::uint64_t i = static_cast<std::uint64_t>(job); i < seeds; i += static_cast<std::uint64_t>(jobs)) {
-        std::vector<CaseConfig> cases;
-        for (SweepConfig s : sweeps) {
-          s.seed = sweep.seed + i;
-          for (const CaseConfig& c : expand(s)) cases.push_back(c);
-        }
-        const std::vector<CaseResult> results = run_cases(cases);
+        std::vector<CaseConfig> cases = layout;
+        for (CaseConfig& c : cases) c.seed = sweep.seed + i;
+        const std::vector<CaseResult> results = run_cases(cases, case_done);
         for (std::size_t k = 0; k < results.size(); ++k) {
           const CaseResult& r = results[k];
           margins[k][i] = r.margin();

@@ -3,6 +3,7 @@
 // configuration (tp, precision, AllReduce model). Any FAIL is a false alarm. The margins
 // (worst error over its budget) show how far from the edge the budgets sit.
 #include <cstdint>
+#include <functional>
 #include <iosfwd>
 #include <string>
 #include <vector>
@@ -43,7 +44,10 @@ struct FalseAlarmReport {
 // of `seeds` consecutive ones) for every seed, on `jobs` threads. Combinations of precision
 // and tp whose scale blocks a shard would cut are left out and listed in `refused`.
 // Throws std::invalid_argument for a sweep that `validate` refuses otherwise.
-FalseAlarmReport false_alarm_sweep(const SweepConfig& sweep, std::uint64_t seeds, int jobs);
+// `progress` (done, total) is called as cases finish, from the worker threads but never two at
+// once. Throws std::invalid_argument when the loader refuses every configuration: nothing to run.
+FalseAlarmReport false_alarm_sweep(const SweepConfig& sweep, std::uint64_t seeds, int jobs,
+                                   const std::function<void(std::size_t, std::size_t)>& progress = {});
 
 // One line per configuration (nccl-tests style) and a closing verdict line.
 void print_false_alarm_table(std::ostream& out, const SweepConfig& sweep, const FalseAlarmReport& report);

@@ -69,23 +69,26 @@ FfnInputs real_inputs_of(const GoldenFile& g, const GoldenInputSet& set, std::st
 
 }  // namespace
 
-std::vector<GoldenCaseCheck> check_golden(const GoldenFile& g, const GoldenCheckOptions& opt,
-                                          const ProgressFn& progress) {
+bool golden_case_matches(const GoldenCase& c, const std::string& want) {
+  return c.id == want || c.config.name() == want;
+}
+
+std::vector<const GoldenCase*> select_golden_cases(const GoldenFile& g, const GoldenCheckOptions& opt) {
   std::vector<const GoldenCase*> selected;
-  for (const std::string& want : opt.only_cases) {
-    const auto it = std::find_if(g.cases.begin(), g.cases.end(), [&](const GoldenCase& c) {
-      return c.id == want || c.config.name() == want;
-    });
-    if (it == g.cases.end()) throw GoldenError(fmt::format("{}: no case '{}' in the file", g.path, want));
-    selected.push_back(&*it);
-  }
-  if (opt.only_cases.empty())
-    for (const GoldenCase& c : g.cases) selected.push_back(&c);
-  if (opt.only_tp)
-    std::erase_if(selected, [&](const GoldenCase* c) { return c->config.tp != *opt.only_tp; });
+  for (const GoldenCase& c : g.cases)
+    if ((opt.only_cases.empty() ||
+         std::ranges::any_of(opt.only_cases, [&](const std::string& want) { return golden_case_matches(c, want); })) &&
+        (!opt.only_tp || c.config.tp == *opt.only_tp))
+      selected.push_back(&c);
   // Cases of one input set run together so they share inputs and reference.
   std::stable_sort(selected.begin(), selected.end(),
                    [](const GoldenCase* a, const GoldenCase* b) { return a->input_set < b->input_set; });
+  return selected;
+}
+
+std::vector<GoldenCaseCheck> check_golden(const GoldenFile& g, const GoldenCheckOptions& opt,
+                                          const GoldenCheckProgress& progress) {
+  const std::vector<const GoldenCase*> selected = select_golden_cases(g, opt);
 
   std::vector<CaseConfig> configs;
   for (const GoldenCase* c : selected) configs.push_back(c->config);
@@ -122,19 +125,15 @@ std::vector<GoldenCaseCheck> check_golden(const GoldenFile& g, const GoldenCheck
     throw GoldenError(fmt::format("{}: its cases have frames, whose rollout runs every rank in one process; "
                                   "check it without --comm",
                                   g.path));
-  std::vector<CaseResult> results =
-      run_cases(configs, progress, source, frames ? &*frames : nullptr, opt.execution,
-                opt.backend ? *opt.backend : cpu_backend());
-  if (!opt.execution.judge) return {};
-
   std::vector<GoldenCaseCheck> checks;
-  for (std::size_t i = 0; i < selected.size(); ++i) {
+  // Each case is checked as soon as it has run, so that its row can be printed at once.
+  const auto check_case = [&](std::size_t i, const CaseResult& today) {
     const GoldenCase& gc = *selected[i];
     const GoldenInputSet& set = g.input_sets.at(gc.input_set);
     GoldenCaseCheck k;
     k.file = g.path;
     k.golden = &gc;
-    k.today = std::move(results[i]);
+    k.today = today;
     const CaseResult& r = k.today;
     if (const auto p = input_problems.find(gc.input_set); p != input_problems.end())
       add_reason(k.reason, p->second);
@@ -173,7 +172,10 @@ std::vector<GoldenCaseCheck> check_golden(const GoldenFile& g, const GoldenCheck
     }
     k.pass = k.reason.empty();
     checks.push_back(std::move(k));
-  }
+    if (progress.checked) progress.checked(checks.back());
+  };
+  run_cases(configs, {progress.started, [&](std::size_t i, std::size_t, const CaseResult& r) { check_case(i, r); }},
+            source, frames ? &*frames : nullptr, opt.execution, opt.backend ? *opt.backend : cpu_backend());
   return checks;
 }
 

@@ -6,6 +6,7 @@
 //           than `growth_limit` times the blessed error fails even while budgets hold;
 //   inputs  generated inputs must reproduce the recorded SHA-256 digests, and the fp64
 //           reference must reproduce the stored one.
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,7 +37,7 @@ struct GoldenCaseCheck {
 
 struct GoldenCheckOptions {
   double growth_limit = 1.25;
-  std::vector<std::string> only_cases;  // case ids or names; empty: all
+  std::vector<std::string> only_cases;  // case ids or names; empty: all; names matching nothing are ignored
   // Only the cases of this TP size (one TP rank per process runs the world size's cases).
   std::optional<int> only_tp;
   // Where the cases' ranks run; a process that does not judge gets no checks back.
@@ -44,9 +45,21 @@ struct GoldenCheckOptions {
   const Backend* backend = nullptr;     // what the cases run on today; null: the CPU
 };
 
-// Runs the selected cases of `golden` and checks them. Throws GoldenError for a file-level
-// problem (a requested case that is not in the file).
+// What check_golden says as it goes: a case about to run, and each check as soon as it is
+// made (in the process that judges).
+struct GoldenCheckProgress {
+  std::function<void(std::size_t, std::size_t, const CaseConfig&)> started;
+  std::function<void(const GoldenCaseCheck&)> checked;
+};
+
+// Whether `want` (a --case value) names this case: its id or its name.
+bool golden_case_matches(const GoldenCase& c, const std::string& want);
+
+// The cases of `golden` that `options` selects (only_cases, only_tp), in the order they run.
+std::vector<const GoldenCase*> select_golden_cases(const GoldenFile& golden, const GoldenCheckOptions& options);
+
+// Runs the selected cases of `golden` and checks them. Throws GoldenError for a file-level problem.
 std::vector<GoldenCaseCheck> check_golden(const GoldenFile& golden, const GoldenCheckOptions& options,
-                                          const ProgressFn& progress = {});
+                                          const GoldenCheckProgress& progress = {});
 
 }  // namespace ffn
