@@ -1,5 +1,7 @@
 #include "metrics/error_budget.hpp"
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -68,6 +70,11 @@ BudgetVerdict judge(std::span<const double> actual, std::span<const double> expe
   for (std::size_t i = 0; i < actual.size(); ++i) {
     const double a = actual[i], e = expected[i];
     const double bound = budget.worst(i) + k.lambda_element * std::sqrt(budget.random_sq(i));
+    // A budget that is not a finite number judges nothing: a bug upstream, never a verdict.
+    if (!std::isfinite(bound))
+      throw std::logic_error(fmt::format("judge: the error budget of element {} is {} (worst {}, random_sq {}): "
+                                         "an internal error, no verdict",
+                                         i, bound, budget.worst(i), budget.random_sq(i)));
     variance_sum += budget.variance(i);
     b4_sum += bound * bound * bound * bound;
     worst_sq_sum += budget.worst(i) * budget.worst(i);

@@ -192,6 +192,19 @@ TEST_CASE("judge: a NaN never passes, however large the budget", "[metrics][erro
   CHECK(v.nonfinite == 1);
 }
 
+TEST_CASE("judge: a NaN or infinite budget is an internal error, never a verdict", "[metrics][error_budget]") {
+  const std::vector<double> e = {1.0, 2.0, 3.0};
+  for (const double bad : {kNaN, kInf}) {
+    ErrorBudget b(1, 3);
+    b.add_offset(1, bad);
+    CHECK_THROWS_AS(judge_vectors(e, e, b), std::logic_error);
+    ErrorBudget r(1, 3);
+    r.add_random(2, bad);
+    CHECK_THROWS_WITH(judge_vectors(e, e, r), Catch::Matchers::Contains("element 2") &&
+                                                  Catch::Matchers::Contains("internal error"));
+  }
+}
+
 TEST_CASE("judge: infinities pass only when they match in sign", "[metrics][error_budget]") {
   const std::vector<double> e = {kInf, -kInf, 1.0};
   const ErrorBudget zero(1, 3);

@@ -17,6 +17,7 @@
 #include "harness/run/case_runner.hpp"
 #include "harness/tp/ffn_paths.hpp"
 #include "harness/tp/simulated_communicator.hpp"
+#include "harness/verdict/ffn_error_model.hpp"
 #include "kernels/cpu/gemm.hpp"
 #include "kernels/rounding.hpp"
 #include "metrics/tensor_compare.hpp"
@@ -246,6 +247,32 @@ TEST_CASE("tp > 1 in bf16: the paths differ and every case passes", "[ffn_paths]
       CHECK(r.sharded_ref.verdict.margin() < 1);
       CHECK(r.allgather_ref.verdict.margin() < 1);
     }
+  }
+}
+
+TEST_CASE("inputs whose squared magnitudes overflow the budget's fp32 sums are refused, not judged",
+          "[ffn_paths]") {
+  SweepConfig sweep;
+  sweep.shape = tiny();
+  sweep.tokens = 4;
+  sweep.tps = {1};
+  sweep.precisions = {DType::fp32};
+  sweep.outlier_channels = 2;
+  // Past the limit validate() enforces (the CLI refuses it up front).
+  sweep.outlier_scale = 1e20;
+  CHECK_THROWS_WITH(validate(sweep), Contains("--outlier-scale: at most 2^32"));
+  // The error model refuses on its own too, for inputs that come from elsewhere (a checkpoint,
+  // a capture): x of 1e20 squares to 1e40, past fp32's 3.4e38.
+  CaseConfig c{sweep.shape, sweep.tokens, 1, DType::fp32};
+  c.outlier_channels = 2;
+  c.outlier_scale = 1e20;
+  CHECK_THROWS_AS(run_cases({c}), BudgetOverflow);
+  CHECK_THROWS_WITH(run_cases({c}), Contains("inputs too large for the error budget"));
+  // At the limit the budget holds, and correct code passes.
+  sweep.outlier_scale = k_max_outlier_scale;
+  for (const CaseResult& r : run_cases(expand(sweep))) {
+    INFO(r.config.name() << ": " << r.reason);
+    CHECK(r.pass);
   }
 }
 

@@ -64,6 +64,10 @@ void validate_sweep(const SweepConfig& s, bool scale_blocks) {
                      s.outlier_channels));
   if (!(s.outlier_scale > 0) || !std::isfinite(s.outlier_scale))
     fail(fmt::format("--outlier-scale: must be a positive finite number, got {}", s.outlier_scale));
+  if (s.outlier_scale > k_max_outlier_scale)
+    fail(fmt::format("--outlier-scale: at most 2^32 = {:.4g}: larger inputs overflow the fp32 sums of squared "
+                     "magnitudes in the error budget, got {:.4g}",
+                     k_max_outlier_scale, s.outlier_scale));
 }
 
 void add_cases(const SweepConfig& s, const Precision& p, int tp, std::vector<CaseConfig>& cases) {

@@ -40,6 +40,12 @@ struct CaseConfig {
   std::string name() const;
 };
 
+// The largest --outlier-scale. Generated x is N(0, 1) (|x| < 2^3 in practice) and weights
+// |w| <= 1, so x stays below 2^35, its squares below 2^70 and the hidden values below
+// 2^35 dim <= 2^49; the error budget's fp32 sums of squared magnitudes over K <= 2^14 terms
+// then stay below 2^112, far from fp32's 2^128 (ffn_error_terms refuses what overflows anyway).
+inline constexpr double k_max_outlier_scale = 4294967296.0;
+
 // Throws std::invalid_argument with one line naming the bad value and why.
 void validate(const SweepConfig& sweep);
 // Refuses, as the checkpoint loader does, a scheme whose scale blocks a shard would cut.

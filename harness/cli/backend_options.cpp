@@ -13,13 +13,15 @@ void add_backend_options(CLI::App* cmd, BackendOptions& o) {
   cmd->add_flag("--tf32", o.tf32, "cuda backend: fp32 GEMMs on TF32 tensor cores (default: exact fp32 products)");
 }
 
-std::optional<Backend> open_backend(const std::string& name, bool tf32, const char* prefix) {
+std::optional<Backend> open_backend(const std::string& name, bool tf32, const char* prefix, int& status) {
   try {
     return make_backend(name, tf32);
   } catch (const BackendUnavailable& e) {
     std::cerr << prefix << ": error: --backend " << name << ": " << e.what() << "\n";
+    status = 3;
   } catch (const std::invalid_argument& e) {
     std::cerr << prefix << ": error: " << e.what() << "\n";
+    status = 2;
   }
   return std::nullopt;
 }

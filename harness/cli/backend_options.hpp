@@ -15,7 +15,9 @@ struct BackendOptions {
 };
 
 void add_backend_options(CLI::App* cmd, BackendOptions& o);
-// The backend, or nullopt after printing "<prefix>: error: --backend cuda: <reason>".
-std::optional<Backend> open_backend(const std::string& name, bool tf32, const char* prefix);
+// The backend, or nullopt after printing "<prefix>: error: --backend cuda: <reason>" and
+// setting `status` to the exit status: 3 when the build or the machine has no usable device,
+// 2 for a bad request.
+std::optional<Backend> open_backend(const std::string& name, bool tf32, const char* prefix, int& status);
 
 }  // namespace ffn::cli

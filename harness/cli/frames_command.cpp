@@ -21,7 +21,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* k_err = "ffn-parity frames: error: ";
+// Every error line names the subcommand it came from.
+constexpr const char* k_compare_err = "ffn-parity frames compare: error: ";
+constexpr const char* k_bless_err = "ffn-parity frames bless: error: ";
 // A PNG directory carries no frame rate; LTX-2 renders at 24 fps.
 constexpr double k_default_fps = 24;
 
@@ -111,10 +113,10 @@ int compare(const CompareOptions& o) {
     const std::unique_ptr<FrameReader> b = open_side(o.b);
     s = compare_streams(*a, *b);
   } catch (const std::runtime_error& e) {  // FrameIoError, GoldenError: the message names the file
-    std::cerr << k_err << e.what() << "\n";
+    std::cerr << k_compare_err << e.what() << "\n";
     return 2;
   } catch (const std::invalid_argument& e) {
-    std::cerr << k_err << fmt::format("{} vs {}: {}", o.a, o.b, e.what()) << "\n";
+    std::cerr << k_compare_err << fmt::format("{} vs {}: {}", o.a, o.b, e.what()) << "\n";
     return 2;
   }
   std::size_t failed = 0;
@@ -144,14 +146,14 @@ int bless(const BlessOptions& o) {
     const double declared = o.fps ? *o.fps : dir ? 0 : read_video_fps(o.video);
     fps = declared > 0 ? declared : k_default_fps;
   } catch (const FrameIoError& e) {
-    std::cerr << k_err << e.what() << "\n";
+    std::cerr << k_bless_err << e.what() << "\n";
     return 2;
   }
   try {
     write_frames_golden(o.output, video, fps, o.video, o.force);
   } catch (const GoldenError& e) {
-    std::cerr << k_err << e.what() << "\n";
-    return 1;
+    std::cerr << k_bless_err << e.what() << "\n";
+    return 2;
   }
   fmt::print("blessed {} frames of {}x{} at {} fps from {} into {} ({})\n", video.size(), video[0].cols, video[0].rows,
              fps, o.video, o.output, k_frames_dataset);
@@ -184,8 +186,8 @@ void add_frames_command(CLI::App& app, int* exit_code) {
   auto b = std::make_shared<BlessOptions>();
   CLI::App* bless_cmd = frames->add_subcommand(
       "bless", "Store the frames of a video file or PNG directory as a golden (dataset /frames/video; "
-               "atomic write, refuses to overwrite without --force). Exit status: 0 written, 1 not "
-               "written, 2 bad usage or input.");
+               "atomic write, refuses to overwrite without --force). Exit status: 0 written, 2 bad usage "
+               "or an input or output that cannot be used.");
   bless_cmd->add_option("video", b->video, "Video file or directory of PNG frames")->required();
   bless_cmd->add_option("-o,--output", b->output, "Golden file to write")->required();
   bless_cmd

@@ -24,8 +24,13 @@ namespace ffn::cli {
 
 namespace {
 
-constexpr const char* k_err = "ffn-parity golden: error: ";
+// Every error line names the subcommand it came from.
+constexpr const char* k_bless = "ffn-parity golden bless";
+constexpr const char* k_check = "ffn-parity golden check";
+constexpr const char* k_bless_err = "ffn-parity golden bless: error: ";
 constexpr const char* k_check_err = "ffn-parity golden check: error: ";
+constexpr const char* k_diff_err = "ffn-parity golden diff: error: ";
+constexpr const char* k_info_err = "ffn-parity golden info: error: ";
 
 std::string drift_cell(const DriftResult& d) {
   if (d.differing == 0) return "identical";
@@ -63,19 +68,20 @@ int bless(const BlessOptions& o) {
     cases = std::move(runnable.cases);
     not_run = std::move(runnable.not_run);
   } catch (const std::invalid_argument& e) {
-    std::cerr << k_err << e.what() << "\n";
+    std::cerr << k_bless_err << e.what() << "\n";
     return 2;
   } catch (const RealInputError& e) {
-    std::cerr << k_err << e.what() << "\n";
+    std::cerr << k_bless_err << e.what() << "\n";
     return 2;
   }
   // Refuse before minutes of work, not after (write_golden checks again, atomically).
   if (!o.force && std::filesystem::exists(o.output)) {
-    std::cerr << k_err << o.output << ": exists; pass --force to replace it\n";
-    return 1;
+    std::cerr << k_bless_err << o.output << ": exists; pass --force to replace it\n";
+    return 2;
   }
-  const std::optional<Backend> backend = open_backend(o.backend.backend, o.backend.tf32, "ffn-parity golden");
-  if (!backend) return 2;
+  int status = 0;
+  const std::optional<Backend> backend = open_backend(o.backend.backend, o.backend.tf32, k_bless, status);
+  if (!backend) return status;
   // Full tensors for small shapes; digests for the multi-hundred-MiB LTX-2 weights.
   const bool full = o.inputs == "full" || (o.inputs == "auto" && sweep.shape.dim * sweep.shape.inner <= (1 << 20));
   try {
@@ -89,10 +95,16 @@ int bless(const BlessOptions& o) {
     progress.clear();
     // Real inputs are recorded by where they came from and their digests, never copied.
     const bool cpu = backend->name == "cpu";
-    const GoldenFile g = make_golden(results, full ? InputMode::full : InputMode::seeded,
-                                     current_provenance(backend->name, cpu ? "" : backend->device,
-                                                        cpu ? "" : backend->libraries),
-                                     real ? real->inputs.get() : nullptr);
+    GoldenFile g;
+    try {
+      g = make_golden(results, full ? InputMode::full : InputMode::seeded,
+                      current_provenance(backend->name, cpu ? "" : backend->device, cpu ? "" : backend->libraries),
+                      real ? real->inputs.get() : nullptr);
+    } catch (const GoldenError& e) {
+      // A case failed: a golden holds passing results only.
+      std::cerr << k_bless_err << e.what() << "\n";
+      return 1;
+    }
     write_golden(g, o.output, o.force);
     write_manifest(g, o.output);
     for (const std::string& line : not_run) fmt::print("# not blessed: {}\n", line);
@@ -100,10 +112,10 @@ int bless(const BlessOptions& o) {
                real ? "real" : full ? "full" : "seeded", o.output);
     return 0;
   } catch (const GoldenError& e) {
-    std::cerr << k_err << e.what() << "\n";
-    return 1;
+    std::cerr << k_bless_err << e.what() << "\n";
+    return 2;
   } catch (const RealInputError& e) {
-    std::cerr << k_err << e.what() << "\n";
+    std::cerr << k_bless_err << e.what() << "\n";
     return 2;
   }
 }
@@ -158,14 +170,15 @@ bool write_check_junit(const std::string& path, const std::vector<JunitCase>& ca
 }
 
 int check(const CheckOptions& o) {
-  const std::optional<Backend> backend = open_backend(o.backend.backend, o.backend.tf32, "ffn-parity golden check");
-  if (!backend) return 2;
+  int status = 0;
+  const std::optional<Backend> backend = open_backend(o.backend.backend, o.backend.tf32, k_check, status);
+  if (!backend) return status;
   std::unique_ptr<RankLaunch> launch;
   try {
     launch = start_launch(*parse_comm_kind(o.comm));  // IsMember checked the name
   } catch (const LaunchError& e) {
     if (reports_launch_error(e)) std::cerr << k_check_err << e.what() << "\n";
-    return 2;
+    return e.exit_status();
   }
   const bool reports = launch->reports();
   // Every file read and every --case matched before the first case runs. A file that cannot be
@@ -238,6 +251,11 @@ int check(const CheckOptions& o) {
       if (reports) std::cerr << k_check_err << e.what() << "\n";
       unreadable = true;
       junit.push_back({g.path, "(file)", 0, std::string(e.what())});
+    } catch (const std::invalid_argument& e) {  // inputs no sound budget exists for (BudgetOverflow)
+      progress.clear();
+      if (reports) std::cerr << k_check_err << g.path << ": " << e.what() << "\n";
+      unreadable = true;
+      junit.push_back({g.path, "(file)", 0, std::string(e.what())});
     } catch (const std::exception& e) {
       progress.clear();
       if (launch->world_size() == 1) throw;  // main reports it
@@ -287,7 +305,7 @@ int diff(const std::string& a_path, const std::string& b_path) {
     a = read_golden(a_path);
     b = read_golden(b_path);
   } catch (const GoldenError& e) {
-    std::cerr << k_err << e.what() << "\n";
+    std::cerr << k_diff_err << e.what() << "\n";
     return 2;
   }
   bool same = true;
@@ -335,7 +353,7 @@ int info(const std::string& path) {
   try {
     g = read_golden(path);
   } catch (const GoldenError& e) {
-    std::cerr << k_err << e.what() << "\n";
+    std::cerr << k_info_err << e.what() << "\n";
     return 2;
   }
   fmt::print("# {}\n", path);

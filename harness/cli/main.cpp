@@ -40,6 +40,16 @@ std::string usage_error(const CLI::App& app, const CLI::ParseError& e) {
   return e.what();
 }
 
+// "ffn-parity golden check": the program and the subcommands given.
+std::string command_prefix(const CLI::App& app) {
+  std::string prefix = "ffn-parity";
+  for (const CLI::App* sub = &app; !sub->get_subcommands().empty();) {
+    sub = sub->get_subcommands().front();
+    prefix += " " + sub->get_name();
+  }
+  return prefix;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -61,13 +71,12 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     // Prefixed like the subcommand's own errors, so every usage error reads the same way.
-    std::string prefix = "ffn-parity";
-    for (const CLI::App* sub : app.get_subcommands()) prefix += " " + sub->get_name();
-    std::cerr << prefix << ": error: " << usage_error(app, e) << "\n";
+    std::cerr << command_prefix(app) << ": error: " << usage_error(app, e) << "\n";
     return 2;
   } catch (const std::exception& e) {
-    std::cerr << "ffn-parity: error: " << e.what() << "\n";
-    return 3;
+    // Every expected failure is handled where it happens; what arrives here is a bug.
+    std::cerr << command_prefix(app) << ": internal error: " << e.what() << "\n";
+    return 4;
   }
   return exit_code;
 }

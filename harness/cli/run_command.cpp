@@ -116,10 +116,11 @@ int run(const RunOptions& o) {
     std::cerr << k_prefix << ": error: --compare-backend: its agreement table has no JSON form; use --format table\n";
     return 2;
   }
-  const std::optional<Backend> backend = open_backend(o.backend.backend, o.backend.tf32, k_prefix);
-  if (!backend) return 2;
+  int status = 0;
+  const std::optional<Backend> backend = open_backend(o.backend.backend, o.backend.tf32, k_prefix, status);
+  if (!backend) return status;
   std::optional<Backend> other;
-  if (!o.compare_backend.empty() && !(other = open_backend(o.compare_backend, false, k_prefix))) return 2;
+  if (!o.compare_backend.empty() && !(other = open_backend(o.compare_backend, false, k_prefix, status))) return status;
   SweepConfig sweep;
   InputSource source;
   std::string real_inputs;  // what the table says about them
@@ -153,7 +154,7 @@ int run(const RunOptions& o) {
   } catch (const LaunchError& e) {
     if (launch ? launch->reports() : reports_launch_error(e))
       std::cerr << "ffn-parity run: error: " << e.what() << "\n";
-    return 2;
+    return e.exit_status();
   }
   RunnableCases runnable;
   try {
@@ -224,6 +225,11 @@ int run(const RunOptions& o) {
   } catch (const RealInputError& e) {
     progress.clear();
     if (launch->reports()) std::cerr << "ffn-parity run: error: " << e.what() << "\n";
+    if (launch->world_size() > 1) launch->abort(2);
+    return 2;
+  } catch (const std::invalid_argument& e) {  // inputs no sound budget exists for (BudgetOverflow)
+    progress.clear();
+    if (launch->reports()) std::cerr << k_prefix << ": error: " << e.what() << "\n";
     if (launch->world_size() > 1) launch->abort(2);
     return 2;
   } catch (const std::bad_alloc&) {

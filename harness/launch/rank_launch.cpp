@@ -47,7 +47,8 @@ void check_tp(const RankLaunch& launch, const std::vector<int>& tps) {
   for (int tp : tps)
     if (tp > launch.max_tp())
       throw LaunchError(fmt::format("--tp: {} needs {} devices, --comm {} found {}", tp, tp,
-                                    comm_kind_name(launch.kind()), launch.max_tp()));
+                                    comm_kind_name(launch.kind()), launch.max_tp()),
+                        false, LaunchError::Cause::no_device);
   const std::optional<int> required = launch.required_tp();
   if (!required) return;
   for (int tp : tps)
@@ -117,7 +118,7 @@ class NcclLaunch final : public RankLaunch {
     try {
       devices_ = cuda_device_count();
     } catch (const NcclError& e) {
-      throw LaunchError(fmt::format("--comm nccl: {}", e.what()));
+      throw LaunchError(fmt::format("--comm nccl: {}", e.what()), false, LaunchError::Cause::no_device);
     }
 #if FFN_PARITY_WITH_MPI
     // A launcher that started several processes means one process per GPU.
@@ -130,7 +131,8 @@ class NcclLaunch final : public RankLaunch {
     if (group && group->world_size > 1) {
       if (group->local_rank >= devices_)
         throw LaunchError(fmt::format("--comm nccl: local rank {} has no GPU of its own ({} on this node)",
-                                      group->local_rank, devices_));
+                                      group->local_rank, devices_),
+                          false, LaunchError::Cause::no_device);
       session_ = start_mpi(CommKind::nccl, *group);
     }
 #endif

@@ -26,14 +26,19 @@ std::optional<CommKind> parse_comm_kind(std::string_view name);
 // A launch that cannot start: what() is one line naming the cause.
 class LaunchError : public std::runtime_error {
  public:
+  enum class Cause { usage, no_device };
   // `own_rank_only`: the process cannot trust the rank its launcher gave it (MPI disagrees),
   // so it reports the error itself instead of leaving it to rank 0.
-  explicit LaunchError(const std::string& what, bool own_rank_only = false)
-      : std::runtime_error(what), own_rank_only_(own_rank_only) {}
+  explicit LaunchError(const std::string& what, bool own_rank_only = false, Cause cause = Cause::usage)
+      : std::runtime_error(what), own_rank_only_(own_rank_only), cause_(cause) {}
   bool own_rank_only() const { return own_rank_only_; }
+  // The exit status (README, "Exit status"): 3 when no usable device (or not enough of them)
+  // is the cause, 2 otherwise.
+  int exit_status() const { return cause_ == Cause::no_device ? 3 : 2; }
 
  private:
   bool own_rank_only_;
+  Cause cause_;
 };
 
 class RankLaunch {

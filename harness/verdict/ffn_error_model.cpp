@@ -1,7 +1,11 @@
 #include "harness/verdict/ffn_error_model.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <span>
 
 #include "kernels/cpu/gemm.hpp"
 
@@ -116,6 +120,22 @@ FfnErrorTerms ffn_error_terms(const Matrix<float>& x, const FfnWeights& w,
       terms.upstream_sq(t, j) = out(tokens + t, j);
       terms.input_quant_sq(t, j) = out(2 * tokens + t, j);
     }
+  const auto finite = [](const Matrix<double>& m) {
+    return std::ranges::all_of(m.values(), [](double v) { return std::isfinite(v); });
+  };
+  if (!finite(terms.out_terms_sq) || !finite(terms.upstream_sq) || !finite(terms.input_quant_sq) ||
+      !finite(terms.activation_bound)) {
+    const auto max_abs = [](std::span<const float> v) {
+      double m = 0;
+      for (float e : v) m = std::max(m, std::fabs(double(e)));
+      return m;
+    };
+    throw BudgetOverflow(fmt::format(
+        "inputs too large for the error budget: max |x| {:.3g}, max |W_in| {:.3g}, max |W_out| {:.3g}; the budget "
+        "sums squared magnitudes in fp32, which overflow past {:.3g}",
+        max_abs(x.values()), max_abs(w.w_in.values()), max_abs(w.w_out.values()),
+        double(std::numeric_limits<float>::max())));
+  }
   return terms;
 }
 

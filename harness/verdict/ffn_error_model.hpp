@@ -3,6 +3,8 @@
 // Every rounding on the output side is counted with the value it produced; the fp32
 // accumulation inside each GEMM and the errors of proj_in and GELU, spread over the inner
 // dimension by proj_out, enter as sums of independent terms.
+#include <stdexcept>
+
 #include "harness/tp/ffn_paths.hpp"
 #include "metrics/error_budget.hpp"
 
@@ -45,6 +47,14 @@ struct FfnErrorTerms {
   bool input_scales_differ_by_shard = false;  // proj_out's input scales depend on the shard
 };
 
+// Inputs whose magnitudes the budget's fp32 sums of squared magnitudes cannot hold (|x|^2 |w|^2
+// summed over K past fp32's largest finite value): no sound budget exists, so no verdict.
+class BudgetOverflow : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+// Throws BudgetOverflow when a term is not finite.
 FfnErrorTerms ffn_error_terms(const Matrix<float>& x, const FfnWeights& w,
                               const ReferenceResult& reference, DType dtype,
                               const ErrorModelConstants& constants = {});
