@@ -4,6 +4,7 @@
 # STDERR_REGEX  stderr is exactly one line and matches it; without it stderr must be empty.
 # STDOUT_REGEX  stdout, without its final newline, matches it.
 # SKIP_IF_DEVICE  a program that exits 0 when a CUDA device is usable: then "SKIP:".
+# CHECK_FILE, FILE_REGEX  the command wrote CHECK_FILE (removed before it runs), which matches FILE_REGEX.
 # STDOUT_JSON   stdout parses as JSON with "failed" == 0, checked by /usr/bin/python3 (without
 #               one the script prints "SKIP:" and the test counts as skipped).
 cmake_minimum_required(VERSION 3.25)
@@ -23,6 +24,9 @@ if(DEFINED SKIP_IF_DEVICE)
   endif()
 endif()
 
+if(DEFINED CHECK_FILE)
+  file(REMOVE "${CHECK_FILE}")
+endif()
 set(pipeline COMMAND ${command})
 if(STDOUT_JSON)
   if(NOT EXISTS /usr/bin/python3)
@@ -66,5 +70,14 @@ if(DEFINED STDOUT_REGEX)
   string(REGEX REPLACE "\n$" "" text "${out}")
   if(NOT text MATCHES "${STDOUT_REGEX}")
     fail("stdout does not match '${STDOUT_REGEX}'")
+  endif()
+endif()
+if(DEFINED CHECK_FILE)
+  if(NOT EXISTS "${CHECK_FILE}")
+    fail("${CHECK_FILE} was not written")
+  endif()
+  file(READ "${CHECK_FILE}" written)
+  if(NOT written MATCHES "${FILE_REGEX}")
+    fail("${CHECK_FILE} does not match '${FILE_REGEX}':\n${written}")
   endif()
 endif()

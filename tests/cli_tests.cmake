@@ -1,10 +1,12 @@
 # The real ffn-parity binary on good and bad command lines: exit status, and the one line a
 # user sees on an error. cli_case.cmake runs each and does the checking.
 
-# ffn_cli_test(<name> EXIT <code> [STDERR <regex>] [STDOUT <regex>] [JSON] [NO_DEVICE] ARGS <arg>...)
+# ffn_cli_test(<name> EXIT <code> [STDERR <regex>] [STDOUT <regex>] [JSON] [NO_DEVICE]
+#              [FILE <path> FILE_REGEX <regex>] ARGS <arg>...)
 # NO_DEVICE: the case expects no usable CUDA device; skipped where has_cuda_device finds one.
+# FILE: a file the command must write, matching FILE_REGEX.
 function(ffn_cli_test name)
-  cmake_parse_arguments(PARSE_ARGV 1 arg "JSON;NO_DEVICE" "EXIT;STDERR;STDOUT" "ARGS")
+  cmake_parse_arguments(PARSE_ARGV 1 arg "JSON;NO_DEVICE" "EXIT;STDERR;STDOUT;FILE;FILE_REGEX" "ARGS")
   set(checks -DEXPECT_EXIT=${arg_EXIT})
   if(arg_NO_DEVICE AND TARGET has_cuda_device)
     list(APPEND checks -DSKIP_IF_DEVICE=$<TARGET_FILE:has_cuda_device>)
@@ -17,6 +19,9 @@ function(ffn_cli_test name)
   endif()
   if(arg_JSON)
     list(APPEND checks -DSTDOUT_JSON=ON)
+  endif()
+  if(DEFINED arg_FILE)
+    list(APPEND checks "-DCHECK_FILE=${arg_FILE}" "-DFILE_REGEX=${arg_FILE_REGEX}")
   endif()
   add_test(NAME cli.${name}
            COMMAND ${CMAKE_COMMAND} ${checks} -P ${CMAKE_CURRENT_SOURCE_DIR}/cli_case.cmake
@@ -51,18 +56,19 @@ ffn_cli_error(unknown_format "--format: xml not in " run --format xml)
 ffn_cli_error(outliers_beyond_hidden "--outliers: must be between 0 and the hidden size 64, got 65$"
               run --shape tiny --outliers 65)
 # The loader's refusal: fp8-block's 128-element scale blocks cut by a tp 4 shard of shape small.
-ffn_cli_error(fp8_block_cut_by_tp4 "--precision fp8-block.*tp 4.*128" run --shape small --tp 4 --precision fp8-block)
+ffn_cli_error(fp8_block_cut_by_tp4 "nothing to run: the loader refuses every combination \\(fp8-block at tp 4: --precision fp8-block.*tp 4.*128"
+              run --shape small --tp 4 --precision fp8-block)
 
-# The CUDA backend without a usable device (or in a build without CUDA): one line, exit 2.
+# The CUDA backend without a usable device (or in a build without CUDA): one line, exit 3.
 # Skipped on a machine with a device, where the run would go ahead.
-ffn_cli_test(backend_cuda_without_device EXIT 2 NO_DEVICE
+ffn_cli_test(backend_cuda_without_device EXIT 3 NO_DEVICE
              STDERR "^ffn-parity run: error: --backend cuda: (no CUDA device: |this build has no CUDA backend)"
              ARGS run --shape tiny --backend cuda)
-ffn_cli_test(compare_backend_cuda_without_device EXIT 2 NO_DEVICE
+ffn_cli_test(compare_backend_cuda_without_device EXIT 3 NO_DEVICE
              STDERR "^ffn-parity run: error: --backend cuda: (no CUDA device: |this build has no CUDA backend)"
              ARGS run --shape tiny --compare-backend cuda)
-ffn_cli_test(golden_bless_cuda_without_device EXIT 2 NO_DEVICE
-             STDERR "^ffn-parity golden: error: --backend cuda: (no CUDA device: |this build has no CUDA backend)"
+ffn_cli_test(golden_bless_cuda_without_device EXIT 3 NO_DEVICE
+             STDERR "^ffn-parity golden bless: error: --backend cuda: (no CUDA device: |this build has no CUDA backend)"
              ARGS golden bless --shape tiny --backend cuda --output ${CMAKE_CURRENT_BINARY_DIR}/never-written.h5)
 ffn_cli_error(unknown_backend "--backend: tpu not in " run --backend tpu)
 ffn_cli_error(tf32_on_cpu "--tf32: only the cuda backend has TF32 GEMMs$" run --shape tiny --tf32)
@@ -113,13 +119,13 @@ ffn_frames_cli_test(frames_compare_below_min_psnr frames_videos EXIT 1
                     STDOUT "\nFAIL: 6 of 6 frames miss psnr >= 80 dB$"
                     ARGS frames compare ${ffn_frames}/a.avi ${ffn_frames}/b.avi --min-psnr 80)
 ffn_frames_cli_test(frames_compare_missing frames_videos EXIT 2
-                    STDERR "^ffn-parity frames: error: .*/missing\\.avi: no such file$"
+                    STDERR "^ffn-parity frames compare: error: .*/missing\\.avi: no such file$"
                     ARGS frames compare ${ffn_frames}/a.avi ${ffn_frames}/missing.avi)
 ffn_frames_cli_test(frames_compare_counts frames_videos EXIT 2
-                    STDERR "^ffn-parity frames: error: .*a\\.avi vs .*short\\.avi: frame counts differ: 6 vs 5$"
+                    STDERR "^ffn-parity frames compare: error: .*a\\.avi vs .*short\\.avi: frame counts differ: 6 vs 5$"
                     ARGS frames compare ${ffn_frames}/a.avi ${ffn_frames}/short.avi)
-ffn_frames_cli_test(frames_bless_existing frames_golden EXIT 1
-                    STDERR "^ffn-parity frames: error: .*a\\.h5: exists; pass --force to replace it$"
+ffn_frames_cli_test(frames_bless_existing frames_golden EXIT 2
+                    STDERR "^ffn-parity frames bless: error: .*a\\.h5: exists; pass --force to replace it$"
                     ARGS frames bless ${ffn_frames}/a.avi -o ${ffn_frames}/a.h5)
 
 # Fault injection (run --inject) and the false-alarm sweep.
@@ -129,11 +135,29 @@ ffn_cli_error(inject_with_frames "--inject: judged on the FFN outputs only, not 
 ffn_cli_test(inject_list EXIT 0 STDOUT "^bias-every-rank .*\ncontrol-allreduce-exact [^\n]*$" ARGS run --inject list)
 ffn_cli_test(inject_detected EXIT 1 STDOUT "\n# injected faults: 3 detected, 0 missed, 1 not applicable; controls: 0 passed, 0 failed\n0 passed, 3 failed, 1 not applicable$"
              ARGS run --shape tiny --tp 1,2 --precision bf16 --inject bias-every-rank,token-dropped)
-ffn_cli_test(inject_control_passes EXIT 0 STDOUT "\n#   PASS tiny/t8/tp8/fp8-static/oneshot/s0/inject=control-allreduce-exact\n# injected faults: 0 detected, 0 missed, 8 not applicable; controls: 8 passed, 0 failed\n8 passed, 0 failed, 8 not applicable$"
+ffn_cli_test(inject_control_passes EXIT 0 STDOUT "\n   8         fp8-static  oneshot control-allreduce-exact  \\|[^\n]* PASS\n# injected faults: 0 detected, 0 missed, 8 not applicable; controls: 8 passed, 0 failed\n8 passed, 0 failed, 8 not applicable$"
              ARGS run --shape tiny --tp 1,8 --precision bf16,fp8-static --allreduce ring,oneshot
                   --inject control-allreduce-fp32,control-allreduce-exact)
 ffn_cli_test(inject_json EXIT 1 STDOUT "\"injected_fault\": \"allreduce-fp16\""
              ARGS run --shape tiny --tp 2 --precision bf16 --inject allreduce-fp16 --format json)
+# Nothing checked is never a pass: exit 2 and one line saying what was empty.
+ffn_cli_test(false_alarms_nothing_to_run EXIT 2
+             STDERR "^ffn-parity false-alarms: error: nothing to run: the loader refuses every configuration \\(fp8-block at tp 2: "
+             ARGS false-alarms --shape tiny --tp 2 --precision fp8-block --seeds 1)
+ffn_cli_error(inject_applies_to_nothing
+              "--inject: no injected fault applies to any case \\(tiny/t8/tp1/bf16/ring/s0/inject=bias-every-rank: tp 1 "
+              run --shape tiny --tp 1 --precision bf16 --inject bias-every-rank)
+ffn_frames_cli_test(golden_check_frames_only frames_golden EXIT 2
+                    STDERR "^ffn-parity golden check: error: nothing to check: .*a\\.h5 holds no cases "
+                    FILE ${ffn_frames}/nothing-checked.xml FILE_REGEX "tests=\"1\" failures=\"0\" errors=\"1\""
+                    ARGS golden check ${ffn_frames}/a.h5 --junit ${ffn_frames}/nothing-checked.xml)
+# Combinations the loader refuses are listed as not run, the rest runs (every command alike).
+ffn_cli_test(not_run_listed EXIT 0
+             STDOUT "\n# not run: fp8-block at tp 4: --precision fp8-block: [^\n]*\n.*\n5 passed, 0 failed, 1 not run$"
+             ARGS run --shape small --tokens 2 --tp 1,2,4 --precision fp8-block,bf16 --allreduce ring)
+# Budgets never overflow: inputs they cannot hold are refused up front.
+ffn_cli_error(outlier_scale_beyond_budget "--outlier-scale: at most 2\\^32 = 4\\.295e\\+09: [^\n]*, got 1e\\+20$"
+              run --shape tiny --outliers 2 --outlier-scale 1e20)
 ffn_cli_test(false_alarms_zero_seeds EXIT 2 STDERR "^ffn-parity false-alarms: error: --seeds: "
              ARGS false-alarms --seeds 0)
 ffn_cli_test(false_alarms_bad_tp EXIT 2 STDERR "^ffn-parity false-alarms: error: --tp: 3 does not divide "

@@ -18,36 +18,37 @@ function(ffn_regex_escape out text)
 endfunction()
 
 # ffn_golden_cli_error(<name> <exit> <file> <reason regex> ARGS <arg>...): one stderr line
-# "ffn-parity golden: error: ... <file>... <reason>".
+# "ffn-parity golden <subcommand>: error: ... <file>... <reason>".
 function(ffn_golden_cli_error name exit file reason)
   ffn_regex_escape(file_re "${file}")
   ffn_cli_test(${name} EXIT ${exit}
-               STDERR "^ffn-parity golden: error: (.*[ (])?(${file_re}(:| ).*${reason}|${reason}.* ${file_re}$)"
+               STDERR "^ffn-parity golden [a-z]+: error: (.*[ (])?(${file_re}(:| ).*${reason}|${reason}.* ${file_re}$)"
                ${ARGN})
   set_tests_properties(cli.${name} PROPERTIES FIXTURES_REQUIRED golden_damaged)
 endfunction()
 
 ffn_golden_cli_error(golden_check_missing_file 2 ${ffn_golden_damaged}/missing.h5 "does not exist"
                      ARGS golden check ${ffn_golden_damaged}/missing.h5)
-ffn_golden_cli_error(golden_check_not_hdf5 1 ${ffn_golden_damaged}/not_hdf5.h5 "not an HDF5 file"
+ffn_golden_cli_error(golden_check_not_hdf5 2 ${ffn_golden_damaged}/not_hdf5.h5 "not an HDF5 file"
                      ARGS golden check ${ffn_golden_damaged}/not_hdf5.h5)
-ffn_golden_cli_error(golden_check_empty 1 ${ffn_golden_damaged}/empty.h5 "empty file"
+ffn_golden_cli_error(golden_check_empty 2 ${ffn_golden_damaged}/empty.h5 "empty file"
                      ARGS golden check ${ffn_golden_damaged}/empty.h5)
-ffn_golden_cli_error(golden_check_truncated 1 ${ffn_golden_damaged}/truncated.h5 "truncated"
+ffn_golden_cli_error(golden_check_truncated 2 ${ffn_golden_damaged}/truncated.h5 "truncated"
                      ARGS golden check ${ffn_golden_damaged}/truncated.h5)
 ffn_golden_cli_error(golden_info_truncated 2 ${ffn_golden_damaged}/truncated.h5 "truncated"
                      ARGS golden info ${ffn_golden_damaged}/truncated.h5)
 ffn_golden_cli_error(golden_diff_truncated 2 ${ffn_golden_damaged}/truncated.h5 "truncated"
                      ARGS golden diff ${ffn_golden_tiny} ${ffn_golden_damaged}/truncated.h5)
-# A bad file among good ones is counted as a failure; the good one is still checked.
-ffn_golden_cli_error(golden_check_good_and_bad 1 ${ffn_golden_damaged}/not_hdf5.h5 "not an HDF5 file"
-                     STDOUT "1 passed, 1 failed$"
+# A file that cannot be read is an input error (exit 2); the good one is still checked.
+ffn_golden_cli_error(golden_check_good_and_bad 2 ${ffn_golden_damaged}/not_hdf5.h5 "not an HDF5 file"
+                     STDOUT "1 passed, 0 failed$"
                      ARGS golden check ${ffn_golden_tiny} ${ffn_golden_damaged}/not_hdf5.h5
                           --case tiny_t8_fp32_s0_tp1_ring)
-ffn_golden_cli_error(golden_check_unknown_case 1 ${ffn_golden_tiny} "no case 'tiny_t8_fp8_s0_tp2_ring'"
+# A --case that names nothing checks nothing: exit 2 before any case runs.
+ffn_golden_cli_error(golden_check_unknown_case 2 ${ffn_golden_tiny} "--case tiny_t8_fp8_s0_tp2_ring: no case has this id or name in"
                      ARGS golden check ${ffn_golden_tiny} --case tiny_t8_fp8_s0_tp2_ring)
 # Blessing over an existing golden needs --force; the refusal says so.
-ffn_golden_cli_error(golden_bless_existing 1 ${ffn_golden_damaged}/existing.h5 "--force"
+ffn_golden_cli_error(golden_bless_existing 2 ${ffn_golden_damaged}/existing.h5 "--force"
                      ARGS golden bless --shape tiny --tp 1 --precision fp32 -o ${ffn_golden_damaged}/existing.h5)
 
 ffn_regex_escape(tiny_re ${ffn_golden_tiny})

@@ -180,7 +180,7 @@ int run_cuda_bench(bool quick) {
   const cuda::DeviceStatus status = cuda::query_devices();
   if (status.count == 0) {
     fmt::print(stderr, "ffn-parity-bench: error: --backend cuda: {}\n", status.summary);
-    return 2;
+    return 3;  // no usable device (README, "Exit status")
   }
   const FfnShape shape = *find_shape(quick ? "small" : "ltx2-video");
   // The first stage of a 768x512, 121-frame video: 6144 latent tokens.

@@ -159,12 +159,13 @@ int main(int argc, char** argv) {
     try {
       return bench::run_cuda_bench(quick);
     } catch (const std::exception& e) {
+      // No usable device (README, "Exit status").
       fmt::print(stderr, "ffn-parity-bench: error: --backend cuda: {}\n", e.what());
-      return 2;
+      return 3;
     }
 #else
     fmt::print(stderr, "ffn-parity-bench: error: --backend cuda: this build has no CUDA backend\n");
-    return 2;
+    return 3;
 #endif
   }
 
