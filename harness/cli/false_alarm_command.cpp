@@ -6,6 +6,7 @@
 
 #include "harness/cli/progress.hpp"
 #include "harness/cli/sweep_options.hpp"
+#include "harness/cli/validators.hpp"
 #include "harness/run/false_alarm_sweep.hpp"
 
 namespace ffn::cli {
@@ -50,10 +51,12 @@ void add_false_alarm_command(CLI::App& app, int* exit_code) {
       "(median, p99, max) and a verdict line. Exit status: 0 no false alarm, 1 a false alarm, 2 bad usage.");
   add_sweep_options(cmd, opts->sweep);
   cmd->add_option("--seeds", opts->seeds, "Seeds per configuration")
-      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 32))
+      ->check(number_check<std::uint64_t>())
+      ->check(in_range(1, 4294967296.0))
       ->capture_default_str();
   cmd->add_option("--jobs", opts->jobs, "Threads; the cases are independent (default: the cores)")
-      ->check(CLI::Range(1, 256))
+      ->check(number_check<int>())
+      ->check(in_range(1, 256))
       ->capture_default_str();
   cmd->callback([opts, exit_code] { *exit_code = run(*opts); });
 }

@@ -11,6 +11,8 @@
 
 #include "goldens/golden_file.hpp"
 #include "goldens/golden_frames.hpp"
+#include "harness/cli/output_paths.hpp"
+#include "harness/cli/validators.hpp"
 #include "harness/version.hpp"
 #include "metrics/frame_io.hpp"
 #include "metrics/streamed_comparison.hpp"
@@ -137,6 +139,10 @@ struct BlessOptions {
 };
 
 int bless(const BlessOptions& o) {
+  if (const std::string why = check_output_file("-o", o.output); !why.empty()) {
+    std::cerr << k_bless_err << why << "\n";
+    return 2;
+  }
   Video video;
   double fps = 0;
   try {
@@ -175,9 +181,11 @@ void add_frames_command(CLI::App& app, int* exit_code) {
       "any), 1 a frame misses one, 2 bad usage or input.");
   compare_cmd->add_option("a", c->a, "Frames A")->required();
   compare_cmd->add_option("b", c->b, "Frames B")->required();
-  compare_cmd->add_option("--min-psnr", c->min_psnr, "Fail a frame whose PSNR (dB) is below this");
+  compare_cmd->add_option("--min-psnr", c->min_psnr, "Fail a frame whose PSNR (dB) is below this")
+      ->check(number_check<double>());
   compare_cmd->add_option("--min-ssim", c->min_ssim, "Fail a frame whose SSIM is below this")
-      ->check(CLI::Range(-1.0, 1.0));
+      ->check(number_check<double>())
+      ->check(in_range(-1, 1));
   compare_cmd->add_option("--format", c->format, "Output format")
       ->check(CLI::IsMember({"table", "json"}))
       ->capture_default_str();
@@ -194,7 +202,8 @@ void add_frames_command(CLI::App& app, int* exit_code) {
       ->add_option("--fps", b->fps,
                    "Frame rate to record (default: the video's own; 24 for PNG frames or a video that "
                    "declares none)")
-      ->check(CLI::PositiveNumber);
+      ->check(number_check<double>())
+      ->check(in_range(1e-3, 1e6));
   bless_cmd->add_flag("--force", b->force, "Replace an existing golden");
   bless_cmd->callback([b, exit_code] { *exit_code = bless(*b); });
 }

@@ -13,9 +13,11 @@
 #include <set>
 
 #include "harness/cli/backend_options.hpp"
+#include "harness/cli/output_paths.hpp"
 #include "harness/cli/progress.hpp"
 #include "harness/cli/real_input_options.hpp"
 #include "harness/cli/sweep_options.hpp"
+#include "harness/cli/validators.hpp"
 #include "harness/launch/rank_launch.hpp"
 #include "harness/report/junit_report.hpp"
 #include "harness/run/golden_check.hpp"
@@ -75,8 +77,16 @@ int bless(const BlessOptions& o) {
     return 2;
   }
   // Refuse before minutes of work, not after (write_golden checks again, atomically).
+  if (const std::string why = check_output_file("-o", o.output); !why.empty()) {
+    std::cerr << k_bless_err << why << "\n";
+    return 2;
+  }
   if (!o.force && std::filesystem::exists(o.output)) {
     std::cerr << k_bless_err << o.output << ": exists; pass --force to replace it\n";
+    return 2;
+  }
+  if (const std::string why = rollout_memory_problem(o.frames, sweep.shape); !why.empty()) {
+    std::cerr << k_bless_err << why << "\n";
     return 2;
   }
   int status = 0;
@@ -181,6 +191,10 @@ int check(const CheckOptions& o) {
     return e.exit_status();
   }
   const bool reports = launch->reports();
+  if (const std::string why = check_output_file("--junit", o.junit); reports && !why.empty()) {
+    std::cerr << k_check_err << why << "\n";
+    return 2;
+  }
   // Every file read and every --case matched before the first case runs. A file that cannot be
   // read is reported and the others are still checked; the exit status is then 2.
   bool unreadable = false;
@@ -429,8 +443,9 @@ void add_golden_command(CLI::App& app, int* exit_code) {
   check_cmd->add_option("files", c->files, "Golden files")->required()->check(CLI::ExistingFile);
   check_cmd->add_option("--case", c->cases, "Only this case (id or name); repeatable");
   check_cmd->add_option("--growth", c->growth,
-                        "Fail when an error against the reference grew more than this factor")
-      ->check(CLI::PositiveNumber)
+                        "Fail when an error against the reference grew more than this factor (>= 1)")
+      ->check(number_check<double>())
+      ->check(at_least(1, "an error never grows below 1x of itself, so every case would fail"))
       ->capture_default_str();
   check_cmd->add_option("--comm", c->comm,
                         "Where the TP ranks run (as in run); with one rank per process (mpi, nccl under a "

@@ -4,15 +4,18 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <exception>
 #include <iostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "harness/cli/false_alarm_command.hpp"
 #include "harness/cli/frames_command.hpp"
 #include "harness/cli/golden_command.hpp"
 #include "harness/cli/run_command.hpp"
+#include "harness/cli/validators.hpp"
 #include "harness/version.hpp"
 
 namespace {
@@ -61,6 +64,21 @@ int main(int argc, char** argv) {
   ffn::cli::add_golden_command(app, &exit_code);
   ffn::cli::add_frames_command(app, &exit_code);
   ffn::cli::add_false_alarm_command(app, &exit_code);
+  // CLI11 drops empty list elements ("--tp 1,,2" runs tp 1 and 2): refused before parsing.
+  if (const std::string why = ffn::cli::empty_list_element(argc, argv); !why.empty()) {
+    std::string prefix = "ffn-parity";
+    for (const CLI::App* sub = &app; argc > 1;) {
+      const auto found = std::find_if(argv + 1, argv + argc, [&](const char* a) {
+        return sub->get_subcommands([&](const CLI::App* s) { return s->get_name() == a; }).size() == 1 &&
+               !std::string_view(a).starts_with('-');
+      });
+      if (found == argv + argc) break;
+      sub = sub->get_subcommand(*found);
+      prefix += " " + sub->get_name();
+    }
+    std::cerr << prefix << ": error: " << why << "\n";
+    return 2;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -12,6 +12,7 @@
 
 #include "harness/case/sweep.hpp"
 #include "harness/cli/backend_options.hpp"
+#include "harness/cli/output_paths.hpp"
 #include "harness/cli/progress.hpp"
 #include "harness/cli/real_input_options.hpp"
 #include "harness/cli/sweep_options.hpp"
@@ -37,6 +38,7 @@ struct RunOptions {
   std::vector<std::string> inject;  // --inject: fault names, or "list"
   std::string comm = "simulated";
   bool tps_given = false;  // --tp on the command line (else one launched rank per process picks it)
+  bool other_options_given = false;  // any option besides --inject
   std::string outputs_dir;  // --dump-outputs: empty for none
   std::string junit;  // --junit: empty for none
   BackendOptions backend;
@@ -105,9 +107,27 @@ std::size_t print_agreement(std::ostream& out, const Backend& a, const Backend& 
 
 int run(const RunOptions& o) {
   if (std::find(o.inject.begin(), o.inject.end(), "list") != o.inject.end()) {
+    if (o.other_options_given) {
+      std::cerr << k_prefix << ": error: --inject list: prints the faults and runs nothing; give it alone\n";
+      return 2;
+    }
     print_fault_catalog();
     return 0;
   }
+  if (!o.compare_backend.empty() && o.compare_backend == o.backend.backend) {
+    std::cerr << fmt::format("{}: error: --compare-backend {}: the same as --backend; compare two different "
+                             "backends\n",
+                             k_prefix, o.compare_backend);
+    return 2;
+  }
+  // Every output path, before minutes of work.
+  for (const std::string& why :
+       {check_output_file("--junit", o.junit), check_output_dir("--dump-outputs", o.outputs_dir),
+        check_output_dir("--frames-dir", o.frames_dir), check_output_dir("--report", o.report_dir)})
+    if (!why.empty()) {
+      std::cerr << k_prefix << ": error: " << why << "\n";
+      return 2;
+    }
   if (!o.inject.empty() && (o.frames.enabled || !o.report_dir.empty())) {
     std::cerr << "ffn-parity run: error: --inject: judged on the FFN outputs only, not with --frames or --report\n";
     return 2;
@@ -156,6 +176,10 @@ int run(const RunOptions& o) {
       std::cerr << "ffn-parity run: error: " << e.what() << "\n";
     return e.exit_status();
   }
+  if (const std::string why = rollout_memory_problem(o.frames, sweep.shape); !why.empty()) {
+    if (launch->reports()) std::cerr << k_prefix << ": error: " << why << "\n";
+    return 2;
+  }
   RunnableCases runnable;
   try {
     runnable = expand_runnable(sweep);
@@ -170,15 +194,6 @@ int run(const RunOptions& o) {
     return 2;
   }
   const std::vector<CaseConfig> cases = with_faults(runnable.cases, o.inject);
-  // A report that cannot be written is refused before the sweep spends its time.
-  if (!o.report_dir.empty()) {
-    try {
-      prepare_report_dir(o.report_dir);
-    } catch (const std::runtime_error& e) {
-      std::cerr << "ffn-parity run: error: --report: " << e.what() << "\n";
-      return 2;
-    }
-  }
   // Nothing checked is never a pass: faults that apply to no case leave nothing to detect.
   if (!o.inject.empty()) {
     const auto applies = [](const CaseConfig& c) {
@@ -234,9 +249,10 @@ int run(const RunOptions& o) {
     return 2;
   } catch (const std::bad_alloc&) {
     progress.clear();
-    std::cerr << fmt::format("ffn-parity run: error: --tokens: {} tokens of shape {} (dim {}, "
-                             "inner {}) do not fit in memory\n",
-                             sweep.tokens, sweep.shape.name, sweep.shape.dim, sweep.shape.inner);
+    std::cerr << fmt::format("ffn-parity run: error: --tokens{}: {} tokens of shape {} (dim {}, "
+                             "inner {}){} do not fit in memory\n",
+                             o.frames.enabled ? " and --grid" : "", sweep.tokens, sweep.shape.name, sweep.shape.dim,
+                             sweep.shape.inner, o.frames.enabled ? " and the rollout of its frames" : "");
     if (launch->world_size() > 1) launch->abort(2);
     return 2;
   } catch (const std::exception& e) {
@@ -328,7 +344,8 @@ void add_run_command(CLI::App& app, int* exit_code) {
                   "frames with difference heatmaps and SSIM maps, also as PNG files");
   cmd->add_option("--frames-dir", opts->frames_dir,
                   "With --frames: write every case's decoded frames (allgather, sharded, reference) as PNG "
-                  "files into DIR/<case>/<path>/");
+                  "files into DIR/<case>/<path>/")
+      ->needs("--frames");
   add_backend_options(cmd, opts->backend);
   cmd->add_option("--compare-backend", opts->compare_backend,
                   "Also run every case on this backend with the same inputs and print how the two backends' "
@@ -355,6 +372,7 @@ void add_run_command(CLI::App& app, int* exit_code) {
   add_real_input_options(cmd, opts->real);
   cmd->callback([cmd, opts, exit_code] {
     opts->tps_given = cmd->count("--tp") > 0;
+    opts->other_options_given = cmd->count_all() > cmd->count("--inject");
     opts->real.precision_given = cmd->count("--precision") > 0;
     *exit_code = run(*opts);
   });

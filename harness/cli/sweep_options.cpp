@@ -1,39 +1,30 @@
 #include "harness/cli/sweep_options.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
-#include <charconv>
+#include <unistd.h>
+
 #include <limits>
-#include <type_traits>
+
+#include "harness/cli/validators.hpp"
+#include "harness/run/rollout.hpp"
 
 namespace ffn::cli {
 
 namespace {
 
+// "tiny 8", ... for every preset.
+std::vector<std::string> default_tokens() {
+  std::vector<std::string> out;
+  for (const auto& s : shape_presets()) out.push_back(fmt::format("{} {}", s.name, s.default_tokens));
+  return out;
+}
+
 std::vector<std::string> shape_names() {
   std::vector<std::string> names;
   for (const auto& s : shape_presets()) names.push_back(s.name);
   return names;
-}
-
-// CLI11 2.1 reports a malformed number only as "Could not convert: --tp = abc" and reads "-1"
-// as a huge unsigned seed. Checking each value (each element of a list) with from_chars first
-// says what was expected instead.
-template <class T>
-CLI::Validator number_check() {
-  const char* expected = std::is_floating_point_v<T> ? "a number"
-                         : std::is_unsigned_v<T>     ? "a non-negative integer"
-                                                     : "an integer";
-  return CLI::Validator(
-      [expected](std::string& text) -> std::string {
-        T value{};
-        const char* end = text.data() + text.size();
-        const auto [stop, ec] = std::from_chars(text.data(), end, value);
-        if (ec == std::errc::result_out_of_range) return fmt::format("{} is out of range", text);
-        if (ec != std::errc{} || stop != end) return fmt::format("'{}' is not {}", text, expected);
-        return {};
-      },
-      "");
 }
 
 }  // namespace
@@ -53,7 +44,7 @@ void add_sweep_options(CLI::App* cmd, SweepOptions& o) {
            o.tokens = t;
            o.tokens_given = true;
          },
-         "Tokens (rows of x); default: the preset's (tiny 8, ltx2-* 64)")
+         fmt::format("Tokens (rows of x); default: the preset's ({})", fmt::join(default_tokens(), ", ")))
       ->check(number_check<std::int64_t>());
   cmd->add_option("--tp", o.tps, "TP sizes, comma-separated")
       ->delimiter(',')
@@ -85,22 +76,34 @@ void add_sweep_options(CLI::App* cmd, SweepOptions& o) {
 }
 
 void add_frame_options(CLI::App* cmd, FrameCliOptions& o) {
-  cmd->add_flag("--frames", o.enabled,
-                "Also roll both paths out through a residual stack of FFN layers, decode frames and "
-                "judge them by PSNR and SSIM");
-  cmd->add_option("--layers", o.layers, "Layers of the rollout stack (48 in LTX-2)")
-      ->check(CLI::Range(1, 1000))
+  CLI::Option* frames = cmd->add_flag("--frames", o.enabled,
+                                      "Also roll both paths out through a residual stack of FFN layers, decode "
+                                      "frames and judge them by PSNR and SSIM");
+  // Settings of the rollout mean nothing without it: refused rather than ignored.
+  cmd->add_option("--layers", o.layers, "With --frames: layers of the rollout stack (48 in LTX-2)")
+      ->check(number_check<int>())
+      ->check(in_range(1, 1000))
+      ->needs(frames)
       ->capture_default_str();
-  cmd->add_option("--grid", o.grid, "Latent grid frames,height,width (tokens = their product)")
+  cmd->add_option("--grid", o.grid, "With --frames: latent grid frames,height,width (tokens = their product)")
       ->delimiter(',')
       ->expected(3)
-      ->check(CLI::Range(1, 4096))
+      ->check(number_check<int>())
+      ->check(in_range(1, 4096))
+      ->needs(frames)
       ->capture_default_str();
-  cmd->add_option("--patch", o.patch, "Pixels per token side")->check(CLI::Range(1, 256))->capture_default_str();
-  cmd->add_option("--min-psnr", o.min_psnr, "Frame PSNR threshold in dB (default: by precision)")
-      ->check(number_check<double>());
-  cmd->add_option("--min-ssim", o.min_ssim, "Frame SSIM threshold (default: by precision)")
-      ->check(CLI::Range(-1.0, 1.0));
+  cmd->add_option("--patch", o.patch, "With --frames: pixels per token side")
+      ->check(number_check<int>())
+      ->check(in_range(1, 256))
+      ->needs(frames)
+      ->capture_default_str();
+  cmd->add_option("--min-psnr", o.min_psnr, "With --frames: frame PSNR threshold in dB (default: by precision)")
+      ->check(number_check<double>())
+      ->needs(frames);
+  cmd->add_option("--min-ssim", o.min_ssim, "With --frames: frame SSIM threshold (default: by precision)")
+      ->check(number_check<double>())
+      ->check(in_range(-1, 1))
+      ->needs(frames);
 }
 
 std::optional<FrameOptions> to_frame_options(const FrameCliOptions& o) {
@@ -110,6 +113,18 @@ std::optional<FrameOptions> to_frame_options(const FrameCliOptions& o) {
   f.min_psnr_db = o.min_psnr;
   f.min_ssim = o.min_ssim;
   return f;
+}
+
+std::string rollout_memory_problem(const FrameCliOptions& o, const FfnShape& shape) {
+  if (!o.enabled) return {};
+  const double need = rollout_peak_bytes(shape, {o.layers, o.grid[0], o.grid[1], o.grid[2], o.patch});
+  const double have = double(sysconf(_SC_PHYS_PAGES)) * double(sysconf(_SC_PAGE_SIZE));
+  if (need <= have) return {};
+  const double tokens = double(o.grid[0]) * o.grid[1] * o.grid[2];
+  return fmt::format("--grid {},{},{} --patch {}: the rollout of shape {} needs about {:.3g} GiB ({:.3g} tokens, "
+                     "{} frames of {}x{} pixels), more than this machine's {:.3g} GiB",
+                     o.grid[0], o.grid[1], o.grid[2], o.patch, shape.name, need / (1 << 30), tokens, o.grid[0],
+                     double(o.grid[2]) * o.patch, double(o.grid[1]) * o.patch, have / (1 << 30));
 }
 
 SweepConfig to_sweep(const SweepOptions& o) {

@@ -35,6 +35,9 @@ struct FrameCliOptions {
 void add_frame_options(CLI::App* cmd, FrameCliOptions& o);
 // The rollout settings when --frames was given.
 std::optional<FrameOptions> to_frame_options(const FrameCliOptions& o);
+// With --frames: one line naming --grid and --patch when the rollout of `shape` cannot fit in
+// this machine's memory; empty when it can (or without --frames).
+std::string rollout_memory_problem(const FrameCliOptions& o, const FfnShape& shape);
 
 // Registers --shape --tokens --tp --precision --allreduce --seed --outliers --outlier-scale.
 // `o` must outlive parsing.

@@ -131,6 +131,15 @@ Video decode_frames(const Matrix<double>& hidden, const CaseConfig& c, const Rol
   return video;
 }
 
+double rollout_peak_bytes(const FfnShape& shape, const RolloutConfig& r) {
+  const double tokens = double(r.frames) * r.height * r.width, dim = double(shape.dim), inner = double(shape.inner);
+  const double pixels = double(r.patch) * r.patch * 3;  // per token
+  // Latents and the reference's state in fp64, the two paths' in fp32; a layer's hidden and
+  // activation for each path (fp32) and the reference (fp64); its weights; the decoder's fp64
+  // pixels and the three uint8 videos.
+  return tokens * (dim * (8 + 8 + 4 + 4) + inner * (4 * 3 + 8 * 2) + pixels * (8 + 3 * 1)) + 2 * dim * inner * 4;
+}
+
 RolloutVideos rollout(const CaseConfig& c, const RolloutConfig& r) {
   check(r);
   const DType dtype = c.dtype;

@@ -17,6 +17,11 @@ namespace ffn {
 // the grid's) through the stack. Throws std::invalid_argument for a bad rollout config.
 RolloutVideos rollout(const CaseConfig& config, const RolloutConfig& rollout);
 
+// About the most memory a rollout of `shape` holds at once (bytes): the hidden states of the
+// three paths, one layer's intermediates and weights, the decoder's pixels and the three videos.
+// For refusing settings that cannot fit before any work starts.
+double rollout_peak_bytes(const FfnShape& shape, const RolloutConfig& rollout);
+
 // The latent grid's initial hidden states [tokens, dim] on the grid of `dtype`.
 Matrix<double> rollout_latents(const CaseConfig& config, const RolloutConfig& rollout);
 
