@@ -73,10 +73,50 @@ ffn_cli_test(golden_bless_cuda_without_device EXIT 3 NO_DEVICE
 ffn_cli_error(unknown_backend "--backend: tpu not in " run --backend tpu)
 ffn_cli_error(tf32_on_cpu "--tf32: only the cuda backend has TF32 GEMMs$" run --shape tiny --tf32)
 ffn_cli_error(compare_backend_json "--compare-backend: its agreement table has no JSON form"
-              run --shape tiny --compare-backend cpu --format json)
-# Two backends that are the same code agree bit for bit: every output 100% identical.
-ffn_cli_test(compare_backend_cpu_cpu EXIT 0 STDOUT "100.0% .*AGREE\n[0-9]+ of [0-9]+ outputs agree within tolerance$"
-             ARGS run --shape tiny --tp 1,2 --precision bf16 --compare-backend cpu)
+              run --shape tiny --backend cuda --compare-backend cpu --format json)
+# Comparing a backend with itself checks nothing.
+ffn_cli_error(compare_backend_same "--compare-backend cpu: the same as --backend; compare two different backends$"
+              run --shape tiny --compare-backend cpu)
+
+# Every input checked before the first case: one line naming the option, exit 2.
+set(ffn_cli_work ${CMAKE_CURRENT_BINARY_DIR}/cli_work)
+file(MAKE_DIRECTORY ${ffn_cli_work})
+file(TOUCH ${ffn_cli_work}/a-file)
+ffn_cli_error(junit_is_directory "--junit: ${ffn_cli_work}: is a directory, not a file$"
+              run --shape tiny --junit ${ffn_cli_work})
+ffn_cli_error(dump_outputs_is_file "--dump-outputs: ${ffn_cli_work}/a-file: exists and is not a directory$"
+              run --shape tiny --dump-outputs ${ffn_cli_work}/a-file)
+ffn_cli_error(frames_dir_is_file "--frames-dir: ${ffn_cli_work}/a-file: exists and is not a directory$"
+              run --shape tiny --frames --frames-dir ${ffn_cli_work}/a-file)
+ffn_cli_error(report_is_file "--report: ${ffn_cli_work}/a-file: exists and is not a directory$"
+              run --shape tiny --report ${ffn_cli_work}/a-file)
+ffn_cli_test(golden_bless_output_is_directory EXIT 2
+             STDERR "^ffn-parity golden bless: error: -o: ${ffn_cli_work}: is a directory, not a file$"
+             ARGS golden bless --shape tiny -o ${ffn_cli_work})
+ffn_cli_test(golden_check_junit_is_directory EXIT 2
+             STDERR "^ffn-parity golden check: error: --junit: ${ffn_cli_work}: is a directory, not a file$"
+             ARGS golden check ${PROJECT_SOURCE_DIR}/goldens/tiny.h5 --junit ${ffn_cli_work})
+ffn_cli_error(min_psnr_nan "--min-psnr: 'nan' is not a finite number$" run --shape tiny --frames --min-psnr nan)
+ffn_cli_error(min_ssim_inf "--min-ssim: 'inf' is not a finite number$" run --shape tiny --frames --min-ssim inf)
+ffn_cli_test(growth_below_one EXIT 2
+             STDERR "^ffn-parity golden check: error: --growth: 0.5 is below 1: "
+             ARGS golden check ${PROJECT_SOURCE_DIR}/goldens/tiny.h5 --growth 0.5)
+ffn_cli_test(growth_infinite EXIT 2 STDERR "^ffn-parity golden check: error: --growth: 'inf' is not a finite number$"
+             ARGS golden check ${PROJECT_SOURCE_DIR}/goldens/tiny.h5 --growth inf)
+ffn_cli_error(tp_empty_element "--tp: empty element in '1,,2'$" run --shape tiny --tp 1,,2)
+ffn_cli_error(precision_trailing_comma "--precision: empty element in 'bf16,'$" run --shape tiny --precision=bf16,)
+ffn_cli_error(layers_without_frames "--layers requires --frames$" run --shape tiny --layers 3)
+ffn_cli_error(grid_without_frames "--grid requires --frames$" run --shape tiny --grid 1,2,3)
+ffn_cli_error(patch_without_frames "--patch requires --frames$" run --shape tiny --patch 4)
+ffn_cli_error(min_psnr_without_frames "--min-psnr requires --frames$" run --shape tiny --min-psnr 30)
+ffn_cli_error(frames_dir_without_frames "--frames-dir requires --frames$" run --shape tiny --frames-dir ${ffn_cli_work})
+ffn_cli_error(inject_list_with_others "--inject list: prints the faults and runs nothing; give it alone$"
+              run --inject list --shape tiny)
+ffn_cli_error(grid_beyond_memory "--grid 4096,4096,4096 --patch 16: the rollout of shape tiny needs about [0-9.e+]+ GiB .* more than this machine's "
+              run --shape tiny --frames --grid 4096,4096,4096)
+ffn_cli_error(grid_out_of_range "--grid: 5000 is not between 1 and 4096$" run --shape tiny --frames --grid 5000,1,1)
+ffn_cli_test(seeds_out_of_range EXIT 2 STDERR "^ffn-parity false-alarms: error: --seeds: 99999999999999 is not between 1 and 4294967296$"
+             ARGS false-alarms --seeds 99999999999999)
 
 ffn_cli_test(help EXIT 0 STDOUT "Usage: ffn-parity \\[OPTIONS\\] SUBCOMMAND" ARGS --help)
 ffn_cli_test(run_help EXIT 0 STDOUT "Usage: ffn-parity run .*--allreduce" ARGS run --help)

@@ -372,7 +372,9 @@ void add_run_command(CLI::App& app, int* exit_code) {
   add_real_input_options(cmd, opts->real);
   cmd->callback([cmd, opts, exit_code] {
     opts->tps_given = cmd->count("--tp") > 0;
-    opts->other_options_given = cmd->count_all() > cmd->count("--inject");
+    opts->other_options_given = std::ranges::any_of(cmd->get_options(), [](const CLI::Option* opt) {
+      return opt->get_name() != "--inject" && opt->count() > 0;
+    });
     opts->real.precision_given = cmd->count("--precision") > 0;
     *exit_code = run(*opts);
   });
