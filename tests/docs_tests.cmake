@@ -1,11 +1,41 @@
-# Docs that cannot drift: the README's example outputs against their commands.
+# Docs that cannot drift: the README's example outputs against their commands, and
+# goldens/SCHEMA.md against goldens as the writer makes them today.
 
-if(EXISTS /usr/bin/python3)
-  add_test(NAME readme.examples
-           COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/readme_examples.py
-                   ${PROJECT_SOURCE_DIR}/README.md $<TARGET_FILE:ffn-parity>)
-  set_tests_properties(readme.examples PROPERTIES LABELS unit ENVIRONMENT OMP_WAIT_POLICY=passive)
-else()
-  add_test(NAME readme.examples COMMAND ${CMAKE_COMMAND} -E echo "SKIP: no /usr/bin/python3")
-  set_tests_properties(readme.examples PROPERTIES LABELS unit SKIP_REGULAR_EXPRESSION "^SKIP: ")
-endif()
+# ffn_python_test(<name> <script> <arg>...): label unit; exit 77 is a skip (a missing Python
+# module), and without /usr/bin/python3 at all the test reports a skip by SKIP: below.
+function(ffn_python_test name script)
+  if(EXISTS /usr/bin/python3)
+    add_test(NAME ${name} COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/${script} ${ARGN})
+    set_tests_properties(${name} PROPERTIES LABELS unit SKIP_RETURN_CODE 77 ENVIRONMENT OMP_WAIT_POLICY=passive)
+  else()
+    add_test(NAME ${name} COMMAND ${CMAKE_COMMAND} -E echo "SKIP: no /usr/bin/python3")
+    set_tests_properties(${name} PROPERTIES LABELS unit SKIP_REGULAR_EXPRESSION "^SKIP: ")
+  endif()
+endfunction()
+
+ffn_python_test(readme.examples readme_examples.py ${PROJECT_SOURCE_DIR}/README.md $<TARGET_FILE:ffn-parity>)
+
+# One golden of every kind the writer makes, blessed now: plain precisions, the quantized
+# schemes (shape small keeps fp8-block's 128-element blocks whole at tp 2), frames, and real
+# inputs from a quantized checkpoint. The real bf16 golden with captured activations and the
+# golden of one video are the fixtures of real_input_tests.cmake and cli_tests.cmake.
+set(ffn_schema_goldens ${CMAKE_CURRENT_BINARY_DIR}/schema_goldens)
+set(ffn_schema_files ${ffn_real_golden} ${ffn_frames}/a.h5)
+function(ffn_schema_bless name)
+  add_test(NAME schema.bless_${name}
+           COMMAND ffn-parity golden bless ${ARGN} -o ${ffn_schema_goldens}/${name}.h5 --force)
+  set_tests_properties(schema.bless_${name} PROPERTIES LABELS unit FIXTURES_SETUP schema_goldens
+                       ENVIRONMENT OMP_WAIT_POLICY=passive)
+  list(APPEND ffn_schema_files ${ffn_schema_goldens}/${name}.h5)
+  set(ffn_schema_files ${ffn_schema_files} PARENT_SCOPE)
+endfunction()
+file(MAKE_DIRECTORY ${ffn_schema_goldens})
+ffn_schema_bless(plain --shape tiny --tp 1,2 --precision fp32,bf16,fp16 --inputs full)
+ffn_schema_bless(quantized --shape small --tp 1,2 --allreduce ring
+                 --precision fp8-static,fp8-dynamic,fp8-dynamic-tensor,fp8-block,int8,nvfp4)
+ffn_schema_bless(frames --shape tiny --tp 1,2 --precision bf16 --frames)
+ffn_schema_bless(real_quantized --weights ${ffn_ckpt}/fp8-static.safetensors --layer 1 --tp 1,2 --tokens 4)
+set_tests_properties(schema.bless_real_quantized PROPERTIES FIXTURES_REQUIRED real_checkpoints)
+
+ffn_python_test(schema.documented schema_documented.py ${PROJECT_SOURCE_DIR}/goldens/SCHEMA.md ${ffn_schema_files})
+set_tests_properties(schema.documented PROPERTIES FIXTURES_REQUIRED "schema_goldens;real_golden;frames_golden")
