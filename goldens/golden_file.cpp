@@ -37,7 +37,11 @@ std::string utc_now() {
                                                   std::chrono::system_clock::now())));
 }
 
-std::vector<std::int64_t> shape_of(const Matrix<float>& m) { return {m.rows(), m.cols()}; }
+template <class T>
+std::vector<std::int64_t> shape_of(const Matrix<T>& m) {
+  return {m.rows(), m.cols()};
+}
+std::vector<std::int64_t> shape_of(const std::vector<float>& v) { return {static_cast<std::int64_t>(v.size())}; }
 
 }  // namespace
 
@@ -151,6 +155,18 @@ void write_real_record(h5::File& f, const std::string& grp, const RealInputRecor
   }
 }
 
+// A tensor dataset with its description (float64 for the reference, float32 for the rest).
+void write_tensor(h5::File& f, const std::string& name, const Matrix<double>& m, const std::string& description) {
+  f.write_f64(name, shape_of(m), m.data());
+  describe(f, name, description);
+}
+
+template <class Tensor>
+void write_tensor(h5::File& f, const std::string& name, const Tensor& t, const std::string& description) {
+  f.write_f32(name, shape_of(t), t.data());
+  describe(f, name, description);
+}
+
 void write_contents(const GoldenFile& g, h5::File& f) {
   for (const auto& [id, set] : g.input_sets) {
     const std::string grp = "/input_sets/" + id;
@@ -169,13 +185,16 @@ void write_contents(const GoldenFile& g, h5::File& f) {
     for (const auto& [name, digest] : set.sha256) f.set_attr(grp, "sha256:" + name, digest);
     if (set.tensors) {
       const FfnInputs& in = *set.tensors;
-      f.write_f32(grp + "/x", shape_of(in.x), in.x.data());
-      f.write_f32(grp + "/proj_in.weight", shape_of(in.weights.w_in), in.weights.w_in.data());
-      f.write_f32(grp + "/proj_in.bias", {static_cast<std::int64_t>(in.weights.b_in.size())}, in.weights.b_in.data());
-      f.write_f32(grp + "/proj_out.weight", shape_of(in.weights.w_out), in.weights.w_out.data());
-      f.write_f32(grp + "/proj_out.bias", {static_cast<std::int64_t>(in.weights.b_out.size())}, in.weights.b_out.data());
+      // A quantized checkpoint is stored as its fp32 masters: a reader quantizes them again.
+      const std::string layout = std::string("nn.Linear layout, y = x W^T + b") +
+                                 (c.scheme == QuantScheme::none ? "" : "; the fp32 master, quantized on reading");
+      write_tensor(f, grp + "/x", in.x, "FFN input x [tokens, dim]");
+      write_tensor(f, grp + "/proj_in.weight", in.weights.w_in, "proj_in weight [inner, dim], " + layout);
+      write_tensor(f, grp + "/proj_in.bias", in.weights.b_in, "proj_in bias [inner]");
+      write_tensor(f, grp + "/proj_out.weight", in.weights.w_out, "proj_out weight [dim, inner], " + layout);
+      write_tensor(f, grp + "/proj_out.bias", in.weights.b_out, "proj_out bias [dim]");
     }
-    f.write_f64(grp + "/reference", {set.reference.rows(), set.reference.cols()}, set.reference.data());
+    write_tensor(f, grp + "/reference", set.reference, "fp64 reference: the FFN output on these inputs [tokens, dim]");
   }
 
   for (const GoldenCase& c : g.cases) {
@@ -194,8 +213,8 @@ void write_contents(const GoldenFile& g, h5::File& f) {
     f.set_attr(grp, "parity_margin", c.record.parity_margin);
     f.set_attr(grp, "allgather_ref_margin", c.record.allgather_ref_margin);
     f.set_attr(grp, "sharded_ref_margin", c.record.sharded_ref_margin);
-    f.write_f32(grp + "/allgather", shape_of(c.allgather), c.allgather.data());
-    f.write_f32(grp + "/sharded", shape_of(c.sharded), c.sharded.data());
+    write_tensor(f, grp + "/allgather", c.allgather, "output of the allgather path when blessed [tokens, dim]");
+    write_tensor(f, grp + "/sharded", c.sharded, "output of the sharded path when blessed [tokens, dim]");
     if (c.frames) {
       const RolloutConfig& r = c.frames->rollout;
       f.set_attr(grp, "rollout_layers", std::int64_t{r.layers});
@@ -203,9 +222,13 @@ void write_contents(const GoldenFile& g, h5::File& f) {
       f.set_attr(grp, "rollout_patch", std::int64_t{r.patch});
       f.set_attr(grp, "frames_min_psnr_db", c.frames->thresholds.min_psnr_db);
       f.set_attr(grp, "frames_min_ssim", c.frames->thresholds.min_ssim);
-      write_frames(f, grp + "/frames_allgather", c.frames->videos.allgather, k_rollout_fps);
-      write_frames(f, grp + "/frames_sharded", c.frames->videos.sharded, k_rollout_fps);
-      write_frames(f, grp + "/frames_reference", c.frames->videos.reference, k_rollout_fps);
+      const auto frames = [&](const char* which, const Video& video) {
+        write_frames(f, fmt::format("{}/frames_{}", grp, which), video, k_rollout_fps,
+                     fmt::format("decoded frames of the {} rollout, uint8 RGB [frames, height, width, 3]", which));
+      };
+      frames("allgather", c.frames->videos.allgather);
+      frames("sharded", c.frames->videos.sharded);
+      frames("reference", c.frames->videos.reference);
     }
   }
 }

@@ -18,6 +18,8 @@ namespace ffn {
 
 inline constexpr const char* k_golden_schema = "ffn-parity-golden";
 inline constexpr std::int64_t k_golden_schema_version = 1;
+// The root attribute `schema_doc`: where a reader of the file finds its layout.
+inline constexpr const char* k_golden_schema_doc = "goldens/SCHEMA.md";
 
 class GoldenError : public std::runtime_error {
  public:

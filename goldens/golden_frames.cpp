@@ -21,7 +21,8 @@ std::string absolute(const std::string& dataset) { return dataset.starts_with('/
 
 }  // namespace
 
-void write_frames(h5::File& file, const std::string& dataset_name, const Video& video, double fps) {
+void write_frames(h5::File& file, const std::string& dataset_name, const Video& video, double fps,
+                  const std::string& description) {
   const std::string dataset = absolute(dataset_name);
   if (video.empty()) fail(file, dataset, "no frames to store");
   const cv::Size size = video[0].size();
@@ -38,6 +39,7 @@ void write_frames(h5::File& file, const std::string& dataset_name, const Video& 
   file.write_u8(dataset, {static_cast<std::int64_t>(video.size()), size.height, size.width, 3}, rgb.data());
   file.set_attr(dataset, "fps", fps);
   file.set_attr(dataset, "channel_order", std::string("RGB"));
+  describe(file, dataset, description);
 }
 
 Video read_frames(const h5::File& file, const std::string& dataset_name) {
@@ -67,7 +69,7 @@ Video read_frames(const h5::File& file, const std::string& dataset_name) {
 void write_frames_golden(const std::string& path, const Video& video, double fps, const std::string& source,
                          bool overwrite) {
   write_golden_atomically(path, overwrite, current_provenance("cpu", ""), [&](h5::File& f) {
-    write_frames(f, k_frames_dataset, video, fps);
+    write_frames(f, k_frames_dataset, video, fps, "frames of the blessed video, uint8 RGB [frames, height, width, 3]");
     f.set_attr(k_frames_dataset, "source", source);
   });
 }

@@ -1,7 +1,7 @@
 #pragma once
 // Frames in a golden (goldens/SCHEMA.md, "Frames"): uint8 datasets [F, H, W, 3] in RGB order,
-// as every other tool (h5py, numpy, PIL) expects them, with attributes `fps` and
-// `channel_order`. In memory they are BGR cv::Mat frames, as OpenCV holds them.
+// as every other tool (h5py, numpy, PIL) expects them, with attributes `fps`, `channel_order`
+// and `description`. In memory they are BGR cv::Mat frames, as OpenCV holds them.
 #include <string>
 
 #include "harness/inputs/h5.hpp"
@@ -14,7 +14,8 @@ inline constexpr const char* k_frames_dataset = "/frames/video";
 
 // Throws GoldenError when the frames are not all CV_8UC3 of one size (or there are none),
 // h5::H5Error when HDF5 fails; either names the file and the dataset.
-void write_frames(h5::File& file, const std::string& dataset, const Video& video, double fps);
+void write_frames(h5::File& file, const std::string& dataset, const Video& video, double fps,
+                  const std::string& description);
 // Throws GoldenError when the dataset is not uint8 [F, H, W, 3] with F, H, W > 0 in RGB order,
 // h5::H5Error when it is missing or cannot be read.
 Video read_frames(const h5::File& file, const std::string& dataset);

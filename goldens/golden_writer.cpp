@@ -69,6 +69,7 @@ void write_golden_atomically(const std::string& path, bool overwrite,
     h5::File f = h5::File::create_in_memory(path);
     f.set_attr("/", "schema", std::string(k_golden_schema));
     f.set_attr("/", "schema_version", k_golden_schema_version);
+    f.set_attr("/", "schema_doc", std::string(k_golden_schema_doc));
     for (const auto& [key, value] : provenance) f.set_attr("/", key, value);
     fill(f);
     image = f.image();
@@ -87,6 +88,10 @@ void write_golden_atomically(const std::string& path, bool overwrite,
     throw;
   }
   sync_directory_of(path);
+}
+
+void describe(h5::File& file, const std::string& dataset, const std::string& description) {
+  file.set_attr(dataset, "description", description);
 }
 
 }  // namespace ffn

@@ -353,7 +353,7 @@ TEST_CASE("frames in an h5::File of a golden under construction round-trip exact
   const Video v = structured_video(32, 24, 3);
   {
     h5::File f = h5::File::create(dir.file("g.h5"));
-    write_frames(f, "/cases/c0/frames_sharded", v, 24);
+    write_frames(f, "/cases/c0/frames_sharded", v, 24, "test frames");
     f.close();
   }
   CHECK(same_frames(read_frames(h5::File::open(dir.file("g.h5")), "cases/c0/frames_sharded"), v));

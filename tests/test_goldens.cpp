@@ -353,9 +353,11 @@ TEST_CASE("A golden reads back bit-exactly: provenance, input sets, cases, recor
       CHECK(h5::open_object_count() == baseline);
 
       CHECK(r.path == p.string());
-      // The root holds the provenance and the schema name; schema_version is not provenance.
+      // The root holds the provenance, the schema name and where it is documented;
+      // schema_version is not provenance.
       std::map<std::string, std::string> expected = g.provenance;
       expected["schema"] = k_golden_schema;
+      expected["schema_doc"] = k_golden_schema_doc;
       CHECK(r.provenance == expected);
 
       REQUIRE(r.input_sets.size() == g.input_sets.size());
