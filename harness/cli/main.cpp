@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <map>
 #include <iostream>
 #include <string>
 #include <string_view>
@@ -13,9 +14,13 @@
 
 #include "harness/cli/false_alarm_command.hpp"
 #include "harness/cli/frames_command.hpp"
+#include "goldens/golden_file.hpp"
 #include "harness/cli/golden_command.hpp"
+#include "harness/cli/list_command.hpp"
 #include "harness/cli/run_command.hpp"
 #include "harness/cli/validators.hpp"
+#include "harness/launch/backend.hpp"
+#include "harness/launch/rank_launch.hpp"
 #include "harness/version.hpp"
 
 namespace {
@@ -38,9 +43,29 @@ std::string usage_error(const CLI::App& app, const CLI::ParseError& e) {
       return fmt::format("unknown subcommand '{}' (expected one of: {})", first, known);
     return fmt::format("unexpected argument '{}'", first);
   }
-  if (!in_subcommand && dynamic_cast<const CLI::RequiredError*>(&e))
-    return fmt::format("no subcommand given (expected one of: {})", known);
+  if (dynamic_cast<const CLI::RequiredError*>(&e)) {
+    // The deepest subcommand given, when it needs one of its own (`ffn-parity golden`).
+    const CLI::App* last = &app;
+    while (!last->get_subcommands().empty()) last = last->get_subcommands().front();
+    std::vector<std::string> subs;
+    for (const CLI::App* sub : last->get_subcommands([](const CLI::App*) { return true; }))
+      subs.push_back(sub->get_name());
+    if (!subs.empty() && last->get_subcommands().empty())
+      return fmt::format("no subcommand given (expected one of: {})", fmt::join(subs, ", "));
+  }
   return e.what();
+}
+
+// --version: what this binary is, and what it was built with.
+std::string version_text() {
+  const std::map<std::string, std::string> p = ffn::current_provenance("cpu", "");
+  const auto yes = [](bool b) { return b ? "yes" : "no"; };
+  return fmt::format(
+      "ffn-parity {} (commit {})\nbuilt with: CUDA backend {}, MPI {}, NCCL {}\nlibraries: {}, HDF5 {}, "
+      "OpenCV {}",
+      ffn::k_version, p.at("git_commit"), yes(ffn::cuda_backend_built()), yes(ffn::comm_built(ffn::CommKind::mpi)),
+      yes(ffn::comm_built(ffn::CommKind::nccl)), p.at("openblas_version"), p.at("hdf5_version"),
+      p.at("opencv_version"));
 }
 
 // "ffn-parity golden check": the program and the subcommands given.
@@ -57,13 +82,14 @@ std::string command_prefix(const CLI::App& app) {
 
 int main(int argc, char** argv) {
   CLI::App app{"ffn-parity: numerical parity of tensor-parallel FFN implementations", "ffn-parity"};
-  app.set_version_flag("--version", ffn::k_version);
+  app.set_version_flag("--version", version_text);
   app.require_subcommand(1);
   int exit_code = 0;
   ffn::cli::add_run_command(app, &exit_code);
   ffn::cli::add_golden_command(app, &exit_code);
   ffn::cli::add_frames_command(app, &exit_code);
   ffn::cli::add_false_alarm_command(app, &exit_code);
+  ffn::cli::add_list_command(app, &exit_code);
   // CLI11 drops empty list elements ("--tp 1,,2" runs tp 1 and 2): refused before parsing.
   if (const std::string why = ffn::cli::empty_list_element(argc, argv); !why.empty()) {
     std::string prefix = "ffn-parity";

@@ -12,6 +12,7 @@
 
 #include "harness/case/sweep.hpp"
 #include "harness/cli/backend_options.hpp"
+#include "harness/cli/list_command.hpp"
 #include "harness/cli/output_paths.hpp"
 #include "harness/cli/progress.hpp"
 #include "harness/cli/real_input_options.hpp"
@@ -46,12 +47,6 @@ struct RunOptions {
 };
 
 constexpr const char* k_prefix = "ffn-parity run";
-
-void print_fault_catalog() {
-  for (const FaultInfo& f : fault_catalog())
-    fmt::print("{:<24} {:<9} {}\n", f.name, f.path == FaultedPath::sharded ? "sharded" : "allgather",
-               f.description);
-}
 
 // Every case once per injected fault (the fault innermost, so cases of one input set stay
 // together and share their inputs).

@@ -58,11 +58,15 @@ void add_sweep_options(CLI::App* cmd, SweepOptions& o) {
       ->delimiter(',')
       ->check(CLI::IsMember(precision_names))
       ->capture_default_str();
+  std::vector<std::string> allreduce_names, allreduce_help;
+  for (AllReduceModel m : allreduce_models()) {
+    allreduce_names.emplace_back(allreduce_model_name(m));
+    allreduce_help.push_back(fmt::format("{} ({})", allreduce_model_name(m), allreduce_model_description(m)));
+  }
   cmd->add_option("--allreduce", o.allreduce,
-                  "AllReduce models, comma-separated: ring (NCCL ring, rounds at every hop), "
-                  "oneshot (fp32 sum in rank order, one rounding), exact (fp64 sum, one rounding)")
+                  fmt::format("AllReduce models, comma-separated: {}", fmt::join(allreduce_help, "; ")))
       ->delimiter(',')
-      ->check(CLI::IsMember({"ring", "oneshot", "exact"}))
+      ->check(CLI::IsMember(allreduce_names))
       ->capture_default_str();
   cmd->add_option("--seed", o.seed, "Seed of the generated inputs")
       ->check(number_check<std::uint64_t>())

@@ -47,6 +47,14 @@ const Backend& cpu_backend() {
   return b;
 }
 
+bool cuda_backend_built() {
+#if FFN_PARITY_WITH_CUDA
+  return true;
+#else
+  return false;
+#endif
+}
+
 Backend make_backend(std::string_view name, bool tf32) {
   if (name == "cpu") {
     if (tf32) throw std::invalid_argument("--tf32: only the cuda backend has TF32 GEMMs");

@@ -29,6 +29,8 @@ class BackendUnavailable : public std::runtime_error {
 };
 
 const Backend& cpu_backend();
+// Whether this build has the CUDA backend (it may still find no device).
+bool cuda_backend_built();
 // "cpu" or "cuda"; throws BackendUnavailable (no CUDA in this build, no device) or
 // std::invalid_argument (an unknown name). tf32: fp32 GEMMs on TF32 tensor cores (cuda only).
 Backend make_backend(std::string_view name, bool tf32 = false);

@@ -180,6 +180,25 @@ class NcclLaunch final : public RankLaunch {
 
 }  // namespace
 
+bool comm_built(CommKind kind) {
+#if FFN_PARITY_WITH_MPI
+  constexpr bool mpi = true;
+#else
+  constexpr bool mpi = false;
+#endif
+#if FFN_PARITY_WITH_NCCL
+  constexpr bool nccl = true;
+#else
+  constexpr bool nccl = false;
+#endif
+  switch (kind) {
+    case CommKind::simulated: return true;
+    case CommKind::mpi: return mpi;
+    case CommKind::nccl: return nccl;
+  }
+  return false;
+}
+
 std::unique_ptr<RankLaunch> start_launch(CommKind kind) {
   switch (kind) {
     case CommKind::simulated: return std::make_unique<SimulatedLaunch>();

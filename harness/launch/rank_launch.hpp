@@ -61,6 +61,8 @@ class RankLaunch {
 };
 
 std::unique_ptr<RankLaunch> start_launch(CommKind kind);
+// Whether this build can launch `kind` at all (MPI, NCCL found at configure time).
+bool comm_built(CommKind kind);
 // Whether this process reports an error of start_launch: rank 0 of its launcher, a process
 // no launcher started, or one whose rank is in doubt (so that N processes failing alike
 // print one line, not N).

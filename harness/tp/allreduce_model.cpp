@@ -16,8 +16,22 @@ std::string_view allreduce_model_name(AllReduceModel m) {
   return "?";
 }
 
+const std::vector<AllReduceModel>& allreduce_models() {
+  static const std::vector<AllReduceModel> all{AllReduceModel::ring, AllReduceModel::oneshot, AllReduceModel::exact};
+  return all;
+}
+
+std::string_view allreduce_model_description(AllReduceModel m) {
+  switch (m) {
+    case AllReduceModel::ring: return "NCCL ring: fp32 add rounded to the wire dtype at every hop";
+    case AllReduceModel::oneshot: return "one-shot custom all-reduce: fp32 sum in rank order, one rounding";
+    case AllReduceModel::exact: return "fp64 sum, one rounding: the best any implementation can do";
+  }
+  return "?";
+}
+
 std::optional<AllReduceModel> parse_allreduce_model(std::string_view name) {
-  for (auto m : {AllReduceModel::ring, AllReduceModel::oneshot, AllReduceModel::exact})
+  for (auto m : allreduce_models())
     if (allreduce_model_name(m) == name) return m;
   return std::nullopt;
 }

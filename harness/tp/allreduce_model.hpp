@@ -6,6 +6,7 @@
 #include <optional>
 #include <span>
 #include <string_view>
+#include <vector>
 
 #include "kernels/dtype.hpp"
 
@@ -23,7 +24,11 @@ enum class AllReduceModel {
   exact,
 };
 
+// Every model, in the order of the enum.
+const std::vector<AllReduceModel>& allreduce_models();
 std::string_view allreduce_model_name(AllReduceModel m);
+// One line for `ffn-parity list allreduce` and --help.
+std::string_view allreduce_model_description(AllReduceModel m);
 std::optional<AllReduceModel> parse_allreduce_model(std::string_view name);
 
 // Told of every rounding a reduction performs, with the value it produced: the error

@@ -6,15 +6,19 @@ namespace ffn {
 
 const std::vector<Precision>& precision_presets() {
   static const std::vector<Precision> presets = {
-      {"fp32", DType::fp32, QuantScheme::none},
-      {"bf16", DType::bf16, QuantScheme::none},
-      {"fp16", DType::fp16, QuantScheme::none},
-      {"fp8-static", DType::bf16, QuantScheme::fp8_static},
-      {"fp8-dynamic", DType::bf16, QuantScheme::fp8_dynamic},
-      {"fp8-dynamic-tensor", DType::bf16, QuantScheme::fp8_dynamic_tensor},
-      {"fp8-block", DType::bf16, QuantScheme::fp8_block},
-      {"int8", DType::bf16, QuantScheme::int8},
-      {"nvfp4", DType::bf16, QuantScheme::nvfp4},
+      {"fp32", DType::fp32, QuantScheme::none, "fp32 weights and activations"},
+      {"bf16", DType::bf16, QuantScheme::none, "bf16 weights and activations, fp32 accumulation"},
+      {"fp16", DType::fp16, QuantScheme::none, "fp16 weights and activations, fp32 accumulation"},
+      {"fp8-static", DType::bf16, QuantScheme::fp8_static,
+       "FP8 E4M3: per-tensor weight scale, static calibrated per-tensor input scale"},
+      {"fp8-dynamic", DType::bf16, QuantScheme::fp8_dynamic,
+       "FP8 E4M3: per-channel weight scale, dynamic per-token input scale"},
+      {"fp8-dynamic-tensor", DType::bf16, QuantScheme::fp8_dynamic_tensor,
+       "FP8 E4M3: per-tensor weight scale, dynamic per-token input scale"},
+      {"fp8-block", DType::bf16, QuantScheme::fp8_block,
+       "FP8 E4M3: 128x128 weight blocks, 1x128 input groups (tp must keep blocks whole)"},
+      {"int8", DType::bf16, QuantScheme::int8, "W8A8: per-channel weight, per-token input scales, int32 accumulation"},
+      {"nvfp4", DType::bf16, QuantScheme::nvfp4, "E2M1 values, E4M3 scales per 16 elements, fp32 global scales"},
   };
   return presets;
 }

@@ -25,9 +25,11 @@ struct Precision {
   std::string name;  // the --precision value
   DType activation = DType::bf16;
   QuantScheme scheme = QuantScheme::none;
+  std::string_view description;  // one line, for `ffn-parity list precisions`
 
   Precision() = default;
-  Precision(std::string n, DType a, QuantScheme s) : name(std::move(n)), activation(a), scheme(s) {}
+  Precision(std::string n, DType a, QuantScheme s, std::string_view d = {})
+      : name(std::move(n)), activation(a), scheme(s), description(d) {}
   // A plain dtype is a precision of its own (fp32, bf16, fp16).
   Precision(DType t);  // NOLINT(google-explicit-constructor)
   bool quantized() const { return scheme != QuantScheme::none; }

@@ -1,0 +1,62 @@
+#include "harness/cli/list_command.hpp"
+
+#include <fmt/format.h>
+
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "harness/tp/allreduce_model.hpp"
+#include "harness/tp/precision.hpp"
+#include "harness/tp/shape.hpp"
+#include "harness/verdict/fault.hpp"
+
+namespace ffn::cli {
+
+void print_fault_catalog() {
+  for (const FaultInfo& f : fault_catalog())
+    fmt::print("{:<24} {:<9} {}\n", f.name, f.path == FaultedPath::sharded ? "sharded" : "allgather",
+               f.description);
+}
+
+namespace {
+
+void print_shapes() {
+  fmt::print("# {:<12} {:>6} {:>6} {:>7}\n", "shape", "dim", "inner", "tokens");
+  for (const FfnShape& s : shape_presets())
+    fmt::print("  {:<12} {:>6} {:>6} {:>7}\n", s.name, s.dim, s.inner, s.default_tokens);
+}
+
+void print_precisions() {
+  for (const Precision& p : precision_presets()) fmt::print("{:<20} {}\n", p.name, p.description);
+}
+
+void print_allreduce() {
+  for (AllReduceModel m : allreduce_models())
+    fmt::print("{:<9} {}\n", allreduce_model_name(m), allreduce_model_description(m));
+}
+
+}  // namespace
+
+void add_list_command(CLI::App& app, int* exit_code) {
+  auto what = std::make_shared<std::string>();
+  CLI::App* cmd = app.add_subcommand(
+      "list", "What the values of --shape, --precision, --allreduce and --inject mean: shapes with their dims "
+              "and default tokens, precisions, AllReduce models, faults");
+  cmd->add_option("what", *what, "shapes, precisions, allreduce or faults")
+      ->check(CLI::IsMember({"shapes", "precisions", "allreduce", "faults"}));
+  cmd->callback([what, exit_code] {
+    if (what->empty()) {
+      std::cerr << "ffn-parity list: error: nothing to list (expected one of: shapes, precisions, allreduce, faults)\n";
+      *exit_code = 2;
+      return;
+    }
+    if (*what == "shapes") print_shapes();
+    if (*what == "precisions") print_precisions();
+    if (*what == "allreduce") print_allreduce();
+    if (*what == "faults") print_fault_catalog();
+    *exit_code = 0;
+  });
+}
+
+}  // namespace ffn::cli
