@@ -31,6 +31,12 @@ using ffn::test::TempDir;
 
 namespace {
 
+// What the header shows; an argument with a space and a quote, as a shell would need it quoted.
+RunContext test_context() {
+  return {{"build/harness/ffn-parity", "run", "--report", "it's here", "--tp", "1,2"},
+          "9.8.7", "abc123def456-dirty", "cpu", "Test CPU 9000 @ 3.0GHz", "OpenBLAS 0.3.21, OpenCV 4.6.0",
+          "2026-01-02T03:04:05Z"};
+}
 
 SweepConfig tiny_sweep() {
   SweepConfig s;
@@ -74,7 +80,8 @@ std::size_t count(const std::string& text, const std::string& what) {
 // ("/>"), as a void element has no end tag. Returns the first problem, or "" when balanced.
 std::string tag_balance_problem(const std::string& html) {
   static const std::set<std::string> tracked{"html", "head", "body", "table", "tr", "td", "th",
-                                             "svg",  "figure", "img", "div", "p", "h1", "h2"};
+                                             "svg",  "figure", "img", "div", "p", "h1", "h2", "h3",
+                                             "dl",   "dt",     "dd",  "code", "ul", "li"};
   std::vector<std::string> open;
   for (std::size_t i = html.find('<'); i != std::string::npos; i = html.find('<', i)) {
     if (html.compare(i, 4, "<!--") == 0) {
@@ -152,6 +159,14 @@ std::vector<std::set<std::string>> case_rows(const std::string& html) {
   return rows;
 }
 
+// The text inside the element with this id, tags included, up to the element's end tag.
+std::string element_text(const std::string& html, const std::string& tag, const std::string& id) {
+  const std::size_t start = html.find("<" + tag + " id=\"" + id + "\"");
+  if (start == std::string::npos) return {};
+  const std::size_t from = html.find('>', start) + 1;
+  return html.substr(from, html.find("</" + tag + ">", from) - from);
+}
+
 // The inline SVG element with this id, from its start tag to its end tag.
 std::string svg_with_id(const std::string& html, const std::string& id) {
   const std::size_t start = html.find("<svg id=\"" + id + "\"");
@@ -178,7 +193,7 @@ TEST_CASE("html report: the report of a passing sweep with frames is a well-form
   REQUIRE(results.size() == 4);
   for (const auto& r : results) REQUIRE(r.pass);
   TempDir dir("ffn-html-report-test");
-  write_html_report((dir.path() / "report").string(), tiny_sweep(), results);
+  write_html_report((dir.path() / "report").string(), test_context(), tiny_sweep(), results);
   const fs::path index = dir.path() / "report" / "index.html";
   REQUIRE(fs::is_regular_file(index));
   const std::string html = read_text(index);
@@ -188,6 +203,15 @@ TEST_CASE("html report: the report of a passing sweep with frames is a well-form
     CHECK(count(html, "<html") == 1);
     INFO(tag_balance_problem(html));
     CHECK(tag_balance_problem(html).empty());
+  }
+  SECTION("the header: command line, version and commit, backend, device, date") {
+    CHECK(element_text(html, "dd", "run-command") ==
+          "<code>build/harness/ffn-parity run --report &#39;it&#39;\\&#39;&#39;s here&#39; --tp 1,2</code>");
+    CHECK(element_text(html, "dd", "run-version") == "ffn-parity 9.8.7, commit abc123def456-dirty");
+    CHECK(element_text(html, "dd", "run-backend") == "cpu");
+    CHECK(element_text(html, "dd", "run-device") == "Test CPU 9000 @ 3.0GHz");
+    CHECK(element_text(html, "dd", "run-libraries") == "OpenBLAS 0.3.21, OpenCV 4.6.0");
+    CHECK(element_text(html, "dd", "run-date") == "2026-01-02T03:04:05Z");
   }
   SECTION("one row per case, none marked failing") {
     const auto rows = case_rows(html);
@@ -251,7 +275,7 @@ TEST_CASE("html report: failing cases are marked and their reasons escaped") {
   const std::vector<CaseResult> results = run_with(frames);
   for (const auto& r : results) REQUIRE(!r.pass);
   TempDir dir("ffn-html-report-test");
-  write_html_report(dir.path().string(), tiny_sweep(), results);
+  write_html_report(dir.path().string(), test_context(), tiny_sweep(), results);
   const std::string html = read_text(dir.path() / "index.html");
   INFO(tag_balance_problem(html));
   CHECK(tag_balance_problem(html).empty());
@@ -271,5 +295,5 @@ TEST_CASE("html report: a report directory that cannot be made is refused naming
   std::ofstream(dir.path() / "file") << "x";
   const std::string bad = (dir.path() / "file" / "report").string();
   CHECK_THROWS_WITH(prepare_report_dir(bad), Catch::Matchers::StartsWith(bad));
-  CHECK_THROWS_AS(write_html_report(bad, tiny_sweep(), {}), std::runtime_error);
+  CHECK_THROWS_AS(write_html_report(bad, test_context(), tiny_sweep(), {}), std::runtime_error);
 }

@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", ffn::k_version);
   app.require_subcommand(1);
   int exit_code = 0;
-  ffn::cli::add_run_command(app, &exit_code);
+  ffn::cli::add_run_command(app, &exit_code, std::vector<std::string>(argv, argv + argc));
   ffn::cli::add_golden_command(app, &exit_code);
   ffn::cli::add_frames_command(app, &exit_code);
   ffn::cli::add_false_alarm_command(app, &exit_code);

@@ -6,11 +6,10 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
-#include <chrono>
 #include <cmath>
 #include <cstring>
-#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -22,8 +21,6 @@
 #include <string_view>
 #include <system_error>
 #include <utility>
-
-#include "harness/version.hpp"
 
 namespace ffn {
 
@@ -93,13 +90,25 @@ std::string case_label(const CaseConfig& c) {
   return fmt::format("tp {} \u00b7 {} \u00b7 {}", c.tp, c.precision().name, allreduce_model_name(c.allreduce));
 }
 
-std::string utc_now() {
-  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  std::array<char, 32> text{};
-  std::strftime(text.data(), text.size(), "%Y-%m-%d %H:%M:%S UTC", &tm);
-  return text.data();
+// The command as a POSIX shell would read it back: arguments beyond the safe characters in
+// single quotes, so the header's line can be pasted to run the same sweep again.
+std::string shell_command(const std::vector<std::string>& arguments) {
+  static constexpr std::string_view k_shell_safe = "_-+=:,./@%";
+  std::string out;
+  for (const std::string& a : arguments) {
+    if (!out.empty()) out += ' ';
+    const bool safe = !a.empty() && std::all_of(a.begin(), a.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || k_shell_safe.find(c) != std::string_view::npos;
+    });
+    if (safe) {
+      out += a;
+      continue;
+    }
+    out += '\'';
+    for (const char c : a) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    out += '\'';
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -398,6 +407,10 @@ h1 { font-size: 24px; margin: 0 0 4px; }
 h2 { font-size: 19px; margin: 32px 0 8px; border-bottom: 1px solid #d0d7de; padding-bottom: 4px; }
 p { margin: 6px 0; line-height: 1.45; }
 .meta { color: #57606a; }
+dl.run { display: grid; grid-template-columns: max-content 1fr; gap: 1px 12px; margin: 8px 0; font-size: 13px; }
+dl.run dt { color: #57606a; }
+dl.run dd { margin: 0; }
+dl.run code { word-break: break-all; }
 .overall { font-size: 17px; font-weight: 600; }
 .overall.pass, td.verdict.pass { color: #1a7f37; }
 .overall.fail, td.verdict.fail { color: #cf222e; }
@@ -460,6 +473,22 @@ void explanation(std::string& html, bool quantized, bool frames) {
         "decoded to 8-bit video; PSNR (dB) and SSIM are the minimum over the frames, <b>ref</b> the worse of "
         "the two paths against the reference&#39;s video; inf = identical frames.</p>\n";
   html += "</div>\n";
+}
+
+// Where the results came from, one labelled line each: enough to run the sweep again on the
+// same build and to tell two reports apart.
+void run_header(std::string& html, const RunContext& c) {
+  const auto line = [&](std::string_view id, std::string_view label, const std::string& value_html) {
+    html += fmt::format("<dt>{}</dt><dd id=\"run-{}\">{}</dd>\n", label, id, value_html);
+  };
+  html += "<dl class=\"run\">\n";
+  line("command", "command", "<code>" + escape(shell_command(c.command)) + "</code>");
+  line("version", "version", escape(fmt::format("ffn-parity {}, commit {}", c.version, c.commit)));
+  line("backend", "backend", escape(c.backend));
+  line("device", "device", escape(c.device));
+  line("libraries", "libraries", escape(c.libraries));
+  line("date", "date", escape(c.date));
+  html += "</dl>\n";
 }
 
 std::string cell(const std::string& text, bool over = false) {
@@ -619,7 +648,8 @@ void prepare_report_dir(const std::string& dir) {
   fs::remove(probe, ec);
 }
 
-void write_html_report(const std::string& dir, const SweepConfig& sweep, const std::vector<CaseResult>& results) {
+std::string write_html_report(const std::string& dir, const RunContext& context, const SweepConfig& sweep,
+                              const std::vector<CaseResult>& results) {
   prepare_report_dir(dir);
   bool quantized = false, frames = false;
   std::size_t passed = 0;
@@ -637,9 +667,9 @@ void write_html_report(const std::string& dir, const SweepConfig& sweep, const s
       "<title>ffn-parity report: {}, {} cases, {} failed</title>\n<style>{}</style>\n</head>\n<body>\n",
       escape(sweep.shape.name), results.size(), failed, k_style);
   html += "<h1>ffn-parity report</h1>\n";
-  std::string meta = fmt::format("ffn-parity {} \u00b7 shape {} (dim {}, inner {}) \u00b7 {} tokens \u00b7 seed {}",
-                                 k_version, sweep.shape.name, sweep.shape.dim, sweep.shape.inner, sweep.tokens,
-                                 sweep.seed);
+  run_header(html, context);
+  std::string meta = fmt::format("shape {} (dim {}, inner {}) \u00b7 {} tokens \u00b7 seed {}", sweep.shape.name,
+                                 sweep.shape.dim, sweep.shape.inner, sweep.tokens, sweep.seed);
   if (sweep.outlier_channels > 0)
     meta += fmt::format(" \u00b7 {} outlier channels \u00d7{}", sweep.outlier_channels, sweep.outlier_scale);
   if (frames)
@@ -649,7 +679,6 @@ void write_html_report(const std::string& dir, const SweepConfig& sweep, const s
         meta += fmt::format(" \u00b7 frames: {} of {}x{} px", v.size(), v.front().cols, v.front().rows);
         break;
       }
-  meta += " \u00b7 " + utc_now();
   html += "<p class=\"meta\">" + escape(meta) + "</p>\n";
   html += fmt::format("<p class=\"overall {}\">{} passed, {} failed</p>\n", failed ? "fail" : "pass", passed, failed);
 
@@ -677,7 +706,9 @@ void write_html_report(const std::string& dir, const SweepConfig& sweep, const s
 
   if (frames) worst_frames(html, dir, results);
   html += "</body>\n</html>\n";
-  write_file(fs::path(dir) / "index.html", html);
+  const fs::path index = fs::path(dir) / "index.html";
+  write_file(index, html);
+  return index.string();
 }
 
 }  // namespace ffn
