@@ -180,6 +180,20 @@ cv::Size expected_picture_size(const cv::Mat& frame) {
   return {frame.cols * factor, frame.rows * factor};
 }
 
+// The files of a report directory, by name.
+std::set<std::string> files_in(const fs::path& dir) {
+  std::set<std::string> names;
+  for (const auto& e : fs::directory_iterator(dir)) names.insert(e.path().filename().string());
+  return names;
+}
+
+// The files the page's pictures name, each once.
+std::multiset<std::string> referenced_files(const std::string& html) {
+  std::multiset<std::string> files;
+  for (const auto& tag : img_tags(html)) files.insert(attribute(tag, "data-file"));
+  return files;
+}
+
 std::size_t cases_with_differing_frames(const std::vector<CaseResult>& results) {
   std::size_t n = 0;
   for (const auto& r : results) n += std::isfinite(r.frames->parity.psnr_min_db);
@@ -296,4 +310,39 @@ TEST_CASE("html report: a report directory that cannot be made is refused naming
   const std::string bad = (dir.path() / "file" / "report").string();
   CHECK_THROWS_WITH(prepare_report_dir(bad), Catch::Matchers::StartsWith(bad));
   CHECK_THROWS_AS(write_html_report(bad, test_context(), tiny_sweep(), {}), std::runtime_error);
+}
+
+TEST_CASE("html report: re-running into a directory replaces the previous run's files") {
+  const std::vector<CaseResult>& all = passing_results();
+  TempDir dir("ffn-html-report-test");
+  const fs::path report = dir.path() / "report";
+  write_html_report(report.string(), test_context(), tiny_sweep(), all);
+  const std::set<std::string> first = files_in(report);
+  std::ofstream(report / "notes.txt") << "not the report's";
+
+  // The bf16 cases alone: the fp8-dynamic pictures of the first run are stale now.
+  const std::vector<CaseResult> bf16(all.begin(), all.begin() + 2);
+  REQUIRE(bf16.back().config.precision().name == std::string("bf16"));
+  write_html_report(report.string(), test_context(), tiny_sweep(), bf16);
+  const std::string html = read_text(report / "index.html");
+  const std::multiset<std::string> referenced = referenced_files(html);
+  REQUIRE(!referenced.empty());
+  std::set<std::string> expected(referenced.begin(), referenced.end());
+  CHECK(expected.size() == referenced.size());  // one picture per file
+  expected.insert({"index.html", "notes.txt"});
+  CHECK(files_in(report) == expected);
+  CHECK(first.size() > expected.size() - 1);  // the first run had more pictures
+}
+
+TEST_CASE("html report: a previous run's picture that cannot be removed is named") {
+  TempDir dir("ffn-html-report-test");
+  // Named as the report names its pictures, but a directory with something in it.
+  const fs::path stale = dir.path() / "case07-tp8-bf16-ring-frame3-diff.png";
+  fs::create_directories(stale / "inside");
+  try {
+    write_html_report(dir.path().string(), test_context(), tiny_sweep(), passing_results());
+    FAIL("a stale picture that cannot be removed went unreported");
+  } catch (const std::runtime_error& e) {
+    CHECK_THAT(e.what(), Catch::Matchers::StartsWith(stale.string() + ": cannot remove"));
+  }
 }

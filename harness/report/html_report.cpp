@@ -17,6 +17,8 @@
 #include <map>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <regex>
+#include <set>
 #include <stdexcept>
 #include <string_view>
 #include <system_error>
@@ -562,7 +564,8 @@ std::string picture_html(const Picture& p, const std::string& alt, const std::st
 }
 
 // The worst parity frame of each of the worst cases by parity SSIM, with their differences.
-void worst_frames(std::string& html, const fs::path& dir, const std::vector<CaseResult>& results) {
+// Returns the names of the pictures written.
+std::set<std::string> worst_frames(std::string& html, const fs::path& dir, const std::vector<CaseResult>& results) {
   std::vector<std::size_t> order;
   for (std::size_t i = 0; i < results.size(); ++i)
     if (results[i].frames && std::isfinite(results[i].frames->parity.psnr_min_db)) order.push_back(i);
@@ -575,13 +578,14 @@ void worst_frames(std::string& html, const fs::path& dir, const std::vector<Case
   html += "<h2>Worst frames</h2>\n";
   if (order.empty()) {
     html += "<p>Every case decodes to identical frames on both paths: nothing to show.</p>\n";
-    return;
+    return {};
   }
   html += fmt::format(
       "<p class=\"note\">The frame with the lowest parity SSIM of each of the {} worst cases by parity SSIM "
       "(cases whose paths decode to identical frames are left out). Pixels are enlarged as blocks.</p>\n",
       order.size());
   int colorbar_id = 0;
+  std::set<std::string> written;
   for (const std::size_t i : order) {
     const CaseResult& r = results[i];
     const FrameResult& f = *r.frames;
@@ -596,6 +600,7 @@ void worst_frames(std::string& html, const fs::path& dir, const std::vector<Case
     const Picture ph = save_picture(dir, stem + "-diff.png", heat.image);
     const SsimPicture map = ssim_picture(a, b);
     const Picture ps = save_picture(dir, stem + "-ssim.png", map.image);
+    written.insert({pa.file, pb.file, ph.file, ps.file});
 
     html += fmt::format(
         "<figure class=\"case\" id=\"frames-{}\">\n<figcaption>{}: frame {} (frames 0\u2013{}) <span class=\"detail\">"
@@ -615,6 +620,29 @@ void worst_frames(std::string& html, const fs::path& dir, const std::vector<Case
         fmt::format("SSIM map (channel mean): dark = 1, brightest = {:.4f}, the frame's lowest", map.lowest),
         colorbar(ps.width, "1", fmt::format("{:.4f}", map.lowest), colorbar_id++));
     html += "</div>\n</figure>\n";
+  }
+  return written;
+}
+
+// What worst_frames names its pictures: a file so named that this report did not write is an
+// earlier report's, and would be mistaken for one of this run's.
+bool is_report_picture(const std::string& name) {
+  static const std::regex pattern(R"(case[0-9]{2,}-tp[0-9]+-.+-frame[0-9]+-(allgather|sharded|diff|ssim)\.png)");
+  return std::regex_match(name, pattern);
+}
+
+void remove_stale_pictures(const fs::path& dir, const std::set<std::string>& written) {
+  std::vector<fs::path> stale;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    if (is_report_picture(name) && !written.contains(name)) stale.push_back(entry.path());
+  }
+  for (const fs::path& path : stale) {
+    std::error_code ec;
+    fs::remove(path, ec);
+    if (ec)
+      throw std::runtime_error(
+          fmt::format("{}: cannot remove the previous report's picture: {}", path.string(), ec.message()));
   }
 }
 
@@ -704,10 +732,11 @@ std::string write_html_report(const std::string& dir, const RunContext& context,
   }
   html += "</div>\n";
 
-  if (frames) worst_frames(html, dir, results);
+  const std::set<std::string> pictures = frames ? worst_frames(html, dir, results) : std::set<std::string>{};
   html += "</body>\n</html>\n";
   const fs::path index = fs::path(dir) / "index.html";
   write_file(index, html);
+  remove_stale_pictures(dir, pictures);
   return index.string();
 }
 

@@ -25,9 +25,9 @@ struct RunContext {
 // directory and the reason.
 void prepare_report_dir(const std::string& dir);
 
-// Writes DIR/index.html and the PNGs of the worst frames (creating DIR); returns the page's
-// path. Throws std::runtime_error naming the file and the reason when something cannot be
-// written.
+// Writes DIR/index.html and the PNGs of the worst frames (creating DIR) and removes the
+// pictures an earlier report left there; returns the page's path. Throws std::runtime_error
+// naming the file and the reason when something cannot be written or removed.
 std::string write_html_report(const std::string& dir, const RunContext& context, const SweepConfig& sweep,
                               const std::vector<CaseResult>& results);
 
