@@ -2,6 +2,7 @@
 // that decode to the pictures written next to it, one plot line per series, and failing
 // cases marked.
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <unistd.h>
@@ -167,6 +168,21 @@ std::string element_text(const std::string& html, const std::string& tag, const 
   return html.substr(from, html.find("</" + tag + ">", from) - from);
 }
 
+// The texts of the cells of this class in the table row with this id, in order.
+std::vector<std::string> cells_of_class(const std::string& html, const std::string& row_id, const std::string& cls) {
+  const std::size_t start = html.find("<tr class=\"case");
+  const std::size_t row = html.find("id=\"" + row_id + "\"", start);
+  if (row == std::string::npos) return {};
+  const std::string tr = html.substr(row, html.find("</tr>", row) - row);
+  std::vector<std::string> texts;
+  const std::string open = "<td class=\"" + cls;
+  for (std::size_t i = tr.find(open); i != std::string::npos; i = tr.find(open, i + 1)) {
+    const std::size_t from = tr.find('>', i) + 1;
+    texts.push_back(tr.substr(from, tr.find("</td>", from) - from));
+  }
+  return texts;
+}
+
 // The inline SVG element with this id, from its start tag to its end tag.
 std::string svg_with_id(const std::string& html, const std::string& id) {
   const std::size_t start = html.find("<svg id=\"" + id + "\"");
@@ -231,6 +247,16 @@ TEST_CASE("html report: the report of a passing sweep with frames is a well-form
     const auto rows = case_rows(html);
     CHECK(rows.size() == results.size());
     for (const auto& row : rows) CHECK((row.contains("pass") && !row.contains("fail")));
+  }
+  SECTION("the margins are the verdict's: parity with its order part, each path against the reference") {
+    for (const auto& r : results) {
+      INFO(r.config.name());
+      const std::vector<std::string> margins = cells_of_class(html, "row-" + r.config.name(), "margin");
+      REQUIRE(margins.size() == 3);
+      CHECK(margins[0] == fmt::format("{:.3f}", r.parity_margin()));
+      CHECK(margins[1] == fmt::format("{:.3f}", r.allgather_ref.verdict.margin()));
+      CHECK(margins[2] == fmt::format("{:.3f}", r.sharded_ref.verdict.margin()));
+    }
   }
   SECTION("self-contained") {
     CHECK(count(html, "http://") == 0);

@@ -404,7 +404,7 @@ std::string render_plot(const PlotSpec& spec, const std::vector<PlotSeries>& ser
 // The page
 
 constexpr std::string_view k_style = R"(
-body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 24px 32px; color: #1f2328; }
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 20px 24px; color: #1f2328; }
 h1 { font-size: 24px; margin: 0 0 4px; }
 h2 { font-size: 19px; margin: 32px 0 8px; border-bottom: 1px solid #d0d7de; padding-bottom: 4px; }
 p { margin: 6px 0; line-height: 1.45; }
@@ -418,13 +418,18 @@ dl.run code { word-break: break-all; }
 .overall.fail, td.verdict.fail { color: #cf222e; }
 .explain { max-width: 1100px; font-size: 14px; color: #3d444d; }
 .explain p { margin: 3px 0; }
-table { border-collapse: collapse; font-size: 13px; margin-top: 12px; }
-th, td { border: 1px solid #d0d7de; padding: 3px 7px; }
+.table-wrap { overflow-x: auto; margin-top: 12px; }
+table { border-collapse: collapse; font-size: 12px; }
+th, td { border: 1px solid #d0d7de; padding: 2px 4px; }
 th { background: #f3f4f6; font-weight: 600; }
 thead tr:first-child th { text-align: center; }
 td { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.text { text-align: left; }
 td.verdict { text-align: left; font-weight: 600; }
+td.margin { background: #f6f8fa; }
+/* Where the table is wider than the window, the verdict stays in view at its right edge. */
+th.verdict, td.verdict { position: sticky; right: 0; background: #fff; box-shadow: inset 1px 0 0 #d0d7de, inset -1px 0 0 #d0d7de; }
+th.verdict { background: #f3f4f6; }
 tr.reason td { text-align: left; white-space: normal; font-size: 12px; color: #3d444d; border-top: none; }
 tr.case.group td { border-top: 2px solid #8c959f; }
 tr.fail td { background: #ffebe9; }
@@ -460,8 +465,9 @@ void explanation(std::string& html, bool quantized, bool frames) {
       "<p><b>parity</b>: the sharded FFN output against the allgather output, same inputs and precision. "
       "<b>vs reference</b>: each path against the fp64 reference.</p>\n"
       "<p><b>rel L2</b> = \u2016a \u2212 e\u2016 / \u2016e\u2016. <b>margin</b> = the worst error over its budget, "
-      "element-wise or norm-wise: below 1 passes. The margins are the verdict; "
-      "numbers in red exceed their budget or threshold.</p>\n"
+      "element-wise or norm-wise: below 1 passes (parity&#39;s includes, for schemes with rank-local input "
+      "scales, the reduction order: the sharded path with group-wide scales against allgather). The margins "
+      "are the verdict, shaded; numbers in red exceed their budget or threshold.</p>\n"
       "<p><b>allclose %</b>: elements outside torch.testing.assert_close&#39;s default tolerance for the dtype: "
       "<b>information only</b>; correct sharded code fails it near zero.</p>\n";
   if (quantized)
@@ -473,7 +479,8 @@ void explanation(std::string& html, bool quantized, bool frames) {
     html +=
         "<p><b>frames</b>: both paths and the reference rolled out through a residual stack of FFN layers and "
         "decoded to 8-bit video; PSNR (dB) and SSIM are the minimum over the frames, <b>ref</b> the worse of "
-        "the two paths against the reference&#39;s video; inf = identical frames.</p>\n";
+        "the two paths against the reference&#39;s video; inf = identical frames; <b>min PSNR / SSIM</b>: what "
+        "every frame must reach.</p>\n";
   html += "</div>\n";
 }
 
@@ -496,22 +503,21 @@ void run_header(std::string& html, const RunContext& c) {
 std::string cell(const std::string& text, bool over = false) {
   return fmt::format("<td{}>{}</td>", over ? " class=\"over\"" : "", escape(text));
 }
-std::string margin_cell(const Comparison& c) {
-  const double m = c.verdict.margin();
-  return cell(fixed(m, 3), !(m < 1));
+std::string margin_cell(double m) {
+  return fmt::format("<td class=\"margin{}\">{}</td>", !(m < 1) ? " over" : "", escape(fixed(m, 3)));
 }
 
 void summary_table(std::string& html, const std::vector<CaseResult>& results, bool quantized, bool frames) {
-  html += "<table id=\"summary\">\n<thead>\n<tr><th colspan=\"3\">case</th><th colspan=\"4\">parity</th>";
+  html += "<div class=\"table-wrap\">\n<table id=\"summary\">\n<thead>\n<tr><th colspan=\"3\">case</th><th colspan=\"4\">parity</th>";
   if (quantized) html += "<th colspan=\"2\">parity parts</th>";
   html += "<th colspan=\"2\">allgather vs ref</th><th colspan=\"2\">sharded vs ref</th>";
   if (frames) html += "<th colspan=\"5\">frames (min over frames)</th>";
-  html += "<th rowspan=\"2\">verdict</th></tr>\n<tr><th>tp</th><th>precision</th><th>allreduce</th>"
+  html += "<th rowspan=\"2\" class=\"verdict\">verdict</th></tr>\n<tr><th>tp</th><th>precision</th><th>allreduce</th>"
           "<th>max abs</th><th>rel L2</th><th>margin</th><th>allclose %</th>";
   if (quantized) html += "<th>scale</th><th>order</th>";
   html += "<th>rel L2</th><th>margin</th><th>rel L2</th><th>margin</th>";
   if (frames)
-    html += "<th>parity PSNR</th><th>parity SSIM</th><th>ref PSNR</th><th>ref SSIM</th><th>threshold</th>";
+    html += "<th>parity PSNR</th><th>parity SSIM</th><th>ref PSNR</th><th>ref SSIM</th><th>min PSNR / SSIM</th>";
   html += "</tr>\n</thead>\n<tbody>\n";
 
   const int columns = 12 + (quantized ? 2 : 0) + (frames ? 5 : 0);
@@ -526,11 +532,12 @@ void summary_table(std::string& html, const std::vector<CaseResult>& results, bo
                         escape(r.config.name()));
     html += fmt::format("<td>{}</td><td class=\"text\">{}</td><td class=\"text\">{}</td>", r.config.tp,
                         escape(r.config.precision().name), escape(std::string(allreduce_model_name(r.config.allreduce))));
-    html += cell(sci(r.parity.stats.max_abs, 3)) + cell(sci(rel_l2(r.parity))) + margin_cell(r.parity) +
+    // The parity margin the verdict used: with rank-local input scales it includes the order parity.
+    html += cell(sci(r.parity.stats.max_abs)) + cell(sci(rel_l2(r.parity))) + margin_cell(r.parity_margin()) +
             cell(fixed(100.0 * r.parity.stats.mismatch_fraction(), 2));
     if (quantized) html += cell(sci(r.scale_part_rel_l2)) + cell(sci(r.order_part_rel_l2));
-    html += cell(sci(rel_l2(r.allgather_ref))) + margin_cell(r.allgather_ref) + cell(sci(rel_l2(r.sharded_ref))) +
-            margin_cell(r.sharded_ref);
+    html += cell(sci(rel_l2(r.allgather_ref))) + margin_cell(r.allgather_ref.verdict.margin()) +
+            cell(sci(rel_l2(r.sharded_ref))) + margin_cell(r.sharded_ref.verdict.margin());
     if (frames) {
       if (r.frames) {
         const FrameResult& f = *r.frames;
@@ -540,7 +547,7 @@ void summary_table(std::string& html, const std::vector<CaseResult>& results, bo
         html += cell(fixed(f.parity.psnr_min_db, 2), f.parity.psnr_min_db < t.min_psnr_db) +
                 cell(fixed(f.parity.ssim_min, 4), f.parity.ssim_min < t.min_ssim) +
                 cell(fixed(ref_psnr, 2), ref_psnr < t.min_psnr_db) + cell(fixed(ref_ssim, 4), ref_ssim < t.min_ssim) +
-                cell(fmt::format("{:g} dB / {:g}", t.min_psnr_db, t.min_ssim));
+                cell(fmt::format("{:g} / {:g}", t.min_psnr_db, t.min_ssim));
       } else {
         html += "<td colspan=\"5\" class=\"identical\">no frames</td>";
       }
@@ -552,7 +559,7 @@ void summary_table(std::string& html, const std::vector<CaseResult>& results, bo
       html += fmt::format("<tr class=\"reason fail\"><td colspan=\"{}\">FAIL {}: {}</td></tr>\n", columns,
                           escape(r.config.name()), escape(r.reason));
   }
-  html += "</tbody>\n</table>\n";
+  html += "</tbody>\n</table>\n</div>\n";
 }
 
 std::string picture_html(const Picture& p, const std::string& alt, const std::string& caption,
