@@ -297,15 +297,28 @@ TEST_CASE("html report: the report of a passing sweep with frames is a well-form
       }
     CHECK(pngs == tags.size());
   }
-  SECTION("plots: one line per precision series") {
-    const std::string parity = svg_with_id(html, "plot-parity");
-    REQUIRE(!parity.empty());
-    CHECK(count(parity, "<polyline") == 2);  // bf16 / ring, fp8-dynamic / ring
-    CHECK(count(parity, "bf16 / ring") >= 1);
-    CHECK(count(parity, "fp8-dynamic / ring") >= 1);
-    const std::string psnr = svg_with_id(html, "plot-psnr");
-    REQUIRE(!psnr.empty());
-    CHECK(count(psnr, "<polyline") == 2);
+  SECTION("plots: every comparison the verdict judged, one line per series, the bounds, no failing point") {
+    for (const std::string comparison : {"parity", "allgather", "sharded"}) {
+      const std::string margin = svg_with_id(html, "plot-margin-" + comparison);
+      INFO(comparison);
+      REQUIRE(!margin.empty());
+      CHECK(count(margin, "<polyline") == 2);  // bf16 / ring, fp8-dynamic / ring
+      CHECK(count(margin, "bf16 / ring") >= 1);
+      CHECK(count(margin, "fp8-dynamic / ring") >= 1);
+      CHECK(count(margin, "<line class=\"bound\"") == 1);  // the budget, margin 1
+      for (const std::string metric : {"psnr", "ssim"}) {
+        const std::string plot = svg_with_id(html, "plot-" + metric + "-" + comparison);
+        INFO(metric);
+        REQUIRE(!plot.empty());
+        CHECK(count(plot, "<polyline") == 2);
+        CHECK(count(plot, "<line class=\"bound\"") == 2);  // the thresholds of bf16 and fp8-dynamic
+      }
+    }
+    CHECK(count(html, "class=\"point fail\"") == 0);
+    // The parity margin plotted is the verdict's: fp8-dynamic's includes its order parity.
+    REQUIRE(results[3].config.name() == "tiny/t8/tp2/fp8-dynamic/ring/s0");
+    const std::string fp8_tp2 = fmt::format("fp8-dynamic / ring, tp 2: {:.3g}<", results[3].parity_margin());
+    CHECK(count(svg_with_id(html, "plot-margin-parity"), fp8_tp2) == 1);
   }
 }
 
@@ -327,6 +340,13 @@ TEST_CASE("html report: failing cases are marked and their reasons escaped") {
   CHECK(count(html, "&lt; 1000 dB") >= results.size());  // "min PSNR ... < 1000 dB", escaped
   CHECK(count(html, "< 1000 dB") == 0);
   CHECK(count(html, "0 failed") == 0);
+  // Red where a comparison failed: every path against the reference below 1000 dB, parity
+  // where the paths' frames differ (tp 2); the margins hold.
+  for (const std::string comparison : {"allgather", "sharded"})
+    CHECK(count(svg_with_id(html, "plot-psnr-" + comparison), "class=\"point fail\"") == results.size());
+  CHECK(count(svg_with_id(html, "plot-psnr-parity"), "class=\"point fail\"") == cases_with_differing_frames(results));
+  for (const std::string comparison : {"parity", "allgather", "sharded"})
+    CHECK(count(svg_with_id(html, "plot-margin-" + comparison), "class=\"point fail\"") == 0);
 }
 
 TEST_CASE("html report: a report directory that cannot be made is refused naming it") {

@@ -12,9 +12,11 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <limits>
 #include <map>
+#include <optional>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <regex>
@@ -23,6 +25,9 @@
 #include <string_view>
 #include <system_error>
 #include <utility>
+
+#include "harness/report/html_escape.hpp"
+#include "harness/report/tp_plot.hpp"
 
 namespace ffn {
 
@@ -37,22 +42,6 @@ constexpr int k_min_picture_width = 384;
 // a 1-level difference at full brightness would make a near-perfect frame look broken.
 constexpr int k_max_gain = 64;
 constexpr std::size_t k_worst_cases = 3;
-
-std::string escape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (const char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 std::string base64(const std::vector<uchar>& bytes) {
   static constexpr std::string_view k_alphabet =
@@ -200,44 +189,33 @@ std::string colorbar(int width, const std::string& left, const std::string& righ
       "<defs><linearGradient id=\"inferno-{1}\">{2}</linearGradient></defs>"
       "<rect x=\"0\" y=\"0\" width=\"{0}\" height=\"10\" fill=\"url(#inferno-{1})\"/>"
       "<text x=\"0\" y=\"25\">{3}</text><text x=\"{0}\" y=\"25\" text-anchor=\"end\">{4}</text></svg>",
-      width, id, stops, escape(left), escape(right));
+      width, id, stops, html_escape(left), html_escape(right));
 }
 
 // ---------------------------------------------------------------------------------------------
-// Plots: inline SVG, x = tp on a log2 axis, one polyline per (precision, AllReduce model).
+// Plots of what the verdict compared, against tp: one line per (precision, AllReduce model).
 
-struct PlotPoint {
-  int tp = 1;
-  double value = 0;
-};
-
-struct PlotSeries {
-  std::string label, color, dash;
-  std::vector<PlotPoint> points;
-};
-
-struct PlotSpec {
-  std::string id, title, y_label;
-  bool log_y = false;
-  // The value that means "identical" lies off the axis's scale (0 on a log axis, +inf dB):
-  // such points sit on a band beyond the axis, past a break mark, labelled special_label
-  // and explained under the plot by special_note.
-  double special = 0;
-  std::string special_label, special_note;
-  int value_digits = 2;  // in the tooltips
-};
-
-constexpr std::array<std::string_view, 10> k_palette{"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-                                                     "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
+// No red: red marks the points that fail their bound.
+constexpr std::array<std::string_view, 9> k_palette{"#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b",
+                                                    "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
 constexpr std::array<std::string_view, 3> k_dashes{"", "7 4", "2 3"};
 
+// A point of a case on a plot: its value and whether it fails the bound its verdict used;
+// nullopt where the case has none (no frames).
+struct Judged {
+  double value = 0;
+  bool fails = false;
+};
+using JudgedOf = std::function<std::optional<Judged>(const CaseResult&)>;
+
 // Series in the order the sweep ran them: colour by precision, dash pattern by AllReduce model.
-template <typename Value>
-std::vector<PlotSeries> plot_series(const std::vector<CaseResult>& results, Value value) {
+std::vector<TpSeries> plot_series(const std::vector<CaseResult>& results, const JudgedOf& judged) {
   std::vector<std::string> precisions, models;
   std::map<std::pair<std::string, std::string>, std::size_t> index;
-  std::vector<PlotSeries> series;
+  std::vector<TpSeries> series;
   for (const auto& r : results) {
+    const std::optional<Judged> j = judged(r);
+    if (!j) continue;
     const std::string precision = r.config.precision().name;
     const std::string model(allreduce_model_name(r.config.allreduce));
     if (std::find(precisions.begin(), precisions.end(), precision) == precisions.end())
@@ -250,154 +228,113 @@ std::vector<PlotSeries> plot_series(const std::vector<CaseResult>& results, Valu
       series.push_back({precision + " / " + model, std::string(k_palette[p % k_palette.size()]),
                         std::string(k_dashes[m % k_dashes.size()]), {}});
     }
-    series[it->second].points.push_back({r.config.tp, value(r)});
+    series[it->second].points.push_back({r.config.tp, j->value, j->fails});
   }
   for (auto& s : series)
     std::stable_sort(s.points.begin(), s.points.end(), [](const auto& a, const auto& b) { return a.tp < b.tp; });
   return series;
 }
 
-std::string superscript_power(int exponent) {
-  return fmt::format("10<tspan dy=\"-6\" font-size=\"9\">{}</tspan>", exponent);
+// The three comparisons a verdict judges, as the plots' ids and titles name them.
+struct ComparisonPlot {
+  std::string_view id, title;
+  double (*margin)(const CaseResult&);   // the margin the verdict used
+  const VideoScore FrameResult::*video;  // the frames it judged
+};
+constexpr std::array<ComparisonPlot, 3> k_comparisons{{
+    {"parity", "parity: sharded vs allgather", [](const CaseResult& r) { return r.parity_margin(); },
+     &FrameResult::parity},
+    {"allgather", "allgather vs fp64 reference",
+     [](const CaseResult& r) { return r.allgather_ref.verdict.margin(); }, &FrameResult::allgather_ref},
+    {"sharded", "sharded vs fp64 reference", [](const CaseResult& r) { return r.sharded_ref.verdict.margin(); },
+     &FrameResult::sharded_ref},
+}};
+
+// The frame thresholds as lines: one per value, naming the precisions it applies to when
+// they differ.
+std::vector<TpBound> threshold_bounds(const std::vector<CaseResult>& results, double FrameThresholds::*threshold,
+                                      std::string_view unit) {
+  std::vector<std::pair<double, std::vector<std::string>>> values;
+  std::vector<std::string> precisions;
+  for (const auto& r : results) {
+    if (!r.frames) continue;
+    const double v = r.frames->thresholds.*threshold;
+    const std::string precision = r.config.precision().name;
+    if (std::find(precisions.begin(), precisions.end(), precision) == precisions.end())
+      precisions.push_back(precision);
+    auto it = std::find_if(values.begin(), values.end(), [&](const auto& e) { return e.first == v; });
+    if (it == values.end()) it = values.insert(values.end(), {v, {}});
+    if (std::find(it->second.begin(), it->second.end(), precision) == it->second.end())
+      it->second.push_back(precision);
+  }
+  std::vector<TpBound> bounds;
+  for (const auto& [v, names] : values) {
+    std::string label = fmt::format("\u2265 {:g}{}", v, unit);
+    if (values.size() > 1)
+      for (std::size_t i = 0; i < names.size(); ++i) label += (i == 0 ? " " : ", ") + names[i];
+    bounds.push_back({v, label});
+  }
+  return bounds;
 }
 
-std::string render_plot(const PlotSpec& spec, const std::vector<PlotSeries>& series) {
-  constexpr double width = 640, left = 76, right = 476, top = 40, legend_x = 492;
-  const double height = std::max(340.0, top + 24.0 * static_cast<double>(series.size()) + 40);
-  const double bottom = height - 52;
-  constexpr double band = 32;  // room for the special band beyond the axis
+// What the verdict compared, against tp: the margins of the three comparisons and, with
+// frames, their worst frames' PSNR and SSIM against the thresholds.
+void verdict_plots(std::string& html, const std::vector<CaseResult>& results, bool frames) {
+  html += "<h2>Verdict against tp</h2>\n";
+  html += fmt::format(
+      "<p class=\"note\">What each case&#39;s verdict compared: the margin of each comparison (worst error over its "
+      "budget) must stay below 1{}. Red points fail. The plots of a row share their axis.</p>\n",
+      frames ? "; every frame&#39;s PSNR and SSIM must reach the precision&#39;s threshold" : "");
+  html += render_tp_legend(
+      plot_series(results, [](const CaseResult& r) { return std::optional<Judged>(Judged{r.margin(), false}); }),
+      frames ? "budget (margin 1) or threshold" : "budget (margin 1)");
 
-  auto on_scale = [&](double v) { return std::isfinite(v) && (!spec.log_y || v > 0); };
-  auto scaled = [&](double v) { return spec.log_y ? std::log10(v) : v; };
-  double lo = std::numeric_limits<double>::infinity(), hi = -lo;
-  bool has_special = false;
-  int tp_min = std::numeric_limits<int>::max(), tp_max = 0;
-  for (const auto& s : series)
-    for (const auto& p : s.points) {
-      tp_min = std::min(tp_min, p.tp);
-      tp_max = std::max(tp_max, p.tp);
-      if (p.value == spec.special) has_special = true;
-      else if (on_scale(p.value)) {
-        lo = std::min(lo, scaled(p.value));
-        hi = std::max(hi, scaled(p.value));
-      }
-    }
-  if (lo > hi) {  // nothing on the scale: an axis only for the special band
-    lo = spec.log_y ? -4 : 30;
-    hi = spec.log_y ? -1 : 60;
-  }
-  double step = 1;  // between ticks, in scaled units
-  if (spec.log_y) {
-    lo = std::floor(lo);
-    hi = std::max(std::ceil(hi), lo + 1);
-    step = std::ceil((hi - lo) / 8);
-  } else {
-    for (const double candidate : {1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0}) {
-      step = candidate;
-      if ((std::ceil(hi / step) - std::floor(lo / step)) <= 8) break;
-    }
-    lo = std::floor(lo / step) * step;
-    hi = std::max(std::ceil(hi / step) * step, lo + step);
-  }
-  // The special value of a log axis (0) lies below it, the one of the dB axis (+inf) above.
-  const bool band_below = spec.log_y;
-  const double axis_top = top + (has_special && !band_below ? band : 0);
-  const double axis_bottom = bottom - (has_special && band_below ? band : 0);
-  const double special_y = band_below ? bottom - 10 : top + 10;
-  auto y_of = [&](double v) {
-    if (v == spec.special) return special_y;
-    return axis_bottom - (scaled(v) - lo) / (hi - lo) * (axis_bottom - axis_top);
+  std::vector<TpPlot> margins;
+  for (const ComparisonPlot& c : k_comparisons)
+    margins.push_back({fmt::format("plot-margin-{}", c.id), std::string(c.title),
+                       plot_series(results,
+                                   [&](const CaseResult& r) {
+                                     const double m = c.margin(r);
+                                     return std::optional<Judged>(Judged{m, !(m < 1)});
+                                   }),
+                       {{1.0, "budget"}}});
+  html += "<h3>Margin: error over budget</h3>\n";
+  html += render_tp_plot_row({"margin (log)", true, 0.0, "0",
+                              "Points on the dashed line below the axis break: outputs identical bit for bit "
+                              "(margin 0).",
+                              std::nullopt},
+                             margins);
+  if (!frames) return;
+
+  struct FrameMetric {
+    std::string_view id, heading;
+    TpAxis axis;
+    double VideoScore::*worst;
+    double FrameThresholds::*threshold;
+    std::string_view unit;
   };
-  const double x_lo = std::log2(std::max(tp_min, 1)), x_hi = std::log2(std::max(tp_max, 1));
-  auto x_of = [&](int tp) {
-    const double span = x_hi - x_lo;
-    const double t = span > 0 ? (std::log2(tp) - x_lo + 0.25 * span) / (1.5 * span) : 0.5;
-    return left + t * (right - left);
+  const FrameMetric metrics[] = {
+      {"psnr", "Frames: PSNR of the worst frame",
+       {"min PSNR (dB)", false, std::numeric_limits<double>::infinity(), "inf",
+        "Points on the dashed line above the axis break: identical frames (PSNR inf).", std::nullopt},
+       &VideoScore::psnr_min_db, &FrameThresholds::min_psnr_db, " dB"},
+      {"ssim", "Frames: SSIM of the worst frame", {"min SSIM", false, std::nullopt, "", "", 1.0},
+       &VideoScore::ssim_min, &FrameThresholds::min_ssim, ""},
   };
-
-  std::string svg;
-  auto out = std::back_inserter(svg);
-  fmt::format_to(out,
-                 "<svg id=\"{0}\" class=\"plot\" width=\"{1}\" height=\"{2}\" viewBox=\"0 0 {1} {2}\" role=\"img\" "
-                 "aria-label=\"{3}\">\n<text class=\"title\" x=\"{4}\" y=\"22\" text-anchor=\"middle\">{3}</text>\n",
-                 escape(spec.id), width, height, escape(spec.title), (left + right) / 2);
-  fmt::format_to(out, "<rect class=\"frame\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"/>\n", left, top,
-                 right - left, bottom - top);
-
-  for (double t = lo; t <= hi + 1e-9; t += step) {
-    const double y = axis_bottom - (t - lo) / (hi - lo) * (axis_bottom - axis_top);
-    fmt::format_to(out, "<line class=\"grid\" x1=\"{}\" y1=\"{:.1f}\" x2=\"{}\" y2=\"{:.1f}\"/>", left, y, right, y);
-    const std::string label = spec.log_y ? superscript_power(static_cast<int>(std::lround(t))) : fmt::format("{:g}", t);
-    fmt::format_to(out, "<text x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>\n", left - 6, y + 4, label);
-    if (spec.log_y && step == 1 && t < hi)
-      for (int m = 2; m <= 9; ++m) {
-        const double ym = axis_bottom - (t + std::log10(m) - lo) / (hi - lo) * (axis_bottom - axis_top);
-        fmt::format_to(out, "<line class=\"minor\" x1=\"{}\" y1=\"{:.1f}\" x2=\"{}\" y2=\"{:.1f}\"/>", left, ym,
-                       right, ym);
-      }
+  for (const FrameMetric& m : metrics) {
+    std::vector<TpPlot> plots;
+    for (const ComparisonPlot& c : k_comparisons)
+      plots.push_back({fmt::format("plot-{}-{}", m.id, c.id), std::string(c.title),
+                       plot_series(results,
+                                   [&](const CaseResult& r) -> std::optional<Judged> {
+                                     if (!r.frames) return std::nullopt;
+                                     const double v = (*r.frames.*c.video).*m.worst;
+                                     return Judged{v, v < r.frames->thresholds.*m.threshold};
+                                   }),
+                       threshold_bounds(results, m.threshold, m.unit)});
+    html += fmt::format("<h3>{}</h3>\n", m.heading);
+    html += render_tp_plot_row(m.axis, plots);
   }
-  if (has_special) {
-    // A white gap in the axis line between two slashes: the axis does not reach the band.
-    const double gap_y = band_below ? axis_bottom + 5 : axis_top - 16;
-    fmt::format_to(out,
-                   "<line class=\"grid special\" x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\"/>"
-                   "<text x=\"{3}\" y=\"{4}\" text-anchor=\"end\">{5}</text>"
-                   "<rect x=\"{6}\" y=\"{7}\" width=\"12\" height=\"11\" fill=\"#fff\"/>"
-                   "<path class=\"break\" d=\"M{6} {8}l12 -5M{6} {9}l12 -5\"/>\n",
-                   left, special_y, right, left - 6, special_y + 4, escape(spec.special_label), left - 6,
-                   gap_y, gap_y + 5, gap_y + 11);
-  }
-  std::vector<int> tps;
-  for (const auto& s : series)
-    for (const auto& p : s.points) tps.push_back(p.tp);
-  std::sort(tps.begin(), tps.end());
-  tps.erase(std::unique(tps.begin(), tps.end()), tps.end());
-  for (const int tp : tps)
-    fmt::format_to(out,
-                   "<line class=\"tick\" x1=\"{0:.1f}\" y1=\"{1}\" x2=\"{0:.1f}\" y2=\"{2}\"/>"
-                   "<text x=\"{0:.1f}\" y=\"{3}\" text-anchor=\"middle\">{4}</text>\n",
-                   x_of(tp), bottom, bottom + 5, bottom + 19, tp);
-  fmt::format_to(out, "<text class=\"axis\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">tp (tensor-parallel size)</text>\n",
-                 (left + right) / 2, height - 14);
-  fmt::format_to(out,
-                 "<text class=\"axis\" transform=\"translate(18 {}) rotate(-90)\" text-anchor=\"middle\">{}</text>\n",
-                 (top + bottom) / 2, escape(spec.y_label));
-
-  for (std::size_t i = 0; i < series.size(); ++i) {
-    const PlotSeries& s = series[i];
-    std::string points, markers;
-    for (const auto& p : s.points) {
-      if (p.value != spec.special && !on_scale(p.value)) continue;
-      const double x = x_of(p.tp), y = y_of(p.value);
-      points += fmt::format("{}{:.1f},{:.1f}", points.empty() ? "" : " ", x, y);
-      const std::string value = std::isinf(p.value) ? "inf" : fmt::format("{:.{}g}", p.value, spec.value_digits + 1);
-      markers += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3.5\" fill=\"{}\"><title>{}, tp {}: {}</title></circle>",
-                             x, y, s.color, escape(s.label), p.tp, value);
-    }
-    const std::string dash = s.dash.empty() ? "" : fmt::format(" stroke-dasharray=\"{}\"", s.dash);
-    fmt::format_to(out, "<polyline class=\"series\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"{} points=\"{}\"/>{}\n",
-                   s.color, dash, points, markers);
-    const double ly = top + 10 + 24.0 * static_cast<double>(i);
-    fmt::format_to(out,
-                   "<line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" stroke=\"{3}\" stroke-width=\"2\"{4}/>"
-                   "<circle cx=\"{5}\" cy=\"{1}\" r=\"3.5\" fill=\"{3}\"/>"
-                   "<text x=\"{6}\" y=\"{7}\">{8}</text>\n",
-                   legend_x, ly, legend_x + 28, s.color, dash, legend_x + 14, legend_x + 36, ly + 4, escape(s.label));
-  }
-  svg += "</svg>\n";
-  if (has_special) svg += "<p class=\"note\">" + escape(spec.special_note) + "</p>\n";
-
-  std::vector<std::string> missing;
-  for (const auto& s : series)
-    for (const auto& p : s.points)
-      if (p.value != spec.special && !on_scale(p.value))
-        missing.push_back(fmt::format("{} tp {} ({})", s.label, p.tp, sci(p.value)));
-  if (!missing.empty()) {
-    std::string list;
-    for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
-    svg += "<p class=\"note\">Not plotted (off the scale): " + escape(list) + "</p>\n";
-  }
-  return svg;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -437,16 +374,20 @@ tr.fail td:first-child { box-shadow: inset 4px 0 0 #cf222e; }
 tr.case.fail td { border-bottom: none; }
 td.over { color: #cf222e; font-weight: 600; }
 td.identical { color: #8c959f; }
-.plots { display: flex; flex-wrap: wrap; gap: 24px; }
-.plots > div { max-width: 640px; }
-svg.plot { font-size: 12px; background: #fff; }
-svg.plot .title { font-size: 14px; font-weight: 600; }
-svg.plot .axis { font-size: 13px; }
+.plot-row { display: flex; flex-wrap: wrap; gap: 12px; }
+svg.plot { font-size: 11px; background: #fff; }
+svg.plot .title { font-size: 13px; font-weight: 600; }
+svg.plot .axis { font-size: 12px; }
 svg.plot .frame { fill: none; stroke: #57606a; }
 svg.plot .grid { stroke: #d8dee4; }
 svg.plot .grid.special { stroke-dasharray: 3 3; }
 svg.plot .minor { stroke: #f0f2f4; }
 svg.plot .tick, svg.plot .break { stroke: #57606a; fill: none; }
+.bound { stroke-width: 1.5; stroke-dasharray: 6 3; }
+svg.plot .bound-label { font-size: 11px; font-weight: 600; paint-order: stroke; stroke: #fff; stroke-width: 3px; stroke-linejoin: round; }
+ul.legend { list-style: none; padding: 0; margin: 8px 0; display: flex; flex-wrap: wrap; gap: 4px 18px; font-size: 13px; }
+ul.legend li { display: flex; align-items: center; gap: 6px; }
+h3 { font-size: 15px; margin: 16px 0 4px; }
 .note { font-size: 13px; color: #57606a; }
 figure.case { margin: 18px 0 28px; }
 figure.case > figcaption { font-size: 15px; font-weight: 600; margin-bottom: 8px; }
@@ -491,20 +432,20 @@ void run_header(std::string& html, const RunContext& c) {
     html += fmt::format("<dt>{}</dt><dd id=\"run-{}\">{}</dd>\n", label, id, value_html);
   };
   html += "<dl class=\"run\">\n";
-  line("command", "command", "<code>" + escape(shell_command(c.command)) + "</code>");
-  line("version", "version", escape(fmt::format("ffn-parity {}, commit {}", c.version, c.commit)));
-  line("backend", "backend", escape(c.backend));
-  line("device", "device", escape(c.device));
-  line("libraries", "libraries", escape(c.libraries));
-  line("date", "date", escape(c.date));
+  line("command", "command", "<code>" + html_escape(shell_command(c.command)) + "</code>");
+  line("version", "version", html_escape(fmt::format("ffn-parity {}, commit {}", c.version, c.commit)));
+  line("backend", "backend", html_escape(c.backend));
+  line("device", "device", html_escape(c.device));
+  line("libraries", "libraries", html_escape(c.libraries));
+  line("date", "date", html_escape(c.date));
   html += "</dl>\n";
 }
 
 std::string cell(const std::string& text, bool over = false) {
-  return fmt::format("<td{}>{}</td>", over ? " class=\"over\"" : "", escape(text));
+  return fmt::format("<td{}>{}</td>", over ? " class=\"over\"" : "", html_escape(text));
 }
 std::string margin_cell(double m) {
-  return fmt::format("<td class=\"margin{}\">{}</td>", !(m < 1) ? " over" : "", escape(fixed(m, 3)));
+  return fmt::format("<td class=\"margin{}\">{}</td>", !(m < 1) ? " over" : "", html_escape(fixed(m, 3)));
 }
 
 void summary_table(std::string& html, const std::vector<CaseResult>& results, bool quantized, bool frames) {
@@ -529,9 +470,9 @@ void summary_table(std::string& html, const std::vector<CaseResult>& results, bo
     const bool group_start = &r != &results.front() && precision != previous_precision;
     previous_precision = precision;
     html += fmt::format("<tr class=\"case {}{}\" id=\"row-{}\">", status, group_start ? " group" : "",
-                        escape(r.config.name()));
+                        html_escape(r.config.name()));
     html += fmt::format("<td>{}</td><td class=\"text\">{}</td><td class=\"text\">{}</td>", r.config.tp,
-                        escape(r.config.precision().name), escape(std::string(allreduce_model_name(r.config.allreduce))));
+                        html_escape(r.config.precision().name), html_escape(std::string(allreduce_model_name(r.config.allreduce))));
     // The parity margin the verdict used: with rank-local input scales it includes the order parity.
     html += cell(sci(r.parity.stats.max_abs)) + cell(sci(rel_l2(r.parity))) + margin_cell(r.parity_margin()) +
             cell(fixed(100.0 * r.parity.stats.mismatch_fraction(), 2));
@@ -557,7 +498,7 @@ void summary_table(std::string& html, const std::vector<CaseResult>& results, bo
     // long reason would squeeze the column into a tall, narrow strip.
     if (!r.pass)
       html += fmt::format("<tr class=\"reason fail\"><td colspan=\"{}\">FAIL {}: {}</td></tr>\n", columns,
-                          escape(r.config.name()), escape(r.reason));
+                          html_escape(r.config.name()), html_escape(r.reason));
   }
   html += "</tbody>\n</table>\n</div>\n";
 }
@@ -567,7 +508,7 @@ std::string picture_html(const Picture& p, const std::string& alt, const std::st
   return fmt::format(
       "<figure><img src=\"{}\" width=\"{}\" height=\"{}\" alt=\"{}\" data-file=\"{}\"/>{}<figcaption>{} "
       "<span class=\"file\">{}</span></figcaption></figure>\n",
-      p.data_uri, p.width, p.height, escape(alt), escape(p.file), extra, escape(caption), escape(p.file));
+      p.data_uri, p.width, p.height, html_escape(alt), html_escape(p.file), extra, html_escape(caption), html_escape(p.file));
 }
 
 // The worst parity frame of each of the worst cases by parity SSIM, with their differences.
@@ -613,7 +554,7 @@ std::set<std::string> worst_frames(std::string& html, const fs::path& dir, const
         "<figure class=\"case\" id=\"frames-{}\">\n<figcaption>{}: frame {} (frames 0\u2013{}) <span class=\"detail\">"
         "parity PSNR {} dB, SSIM {:.4f} (case: min PSNR {} dB, min SSIM {:.4f}; {})</span></figcaption>\n"
         "<div class=\"pictures\">\n",
-        escape(r.config.name()), escape(case_label(r.config)), w, f.videos.allgather.size() - 1, fixed(score.psnr_db, 2),
+        html_escape(r.config.name()), html_escape(case_label(r.config)), w, f.videos.allgather.size() - 1, fixed(score.psnr_db, 2),
         score.ssim, fixed(f.parity.psnr_min_db, 2), f.parity.ssim_min, r.pass ? "PASS" : "FAIL");
     html += picture_html(pa, "allgather frame", fmt::format("allgather, frame {} ({}x{} px)", w, a.cols, a.rows));
     html += picture_html(pb, "sharded frame", fmt::format("sharded, frame {}", w));
@@ -700,7 +641,7 @@ std::string write_html_report(const std::string& dir, const RunContext& context,
       "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
       "<title>ffn-parity report: {}, {} cases, {} failed</title>\n<style>{}</style>\n</head>\n<body>\n",
-      escape(sweep.shape.name), results.size(), failed, k_style);
+      html_escape(sweep.shape.name), results.size(), failed, k_style);
   html += "<h1>ffn-parity report</h1>\n";
   run_header(html, context);
   std::string meta = fmt::format("shape {} (dim {}, inner {}) \u00b7 {} tokens \u00b7 seed {}", sweep.shape.name,
@@ -714,30 +655,14 @@ std::string write_html_report(const std::string& dir, const RunContext& context,
         meta += fmt::format(" \u00b7 frames: {} of {}x{} px", v.size(), v.front().cols, v.front().rows);
         break;
       }
-  html += "<p class=\"meta\">" + escape(meta) + "</p>\n";
+  html += "<p class=\"meta\">" + html_escape(meta) + "</p>\n";
   html += fmt::format("<p class=\"overall {}\">{} passed, {} failed</p>\n", failed ? "fail" : "pass", passed, failed);
 
   html += "<h2>Summary</h2>\n";
   explanation(html, quantized, frames);
   summary_table(html, results, quantized, frames);
 
-  html += "<h2>Parity against tp</h2>\n<div class=\"plots\">\n<div>\n";
-  html += render_plot({"plot-parity", "Parity error: sharded vs allgather", "rel L2 (log)", true, 0.0, "0",
-                       "Points on the dashed line below the axis break: outputs identical bit for bit (rel L2 0).",
-                       2},
-                      plot_series(results, [](const CaseResult& r) { return rel_l2(r.parity); }));
-  html += "</div>\n";
-  if (frames) {
-    html += "<div>\n";
-    html += render_plot({"plot-psnr", "Frame parity: min PSNR over frames", "PSNR (dB)", false,
-                         std::numeric_limits<double>::infinity(), "inf",
-                         "Points on the dashed line above the axis break: identical frames (PSNR inf).", 2},
-                        plot_series(results, [](const CaseResult& r) {
-                          return r.frames ? r.frames->parity.psnr_min_db : std::numeric_limits<double>::quiet_NaN();
-                        }));
-    html += "</div>\n";
-  }
-  html += "</div>\n";
+  verdict_plots(html, results, frames);
 
   const std::set<std::string> pictures = frames ? worst_frames(html, dir, results) : std::set<std::string>{};
   html += "</body>\n</html>\n";
