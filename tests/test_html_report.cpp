@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,6 +24,7 @@
 #include "harness/report/html_report.hpp"
 #include "harness/run/case_runner.hpp"
 #include "harness/tp/shape.hpp"
+#include "metrics/frames.hpp"
 #include "tests/temp_dir.hpp"
 
 using namespace ffn;
@@ -210,6 +212,45 @@ std::multiset<std::string> referenced_files(const std::string& html) {
   return files;
 }
 
+// The embedded picture of this kind ("diff", "ssim", ...) in the worst-frames figure of a case.
+cv::Mat figure_picture(const std::string& html, const std::string& case_name, const std::string& kind) {
+  const std::size_t start = html.find("<figure class=\"case\" id=\"frames-" + case_name + "\"");
+  if (start == std::string::npos) return {};
+  const std::string figure = html.substr(start, html.find("</div>\n</figure>", start) - start);
+  for (const auto& tag : img_tags(figure))
+    if (attribute(tag, "data-file").ends_with("-" + kind + ".png")) {
+      const std::string src = attribute(tag, "src");
+      return cv::imdecode(base64_decode(src.substr(src.find(',') + 1)), cv::IMREAD_COLOR);
+    }
+  return {};
+}
+
+// The figure's captions and the texts of its colour bars, in order.
+std::vector<std::string> between(const std::string& text, const std::string& open, const std::string& close) {
+  std::vector<std::string> parts;
+  for (std::size_t i = text.find(open); i != std::string::npos; i = text.find(open, i + 1)) {
+    const std::size_t from = text.find('>', i) + 1;
+    parts.push_back(text.substr(from, text.find(close, from) - from));
+  }
+  return parts;
+}
+
+// The highest level of the inferno colormap a picture shows (its colours are the colormap's).
+int hottest_level(const cv::Mat& picture) {
+  cv::Mat ramp(1, 256, CV_8UC1), colors;
+  for (int i = 0; i < 256; ++i) ramp.at<uchar>(0, i) = static_cast<uchar>(i);
+  cv::applyColorMap(ramp, colors, cv::COLORMAP_INFERNO);
+  int hottest = -1;
+  for (int y = 0; y < picture.rows; ++y)
+    for (int x = 0; x < picture.cols; ++x)
+      for (int level = 255; level > hottest; --level)
+        if (colors.at<cv::Vec3b>(0, level) == picture.at<cv::Vec3b>(y, x)) {
+          hottest = level;
+          break;
+        }
+  return hottest;
+}
+
 std::size_t cases_with_differing_frames(const std::vector<CaseResult>& results) {
   std::size_t n = 0;
   for (const auto& r : results) n += std::isfinite(r.frames->parity.psnr_min_db);
@@ -390,5 +431,77 @@ TEST_CASE("html report: a previous run's picture that cannot be removed is named
     FAIL("a stale picture that cannot be removed went unreported");
   } catch (const std::runtime_error& e) {
     CHECK_THAT(e.what(), Catch::Matchers::StartsWith(stale.string() + ": cannot remove"));
+  }
+}
+
+// Four precisions at tp 2, whose frames differ by a level (bf16) to many (nvfp4).
+SweepConfig four_precisions_sweep() {
+  SweepConfig sweep = tiny_sweep();
+  sweep.tps = {2};
+  sweep.precisions = {DType::bf16, DType::fp16, *find_precision("fp8-dynamic"), *find_precision("nvfp4")};
+  return sweep;
+}
+
+TEST_CASE("html report: the worst frames of each precision, on one colour scale, as the colour bars say") {
+  const FrameOptions frames = small_rollout();
+  std::vector<CaseResult> results = run_cases(expand(four_precisions_sweep()), {}, {}, &frames);
+  REQUIRE(cases_with_differing_frames(results) == 4);
+  // The rollout is small and its frames differ by a few levels: a blemish 40 levels deep on
+  // nvfp4's sharded frame makes one map far hotter than the others.
+  FrameResult& nvfp4 = *results.back().frames;
+  cv::Mat& blemished = nvfp4.videos.sharded[nvfp4.parity.worst_frame];
+  for (int y = 0; y < 4; ++y)
+    for (int x = 0; x < 4; ++x)
+      for (uchar& v : blemished.at<cv::Vec3b>(y, x).val) v = static_cast<uchar>(v < 128 ? v + 40 : v - 40);
+  TempDir dir("ffn-html-report-test");
+  write_html_report(dir.path().string(), test_context(), four_precisions_sweep(), results);
+  const std::string html = read_text(dir.path() / "index.html");
+
+  SECTION("one figure per precision") {
+    for (const auto& r : results) CHECK(count(html, "<figure class=\"case\" id=\"frames-" + r.config.name()) == 1);
+  }
+  SECTION("a level of difference, an SSIM value, is the same colour in every map") {
+    std::vector<double> diff_gains, largest_diffs, lowest_ssims;
+    std::vector<int> ssim_levels;
+    for (const auto& r : results) {
+      const cv::Mat heat = figure_picture(html, r.config.name(), "diff");
+      const cv::Mat ssim_picture = figure_picture(html, r.config.name(), "ssim");
+      if (heat.empty() || ssim_picture.empty()) continue;  // not shown: the section above fails
+      const std::size_t w = r.frames->parity.worst_frame;
+      const cv::Mat &a = r.frames->videos.allgather[w], &b = r.frames->videos.sharded[w];
+      cv::Mat diff, map;
+      cv::absdiff(a, b, diff);
+      double largest = 0, lowest = 1;
+      cv::minMaxLoc(diff.reshape(1), nullptr, &largest);
+      ssim(a, b, &map);
+      cv::minMaxLoc(map, &lowest, nullptr);
+      diff_gains.push_back(hottest_level(heat) / largest);
+      largest_diffs.push_back(largest);
+      ssim_levels.push_back(hottest_level(ssim_picture));
+      lowest_ssims.push_back(lowest);
+    }
+    REQUIRE(largest_diffs.size() >= 2);
+    REQUIRE(*std::min_element(largest_diffs.begin(), largest_diffs.end()) * 4 <
+            *std::max_element(largest_diffs.begin(), largest_diffs.end()));
+    for (const double gain : diff_gains) CHECK(gain == diff_gains.front());
+    // The report's lowest SSIM is the top of the scale; another map reaches its share of it.
+    const double report_lowest = *std::min_element(lowest_ssims.begin(), lowest_ssims.end());
+    for (std::size_t i = 0; i < lowest_ssims.size(); ++i)
+      CHECK(std::abs(ssim_levels[i] - 255 * (1 - lowest_ssims[i]) / (1 - report_lowest)) <= 1);
+  }
+  SECTION("every colour bar of a kind is the same, its end label the one its caption names") {
+    for (const std::string kind : {"diff", "ssim"}) {
+      INFO(kind);
+      std::set<std::string> bars;
+      for (const std::string& picture : between(html, "<figure>", "</figure>")) {
+        if (picture.find("-" + kind + ".png") == std::string::npos) continue;
+        const std::vector<std::string> labels = between(picture, "<text", "</text>");
+        REQUIRE(labels.size() == 2);
+        const std::string caption = between(picture, "<figcaption", "</figcaption>").front();
+        CHECK_THAT(caption, Catch::Matchers::Contains(labels.back()));
+        bars.insert(labels.front() + " .. " + labels.back());
+      }
+      CHECK(bars.size() == 1);
+    }
   }
 }

@@ -41,7 +41,6 @@ constexpr int k_min_picture_width = 384;
 // The difference heatmap's gain maps the largest difference to 255, but no more than this:
 // a 1-level difference at full brightness would make a near-perfect frame look broken.
 constexpr int k_max_gain = 64;
-constexpr std::size_t k_worst_cases = 3;
 
 std::string base64(const std::vector<uchar>& bytes) {
   static constexpr std::string_view k_alphabet =
@@ -132,44 +131,45 @@ Picture save_picture(const fs::path& dir, const std::string& file, const cv::Mat
   return {file, "data:image/png;base64," + base64(png), big.cols, big.rows};
 }
 
-struct Heatmap {
-  cv::Mat image;
-  int gain = 1;
-  double max_diff = 0;  // in 8-bit levels
-};
-
-// |a - b|, the largest of the three channels at each pixel, amplified and colormapped.
-Heatmap difference_heatmap(const cv::Mat& a, const cv::Mat& b) {
+// |a - b|, the largest of the three channels at each pixel, in 8-bit levels.
+cv::Mat largest_channel_difference(const cv::Mat& a, const cv::Mat& b) {
   cv::Mat diff;
   cv::absdiff(a, b, diff);
   std::vector<cv::Mat> channels;
   cv::split(diff, channels);
-  const cv::Mat worst = cv::max(cv::max(channels[0], channels[1]), channels[2]);
-  Heatmap h;
-  cv::minMaxLoc(worst, nullptr, &h.max_diff);
-  h.gain = h.max_diff > 0 ? std::clamp(static_cast<int>(255 / h.max_diff), 1, k_max_gain) : k_max_gain;
-  cv::Mat amplified;
-  worst.convertTo(amplified, CV_8U, h.gain);  // saturates at 255
-  cv::applyColorMap(amplified, h.image, cv::COLORMAP_INFERNO);
-  return h;
+  return cv::max(cv::max(channels[0], channels[1]), channels[2]);
 }
 
-struct SsimPicture {
-  cv::Mat image;
-  double lowest = 1;
+// The colour scales of a report's maps, one per kind, so that equal colours mean equal
+// differences across precisions: the largest difference of the report and its lowest SSIM are
+// the brightest colour of their maps.
+struct MapScales {
+  int gain = k_max_gain;  // levels of difference to colormap levels (saturating at 255)
+  double lowest_ssim = 1;
+
+  static MapScales of(double largest_difference, double lowest_ssim) {
+    MapScales s;
+    if (largest_difference > 0) s.gain = std::clamp(static_cast<int>(255 / largest_difference), 1, k_max_gain);
+    s.lowest_ssim = lowest_ssim;
+    return s;
+  }
+  double brightest_difference() const { return 255.0 / gain; }
 };
 
-// 1 is black; the frame's lowest SSIM is the brightest colour, so the map uses the whole scale.
-SsimPicture ssim_picture(const cv::Mat& a, const cv::Mat& b) {
-  cv::Mat map;
-  ssim(a, b, &map);
-  SsimPicture s;
-  cv::minMaxLoc(map, &s.lowest, nullptr);
-  const double span = std::max(1 - s.lowest, 1e-9);
-  cv::Mat scaled;
-  map.convertTo(scaled, CV_8U, -255 / span, 255 / span);
-  cv::applyColorMap(scaled, s.image, cv::COLORMAP_INFERNO);
-  return s;
+cv::Mat heatmap(const cv::Mat& difference, const MapScales& scales) {
+  cv::Mat amplified, image;
+  difference.convertTo(amplified, CV_8U, scales.gain);  // saturates at 255
+  cv::applyColorMap(amplified, image, cv::COLORMAP_INFERNO);
+  return image;
+}
+
+// 1 is black, the report's lowest SSIM the brightest colour.
+cv::Mat ssim_picture(const cv::Mat& ssim_map, const MapScales& scales) {
+  const double span = std::max(1 - scales.lowest_ssim, 1e-9);
+  cv::Mat scaled, image;
+  ssim_map.convertTo(scaled, CV_8U, -255 / span, 255 / span);
+  cv::applyColorMap(scaled, image, cv::COLORMAP_INFERNO);
+  return image;
 }
 
 // A horizontal legend of the inferno colormap, taken from OpenCV's own table.
@@ -511,62 +511,99 @@ std::string picture_html(const Picture& p, const std::string& alt, const std::st
       p.data_uri, p.width, p.height, html_escape(alt), html_escape(p.file), extra, html_escape(caption), html_escape(p.file));
 }
 
-// The worst parity frame of each of the worst cases by parity SSIM, with their differences.
-// Returns the names of the pictures written.
-std::set<std::string> worst_frames(std::string& html, const fs::path& dir, const std::vector<CaseResult>& results) {
-  std::vector<std::size_t> order;
-  for (std::size_t i = 0; i < results.size(); ++i)
-    if (results[i].frames && std::isfinite(results[i].frames->parity.psnr_min_db)) order.push_back(i);
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-    const VideoScore &x = results[a].frames->parity, &y = results[b].frames->parity;
+// Of each precision, the case whose frames differ most between the paths (lowest parity SSIM,
+// then PSNR), in the sweep's order: the precisions side by side. Cases whose paths decode to
+// identical frames have nothing to show.
+std::vector<std::size_t> worst_case_per_precision(const std::vector<CaseResult>& results) {
+  auto worse = [](const VideoScore& x, const VideoScore& y) {
     return x.ssim_min != y.ssim_min ? x.ssim_min < y.ssim_min : x.psnr_min_db < y.psnr_min_db;
-  });
-  if (order.size() > k_worst_cases) order.resize(k_worst_cases);
+  };
+  std::vector<std::size_t> shown;
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    const CaseResult& r = results[i];
+    if (!r.frames || !std::isfinite(r.frames->parity.psnr_min_db)) continue;
+    const auto same = std::find_if(shown.begin(), shown.end(), [&](std::size_t j) {
+      return results[j].config.precision().name == r.config.precision().name;
+    });
+    if (same == shown.end()) shown.push_back(i);
+    else if (worse(r.frames->parity, results[*same].frames->parity)) *same = i;
+  }
+  return shown;
+}
+
+// The worst parity frame of a shown case, and what its maps are made of.
+struct WorstFrame {
+  std::size_t case_index = 0, frame = 0;
+  cv::Mat difference, ssim_map;
+  double largest_difference = 0, lowest_ssim = 1;
+};
+
+// The worst parity frame of the worst case of each precision, with its difference heatmap and
+// SSIM map on the report's scales. Returns the names of the pictures written.
+std::set<std::string> worst_frames(std::string& html, const fs::path& dir, const std::vector<CaseResult>& results) {
+  std::vector<WorstFrame> shown;
+  double largest_difference = 0, lowest_ssim = 1;
+  for (const std::size_t i : worst_case_per_precision(results)) {
+    const FrameResult& f = *results[i].frames;
+    WorstFrame w{i, f.parity.worst_frame, {}, {}, 0, 1};
+    const cv::Mat &a = f.videos.allgather[w.frame], &b = f.videos.sharded[w.frame];
+    w.difference = largest_channel_difference(a, b);
+    cv::minMaxLoc(w.difference, nullptr, &w.largest_difference);
+    ssim(a, b, &w.ssim_map);
+    cv::minMaxLoc(w.ssim_map, &w.lowest_ssim, nullptr);
+    largest_difference = std::max(largest_difference, w.largest_difference);
+    lowest_ssim = std::min(lowest_ssim, w.lowest_ssim);
+    shown.push_back(std::move(w));
+  }
 
   html += "<h2>Worst frames</h2>\n";
-  if (order.empty()) {
+  if (shown.empty()) {
     html += "<p>Every case decodes to identical frames on both paths: nothing to show.</p>\n";
     return {};
   }
+  const MapScales scales = MapScales::of(largest_difference, lowest_ssim);
+  // The colour bars' end labels, which the captions repeat.
+  const std::string brightest_difference = fmt::format("\u2265 {:.3g} levels", scales.brightest_difference());
+  const std::string brightest_ssim = fmt::format("{:.4f}", scales.lowest_ssim);
   html += fmt::format(
-      "<p class=\"note\">The frame with the lowest parity SSIM of each of the {} worst cases by parity SSIM "
-      "(cases whose paths decode to identical frames are left out). Pixels are enlarged as blocks.</p>\n",
-      order.size());
+      "<p class=\"note\">Of each precision, the frame with the lowest parity SSIM of its worst case by parity SSIM "
+      "(cases whose paths decode to identical frames are left out). Pixels are enlarged as blocks. All heatmaps "
+      "share one colour scale (\u00d7{} gain: black 0, brightest {}), all SSIM maps another (black 1, brightest "
+      "{}, the lowest SSIM shown): equal colours are equal differences.</p>\n",
+      scales.gain, html_escape(brightest_difference), brightest_ssim);
   int colorbar_id = 0;
   std::set<std::string> written;
-  for (const std::size_t i : order) {
-    const CaseResult& r = results[i];
+  for (const WorstFrame& w : shown) {
+    const CaseResult& r = results[w.case_index];
     const FrameResult& f = *r.frames;
-    const std::size_t w = f.parity.worst_frame;
-    const FrameScore& score = f.parity.frames[w];
-    const cv::Mat &a = f.videos.allgather[w], &b = f.videos.sharded[w];
-    const std::string stem = fmt::format("case{:02}-tp{}-{}-{}-frame{}", i, r.config.tp, r.config.precision().name,
-                                         allreduce_model_name(r.config.allreduce), w);
+    const FrameScore& score = f.parity.frames[w.frame];
+    const cv::Mat &a = f.videos.allgather[w.frame], &b = f.videos.sharded[w.frame];
+    const std::string stem = fmt::format("case{:02}-tp{}-{}-{}-frame{}", w.case_index, r.config.tp,
+                                         r.config.precision().name, allreduce_model_name(r.config.allreduce), w.frame);
     const Picture pa = save_picture(dir, stem + "-allgather.png", a);
     const Picture pb = save_picture(dir, stem + "-sharded.png", b);
-    const Heatmap heat = difference_heatmap(a, b);
-    const Picture ph = save_picture(dir, stem + "-diff.png", heat.image);
-    const SsimPicture map = ssim_picture(a, b);
-    const Picture ps = save_picture(dir, stem + "-ssim.png", map.image);
+    const Picture ph = save_picture(dir, stem + "-diff.png", heatmap(w.difference, scales));
+    const Picture ps = save_picture(dir, stem + "-ssim.png", ssim_picture(w.ssim_map, scales));
     written.insert({pa.file, pb.file, ph.file, ps.file});
 
     html += fmt::format(
         "<figure class=\"case\" id=\"frames-{}\">\n<figcaption>{}: frame {} (frames 0\u2013{}) <span class=\"detail\">"
         "parity PSNR {} dB, SSIM {:.4f} (case: min PSNR {} dB, min SSIM {:.4f}; {})</span></figcaption>\n"
         "<div class=\"pictures\">\n",
-        html_escape(r.config.name()), html_escape(case_label(r.config)), w, f.videos.allgather.size() - 1, fixed(score.psnr_db, 2),
-        score.ssim, fixed(f.parity.psnr_min_db, 2), f.parity.ssim_min, r.pass ? "PASS" : "FAIL");
-    html += picture_html(pa, "allgather frame", fmt::format("allgather, frame {} ({}x{} px)", w, a.cols, a.rows));
-    html += picture_html(pb, "sharded frame", fmt::format("sharded, frame {}", w));
-    html += picture_html(
-        ph, "absolute difference heatmap",
-        fmt::format("|allgather \u2212 sharded|, largest channel, \u00d7{} gain (largest difference {:g} of 255 levels)",
-                    heat.gain, heat.max_diff),
-        colorbar(ph.width, "0", fmt::format("\u2265 {:.3g} levels", 255.0 / heat.gain), colorbar_id++));
-    html += picture_html(
-        ps, "SSIM map",
-        fmt::format("SSIM map (channel mean): dark = 1, brightest = {:.4f}, the frame's lowest", map.lowest),
-        colorbar(ps.width, "1", fmt::format("{:.4f}", map.lowest), colorbar_id++));
+        html_escape(r.config.name()), html_escape(case_label(r.config)), w.frame, f.videos.allgather.size() - 1,
+        fixed(score.psnr_db, 2), score.ssim, fixed(f.parity.psnr_min_db, 2), f.parity.ssim_min, r.pass ? "PASS" : "FAIL");
+    html += picture_html(pa, "allgather frame", fmt::format("allgather, frame {} ({}x{} px)", w.frame, a.cols, a.rows));
+    html += picture_html(pb, "sharded frame", fmt::format("sharded, frame {}", w.frame));
+    html += picture_html(ph, "absolute difference heatmap",
+                         fmt::format("|allgather \u2212 sharded|, largest channel: up to {:g} of 255 levels here; "
+                                     "report scale \u00d7{}, black 0, brightest {}",
+                                     w.largest_difference, scales.gain, brightest_difference),
+                         colorbar(ph.width, "0", brightest_difference, colorbar_id++));
+    html += picture_html(ps, "SSIM map",
+                         fmt::format("SSIM map (channel mean): down to {:.4f} here; report scale black 1, "
+                                     "brightest {}",
+                                     w.lowest_ssim, brightest_ssim),
+                         colorbar(ps.width, "1", brightest_ssim, colorbar_id++));
     html += "</div>\n</figure>\n";
   }
   return written;
