@@ -281,9 +281,11 @@ void add_run_command(CLI::App& app, int* exit_code, std::vector<std::string> com
       ->check(CLI::IsMember({"table", "json"}))
       ->capture_default_str();
   cmd->add_option("--report", opts->report_dir,
-                  "Also write an HTML report into this directory (created if missing): index.html, "
-                  "self-contained, with the summary table, parity-vs-tp plots and, with --frames, the worst "
-                  "frames with difference heatmaps and SSIM maps, also as PNG files");
+                  "Also write an HTML report into this directory (created if missing; an earlier report's "
+                  "page and pictures there are replaced): index.html, self-contained, with the command line and "
+                  "provenance, the summary table, plots of the margins (and with --frames the PSNR and SSIM) "
+                  "against tp and, with --frames, the worst frames of each precision with difference heatmaps "
+                  "and SSIM maps, also as PNG files. The table ends with the page's path");
   cmd->add_option("--frames-dir", opts->frames_dir,
                   "With --frames: write every case's decoded frames (allgather, sharded, reference) as PNG "
                   "files into DIR/<case>/<path>/");

@@ -13,12 +13,11 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <iterator>
 #include <limits>
 #include <map>
-#include <optional>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <optional>
 #include <regex>
 #include <set>
 #include <stdexcept>
@@ -200,12 +199,12 @@ constexpr std::array<std::string_view, 9> k_palette{"#1f77b4", "#ff7f0e", "#2ca0
                                                     "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
 constexpr std::array<std::string_view, 3> k_dashes{"", "7 4", "2 3"};
 
-// A point of a case on a plot: its value and whether it fails the bound its verdict used;
-// nullopt where the case has none (no frames).
+// A case's point on a plot: its value and whether it fails the bound its verdict used.
 struct Judged {
   double value = 0;
   bool fails = false;
 };
+// nullopt where a case has no such point (no frames).
 using JudgedOf = std::function<std::optional<Judged>(const CaseResult&)>;
 
 // Series in the order the sweep ran them: colour by precision, dash pattern by AllReduce model.
@@ -255,13 +254,10 @@ constexpr std::array<ComparisonPlot, 3> k_comparisons{{
 std::vector<TpBound> threshold_bounds(const std::vector<CaseResult>& results, double FrameThresholds::*threshold,
                                       std::string_view unit) {
   std::vector<std::pair<double, std::vector<std::string>>> values;
-  std::vector<std::string> precisions;
   for (const auto& r : results) {
     if (!r.frames) continue;
     const double v = r.frames->thresholds.*threshold;
     const std::string precision = r.config.precision().name;
-    if (std::find(precisions.begin(), precisions.end(), precision) == precisions.end())
-      precisions.push_back(precision);
     auto it = std::find_if(values.begin(), values.end(), [&](const auto& e) { return e.first == v; });
     if (it == values.end()) it = values.insert(values.end(), {v, {}});
     if (std::find(it->second.begin(), it->second.end(), precision) == it->second.end())
@@ -365,7 +361,8 @@ td.text { text-align: left; }
 td.verdict { text-align: left; font-weight: 600; }
 td.margin { background: #f6f8fa; }
 /* Where the table is wider than the window, the verdict stays in view at its right edge. */
-th.verdict, td.verdict { position: sticky; right: 0; background: #fff; box-shadow: inset 1px 0 0 #d0d7de, inset -1px 0 0 #d0d7de; }
+th.verdict, td.verdict { position: sticky; right: 0; background: #fff;
+  box-shadow: inset 1px 0 0 #d0d7de, inset -1px 0 0 #d0d7de; }
 th.verdict { background: #f3f4f6; }
 tr.reason td { text-align: left; white-space: normal; font-size: 12px; color: #3d444d; border-top: none; }
 tr.case.group td { border-top: 2px solid #8c959f; }
@@ -384,8 +381,11 @@ svg.plot .grid.special { stroke-dasharray: 3 3; }
 svg.plot .minor { stroke: #f0f2f4; }
 svg.plot .tick, svg.plot .break { stroke: #57606a; fill: none; }
 .bound { stroke-width: 1.5; stroke-dasharray: 6 3; }
-svg.plot .bound-label { font-size: 11px; font-weight: 600; paint-order: stroke; stroke: #fff; stroke-width: 3px; stroke-linejoin: round; }
-ul.legend { list-style: none; padding: 0; margin: 8px 0; display: flex; flex-wrap: wrap; gap: 4px 18px; font-size: 13px; }
+/* A white halo keeps a threshold's label legible where a series crosses it. */
+svg.plot .bound-label { font-size: 11px; font-weight: 600; paint-order: stroke; stroke: #fff; stroke-width: 3px;
+  stroke-linejoin: round; }
+ul.legend { list-style: none; padding: 0; margin: 8px 0; display: flex; flex-wrap: wrap; gap: 4px 18px;
+  font-size: 13px; }
 ul.legend li { display: flex; align-items: center; gap: 6px; }
 h3 { font-size: 15px; margin: 16px 0 4px; }
 .note { font-size: 13px; color: #57606a; }
@@ -449,7 +449,8 @@ std::string margin_cell(double m) {
 }
 
 void summary_table(std::string& html, const std::vector<CaseResult>& results, bool quantized, bool frames) {
-  html += "<div class=\"table-wrap\">\n<table id=\"summary\">\n<thead>\n<tr><th colspan=\"3\">case</th><th colspan=\"4\">parity</th>";
+  html += "<div class=\"table-wrap\">\n<table id=\"summary\">\n<thead>\n"
+          "<tr><th colspan=\"3\">case</th><th colspan=\"4\">parity</th>";
   if (quantized) html += "<th colspan=\"2\">parity parts</th>";
   html += "<th colspan=\"2\">allgather vs ref</th><th colspan=\"2\">sharded vs ref</th>";
   if (frames) html += "<th colspan=\"5\">frames (min over frames)</th>";
@@ -472,7 +473,8 @@ void summary_table(std::string& html, const std::vector<CaseResult>& results, bo
     html += fmt::format("<tr class=\"case {}{}\" id=\"row-{}\">", status, group_start ? " group" : "",
                         html_escape(r.config.name()));
     html += fmt::format("<td>{}</td><td class=\"text\">{}</td><td class=\"text\">{}</td>", r.config.tp,
-                        html_escape(r.config.precision().name), html_escape(std::string(allreduce_model_name(r.config.allreduce))));
+                        html_escape(r.config.precision().name),
+                        html_escape(std::string(allreduce_model_name(r.config.allreduce))));
     // The parity margin the verdict used: with rank-local input scales it includes the order parity.
     html += cell(sci(r.parity.stats.max_abs)) + cell(sci(rel_l2(r.parity))) + margin_cell(r.parity_margin()) +
             cell(fixed(100.0 * r.parity.stats.mismatch_fraction(), 2));
@@ -508,7 +510,8 @@ std::string picture_html(const Picture& p, const std::string& alt, const std::st
   return fmt::format(
       "<figure><img src=\"{}\" width=\"{}\" height=\"{}\" alt=\"{}\" data-file=\"{}\"/>{}<figcaption>{} "
       "<span class=\"file\">{}</span></figcaption></figure>\n",
-      p.data_uri, p.width, p.height, html_escape(alt), html_escape(p.file), extra, html_escape(caption), html_escape(p.file));
+      p.data_uri, p.width, p.height, html_escape(alt), html_escape(p.file), extra, html_escape(caption),
+      html_escape(p.file));
 }
 
 // Of each precision, the case whose frames differ most between the paths (lowest parity SSIM,
@@ -591,7 +594,8 @@ std::set<std::string> worst_frames(std::string& html, const fs::path& dir, const
         "parity PSNR {} dB, SSIM {:.4f} (case: min PSNR {} dB, min SSIM {:.4f}; {})</span></figcaption>\n"
         "<div class=\"pictures\">\n",
         html_escape(r.config.name()), html_escape(case_label(r.config)), w.frame, f.videos.allgather.size() - 1,
-        fixed(score.psnr_db, 2), score.ssim, fixed(f.parity.psnr_min_db, 2), f.parity.ssim_min, r.pass ? "PASS" : "FAIL");
+        fixed(score.psnr_db, 2), score.ssim, fixed(f.parity.psnr_min_db, 2), f.parity.ssim_min,
+        r.pass ? "PASS" : "FAIL");
     html += picture_html(pa, "allgather frame", fmt::format("allgather, frame {} ({}x{} px)", w.frame, a.cols, a.rows));
     html += picture_html(pb, "sharded frame", fmt::format("sharded, frame {}", w.frame));
     html += picture_html(ph, "absolute difference heatmap",

@@ -1,6 +1,7 @@
 #pragma once
-// A sweep's results as one self-contained HTML page (DIR/index.html) for people: the summary
-// table, the worst frames with difference heatmaps and SSIM maps, and parity-vs-tp plots.
+// A sweep's results as one self-contained HTML page (DIR/index.html) for people: where they
+// came from, the summary table, plots of what the verdict compared against tp, and the worst
+// frames of each precision with difference heatmaps and SSIM maps on one colour scale.
 // Every image is embedded as a data URI and also written next to the page as a PNG, so the
 // page renders alone, offline, without JavaScript, and the pictures can be opened one by one.
 #include <string>

@@ -107,8 +107,8 @@ std::string render_plot(const TpAxis& axis, const Scale& scale, const std::vecto
     const double t = k * scale.step, y = y_at(t);
     fmt::format_to(out, "<line class=\"grid\" x1=\"{}\" y1=\"{:.1f}\" x2=\"{}\" y2=\"{:.1f}\"/>", k_left, y, k_right,
                    y);
-    const std::string label =
-        scale.log ? fmt::format("10<tspan dy=\"-6\" font-size=\"9\">{}</tspan>", std::lround(t)) : fmt::format("{:g}", t);
+    const std::string label = scale.log ? fmt::format("10<tspan dy=\"-6\" font-size=\"9\">{}</tspan>", std::lround(t))
+                                        : fmt::format("{:g}", t);
     fmt::format_to(out, "<text x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>\n", k_left - 6, y + 4, label);
     if (scale.log && scale.step == 1 && t < scale.hi)
       for (int m = 2; m <= 9; ++m)
@@ -164,7 +164,8 @@ std::string render_plot(const TpAxis& axis, const Scale& scale, const std::vecto
                        x, y, k_fail_color, title);
       else
         fmt::format_to(std::back_inserter(points),
-                       "<circle class=\"point\" cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3.5\" fill=\"{}\"><title>{}</title></circle>",
+                       "<circle class=\"point\" cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3.5\" fill=\"{}\">"
+                       "<title>{}</title></circle>",
                        x, y, s.color, title);
     }
     const std::string dash = s.dash.empty() ? "" : fmt::format(" stroke-dasharray=\"{}\"", s.dash);
