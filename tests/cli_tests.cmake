@@ -124,6 +124,12 @@ ffn_cli_test(version EXIT 0 STDOUT "^${PROJECT_VERSION}$" ARGS --version)
 ffn_cli_test(tiny_run EXIT 0 STDOUT "# *tp +precision .* PASS.*[0-9]+ passed, 0 failed$"
              ARGS run --shape tiny)
 ffn_cli_test(tiny_run_json EXIT 0 JSON ARGS run --shape tiny --format json)
+# --report: the table ends with where the page is; JSON output stays JSON alone.
+set(ffn_report_dir ${CMAKE_CURRENT_BINARY_DIR}/report_cli)
+ffn_cli_test(run_report EXIT 0 STDOUT "\n2 passed, 0 failed\nreport: ${ffn_report_dir}/table/index\\.html$"
+             ARGS run --shape tiny --tp 1,2 --precision bf16 --report ${ffn_report_dir}/table)
+ffn_cli_test(run_report_json EXIT 0 JSON
+             ARGS run --shape tiny --tp 1,2 --precision bf16 --format json --report ${ffn_report_dir}/json)
 
 # `ffn-parity frames`: the fixture writes A (structured frames), B (A plus noise), A without
 # its last frame, and A as PNG frames (make_test_video.cpp), then blesses A as golden frames.

@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <exception>
-#include <map>
 #include <iostream>
 #include <string>
 #include <string_view>
@@ -14,9 +13,9 @@
 
 #include "harness/cli/false_alarm_command.hpp"
 #include "harness/cli/frames_command.hpp"
-#include "goldens/golden_file.hpp"
 #include "harness/cli/golden_command.hpp"
 #include "harness/cli/list_command.hpp"
+#include "harness/cli/run_context.hpp"
 #include "harness/cli/run_command.hpp"
 #include "harness/cli/validators.hpp"
 #include "harness/launch/backend.hpp"
@@ -56,16 +55,13 @@ std::string usage_error(const CLI::App& app, const CLI::ParseError& e) {
   return e.what();
 }
 
-// --version: what this binary is, and what it was built with.
+// --version: what this binary is, and what it was built with (the provenance a report records).
 std::string version_text() {
-  const std::map<std::string, std::string> p = ffn::current_provenance("cpu", "");
+  const ffn::RunContext c = ffn::cli::run_context({}, ffn::cpu_backend());
   const auto yes = [](bool b) { return b ? "yes" : "no"; };
-  return fmt::format(
-      "ffn-parity {} (commit {})\nbuilt with: CUDA backend {}, MPI {}, NCCL {}\nlibraries: {}, HDF5 {}, "
-      "OpenCV {}",
-      ffn::k_version, p.at("git_commit"), yes(ffn::cuda_backend_built()), yes(ffn::comm_built(ffn::CommKind::mpi)),
-      yes(ffn::comm_built(ffn::CommKind::nccl)), p.at("openblas_version"), p.at("hdf5_version"),
-      p.at("opencv_version"));
+  return fmt::format("ffn-parity {} (commit {})\nbuilt with: CUDA backend {}, MPI {}, NCCL {}\nlibraries: {}",
+                     c.version, c.commit, yes(ffn::cuda_backend_built()), yes(ffn::comm_built(ffn::CommKind::mpi)),
+                     yes(ffn::comm_built(ffn::CommKind::nccl)), c.libraries);
 }
 
 // "ffn-parity golden check": the program and the subcommands given.
@@ -85,7 +81,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", version_text);
   app.require_subcommand(1);
   int exit_code = 0;
-  ffn::cli::add_run_command(app, &exit_code);
+  ffn::cli::add_run_command(app, &exit_code, std::vector<std::string>(argv, argv + argc));
   ffn::cli::add_golden_command(app, &exit_code);
   ffn::cli::add_frames_command(app, &exit_code);
   ffn::cli::add_false_alarm_command(app, &exit_code);

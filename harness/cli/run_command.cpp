@@ -9,6 +9,7 @@
 #include <iostream>
 #include <memory>
 #include <new>
+#include <utility>
 
 #include "harness/case/sweep.hpp"
 #include "harness/cli/backend_options.hpp"
@@ -16,6 +17,7 @@
 #include "harness/cli/output_paths.hpp"
 #include "harness/cli/progress.hpp"
 #include "harness/cli/real_input_options.hpp"
+#include "harness/cli/run_context.hpp"
 #include "harness/cli/sweep_options.hpp"
 #include "harness/launch/rank_launch.hpp"
 #include "harness/report/html_report.hpp"
@@ -44,6 +46,7 @@ struct RunOptions {
   std::string junit;  // --junit: empty for none
   BackendOptions backend;
   std::string compare_backend;  // --compare-backend: empty for none
+  std::vector<std::string> command;  // the program's arguments, for the report's header
 };
 
 constexpr const char* k_prefix = "ffn-parity run";
@@ -272,7 +275,8 @@ int run(const RunOptions& o) {
       other ? print_agreement(std::cout, *backend, *other, o.backend.tf32, results, other_results) : 0;
   if (!o.report_dir.empty()) {
     try {
-      write_html_report(o.report_dir, sweep, results);
+      const std::string page = write_html_report(o.report_dir, run_context(o.command, *backend), sweep, results);
+      if (o.format == "table") std::cout << "report: " << page << "\n";
     } catch (const std::runtime_error& e) {
       std::cerr << "ffn-parity run: error: --report: " << e.what() << "\n";
       return 2;
@@ -322,8 +326,9 @@ int run(const RunOptions& o) {
 
 }  // namespace
 
-void add_run_command(CLI::App& app, int* exit_code) {
+void add_run_command(CLI::App& app, int* exit_code, std::vector<std::string> command) {
   auto opts = std::make_shared<RunOptions>();
+  opts->command = std::move(command);
   CLI::App* cmd = app.add_subcommand(
       "run", "Run both FFN paths on identical inputs over TP sizes and precisions, compare them "
              "with each other and with the fp64 reference, print one line per case and a verdict. "
@@ -334,9 +339,11 @@ void add_run_command(CLI::App& app, int* exit_code) {
       ->check(CLI::IsMember({"table", "json"}))
       ->capture_default_str();
   cmd->add_option("--report", opts->report_dir,
-                  "Also write an HTML report into this directory (created if missing): index.html, "
-                  "self-contained, with the summary table, parity-vs-tp plots and, with --frames, the worst "
-                  "frames with difference heatmaps and SSIM maps, also as PNG files");
+                  "Also write an HTML report into this directory (created if missing; an earlier report's "
+                  "page and pictures there are replaced): index.html, self-contained, with the command line and "
+                  "provenance, the summary table, plots of the margins (and with --frames the PSNR and SSIM) "
+                  "against tp and, with --frames, the worst frames of each precision with difference heatmaps "
+                  "and SSIM maps, also as PNG files. The table ends with the page's path");
   cmd->add_option("--frames-dir", opts->frames_dir,
                   "With --frames: write every case's decoded frames (allgather, sharded, reference) as PNG "
                   "files into DIR/<case>/<path>/")

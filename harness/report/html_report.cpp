@@ -6,24 +6,27 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
-#include <chrono>
 #include <cmath>
 #include <cstring>
-#include <ctime>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
+#include <functional>
 #include <limits>
 #include <map>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <optional>
+#include <regex>
+#include <set>
 #include <stdexcept>
 #include <string_view>
 #include <system_error>
 #include <utility>
 
-#include "harness/version.hpp"
+#include "harness/report/html_escape.hpp"
+#include "harness/report/tp_plot.hpp"
 
 namespace ffn {
 
@@ -37,23 +40,6 @@ constexpr int k_min_picture_width = 384;
 // The difference heatmap's gain maps the largest difference to 255, but no more than this:
 // a 1-level difference at full brightness would make a near-perfect frame look broken.
 constexpr int k_max_gain = 64;
-constexpr std::size_t k_worst_cases = 3;
-
-std::string escape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (const char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 std::string base64(const std::vector<uchar>& bytes) {
   static constexpr std::string_view k_alphabet =
@@ -93,13 +79,25 @@ std::string case_label(const CaseConfig& c) {
   return fmt::format("tp {} \u00b7 {} \u00b7 {}", c.tp, c.precision().name, allreduce_model_name(c.allreduce));
 }
 
-std::string utc_now() {
-  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  std::array<char, 32> text{};
-  std::strftime(text.data(), text.size(), "%Y-%m-%d %H:%M:%S UTC", &tm);
-  return text.data();
+// The command as a POSIX shell would read it back: arguments beyond the safe characters in
+// single quotes, so the header's line can be pasted to run the same sweep again.
+std::string shell_command(const std::vector<std::string>& arguments) {
+  static constexpr std::string_view k_shell_safe = "_-+=:,./@%";
+  std::string out;
+  for (const std::string& a : arguments) {
+    if (!out.empty()) out += ' ';
+    const bool safe = !a.empty() && std::all_of(a.begin(), a.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || k_shell_safe.find(c) != std::string_view::npos;
+    });
+    if (safe) {
+      out += a;
+      continue;
+    }
+    out += '\'';
+    for (const char c : a) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    out += '\'';
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -132,44 +130,45 @@ Picture save_picture(const fs::path& dir, const std::string& file, const cv::Mat
   return {file, "data:image/png;base64," + base64(png), big.cols, big.rows};
 }
 
-struct Heatmap {
-  cv::Mat image;
-  int gain = 1;
-  double max_diff = 0;  // in 8-bit levels
-};
-
-// |a - b|, the largest of the three channels at each pixel, amplified and colormapped.
-Heatmap difference_heatmap(const cv::Mat& a, const cv::Mat& b) {
+// |a - b|, the largest of the three channels at each pixel, in 8-bit levels.
+cv::Mat largest_channel_difference(const cv::Mat& a, const cv::Mat& b) {
   cv::Mat diff;
   cv::absdiff(a, b, diff);
   std::vector<cv::Mat> channels;
   cv::split(diff, channels);
-  const cv::Mat worst = cv::max(cv::max(channels[0], channels[1]), channels[2]);
-  Heatmap h;
-  cv::minMaxLoc(worst, nullptr, &h.max_diff);
-  h.gain = h.max_diff > 0 ? std::clamp(static_cast<int>(255 / h.max_diff), 1, k_max_gain) : k_max_gain;
-  cv::Mat amplified;
-  worst.convertTo(amplified, CV_8U, h.gain);  // saturates at 255
-  cv::applyColorMap(amplified, h.image, cv::COLORMAP_INFERNO);
-  return h;
+  return cv::max(cv::max(channels[0], channels[1]), channels[2]);
 }
 
-struct SsimPicture {
-  cv::Mat image;
-  double lowest = 1;
+// The colour scales of a report's maps, one per kind, so that equal colours mean equal
+// differences across precisions: the largest difference of the report and its lowest SSIM are
+// the brightest colour of their maps.
+struct MapScales {
+  int gain = k_max_gain;  // levels of difference to colormap levels (saturating at 255)
+  double lowest_ssim = 1;
+
+  static MapScales of(double largest_difference, double lowest_ssim) {
+    MapScales s;
+    if (largest_difference > 0) s.gain = std::clamp(static_cast<int>(255 / largest_difference), 1, k_max_gain);
+    s.lowest_ssim = lowest_ssim;
+    return s;
+  }
+  double brightest_difference() const { return 255.0 / gain; }
 };
 
-// 1 is black; the frame's lowest SSIM is the brightest colour, so the map uses the whole scale.
-SsimPicture ssim_picture(const cv::Mat& a, const cv::Mat& b) {
-  cv::Mat map;
-  ssim(a, b, &map);
-  SsimPicture s;
-  cv::minMaxLoc(map, &s.lowest, nullptr);
-  const double span = std::max(1 - s.lowest, 1e-9);
-  cv::Mat scaled;
-  map.convertTo(scaled, CV_8U, -255 / span, 255 / span);
-  cv::applyColorMap(scaled, s.image, cv::COLORMAP_INFERNO);
-  return s;
+cv::Mat heatmap(const cv::Mat& difference, const MapScales& scales) {
+  cv::Mat amplified, image;
+  difference.convertTo(amplified, CV_8U, scales.gain);  // saturates at 255
+  cv::applyColorMap(amplified, image, cv::COLORMAP_INFERNO);
+  return image;
+}
+
+// 1 is black, the report's lowest SSIM the brightest colour.
+cv::Mat ssim_picture(const cv::Mat& ssim_map, const MapScales& scales) {
+  const double span = std::max(1 - scales.lowest_ssim, 1e-9);
+  cv::Mat scaled, image;
+  ssim_map.convertTo(scaled, CV_8U, -255 / span, 255 / span);
+  cv::applyColorMap(scaled, image, cv::COLORMAP_INFERNO);
+  return image;
 }
 
 // A horizontal legend of the inferno colormap, taken from OpenCV's own table.
@@ -189,44 +188,33 @@ std::string colorbar(int width, const std::string& left, const std::string& righ
       "<defs><linearGradient id=\"inferno-{1}\">{2}</linearGradient></defs>"
       "<rect x=\"0\" y=\"0\" width=\"{0}\" height=\"10\" fill=\"url(#inferno-{1})\"/>"
       "<text x=\"0\" y=\"25\">{3}</text><text x=\"{0}\" y=\"25\" text-anchor=\"end\">{4}</text></svg>",
-      width, id, stops, escape(left), escape(right));
+      width, id, stops, html_escape(left), html_escape(right));
 }
 
 // ---------------------------------------------------------------------------------------------
-// Plots: inline SVG, x = tp on a log2 axis, one polyline per (precision, AllReduce model).
+// Plots of what the verdict compared, against tp: one line per (precision, AllReduce model).
 
-struct PlotPoint {
-  int tp = 1;
-  double value = 0;
-};
-
-struct PlotSeries {
-  std::string label, color, dash;
-  std::vector<PlotPoint> points;
-};
-
-struct PlotSpec {
-  std::string id, title, y_label;
-  bool log_y = false;
-  // The value that means "identical" lies off the axis's scale (0 on a log axis, +inf dB):
-  // such points sit on a band beyond the axis, past a break mark, labelled special_label
-  // and explained under the plot by special_note.
-  double special = 0;
-  std::string special_label, special_note;
-  int value_digits = 2;  // in the tooltips
-};
-
-constexpr std::array<std::string_view, 10> k_palette{"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-                                                     "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
+// No red: red marks the points that fail their bound.
+constexpr std::array<std::string_view, 9> k_palette{"#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b",
+                                                    "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
 constexpr std::array<std::string_view, 3> k_dashes{"", "7 4", "2 3"};
 
+// A case's point on a plot: its value and whether it fails the bound its verdict used.
+struct Judged {
+  double value = 0;
+  bool fails = false;
+};
+// nullopt where a case has no such point (no frames).
+using JudgedOf = std::function<std::optional<Judged>(const CaseResult&)>;
+
 // Series in the order the sweep ran them: colour by precision, dash pattern by AllReduce model.
-template <typename Value>
-std::vector<PlotSeries> plot_series(const std::vector<CaseResult>& results, Value value) {
+std::vector<TpSeries> plot_series(const std::vector<CaseResult>& results, const JudgedOf& judged) {
   std::vector<std::string> precisions, models;
   std::map<std::pair<std::string, std::string>, std::size_t> index;
-  std::vector<PlotSeries> series;
+  std::vector<TpSeries> series;
   for (const auto& r : results) {
+    const std::optional<Judged> j = judged(r);
+    if (!j) continue;
     const std::string precision = r.config.precision().name;
     const std::string model(allreduce_model_name(r.config.allreduce));
     if (std::find(precisions.begin(), precisions.end(), precision) == precisions.end())
@@ -239,177 +227,143 @@ std::vector<PlotSeries> plot_series(const std::vector<CaseResult>& results, Valu
       series.push_back({precision + " / " + model, std::string(k_palette[p % k_palette.size()]),
                         std::string(k_dashes[m % k_dashes.size()]), {}});
     }
-    series[it->second].points.push_back({r.config.tp, value(r)});
+    series[it->second].points.push_back({r.config.tp, j->value, j->fails});
   }
   for (auto& s : series)
     std::stable_sort(s.points.begin(), s.points.end(), [](const auto& a, const auto& b) { return a.tp < b.tp; });
   return series;
 }
 
-std::string superscript_power(int exponent) {
-  return fmt::format("10<tspan dy=\"-6\" font-size=\"9\">{}</tspan>", exponent);
+// The three comparisons a verdict judges, as the plots' ids and titles name them.
+struct ComparisonPlot {
+  std::string_view id, title;
+  double (*margin)(const CaseResult&);   // the margin the verdict used
+  const VideoScore FrameResult::*video;  // the frames it judged
+};
+constexpr std::array<ComparisonPlot, 3> k_comparisons{{
+    {"parity", "parity: sharded vs allgather", [](const CaseResult& r) { return r.parity_margin(); },
+     &FrameResult::parity},
+    {"allgather", "allgather vs fp64 reference",
+     [](const CaseResult& r) { return r.allgather_ref.verdict.margin(); }, &FrameResult::allgather_ref},
+    {"sharded", "sharded vs fp64 reference", [](const CaseResult& r) { return r.sharded_ref.verdict.margin(); },
+     &FrameResult::sharded_ref},
+}};
+
+// The frame thresholds as lines: one per value, naming the precisions it applies to when
+// they differ.
+std::vector<TpBound> threshold_bounds(const std::vector<CaseResult>& results, double FrameThresholds::*threshold,
+                                      std::string_view unit) {
+  std::vector<std::pair<double, std::vector<std::string>>> values;
+  for (const auto& r : results) {
+    if (!r.frames) continue;
+    const double v = r.frames->thresholds.*threshold;
+    const std::string precision = r.config.precision().name;
+    auto it = std::find_if(values.begin(), values.end(), [&](const auto& e) { return e.first == v; });
+    if (it == values.end()) it = values.insert(values.end(), {v, {}});
+    if (std::find(it->second.begin(), it->second.end(), precision) == it->second.end())
+      it->second.push_back(precision);
+  }
+  std::vector<TpBound> bounds;
+  for (const auto& [v, names] : values) {
+    std::string label = fmt::format("\u2265 {:g}{}", v, unit);
+    if (values.size() > 1)
+      for (std::size_t i = 0; i < names.size(); ++i) label += (i == 0 ? " " : ", ") + names[i];
+    bounds.push_back({v, label});
+  }
+  return bounds;
 }
 
-std::string render_plot(const PlotSpec& spec, const std::vector<PlotSeries>& series) {
-  constexpr double width = 640, left = 76, right = 476, top = 40, legend_x = 492;
-  const double height = std::max(340.0, top + 24.0 * static_cast<double>(series.size()) + 40);
-  const double bottom = height - 52;
-  constexpr double band = 32;  // room for the special band beyond the axis
+// What the verdict compared, against tp: the margins of the three comparisons and, with
+// frames, their worst frames' PSNR and SSIM against the thresholds.
+void verdict_plots(std::string& html, const std::vector<CaseResult>& results, bool frames) {
+  html += "<h2>Verdict against tp</h2>\n";
+  html += fmt::format(
+      "<p class=\"note\">What each case&#39;s verdict compared: the margin of each comparison (worst error over its "
+      "budget) must stay below 1{}. Red points fail. The plots of a row share their axis.</p>\n",
+      frames ? "; every frame&#39;s PSNR and SSIM must reach the precision&#39;s threshold" : "");
+  html += render_tp_legend(
+      plot_series(results, [](const CaseResult& r) { return std::optional<Judged>(Judged{r.margin(), false}); }),
+      frames ? "budget (margin 1) or threshold" : "budget (margin 1)");
 
-  auto on_scale = [&](double v) { return std::isfinite(v) && (!spec.log_y || v > 0); };
-  auto scaled = [&](double v) { return spec.log_y ? std::log10(v) : v; };
-  double lo = std::numeric_limits<double>::infinity(), hi = -lo;
-  bool has_special = false;
-  int tp_min = std::numeric_limits<int>::max(), tp_max = 0;
-  for (const auto& s : series)
-    for (const auto& p : s.points) {
-      tp_min = std::min(tp_min, p.tp);
-      tp_max = std::max(tp_max, p.tp);
-      if (p.value == spec.special) has_special = true;
-      else if (on_scale(p.value)) {
-        lo = std::min(lo, scaled(p.value));
-        hi = std::max(hi, scaled(p.value));
-      }
-    }
-  if (lo > hi) {  // nothing on the scale: an axis only for the special band
-    lo = spec.log_y ? -4 : 30;
-    hi = spec.log_y ? -1 : 60;
-  }
-  double step = 1;  // between ticks, in scaled units
-  if (spec.log_y) {
-    lo = std::floor(lo);
-    hi = std::max(std::ceil(hi), lo + 1);
-    step = std::ceil((hi - lo) / 8);
-  } else {
-    for (const double candidate : {1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0}) {
-      step = candidate;
-      if ((std::ceil(hi / step) - std::floor(lo / step)) <= 8) break;
-    }
-    lo = std::floor(lo / step) * step;
-    hi = std::max(std::ceil(hi / step) * step, lo + step);
-  }
-  // The special value of a log axis (0) lies below it, the one of the dB axis (+inf) above.
-  const bool band_below = spec.log_y;
-  const double axis_top = top + (has_special && !band_below ? band : 0);
-  const double axis_bottom = bottom - (has_special && band_below ? band : 0);
-  const double special_y = band_below ? bottom - 10 : top + 10;
-  auto y_of = [&](double v) {
-    if (v == spec.special) return special_y;
-    return axis_bottom - (scaled(v) - lo) / (hi - lo) * (axis_bottom - axis_top);
+  std::vector<TpPlot> margins;
+  for (const ComparisonPlot& c : k_comparisons)
+    margins.push_back({fmt::format("plot-margin-{}", c.id), std::string(c.title),
+                       plot_series(results,
+                                   [&](const CaseResult& r) {
+                                     const double m = c.margin(r);
+                                     return std::optional<Judged>(Judged{m, !(m < 1)});
+                                   }),
+                       {{1.0, "budget"}}});
+  html += "<h3>Margin: error over budget</h3>\n";
+  html += render_tp_plot_row({"margin (log)", true, 0.0, "0",
+                              "Points on the dashed line below the axis break: outputs identical bit for bit "
+                              "(margin 0).",
+                              std::nullopt},
+                             margins);
+  if (!frames) return;
+
+  struct FrameMetric {
+    std::string_view id, heading;
+    TpAxis axis;
+    double VideoScore::*worst;
+    double FrameThresholds::*threshold;
+    std::string_view unit;
   };
-  const double x_lo = std::log2(std::max(tp_min, 1)), x_hi = std::log2(std::max(tp_max, 1));
-  auto x_of = [&](int tp) {
-    const double span = x_hi - x_lo;
-    const double t = span > 0 ? (std::log2(tp) - x_lo + 0.25 * span) / (1.5 * span) : 0.5;
-    return left + t * (right - left);
+  const FrameMetric metrics[] = {
+      {"psnr", "Frames: PSNR of the worst frame",
+       {"min PSNR (dB)", false, std::numeric_limits<double>::infinity(), "inf",
+        "Points on the dashed line above the axis break: identical frames (PSNR inf).", std::nullopt},
+       &VideoScore::psnr_min_db, &FrameThresholds::min_psnr_db, " dB"},
+      {"ssim", "Frames: SSIM of the worst frame", {"min SSIM", false, std::nullopt, "", "", 1.0},
+       &VideoScore::ssim_min, &FrameThresholds::min_ssim, ""},
   };
-
-  std::string svg;
-  auto out = std::back_inserter(svg);
-  fmt::format_to(out,
-                 "<svg id=\"{0}\" class=\"plot\" width=\"{1}\" height=\"{2}\" viewBox=\"0 0 {1} {2}\" role=\"img\" "
-                 "aria-label=\"{3}\">\n<text class=\"title\" x=\"{4}\" y=\"22\" text-anchor=\"middle\">{3}</text>\n",
-                 escape(spec.id), width, height, escape(spec.title), (left + right) / 2);
-  fmt::format_to(out, "<rect class=\"frame\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"/>\n", left, top,
-                 right - left, bottom - top);
-
-  for (double t = lo; t <= hi + 1e-9; t += step) {
-    const double y = axis_bottom - (t - lo) / (hi - lo) * (axis_bottom - axis_top);
-    fmt::format_to(out, "<line class=\"grid\" x1=\"{}\" y1=\"{:.1f}\" x2=\"{}\" y2=\"{:.1f}\"/>", left, y, right, y);
-    const std::string label = spec.log_y ? superscript_power(static_cast<int>(std::lround(t))) : fmt::format("{:g}", t);
-    fmt::format_to(out, "<text x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>\n", left - 6, y + 4, label);
-    if (spec.log_y && step == 1 && t < hi)
-      for (int m = 2; m <= 9; ++m) {
-        const double ym = axis_bottom - (t + std::log10(m) - lo) / (hi - lo) * (axis_bottom - axis_top);
-        fmt::format_to(out, "<line class=\"minor\" x1=\"{}\" y1=\"{:.1f}\" x2=\"{}\" y2=\"{:.1f}\"/>", left, ym,
-                       right, ym);
-      }
+  for (const FrameMetric& m : metrics) {
+    std::vector<TpPlot> plots;
+    for (const ComparisonPlot& c : k_comparisons)
+      plots.push_back({fmt::format("plot-{}-{}", m.id, c.id), std::string(c.title),
+                       plot_series(results,
+                                   [&](const CaseResult& r) -> std::optional<Judged> {
+                                     if (!r.frames) return std::nullopt;
+                                     const double v = (*r.frames.*c.video).*m.worst;
+                                     return Judged{v, v < r.frames->thresholds.*m.threshold};
+                                   }),
+                       threshold_bounds(results, m.threshold, m.unit)});
+    html += fmt::format("<h3>{}</h3>\n", m.heading);
+    html += render_tp_plot_row(m.axis, plots);
   }
-  if (has_special) {
-    // A white gap in the axis line between two slashes: the axis does not reach the band.
-    const double gap_y = band_below ? axis_bottom + 5 : axis_top - 16;
-    fmt::format_to(out,
-                   "<line class=\"grid special\" x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\"/>"
-                   "<text x=\"{3}\" y=\"{4}\" text-anchor=\"end\">{5}</text>"
-                   "<rect x=\"{6}\" y=\"{7}\" width=\"12\" height=\"11\" fill=\"#fff\"/>"
-                   "<path class=\"break\" d=\"M{6} {8}l12 -5M{6} {9}l12 -5\"/>\n",
-                   left, special_y, right, left - 6, special_y + 4, escape(spec.special_label), left - 6,
-                   gap_y, gap_y + 5, gap_y + 11);
-  }
-  std::vector<int> tps;
-  for (const auto& s : series)
-    for (const auto& p : s.points) tps.push_back(p.tp);
-  std::sort(tps.begin(), tps.end());
-  tps.erase(std::unique(tps.begin(), tps.end()), tps.end());
-  for (const int tp : tps)
-    fmt::format_to(out,
-                   "<line class=\"tick\" x1=\"{0:.1f}\" y1=\"{1}\" x2=\"{0:.1f}\" y2=\"{2}\"/>"
-                   "<text x=\"{0:.1f}\" y=\"{3}\" text-anchor=\"middle\">{4}</text>\n",
-                   x_of(tp), bottom, bottom + 5, bottom + 19, tp);
-  fmt::format_to(out, "<text class=\"axis\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">tp (tensor-parallel size)</text>\n",
-                 (left + right) / 2, height - 14);
-  fmt::format_to(out,
-                 "<text class=\"axis\" transform=\"translate(18 {}) rotate(-90)\" text-anchor=\"middle\">{}</text>\n",
-                 (top + bottom) / 2, escape(spec.y_label));
-
-  for (std::size_t i = 0; i < series.size(); ++i) {
-    const PlotSeries& s = series[i];
-    std::string points, markers;
-    for (const auto& p : s.points) {
-      if (p.value != spec.special && !on_scale(p.value)) continue;
-      const double x = x_of(p.tp), y = y_of(p.value);
-      points += fmt::format("{}{:.1f},{:.1f}", points.empty() ? "" : " ", x, y);
-      const std::string value = std::isinf(p.value) ? "inf" : fmt::format("{:.{}g}", p.value, spec.value_digits + 1);
-      markers += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3.5\" fill=\"{}\"><title>{}, tp {}: {}</title></circle>",
-                             x, y, s.color, escape(s.label), p.tp, value);
-    }
-    const std::string dash = s.dash.empty() ? "" : fmt::format(" stroke-dasharray=\"{}\"", s.dash);
-    fmt::format_to(out, "<polyline class=\"series\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"{} points=\"{}\"/>{}\n",
-                   s.color, dash, points, markers);
-    const double ly = top + 10 + 24.0 * static_cast<double>(i);
-    fmt::format_to(out,
-                   "<line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" stroke=\"{3}\" stroke-width=\"2\"{4}/>"
-                   "<circle cx=\"{5}\" cy=\"{1}\" r=\"3.5\" fill=\"{3}\"/>"
-                   "<text x=\"{6}\" y=\"{7}\">{8}</text>\n",
-                   legend_x, ly, legend_x + 28, s.color, dash, legend_x + 14, legend_x + 36, ly + 4, escape(s.label));
-  }
-  svg += "</svg>\n";
-  if (has_special) svg += "<p class=\"note\">" + escape(spec.special_note) + "</p>\n";
-
-  std::vector<std::string> missing;
-  for (const auto& s : series)
-    for (const auto& p : s.points)
-      if (p.value != spec.special && !on_scale(p.value))
-        missing.push_back(fmt::format("{} tp {} ({})", s.label, p.tp, sci(p.value)));
-  if (!missing.empty()) {
-    std::string list;
-    for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
-    svg += "<p class=\"note\">Not plotted (off the scale): " + escape(list) + "</p>\n";
-  }
-  return svg;
 }
 
 // ---------------------------------------------------------------------------------------------
 // The page
 
 constexpr std::string_view k_style = R"(
-body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 24px 32px; color: #1f2328; }
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 20px 24px; color: #1f2328; }
 h1 { font-size: 24px; margin: 0 0 4px; }
 h2 { font-size: 19px; margin: 32px 0 8px; border-bottom: 1px solid #d0d7de; padding-bottom: 4px; }
 p { margin: 6px 0; line-height: 1.45; }
 .meta { color: #57606a; }
+dl.run { display: grid; grid-template-columns: max-content 1fr; gap: 1px 12px; margin: 8px 0; font-size: 13px; }
+dl.run dt { color: #57606a; }
+dl.run dd { margin: 0; }
+dl.run code { word-break: break-all; }
 .overall { font-size: 17px; font-weight: 600; }
 .overall.pass, td.verdict.pass { color: #1a7f37; }
 .overall.fail, td.verdict.fail { color: #cf222e; }
 .explain { max-width: 1100px; font-size: 14px; color: #3d444d; }
 .explain p { margin: 3px 0; }
-table { border-collapse: collapse; font-size: 13px; margin-top: 12px; }
-th, td { border: 1px solid #d0d7de; padding: 3px 7px; }
+.table-wrap { overflow-x: auto; margin-top: 12px; }
+table { border-collapse: collapse; font-size: 12px; }
+th, td { border: 1px solid #d0d7de; padding: 2px 4px; }
 th { background: #f3f4f6; font-weight: 600; }
 thead tr:first-child th { text-align: center; }
 td { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.text { text-align: left; }
 td.verdict { text-align: left; font-weight: 600; }
+td.margin { background: #f6f8fa; }
+/* Where the table is wider than the window, the verdict stays in view at its right edge. */
+th.verdict, td.verdict { position: sticky; right: 0; background: #fff;
+  box-shadow: inset 1px 0 0 #d0d7de, inset -1px 0 0 #d0d7de; }
+th.verdict { background: #f3f4f6; }
 tr.reason td { text-align: left; white-space: normal; font-size: 12px; color: #3d444d; border-top: none; }
 tr.case.group td { border-top: 2px solid #8c959f; }
 tr.fail td { background: #ffebe9; }
@@ -417,16 +371,23 @@ tr.fail td:first-child { box-shadow: inset 4px 0 0 #cf222e; }
 tr.case.fail td { border-bottom: none; }
 td.over { color: #cf222e; font-weight: 600; }
 td.identical { color: #8c959f; }
-.plots { display: flex; flex-wrap: wrap; gap: 24px; }
-.plots > div { max-width: 640px; }
-svg.plot { font-size: 12px; background: #fff; }
-svg.plot .title { font-size: 14px; font-weight: 600; }
-svg.plot .axis { font-size: 13px; }
+.plot-row { display: flex; flex-wrap: wrap; gap: 12px; }
+svg.plot { font-size: 11px; background: #fff; }
+svg.plot .title { font-size: 13px; font-weight: 600; }
+svg.plot .axis { font-size: 12px; }
 svg.plot .frame { fill: none; stroke: #57606a; }
 svg.plot .grid { stroke: #d8dee4; }
 svg.plot .grid.special { stroke-dasharray: 3 3; }
 svg.plot .minor { stroke: #f0f2f4; }
 svg.plot .tick, svg.plot .break { stroke: #57606a; fill: none; }
+.bound { stroke-width: 1.5; stroke-dasharray: 6 3; }
+/* A white halo keeps a threshold's label legible where a series crosses it. */
+svg.plot .bound-label { font-size: 11px; font-weight: 600; paint-order: stroke; stroke: #fff; stroke-width: 3px;
+  stroke-linejoin: round; }
+ul.legend { list-style: none; padding: 0; margin: 8px 0; display: flex; flex-wrap: wrap; gap: 4px 18px;
+  font-size: 13px; }
+ul.legend li { display: flex; align-items: center; gap: 6px; }
+h3 { font-size: 15px; margin: 16px 0 4px; }
 .note { font-size: 13px; color: #57606a; }
 figure.case { margin: 18px 0 28px; }
 figure.case > figcaption { font-size: 15px; font-weight: 600; margin-bottom: 8px; }
@@ -445,8 +406,9 @@ void explanation(std::string& html, bool quantized, bool frames) {
       "<p><b>parity</b>: the sharded FFN output against the allgather output, same inputs and precision. "
       "<b>vs reference</b>: each path against the fp64 reference.</p>\n"
       "<p><b>rel L2</b> = \u2016a \u2212 e\u2016 / \u2016e\u2016. <b>margin</b> = the worst error over its budget, "
-      "element-wise or norm-wise: below 1 passes. The margins are the verdict; "
-      "numbers in red exceed their budget or threshold.</p>\n"
+      "element-wise or norm-wise: below 1 passes (parity&#39;s includes, for schemes with rank-local input "
+      "scales, the reduction order: the sharded path with group-wide scales against allgather). The margins "
+      "are the verdict, shaded; numbers in red exceed their budget or threshold.</p>\n"
       "<p><b>allclose %</b>: elements outside torch.testing.assert_close&#39;s default tolerance for the dtype: "
       "<b>information only</b>; correct sharded code fails it near zero.</p>\n";
   if (quantized)
@@ -458,29 +420,46 @@ void explanation(std::string& html, bool quantized, bool frames) {
     html +=
         "<p><b>frames</b>: both paths and the reference rolled out through a residual stack of FFN layers and "
         "decoded to 8-bit video; PSNR (dB) and SSIM are the minimum over the frames, <b>ref</b> the worse of "
-        "the two paths against the reference&#39;s video; inf = identical frames.</p>\n";
+        "the two paths against the reference&#39;s video; inf = identical frames; <b>min PSNR / SSIM</b>: what "
+        "every frame must reach.</p>\n";
   html += "</div>\n";
 }
 
-std::string cell(const std::string& text, bool over = false) {
-  return fmt::format("<td{}>{}</td>", over ? " class=\"over\"" : "", escape(text));
+// Where the results came from, one labelled line each: enough to run the sweep again on the
+// same build and to tell two reports apart.
+void run_header(std::string& html, const RunContext& c) {
+  const auto line = [&](std::string_view id, std::string_view label, const std::string& value_html) {
+    html += fmt::format("<dt>{}</dt><dd id=\"run-{}\">{}</dd>\n", label, id, value_html);
+  };
+  html += "<dl class=\"run\">\n";
+  line("command", "command", "<code>" + html_escape(shell_command(c.command)) + "</code>");
+  line("version", "version", html_escape(fmt::format("ffn-parity {}, commit {}", c.version, c.commit)));
+  line("backend", "backend", html_escape(c.backend));
+  line("device", "device", html_escape(c.device));
+  line("libraries", "libraries", html_escape(c.libraries));
+  line("date", "date", html_escape(c.date));
+  html += "</dl>\n";
 }
-std::string margin_cell(const Comparison& c) {
-  const double m = c.verdict.margin();
-  return cell(fixed(m, 3), !(m < 1));
+
+std::string cell(const std::string& text, bool over = false) {
+  return fmt::format("<td{}>{}</td>", over ? " class=\"over\"" : "", html_escape(text));
+}
+std::string margin_cell(double m) {
+  return fmt::format("<td class=\"margin{}\">{}</td>", !(m < 1) ? " over" : "", html_escape(fixed(m, 3)));
 }
 
 void summary_table(std::string& html, const std::vector<CaseResult>& results, bool quantized, bool frames) {
-  html += "<table id=\"summary\">\n<thead>\n<tr><th colspan=\"3\">case</th><th colspan=\"4\">parity</th>";
+  html += "<div class=\"table-wrap\">\n<table id=\"summary\">\n<thead>\n"
+          "<tr><th colspan=\"3\">case</th><th colspan=\"4\">parity</th>";
   if (quantized) html += "<th colspan=\"2\">parity parts</th>";
   html += "<th colspan=\"2\">allgather vs ref</th><th colspan=\"2\">sharded vs ref</th>";
   if (frames) html += "<th colspan=\"5\">frames (min over frames)</th>";
-  html += "<th rowspan=\"2\">verdict</th></tr>\n<tr><th>tp</th><th>precision</th><th>allreduce</th>"
+  html += "<th rowspan=\"2\" class=\"verdict\">verdict</th></tr>\n<tr><th>tp</th><th>precision</th><th>allreduce</th>"
           "<th>max abs</th><th>rel L2</th><th>margin</th><th>allclose %</th>";
   if (quantized) html += "<th>scale</th><th>order</th>";
   html += "<th>rel L2</th><th>margin</th><th>rel L2</th><th>margin</th>";
   if (frames)
-    html += "<th>parity PSNR</th><th>parity SSIM</th><th>ref PSNR</th><th>ref SSIM</th><th>threshold</th>";
+    html += "<th>parity PSNR</th><th>parity SSIM</th><th>ref PSNR</th><th>ref SSIM</th><th>min PSNR / SSIM</th>";
   html += "</tr>\n</thead>\n<tbody>\n";
 
   const int columns = 12 + (quantized ? 2 : 0) + (frames ? 5 : 0);
@@ -492,14 +471,16 @@ void summary_table(std::string& html, const std::vector<CaseResult>& results, bo
     const bool group_start = &r != &results.front() && precision != previous_precision;
     previous_precision = precision;
     html += fmt::format("<tr class=\"case {}{}\" id=\"row-{}\">", status, group_start ? " group" : "",
-                        escape(r.config.name()));
+                        html_escape(r.config.name()));
     html += fmt::format("<td>{}</td><td class=\"text\">{}</td><td class=\"text\">{}</td>", r.config.tp,
-                        escape(r.config.precision().name), escape(std::string(allreduce_model_name(r.config.allreduce))));
-    html += cell(sci(r.parity.stats.max_abs, 3)) + cell(sci(rel_l2(r.parity))) + margin_cell(r.parity) +
+                        html_escape(r.config.precision().name),
+                        html_escape(std::string(allreduce_model_name(r.config.allreduce))));
+    // The parity margin the verdict used: with rank-local input scales it includes the order parity.
+    html += cell(sci(r.parity.stats.max_abs)) + cell(sci(rel_l2(r.parity))) + margin_cell(r.parity_margin()) +
             cell(fixed(100.0 * r.parity.stats.mismatch_fraction(), 2));
     if (quantized) html += cell(sci(r.scale_part_rel_l2)) + cell(sci(r.order_part_rel_l2));
-    html += cell(sci(rel_l2(r.allgather_ref))) + margin_cell(r.allgather_ref) + cell(sci(rel_l2(r.sharded_ref))) +
-            margin_cell(r.sharded_ref);
+    html += cell(sci(rel_l2(r.allgather_ref))) + margin_cell(r.allgather_ref.verdict.margin()) +
+            cell(sci(rel_l2(r.sharded_ref))) + margin_cell(r.sharded_ref.verdict.margin());
     if (frames) {
       if (r.frames) {
         const FrameResult& f = *r.frames;
@@ -509,7 +490,7 @@ void summary_table(std::string& html, const std::vector<CaseResult>& results, bo
         html += cell(fixed(f.parity.psnr_min_db, 2), f.parity.psnr_min_db < t.min_psnr_db) +
                 cell(fixed(f.parity.ssim_min, 4), f.parity.ssim_min < t.min_ssim) +
                 cell(fixed(ref_psnr, 2), ref_psnr < t.min_psnr_db) + cell(fixed(ref_ssim, 4), ref_ssim < t.min_ssim) +
-                cell(fmt::format("{:g} dB / {:g}", t.min_psnr_db, t.min_ssim));
+                cell(fmt::format("{:g} / {:g}", t.min_psnr_db, t.min_ssim));
       } else {
         html += "<td colspan=\"5\" class=\"identical\">no frames</td>";
       }
@@ -519,9 +500,9 @@ void summary_table(std::string& html, const std::vector<CaseResult>& results, bo
     // long reason would squeeze the column into a tall, narrow strip.
     if (!r.pass)
       html += fmt::format("<tr class=\"reason fail\"><td colspan=\"{}\">FAIL {}: {}</td></tr>\n", columns,
-                          escape(r.config.name()), escape(r.reason));
+                          html_escape(r.config.name()), html_escape(r.reason));
   }
-  html += "</tbody>\n</table>\n";
+  html += "</tbody>\n</table>\n</div>\n";
 }
 
 std::string picture_html(const Picture& p, const std::string& alt, const std::string& caption,
@@ -529,63 +510,128 @@ std::string picture_html(const Picture& p, const std::string& alt, const std::st
   return fmt::format(
       "<figure><img src=\"{}\" width=\"{}\" height=\"{}\" alt=\"{}\" data-file=\"{}\"/>{}<figcaption>{} "
       "<span class=\"file\">{}</span></figcaption></figure>\n",
-      p.data_uri, p.width, p.height, escape(alt), escape(p.file), extra, escape(caption), escape(p.file));
+      p.data_uri, p.width, p.height, html_escape(alt), html_escape(p.file), extra, html_escape(caption),
+      html_escape(p.file));
 }
 
-// The worst parity frame of each of the worst cases by parity SSIM, with their differences.
-void worst_frames(std::string& html, const fs::path& dir, const std::vector<CaseResult>& results) {
-  std::vector<std::size_t> order;
-  for (std::size_t i = 0; i < results.size(); ++i)
-    if (results[i].frames && std::isfinite(results[i].frames->parity.psnr_min_db)) order.push_back(i);
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-    const VideoScore &x = results[a].frames->parity, &y = results[b].frames->parity;
+// Of each precision, the case whose frames differ most between the paths (lowest parity SSIM,
+// then PSNR), in the sweep's order: the precisions side by side. Cases whose paths decode to
+// identical frames have nothing to show.
+std::vector<std::size_t> worst_case_per_precision(const std::vector<CaseResult>& results) {
+  auto worse = [](const VideoScore& x, const VideoScore& y) {
     return x.ssim_min != y.ssim_min ? x.ssim_min < y.ssim_min : x.psnr_min_db < y.psnr_min_db;
-  });
-  if (order.size() > k_worst_cases) order.resize(k_worst_cases);
+  };
+  std::vector<std::size_t> shown;
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    const CaseResult& r = results[i];
+    if (!r.frames || !std::isfinite(r.frames->parity.psnr_min_db)) continue;
+    const auto same = std::find_if(shown.begin(), shown.end(), [&](std::size_t j) {
+      return results[j].config.precision().name == r.config.precision().name;
+    });
+    if (same == shown.end()) shown.push_back(i);
+    else if (worse(r.frames->parity, results[*same].frames->parity)) *same = i;
+  }
+  return shown;
+}
+
+// The worst parity frame of a shown case, and what its maps are made of.
+struct WorstFrame {
+  std::size_t case_index = 0, frame = 0;
+  cv::Mat difference, ssim_map;
+  double largest_difference = 0, lowest_ssim = 1;
+};
+
+// The worst parity frame of the worst case of each precision, with its difference heatmap and
+// SSIM map on the report's scales. Returns the names of the pictures written.
+std::set<std::string> worst_frames(std::string& html, const fs::path& dir, const std::vector<CaseResult>& results) {
+  std::vector<WorstFrame> shown;
+  double largest_difference = 0, lowest_ssim = 1;
+  for (const std::size_t i : worst_case_per_precision(results)) {
+    const FrameResult& f = *results[i].frames;
+    WorstFrame w{i, f.parity.worst_frame, {}, {}, 0, 1};
+    const cv::Mat &a = f.videos.allgather[w.frame], &b = f.videos.sharded[w.frame];
+    w.difference = largest_channel_difference(a, b);
+    cv::minMaxLoc(w.difference, nullptr, &w.largest_difference);
+    ssim(a, b, &w.ssim_map);
+    cv::minMaxLoc(w.ssim_map, &w.lowest_ssim, nullptr);
+    largest_difference = std::max(largest_difference, w.largest_difference);
+    lowest_ssim = std::min(lowest_ssim, w.lowest_ssim);
+    shown.push_back(std::move(w));
+  }
 
   html += "<h2>Worst frames</h2>\n";
-  if (order.empty()) {
+  if (shown.empty()) {
     html += "<p>Every case decodes to identical frames on both paths: nothing to show.</p>\n";
-    return;
+    return {};
   }
+  const MapScales scales = MapScales::of(largest_difference, lowest_ssim);
+  // The colour bars' end labels, which the captions repeat.
+  const std::string brightest_difference = fmt::format("\u2265 {:.3g} levels", scales.brightest_difference());
+  const std::string brightest_ssim = fmt::format("{:.4f}", scales.lowest_ssim);
   html += fmt::format(
-      "<p class=\"note\">The frame with the lowest parity SSIM of each of the {} worst cases by parity SSIM "
-      "(cases whose paths decode to identical frames are left out). Pixels are enlarged as blocks.</p>\n",
-      order.size());
+      "<p class=\"note\">Of each precision, the frame with the lowest parity SSIM of its worst case by parity SSIM "
+      "(cases whose paths decode to identical frames are left out). Pixels are enlarged as blocks. All heatmaps "
+      "share one colour scale (\u00d7{} gain: black 0, brightest {}), all SSIM maps another (black 1, brightest "
+      "{}, the lowest SSIM shown): equal colours are equal differences.</p>\n",
+      scales.gain, html_escape(brightest_difference), brightest_ssim);
   int colorbar_id = 0;
-  for (const std::size_t i : order) {
-    const CaseResult& r = results[i];
+  std::set<std::string> written;
+  for (const WorstFrame& w : shown) {
+    const CaseResult& r = results[w.case_index];
     const FrameResult& f = *r.frames;
-    const std::size_t w = f.parity.worst_frame;
-    const FrameScore& score = f.parity.frames[w];
-    const cv::Mat &a = f.videos.allgather[w], &b = f.videos.sharded[w];
-    const std::string stem = fmt::format("case{:02}-tp{}-{}-{}-frame{}", i, r.config.tp, r.config.precision().name,
-                                         allreduce_model_name(r.config.allreduce), w);
+    const FrameScore& score = f.parity.frames[w.frame];
+    const cv::Mat &a = f.videos.allgather[w.frame], &b = f.videos.sharded[w.frame];
+    const std::string stem = fmt::format("case{:02}-tp{}-{}-{}-frame{}", w.case_index, r.config.tp,
+                                         r.config.precision().name, allreduce_model_name(r.config.allreduce), w.frame);
     const Picture pa = save_picture(dir, stem + "-allgather.png", a);
     const Picture pb = save_picture(dir, stem + "-sharded.png", b);
-    const Heatmap heat = difference_heatmap(a, b);
-    const Picture ph = save_picture(dir, stem + "-diff.png", heat.image);
-    const SsimPicture map = ssim_picture(a, b);
-    const Picture ps = save_picture(dir, stem + "-ssim.png", map.image);
+    const Picture ph = save_picture(dir, stem + "-diff.png", heatmap(w.difference, scales));
+    const Picture ps = save_picture(dir, stem + "-ssim.png", ssim_picture(w.ssim_map, scales));
+    written.insert({pa.file, pb.file, ph.file, ps.file});
 
     html += fmt::format(
         "<figure class=\"case\" id=\"frames-{}\">\n<figcaption>{}: frame {} (frames 0\u2013{}) <span class=\"detail\">"
         "parity PSNR {} dB, SSIM {:.4f} (case: min PSNR {} dB, min SSIM {:.4f}; {})</span></figcaption>\n"
         "<div class=\"pictures\">\n",
-        escape(r.config.name()), escape(case_label(r.config)), w, f.videos.allgather.size() - 1, fixed(score.psnr_db, 2),
-        score.ssim, fixed(f.parity.psnr_min_db, 2), f.parity.ssim_min, r.pass ? "PASS" : "FAIL");
-    html += picture_html(pa, "allgather frame", fmt::format("allgather, frame {} ({}x{} px)", w, a.cols, a.rows));
-    html += picture_html(pb, "sharded frame", fmt::format("sharded, frame {}", w));
-    html += picture_html(
-        ph, "absolute difference heatmap",
-        fmt::format("|allgather \u2212 sharded|, largest channel, \u00d7{} gain (largest difference {:g} of 255 levels)",
-                    heat.gain, heat.max_diff),
-        colorbar(ph.width, "0", fmt::format("\u2265 {:.3g} levels", 255.0 / heat.gain), colorbar_id++));
-    html += picture_html(
-        ps, "SSIM map",
-        fmt::format("SSIM map (channel mean): dark = 1, brightest = {:.4f}, the frame's lowest", map.lowest),
-        colorbar(ps.width, "1", fmt::format("{:.4f}", map.lowest), colorbar_id++));
+        html_escape(r.config.name()), html_escape(case_label(r.config)), w.frame, f.videos.allgather.size() - 1,
+        fixed(score.psnr_db, 2), score.ssim, fixed(f.parity.psnr_min_db, 2), f.parity.ssim_min,
+        r.pass ? "PASS" : "FAIL");
+    html += picture_html(pa, "allgather frame", fmt::format("allgather, frame {} ({}x{} px)", w.frame, a.cols, a.rows));
+    html += picture_html(pb, "sharded frame", fmt::format("sharded, frame {}", w.frame));
+    html += picture_html(ph, "absolute difference heatmap",
+                         fmt::format("|allgather \u2212 sharded|, largest channel: up to {:g} of 255 levels here; "
+                                     "report scale \u00d7{}, black 0, brightest {}",
+                                     w.largest_difference, scales.gain, brightest_difference),
+                         colorbar(ph.width, "0", brightest_difference, colorbar_id++));
+    html += picture_html(ps, "SSIM map",
+                         fmt::format("SSIM map (channel mean): down to {:.4f} here; report scale black 1, "
+                                     "brightest {}",
+                                     w.lowest_ssim, brightest_ssim),
+                         colorbar(ps.width, "1", brightest_ssim, colorbar_id++));
     html += "</div>\n</figure>\n";
+  }
+  return written;
+}
+
+// What worst_frames names its pictures: a file so named that this report did not write is an
+// earlier report's, and would be mistaken for one of this run's.
+bool is_report_picture(const std::string& name) {
+  static const std::regex pattern(R"(case[0-9]{2,}-tp[0-9]+-.+-frame[0-9]+-(allgather|sharded|diff|ssim)\.png)");
+  return std::regex_match(name, pattern);
+}
+
+void remove_stale_pictures(const fs::path& dir, const std::set<std::string>& written) {
+  std::vector<fs::path> stale;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    if (is_report_picture(name) && !written.contains(name)) stale.push_back(entry.path());
+  }
+  for (const fs::path& path : stale) {
+    std::error_code ec;
+    fs::remove(path, ec);
+    if (ec)
+      throw std::runtime_error(
+          fmt::format("{}: cannot remove the previous report's picture: {}", path.string(), ec.message()));
   }
 }
 
@@ -619,7 +665,8 @@ void prepare_report_dir(const std::string& dir) {
   fs::remove(probe, ec);
 }
 
-void write_html_report(const std::string& dir, const SweepConfig& sweep, const std::vector<CaseResult>& results) {
+std::string write_html_report(const std::string& dir, const RunContext& context, const SweepConfig& sweep,
+                              const std::vector<CaseResult>& results) {
   prepare_report_dir(dir);
   bool quantized = false, frames = false;
   std::size_t passed = 0;
@@ -635,11 +682,11 @@ void write_html_report(const std::string& dir, const SweepConfig& sweep, const s
       "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
       "<title>ffn-parity report: {}, {} cases, {} failed</title>\n<style>{}</style>\n</head>\n<body>\n",
-      escape(sweep.shape.name), results.size(), failed, k_style);
+      html_escape(sweep.shape.name), results.size(), failed, k_style);
   html += "<h1>ffn-parity report</h1>\n";
-  std::string meta = fmt::format("ffn-parity {} \u00b7 shape {} (dim {}, inner {}) \u00b7 {} tokens \u00b7 seed {}",
-                                 k_version, sweep.shape.name, sweep.shape.dim, sweep.shape.inner, sweep.tokens,
-                                 sweep.seed);
+  run_header(html, context);
+  std::string meta = fmt::format("shape {} (dim {}, inner {}) \u00b7 {} tokens \u00b7 seed {}", sweep.shape.name,
+                                 sweep.shape.dim, sweep.shape.inner, sweep.tokens, sweep.seed);
   if (sweep.outlier_channels > 0)
     meta += fmt::format(" \u00b7 {} outlier channels \u00d7{}", sweep.outlier_channels, sweep.outlier_scale);
   if (frames)
@@ -649,35 +696,21 @@ void write_html_report(const std::string& dir, const SweepConfig& sweep, const s
         meta += fmt::format(" \u00b7 frames: {} of {}x{} px", v.size(), v.front().cols, v.front().rows);
         break;
       }
-  meta += " \u00b7 " + utc_now();
-  html += "<p class=\"meta\">" + escape(meta) + "</p>\n";
+  html += "<p class=\"meta\">" + html_escape(meta) + "</p>\n";
   html += fmt::format("<p class=\"overall {}\">{} passed, {} failed</p>\n", failed ? "fail" : "pass", passed, failed);
 
   html += "<h2>Summary</h2>\n";
   explanation(html, quantized, frames);
   summary_table(html, results, quantized, frames);
 
-  html += "<h2>Parity against tp</h2>\n<div class=\"plots\">\n<div>\n";
-  html += render_plot({"plot-parity", "Parity error: sharded vs allgather", "rel L2 (log)", true, 0.0, "0",
-                       "Points on the dashed line below the axis break: outputs identical bit for bit (rel L2 0).",
-                       2},
-                      plot_series(results, [](const CaseResult& r) { return rel_l2(r.parity); }));
-  html += "</div>\n";
-  if (frames) {
-    html += "<div>\n";
-    html += render_plot({"plot-psnr", "Frame parity: min PSNR over frames", "PSNR (dB)", false,
-                         std::numeric_limits<double>::infinity(), "inf",
-                         "Points on the dashed line above the axis break: identical frames (PSNR inf).", 2},
-                        plot_series(results, [](const CaseResult& r) {
-                          return r.frames ? r.frames->parity.psnr_min_db : std::numeric_limits<double>::quiet_NaN();
-                        }));
-    html += "</div>\n";
-  }
-  html += "</div>\n";
+  verdict_plots(html, results, frames);
 
-  if (frames) worst_frames(html, dir, results);
+  const std::set<std::string> pictures = frames ? worst_frames(html, dir, results) : std::set<std::string>{};
   html += "</body>\n</html>\n";
-  write_file(fs::path(dir) / "index.html", html);
+  const fs::path index = fs::path(dir) / "index.html";
+  write_file(index, html);
+  remove_stale_pictures(dir, pictures);
+  return index.string();
 }
 
 }  // namespace ffn
