@@ -120,7 +120,25 @@ ffn_cli_test(seeds_out_of_range EXIT 2 STDERR "^ffn-parity false-alarms: error: 
 
 ffn_cli_test(help EXIT 0 STDOUT "Usage: ffn-parity \\[OPTIONS\\] SUBCOMMAND" ARGS --help)
 ffn_cli_test(run_help EXIT 0 STDOUT "Usage: ffn-parity run .*--allreduce" ARGS run --help)
-ffn_cli_test(version EXIT 0 STDOUT "^${PROJECT_VERSION}$" ARGS --version)
+ffn_cli_test(version EXIT 0
+             STDOUT "^ffn-parity ${PROJECT_VERSION} \\(commit ([0-9a-f]+(-dirty)?|unknown)\\)\nbuilt with: CUDA backend (yes|no), MPI (yes|no), NCCL (yes|no)\nlibraries: OpenBLAS [^\n]*, HDF5 [0-9.]+, OpenCV [0-9.]+$"
+             ARGS --version)
+ffn_cli_test(list_shapes EXIT 0 STDOUT "^# shape +dim +inner +tokens\n  tiny +64 +256 +8\n.*  ltx2-video +4096 +16384 +64\n"
+             ARGS list shapes)
+ffn_cli_test(list_precisions EXIT 0 STDOUT "^fp32 +fp32 weights and activations\n.*\nnvfp4 +E2M1 values" ARGS list precisions)
+ffn_cli_test(list_allreduce EXIT 0 STDOUT "^ring +NCCL ring: .*\nexact +fp64 sum, one rounding" ARGS list allreduce)
+ffn_cli_test(list_faults EXIT 0 STDOUT "^bias-every-rank +sharded .*\ncontrol-allreduce-exact [^\n]*$" ARGS list faults)
+ffn_cli_test(list_nothing EXIT 2
+             STDERR "^ffn-parity list: error: nothing to list \\(expected one of: shapes, precisions, allreduce, faults\\)$"
+             ARGS list)
+ffn_cli_test(golden_without_subcommand EXIT 2
+             STDERR "^ffn-parity golden: error: no subcommand given \\(expected one of: bless, check, diff, info\\)$"
+             ARGS golden)
+ffn_cli_test(frames_without_subcommand EXIT 2
+             STDERR "^ffn-parity frames: error: no subcommand given \\(expected one of: compare, bless\\)$"
+             ARGS frames)
+ffn_cli_test(tokens_help_lists_defaults EXIT 0 STDOUT "the preset's \\(tiny 8, small 8, ltx2-video 64, ltx2-audio 64\\)"
+             ARGS run --help)
 ffn_cli_test(tiny_run EXIT 0 STDOUT "# *tp +precision .* PASS.*[0-9]+ passed, 0 failed$"
              ARGS run --shape tiny)
 ffn_cli_test(tiny_run_json EXIT 0 JSON ARGS run --shape tiny --format json)
