@@ -101,6 +101,9 @@ VideoScore summarize(const std::vector<ScoredFrame>& frames) {
     v.psnr_min_db = std::min(v.psnr_min_db, f.psnr_db);
     const FrameScore& worst = v.frames[v.worst_frame];
     if (f.ssim < worst.ssim || (f.ssim == worst.ssim && f.psnr_db < worst.psnr_db)) v.worst_frame = i;
+    const FrameScore& worst_psnr = v.frames[v.worst_psnr_frame];
+    if (f.psnr_db < worst_psnr.psnr_db || (f.psnr_db == worst_psnr.psnr_db && f.ssim < worst_psnr.ssim))
+      v.worst_psnr_frame = i;
   }
   v.ssim_min = v.frames[v.worst_frame].ssim;
   v.psnr_mean_db = psnr_from_mse(mse_sum / static_cast<double>(frames.size()));

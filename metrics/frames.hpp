@@ -25,7 +25,8 @@ struct VideoScore {
   double psnr_mean_db = 0;  // PSNR of the mean MSE over frames (ffmpeg's "average"); +inf only if all identical
   double psnr_min_db = 0;   // worst frame
   double ssim_mean = 0, ssim_min = 0;
-  std::size_t worst_frame = 0;  // lowest SSIM (ties: lowest PSNR)
+  std::size_t worst_frame = 0;       // lowest SSIM (ties: lowest PSNR)
+  std::size_t worst_psnr_frame = 0;  // lowest PSNR (ties: lowest SSIM)
   cv::Size frame_size;
 };
 

@@ -177,6 +177,12 @@ ffn_frames_cli_test(frames_compare_golden frames_golden EXIT 0
                     STDOUT "\n      5      inf  1\\.0000\n.*\nPASS: every frame has psnr >= 60 dB and ssim >= 0\\.99$"
                     ARGS frames compare ${ffn_frames}/a.h5:frames/video ${ffn_frames}/a.avi
                          --min-psnr 60 --min-ssim 0.99)
+ffn_frames_cli_test(frames_compare_worst_frames frames_videos EXIT 0
+                    STDOUT "\npsnr [0-9.]+ dB \\(of the mean MSE\\), min [0-9.]+ dB at frame [0-5]; ssim mean [0-9.]+, min [0-9.]+ at frame [0-5]\nno thresholds"
+                    ARGS frames compare ${ffn_frames}/a.avi ${ffn_frames}/b.avi)
+ffn_frames_cli_test(golden_info_frames frames_golden EXIT 0
+                    STDOUT "\n# frames /frames/video: 6 frames of 128x96 \\(compare with `ffn-parity frames compare .*a\\.h5:frames/video VIDEO`\\)\n.*\n0 cases, 6 frames$"
+                    ARGS golden info ${ffn_frames}/a.h5)
 ffn_frames_cli_test(frames_compare_json frames_videos EXIT 0 JSON
                     ARGS frames compare ${ffn_frames}/a.avi ${ffn_frames}/b.avi --format json)
 ffn_frames_cli_test(frames_compare_below_min_psnr frames_videos EXIT 1

@@ -54,6 +54,7 @@ ffn_golden_cli_error(golden_bless_existing 2 ${ffn_golden_damaged}/existing.h5 "
 ffn_regex_escape(tiny_re ${ffn_golden_tiny})
 ffn_cli_test(golden_check_tiny_case EXIT 0 STDOUT "tiny/t8/tp2/bf16/ring/s0 .* PASS.1 passed, 0 failed$"
              ARGS golden check ${ffn_golden_tiny} --case tiny_t8_bf16_s0_tp2_ring)
-ffn_cli_test(golden_info_tiny EXIT 0 STDOUT "^# ${tiny_re}.*[^0-9]24 cases$" ARGS golden info ${ffn_golden_tiny})
+ffn_cli_test(golden_info_tiny EXIT 0 STDOUT "^# ${tiny_re}.*\n#id .*\n tiny_t8_bf16_s0_tp2_ring +2 +bf16 +ring .* no\n.*[^0-9]24 cases$"
+             ARGS golden info ${ffn_golden_tiny})
 ffn_cli_test(golden_diff_tiny_self EXIT 0 STDOUT "goldens are identical in every dataset$"
              ARGS golden diff ${ffn_golden_tiny} ${ffn_golden_tiny})

@@ -252,10 +252,27 @@ TEST_CASE("compare_videos: per-frame scores, PSNR of the mean MSE, minima, worst
   CHECK(s.ssim_min == s.frames[1].ssim);
   CHECK(s.ssim_mean == Approx((s.frames[0].ssim + s.frames[1].ssim + 1.0) / 3).epsilon(1e-12));
 
+  CHECK(s.worst_psnr_frame == 1);
+
   const VideoScore same = compare_videos(a, a);
   CHECK(std::isinf(same.psnr_mean_db));
   CHECK(std::isinf(same.psnr_min_db));
   CHECK(same.ssim_mean == 1.0);
+}
+
+TEST_CASE("compare_videos: the worst frame by PSNR and by SSIM are told apart", "[frames]") {
+  // A constant offset costs PSNR but keeps the structure (SSIM near 1); mild noise on a
+  // structured frame costs less PSNR and more SSIM.
+  const cv::Mat base = structured_frame(96, 64, 0);
+  cv::Mat brighter;
+  base.convertTo(brighter, -1, 1.0, 24.0);
+  const VideoScore s = compare_videos({base, base, base}, {base, brighter, with_noise(base, 6.0, 1)});
+  INFO("psnr " << s.frames[1].psnr_db << " " << s.frames[2].psnr_db << ", ssim " << s.frames[1].ssim << " "
+               << s.frames[2].ssim);
+  CHECK(s.worst_psnr_frame == 1);
+  CHECK(s.worst_frame == 2);
+  CHECK(s.psnr_min_db == s.frames[1].psnr_db);
+  CHECK(s.ssim_min == s.frames[2].ssim);
 }
 
 TEST_CASE("compare_videos matches frame by frame scoring on a real-sized video", "[frames]") {

@@ -69,8 +69,8 @@ void print_table(const CompareOptions& o, const VideoScore& s, std::size_t faile
   for (std::size_t i = 0; i < s.frames.size(); ++i)
     fmt::print("{:>7} {:>8.2f}  {:.4f}{}\n", i, s.frames[i].psnr_db, s.frames[i].ssim,
                frame_passes(s.frames[i], o) ? "" : "  FAIL");
-  fmt::print("psnr {:.2f} dB (of the mean MSE), min {:.2f} dB; ssim mean {:.4f}, min {:.4f}; worst frame {}\n",
-             s.psnr_mean_db, s.psnr_min_db, s.ssim_mean, s.ssim_min, s.worst_frame);
+  fmt::print("psnr {:.2f} dB (of the mean MSE), min {:.2f} dB at frame {}; ssim mean {:.4f}, min {:.4f} at frame {}\n",
+             s.psnr_mean_db, s.psnr_min_db, s.worst_psnr_frame, s.ssim_mean, s.ssim_min, s.worst_frame);
   if (!o.min_psnr && !o.min_ssim)
     fmt::print("no thresholds given (--min-psnr, --min-ssim): information only\n");
   else if (failed == 0)
@@ -101,7 +101,8 @@ void print_json(const CompareOptions& o, const VideoScore& s, std::size_t failed
                     {"psnr_min_db", psnr(s.psnr_min_db)},
                     {"ssim_mean", s.ssim_mean},
                     {"ssim_min", s.ssim_min},
-                    {"worst_frame", s.worst_frame},
+                    {"worst_frame_psnr", s.worst_psnr_frame},
+                    {"worst_frame_ssim", s.worst_frame},
                     {"passed", s.frames.size() - failed},
                     {"failed", failed}};
   std::cout << doc.dump(2) << "\n";

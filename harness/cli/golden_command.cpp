@@ -12,6 +12,7 @@
 #include <memory>
 #include <set>
 
+#include "goldens/golden_frames.hpp"
 #include "harness/cli/backend_options.hpp"
 #include "harness/cli/output_paths.hpp"
 #include "harness/cli/progress.hpp"
@@ -386,13 +387,28 @@ int info(const std::string& path) {
     for (const CheckpointTensor& t : s.real->tensors)
       fmt::print("  {:<22} {} in {} sha256 {}\n", t.role, t.name, t.file, s.real->stored_sha256.at(t.role));
   }
-  fmt::print("# cases\n#{:<41} {:>3} {:>18} {:>8} {:>9} {:>9} {:>9} {:>8}\n", "name", "tp", "precision", "reduce",
-             "par_rl2", "ag_rl2", "sh_rl2", "par_mrg");
+  // The frames of `frames bless` are not cases: they are compared with `frames compare`.
+  std::optional<Video> video;
+  try {
+    video = read_frames_golden(path, k_frames_dataset);
+  } catch (const GoldenError&) {
+  }
+  if (video)
+    fmt::print("# frames {}: {} frames of {}x{} (compare with `ffn-parity frames compare {}:{} VIDEO`)\n",
+               k_frames_dataset, video->size(), video->front().cols, video->front().rows, path, k_frames_dataset + 1);
+  std::size_t with_frames = 0;
+  for (const GoldenCase& c : g.cases) with_frames += c.frames.has_value();
+  fmt::print("# cases (id: the value of `golden check --case`){}\n",
+             with_frames ? fmt::format("; {} blessed with frames, rolled out again by `golden check`", with_frames)
+                         : "");
+  fmt::print("#{:<33} {:>3} {:>18} {:>8} {:>9} {:>9} {:>9} {:>8} {:>6}\n", "id", "tp", "precision", "reduce",
+             "par_rl2", "ag_rl2", "sh_rl2", "par_mrg", "frames");
   for (const GoldenCase& c : g.cases)
-    fmt::print(" {:<41} {:>3} {:>18} {:>8} {:>9.3e} {:>9.3e} {:>9.3e} {:>8.3f}\n", c.config.name(), c.config.tp,
+    fmt::print(" {:<33} {:>3} {:>18} {:>8} {:>9.3e} {:>9.3e} {:>9.3e} {:>8.3f} {:>6}\n", c.id, c.config.tp,
                c.config.precision().name, allreduce_model_name(c.config.allreduce), c.record.parity_rel_l2,
-               c.record.allgather_ref_rel_l2, c.record.sharded_ref_rel_l2, c.record.parity_margin);
-  fmt::print("{} cases\n", g.cases.size());
+               c.record.allgather_ref_rel_l2, c.record.sharded_ref_rel_l2, c.record.parity_margin,
+               c.frames ? "yes" : "no");
+  fmt::print("{} cases{}\n", g.cases.size(), video ? fmt::format(", {} frames", video->size()) : "");
   return 0;
 }
 
