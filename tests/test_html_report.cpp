@@ -279,7 +279,7 @@ TEST_CASE("html report: the report of a passing sweep with frames is a well-form
   }
   SECTION("the header: command line, version and commit, backend, device, date") {
     CHECK(element_text(html, "dd", "run-command") ==
-          "<code>build/harness/ffn-parity run --report &#39;it&#39;\\&#39;&#39;s here&#39; --tp 1,2</code>");
+          "<code>build/harness/ffn-parity run --report &apos;it&apos;\\&apos;&apos;s here&apos; --tp 1,2</code>");
     CHECK(element_text(html, "dd", "run-version") == "ffn-parity 9.8.7, commit abc123def456-dirty");
     CHECK(element_text(html, "dd", "run-backend") == "cpu");
     CHECK(element_text(html, "dd", "run-device") == "Test CPU 9000 @ 3.0GHz");

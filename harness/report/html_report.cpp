@@ -25,7 +25,7 @@
 #include <system_error>
 #include <utility>
 
-#include "harness/report/html_escape.hpp"
+#include "harness/report/xml_escape.hpp"
 #include "harness/report/tp_plot.hpp"
 
 namespace ffn {
@@ -188,7 +188,7 @@ std::string colorbar(int width, const std::string& left, const std::string& righ
       "<defs><linearGradient id=\"inferno-{1}\">{2}</linearGradient></defs>"
       "<rect x=\"0\" y=\"0\" width=\"{0}\" height=\"10\" fill=\"url(#inferno-{1})\"/>"
       "<text x=\"0\" y=\"25\">{3}</text><text x=\"{0}\" y=\"25\" text-anchor=\"end\">{4}</text></svg>",
-      width, id, stops, html_escape(left), html_escape(right));
+      width, id, stops, xml_escape(left), xml_escape(right));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -432,20 +432,20 @@ void run_header(std::string& html, const RunContext& c) {
     html += fmt::format("<dt>{}</dt><dd id=\"run-{}\">{}</dd>\n", label, id, value_html);
   };
   html += "<dl class=\"run\">\n";
-  line("command", "command", "<code>" + html_escape(shell_command(c.command)) + "</code>");
-  line("version", "version", html_escape(fmt::format("ffn-parity {}, commit {}", c.version, c.commit)));
-  line("backend", "backend", html_escape(c.backend));
-  line("device", "device", html_escape(c.device));
-  line("libraries", "libraries", html_escape(c.libraries));
-  line("date", "date", html_escape(c.date));
+  line("command", "command", "<code>" + xml_escape(shell_command(c.command)) + "</code>");
+  line("version", "version", xml_escape(fmt::format("ffn-parity {}, commit {}", c.version, c.commit)));
+  line("backend", "backend", xml_escape(c.backend));
+  line("device", "device", xml_escape(c.device));
+  line("libraries", "libraries", xml_escape(c.libraries));
+  line("date", "date", xml_escape(c.date));
   html += "</dl>\n";
 }
 
 std::string cell(const std::string& text, bool over = false) {
-  return fmt::format("<td{}>{}</td>", over ? " class=\"over\"" : "", html_escape(text));
+  return fmt::format("<td{}>{}</td>", over ? " class=\"over\"" : "", xml_escape(text));
 }
 std::string margin_cell(double m) {
-  return fmt::format("<td class=\"margin{}\">{}</td>", !(m < 1) ? " over" : "", html_escape(fixed(m, 3)));
+  return fmt::format("<td class=\"margin{}\">{}</td>", !(m < 1) ? " over" : "", xml_escape(fixed(m, 3)));
 }
 
 void summary_table(std::string& html, const std::vector<CaseResult>& results, bool quantized, bool frames) {
@@ -471,10 +471,10 @@ void summary_table(std::string& html, const std::vector<CaseResult>& results, bo
     const bool group_start = &r != &results.front() && precision != previous_precision;
     previous_precision = precision;
     html += fmt::format("<tr class=\"case {}{}\" id=\"row-{}\">", status, group_start ? " group" : "",
-                        html_escape(r.config.name()));
+                        xml_escape(r.config.name()));
     html += fmt::format("<td>{}</td><td class=\"text\">{}</td><td class=\"text\">{}</td>", r.config.tp,
-                        html_escape(r.config.precision().name),
-                        html_escape(std::string(allreduce_model_name(r.config.allreduce))));
+                        xml_escape(r.config.precision().name),
+                        xml_escape(std::string(allreduce_model_name(r.config.allreduce))));
     // The parity margin the verdict used: with rank-local input scales it includes the order parity.
     html += cell(sci(r.parity.stats.max_abs)) + cell(sci(rel_l2(r.parity))) + margin_cell(r.parity_margin()) +
             cell(fixed(100.0 * r.parity.stats.mismatch_fraction(), 2));
@@ -500,7 +500,7 @@ void summary_table(std::string& html, const std::vector<CaseResult>& results, bo
     // long reason would squeeze the column into a tall, narrow strip.
     if (!r.pass)
       html += fmt::format("<tr class=\"reason fail\"><td colspan=\"{}\">FAIL {}: {}</td></tr>\n", columns,
-                          html_escape(r.config.name()), html_escape(r.reason));
+                          xml_escape(r.config.name()), xml_escape(r.reason));
   }
   html += "</tbody>\n</table>\n</div>\n";
 }
@@ -510,8 +510,8 @@ std::string picture_html(const Picture& p, const std::string& alt, const std::st
   return fmt::format(
       "<figure><img src=\"{}\" width=\"{}\" height=\"{}\" alt=\"{}\" data-file=\"{}\"/>{}<figcaption>{} "
       "<span class=\"file\">{}</span></figcaption></figure>\n",
-      p.data_uri, p.width, p.height, html_escape(alt), html_escape(p.file), extra, html_escape(caption),
-      html_escape(p.file));
+      p.data_uri, p.width, p.height, xml_escape(alt), xml_escape(p.file), extra, xml_escape(caption),
+      xml_escape(p.file));
 }
 
 // Of each precision, the case whose frames differ most between the paths (lowest parity SSIM,
@@ -573,7 +573,7 @@ std::set<std::string> worst_frames(std::string& html, const fs::path& dir, const
       "(cases whose paths decode to identical frames are left out). Pixels are enlarged as blocks. All heatmaps "
       "share one colour scale (\u00d7{} gain: black 0, brightest {}), all SSIM maps another (black 1, brightest "
       "{}, the lowest SSIM shown): equal colours are equal differences.</p>\n",
-      scales.gain, html_escape(brightest_difference), brightest_ssim);
+      scales.gain, xml_escape(brightest_difference), brightest_ssim);
   int colorbar_id = 0;
   std::set<std::string> written;
   for (const WorstFrame& w : shown) {
@@ -593,7 +593,7 @@ std::set<std::string> worst_frames(std::string& html, const fs::path& dir, const
         "<figure class=\"case\" id=\"frames-{}\">\n<figcaption>{}: frame {} (frames 0\u2013{}) <span class=\"detail\">"
         "parity PSNR {} dB, SSIM {:.4f} (case: min PSNR {} dB, min SSIM {:.4f}; {})</span></figcaption>\n"
         "<div class=\"pictures\">\n",
-        html_escape(r.config.name()), html_escape(case_label(r.config)), w.frame, f.videos.allgather.size() - 1,
+        xml_escape(r.config.name()), xml_escape(case_label(r.config)), w.frame, f.videos.allgather.size() - 1,
         fixed(score.psnr_db, 2), score.ssim, fixed(f.parity.psnr_min_db, 2), f.parity.ssim_min,
         r.pass ? "PASS" : "FAIL");
     html += picture_html(pa, "allgather frame", fmt::format("allgather, frame {} ({}x{} px)", w.frame, a.cols, a.rows));
@@ -682,7 +682,7 @@ std::string write_html_report(const std::string& dir, const RunContext& context,
       "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
       "<title>ffn-parity report: {}, {} cases, {} failed</title>\n<style>{}</style>\n</head>\n<body>\n",
-      html_escape(sweep.shape.name), results.size(), failed, k_style);
+      xml_escape(sweep.shape.name), results.size(), failed, k_style);
   html += "<h1>ffn-parity report</h1>\n";
   run_header(html, context);
   std::string meta = fmt::format("shape {} (dim {}, inner {}) \u00b7 {} tokens \u00b7 seed {}", sweep.shape.name,
@@ -696,7 +696,7 @@ std::string write_html_report(const std::string& dir, const RunContext& context,
         meta += fmt::format(" \u00b7 frames: {} of {}x{} px", v.size(), v.front().cols, v.front().rows);
         break;
       }
-  html += "<p class=\"meta\">" + html_escape(meta) + "</p>\n";
+  html += "<p class=\"meta\">" + xml_escape(meta) + "</p>\n";
   html += fmt::format("<p class=\"overall {}\">{} passed, {} failed</p>\n", failed ? "fail" : "pass", passed, failed);
 
   html += "<h2>Summary</h2>\n";

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "harness/report/xml_escape.hpp"
+
 namespace ffn {
 
 struct JunitCase {
@@ -18,7 +20,6 @@ struct JunitCase {
   std::optional<std::string> failure;  // the reason, when it failed
 };
 
-std::string xml_escape(std::string_view text);
 void write_junit(std::ostream& out, const std::string& suite, const std::vector<JunitCase>& cases);
 // Written atomically (temporary file, rename); throws std::runtime_error naming the file.
 void write_junit_file(const std::string& path, const std::string& suite, const std::vector<JunitCase>& cases);

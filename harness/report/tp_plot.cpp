@@ -7,7 +7,7 @@
 #include <iterator>
 #include <limits>
 
-#include "harness/report/html_escape.hpp"
+#include "harness/report/xml_escape.hpp"
 
 namespace ffn {
 
@@ -98,7 +98,7 @@ std::string render_plot(const TpAxis& axis, const Scale& scale, const std::vecto
   fmt::format_to(out,
                  "<svg id=\"{0}\" class=\"plot\" width=\"{1}\" height=\"{2}\" viewBox=\"0 0 {1} {2}\" role=\"img\" "
                  "aria-label=\"{3}\">\n<text class=\"title\" x=\"{4}\" y=\"18\" text-anchor=\"middle\">{3}</text>\n",
-                 html_escape(plot.id), k_width, k_height, html_escape(plot.title), (k_left + k_right) / 2);
+                 xml_escape(plot.id), k_width, k_height, xml_escape(plot.title), (k_left + k_right) / 2);
   fmt::format_to(out, "<rect class=\"frame\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"/>\n", k_left, k_top,
                  k_right - k_left, k_bottom - k_top);
 
@@ -123,7 +123,7 @@ std::string render_plot(const TpAxis& axis, const Scale& scale, const std::vecto
                    "<text x=\"{3}\" y=\"{4}\" text-anchor=\"end\">{5}</text>"
                    "<rect x=\"{6}\" y=\"{7}\" width=\"12\" height=\"11\" fill=\"#fff\"/>"
                    "<path class=\"break\" d=\"M{6} {8}l12 -5M{6} {9}l12 -5\"/>\n",
-                   k_left, special_y, k_right, k_left - 6, special_y + 4, html_escape(axis.special_label), k_left - 6,
+                   k_left, special_y, k_right, k_left - 6, special_y + 4, xml_escape(axis.special_label), k_left - 6,
                    gap_y, gap_y + 5, gap_y + 11);
   }
   for (const int tp : tps)
@@ -135,7 +135,7 @@ std::string render_plot(const TpAxis& axis, const Scale& scale, const std::vecto
                  (k_left + k_right) / 2, k_height - 6);
   fmt::format_to(out,
                  "<text class=\"axis\" transform=\"translate(14 {}) rotate(-90)\" text-anchor=\"middle\">{}</text>\n",
-                 (k_top + k_bottom) / 2, html_escape(axis.label));
+                 (k_top + k_bottom) / 2, xml_escape(axis.label));
 
   for (const TpBound& b : plot.bounds) {
     if (!on_scale(axis, b.value)) continue;
@@ -145,7 +145,7 @@ std::string render_plot(const TpAxis& axis, const Scale& scale, const std::vecto
     fmt::format_to(out,
                    "<line class=\"bound\" x1=\"{0}\" y1=\"{1:.1f}\" x2=\"{2}\" y2=\"{1:.1f}\" stroke=\"{3}\"/>"
                    "<text class=\"bound-label\" x=\"{4}\" y=\"{5:.1f}\" text-anchor=\"end\" fill=\"{3}\">{6}</text>\n",
-                   k_left, y, k_right, k_fail_color, k_right - 4, label_y, html_escape(b.label));
+                   k_left, y, k_right, k_fail_color, k_right - 4, label_y, xml_escape(b.label));
   }
   // Lines first, then the points, failing ones last: a red point is never hidden.
   std::string points, failing;
@@ -156,7 +156,7 @@ std::string render_plot(const TpAxis& axis, const Scale& scale, const std::vecto
       const double x = x_of(p.tp), y = y_of(p.value);
       line += fmt::format("{}{:.1f},{:.1f}", line.empty() ? "" : " ", x, y);
       const std::string title =
-          html_escape(fmt::format("{}, tp {}: {:.3g}{}", s.label, p.tp, p.value, p.fails ? " (fails)" : ""));
+          xml_escape(fmt::format("{}, tp {}: {:.3g}{}", s.label, p.tp, p.value, p.fails ? " (fails)" : ""));
       if (p.fails)
         fmt::format_to(std::back_inserter(failing),
                        "<circle class=\"point fail\" cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"5\" fill=\"{}\" stroke=\"#fff\">"
@@ -191,7 +191,7 @@ std::string render_tp_plot_row(const TpAxis& axis, const std::vector<TpPlot>& pl
   std::string html = "<div class=\"plot-row\">\n";
   for (const TpPlot& plot : plots) html += render_plot(axis, scale, tps, plot);
   html += "</div>\n";
-  if (scale.has_special) html += "<p class=\"note\">" + html_escape(axis.special_note) + "</p>\n";
+  if (scale.has_special) html += "<p class=\"note\">" + xml_escape(axis.special_note) + "</p>\n";
 
   std::string missing;
   for (const TpPlot& plot : plots)
@@ -200,14 +200,14 @@ std::string render_tp_plot_row(const TpAxis& axis, const std::vector<TpPlot>& pl
         if (!is_special(axis, p.value) && !on_scale(axis, p.value))
           missing += fmt::format("{}{}: {} tp {} ({:.3g})", missing.empty() ? "" : ", ", plot.title, s.label, p.tp,
                                  p.value);
-  if (!missing.empty()) html += "<p class=\"note\">Not plotted (off the scale): " + html_escape(missing) + "</p>\n";
+  if (!missing.empty()) html += "<p class=\"note\">Not plotted (off the scale): " + xml_escape(missing) + "</p>\n";
   return html;
 }
 
 std::string render_tp_legend(const std::vector<TpSeries>& series, const std::string& bound_meaning) {
   auto item = [](const std::string& swatch, const std::string& label) {
     return fmt::format("<li><svg width=\"30\" height=\"12\" aria-hidden=\"true\">{}</svg>{}</li>", swatch,
-                       html_escape(label));
+                       xml_escape(label));
   };
   std::string html = "<ul class=\"legend\">\n";
   for (const TpSeries& s : series) {
