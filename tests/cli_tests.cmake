@@ -129,7 +129,7 @@ ffn_cli_test(list_precisions EXIT 0 STDOUT "^fp32 +fp32 weights and activations\
 ffn_cli_test(list_allreduce EXIT 0 STDOUT "^ring +NCCL ring: .*\nexact +fp64 sum, one rounding" ARGS list allreduce)
 ffn_cli_test(list_faults EXIT 0 STDOUT "^bias-every-rank +sharded .*\ncontrol-allreduce-exact [^\n]*$" ARGS list faults)
 ffn_cli_test(list_nothing EXIT 2
-             STDERR "^ffn-parity list: error: nothing to list \\(expected one of: shapes, precisions, allreduce, faults\\)$"
+             STDERR "^ffn-parity list: error: nothing to list \\(expected one of: shapes, models, precisions, allreduce, faults\\)$"
              ARGS list)
 ffn_cli_test(golden_without_subcommand EXIT 2
              STDERR "^ffn-parity golden: error: no subcommand given \\(expected one of: bless, check, diff, info\\)$"
@@ -137,7 +137,13 @@ ffn_cli_test(golden_without_subcommand EXIT 2
 ffn_cli_test(frames_without_subcommand EXIT 2
              STDERR "^ffn-parity frames: error: no subcommand given \\(expected one of: compare, bless\\)$"
              ARGS frames)
-ffn_cli_test(tokens_help_lists_defaults EXIT 0 STDOUT "the preset's \\(tiny 8, small 8, ltx2-video 64, ltx2-audio 64\\)"
+ffn_cli_test(list_models EXIT 0
+             STDOUT "^# model .*\n  wan2.1-1.3b +1536 +8960 gelu-tanh yes +1,2,4 +yes \\(--shape\\) .*\n  z-image +3840 +10240 swiglu +no +1,2 +not yet "
+             ARGS list models)
+# A catalog model's shape runs the tp sizes its stack allows unless --tp says otherwise.
+ffn_cli_test(model_shape_default_tps EXIT 0 STDOUT "\n   4 +bf16 +ring [^\n]*PASS\n3 passed, 0 failed$"
+             ARGS run --shape wan2.1-1.3b --tokens 2 --precision bf16)
+ffn_cli_test(tokens_help_lists_defaults EXIT 0 STDOUT "the preset's \\(tiny 8, small 8, ltx2-video 64, ltx2-audio 64, wan2.1-1.3b 64,"
              ARGS run --help)
 ffn_cli_test(tiny_run EXIT 0 STDOUT "# *tp +precision .* PASS.*[0-9]+ passed, 0 failed$"
              ARGS run --shape tiny)

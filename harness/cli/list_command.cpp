@@ -1,12 +1,14 @@
 #include "harness/cli/list_command.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <iostream>
 #include <memory>
 #include <string>
 
 #include "harness/tp/allreduce_model.hpp"
+#include "harness/tp/model_catalog.hpp"
 #include "harness/tp/precision.hpp"
 #include "harness/tp/shape.hpp"
 #include "harness/verdict/fault.hpp"
@@ -22,13 +24,25 @@ void print_fault_catalog() {
 namespace {
 
 void print_shapes() {
-  fmt::print("# {:<12} {:>6} {:>6} {:>7}\n", "shape", "dim", "inner", "tokens");
+  fmt::print("# {:<16} {:>6} {:>6} {:>7}\n", "shape", "dim", "inner", "tokens");
   for (const FfnShape& s : shape_presets())
-    fmt::print("  {:<12} {:>6} {:>6} {:>7}\n", s.name, s.dim, s.inner, s.default_tokens);
+    fmt::print("  {:<16} {:>6} {:>6} {:>7}\n", s.name, s.dim, s.inner, s.default_tokens);
 }
 
 void print_precisions() {
   for (const Precision& p : precision_presets()) fmt::print("{:<20} {}\n", p.name, p.description);
+}
+
+void print_models() {
+  fmt::print("# {:<18} {:>6} {:>6} {:<9} {:<4} {:<8} {:<18} {}\n", "model", "hidden", "inner", "act", "bias",
+             "tp", "runs", "ffn tensors of block {N}; source");
+  for (const ModelFfn& m : model_catalog()) {
+    const std::string not_runnable = model_not_runnable(m);
+    fmt::print("  {:<18} {:>6} {:>6} {:<9} {:<4} {:<8} {:<18} {}\n    source{}: {}\n", m.id, m.hidden, m.inner,
+               mlp_activation_name(m.activation), m.bias ? "yes" : "no", fmt::format("{}", fmt::join(m.tps, ",")),
+               not_runnable.empty() ? "yes (--shape)" : "not yet", m.tensors, m.verified ? "" : " (partly verified)",
+               m.source);
+  }
 }
 
 void print_allreduce() {
@@ -42,16 +56,19 @@ void add_list_command(CLI::App& app, int* exit_code) {
   auto what = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand(
       "list", "What the values of --shape, --precision, --allreduce and --inject mean: shapes with their dims "
-              "and default tokens, precisions, AllReduce models, faults");
-  cmd->add_option("what", *what, "shapes, precisions, allreduce or faults")
-      ->check(CLI::IsMember({"shapes", "precisions", "allreduce", "faults"}));
+              "and default tokens, the model catalog (every MLP of the serving stack's DiT models, with its "
+              "source), precisions, AllReduce models, faults");
+  cmd->add_option("what", *what, "shapes, models, precisions, allreduce or faults")
+      ->check(CLI::IsMember({"shapes", "models", "precisions", "allreduce", "faults"}));
   cmd->callback([what, exit_code] {
     if (what->empty()) {
-      std::cerr << "ffn-parity list: error: nothing to list (expected one of: shapes, precisions, allreduce, faults)\n";
+      std::cerr << "ffn-parity list: error: nothing to list (expected one of: shapes, models, precisions, allreduce, "
+                   "faults)\n";
       *exit_code = 2;
       return;
     }
     if (*what == "shapes") print_shapes();
+    if (*what == "models") print_models();
     if (*what == "precisions") print_precisions();
     if (*what == "allreduce") print_allreduce();
     if (*what == "faults") print_fault_catalog();

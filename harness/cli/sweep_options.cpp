@@ -9,6 +9,7 @@
 
 #include "harness/cli/validators.hpp"
 #include "harness/run/rollout.hpp"
+#include "harness/tp/model_catalog.hpp"
 
 namespace ffn::cli {
 
@@ -46,9 +47,12 @@ void add_sweep_options(CLI::App* cmd, SweepOptions& o) {
          },
          fmt::format("Tokens (rows of x); default: the preset's ({})", fmt::join(default_tokens(), ", ")))
       ->check(number_check<std::int64_t>());
-  cmd->add_option("--tp", o.tps, "TP sizes, comma-separated")
+  cmd->add_option("--tp", o.tps,
+                  "TP sizes, comma-separated (default for a model of the catalog, `ffn-parity list models`: the "
+                  "sizes its serving stack allows)")
       ->delimiter(',')
       ->check(number_check<int>())
+      ->each([&o](const std::string&) { o.tps_given = true; })
       ->capture_default_str();
   std::vector<std::string> precision_names;
   for (const auto& p : precision_presets()) precision_names.push_back(p.name);
@@ -136,6 +140,7 @@ SweepConfig to_sweep(const SweepOptions& o) {
   s.shape = *find_shape(o.shape);  // IsMember checked the name
   s.tokens = o.tokens_given ? o.tokens : s.shape.default_tokens;
   s.tps = o.tps;
+  if (const ModelFfn* model = find_model(s.shape.name); model && !o.tps_given) s.tps = model->tps;
   s.precisions.clear();
   for (const auto& p : o.precisions) s.precisions.push_back(*find_precision(p));
   s.allreduce.clear();

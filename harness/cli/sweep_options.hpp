@@ -17,6 +17,7 @@ struct SweepOptions {
   std::int64_t tokens = 0;
   bool tokens_given = false;  // otherwise the preset's default
   std::vector<int> tps{1, 2, 4, 8};
+  bool tps_given = false;  // otherwise a catalog model's shape runs the tp sizes its stack allows
   std::vector<std::string> precisions{"fp32", "bf16", "fp16"};
   std::vector<std::string> allreduce{"ring"};
   std::uint64_t seed = 0;

@@ -1,17 +1,23 @@
 #include "harness/tp/shape.hpp"
 
+#include "harness/tp/model_catalog.hpp"
+
 namespace ffn {
 
 const std::vector<FfnShape>& shape_presets() {
   // Tokens are independent rows, so a few tokens at the full model dims exercise every
   // reduction length of the real layer.
-  static const std::vector<FfnShape> presets = {
-      {"tiny", 64, 256, 8},
-      // The smallest shape whose shards keep 128-element scale blocks whole (tp <= 2).
-      {"small", 256, 1024, 8},
-      {"ltx2-video", 4096, 16384, 64},
-      {"ltx2-audio", 2048, 8192, 64},
-  };
+  static const std::vector<FfnShape> presets = [] {
+    std::vector<FfnShape> p = {
+        {"tiny", 64, 256, 8},
+        // The smallest shape whose shards keep 128-element scale blocks whole (tp <= 2).
+        {"small", 256, 1024, 8},
+    };
+    // Every MLP of the model catalog the paths can compute.
+    for (const ModelFfn& m : model_catalog())
+      if (model_not_runnable(m).empty()) p.push_back(m.shape());
+    return p;
+  }();
   return presets;
 }
 

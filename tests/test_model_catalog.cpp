@@ -1,0 +1,65 @@
+// The model catalog (harness/tp/model_catalog): every entry is one the harness and the stack
+// can shard, and the shape presets hold exactly the entries the paths can run.
+#include <catch2/catch.hpp>
+
+#include <set>
+#include <string>
+
+#include "harness/tp/model_catalog.hpp"
+#include "harness/tp/shape.hpp"
+
+using namespace ffn;
+using Catch::Matchers::Contains;
+
+TEST_CASE("model catalog: ids unique, dims positive, every allowed tp shards every dim", "[catalog]") {
+  std::set<std::string_view> ids;
+  for (const ModelFfn& m : model_catalog()) {
+    INFO(m.id);
+    CHECK(ids.insert(m.id).second);
+    CHECK(m.hidden > 0);
+    CHECK(m.inner > 0);
+    REQUIRE_FALSE(m.tps.empty());
+    CHECK(m.tps.front() == 1);
+    for (int tp : m.tps) {
+      CHECK((tp == 1 || tp == 2 || tp == 4 || tp == 8));
+      CHECK(m.hidden % tp == 0);
+      CHECK(m.inner % tp == 0);
+    }
+    CHECK_FALSE(m.tensors.empty());
+    CHECK_FALSE(m.source.empty());
+    CHECK(find_model(m.id) == &m);
+  }
+  // DESIGN section 8: at least these rows.
+  for (const char* id : {"ltx2-video", "ltx2-video-nobias", "ltx2-audio", "wan2.1-1.3b", "wan2.2-14b", "wan2.2-ti2v-5b",
+                         "hunyuanvideo", "flux1", "joy-image", "mova-audio", "hunyuan3d", "flux2", "z-image", "cosmos3",
+                         "ideogram4", "ernie-image"})
+    CHECK(find_model(id) != nullptr);
+  CHECK(find_model("gpt-5") == nullptr);
+}
+
+TEST_CASE("model catalog: the shape presets are tiny, small and every model the paths can run", "[catalog]") {
+  std::set<std::string> runnable;
+  for (const ModelFfn& m : model_catalog())
+    if (model_not_runnable(m).empty()) {
+      runnable.insert(std::string(m.id));
+      const std::optional<FfnShape> s = find_shape(m.id);
+      REQUIRE(s);
+      CHECK(s->dim == m.hidden);
+      CHECK(s->inner == m.inner);
+    } else {
+      CHECK_FALSE(find_shape(m.id));
+    }
+  CHECK(shape_presets().size() == runnable.size() + 2);
+  CHECK(find_shape("tiny"));
+  CHECK(find_shape("small"));
+}
+
+TEST_CASE("model catalog: what the paths cannot run yet says why", "[catalog]") {
+  CHECK(model_not_runnable(*find_model("wan2.2-14b")).empty());
+  CHECK_THAT(model_not_runnable(*find_model("flux2")), Contains("flux2: a gated MLP (swiglu)"));
+  CHECK_THAT(model_not_runnable(*find_model("ernie-image")), Contains("a gated MLP (geglu)"));
+  CHECK_THAT(model_not_runnable(*find_model("ltx2-video-nobias")), Contains("an MLP without biases"));
+  CHECK(is_gated(MlpActivation::swiglu));
+  CHECK_FALSE(is_gated(MlpActivation::gelu));
+  CHECK(mlp_activation_name(MlpActivation::gelu_tanh) == "gelu-tanh");
+}
