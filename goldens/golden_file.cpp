@@ -46,11 +46,14 @@ std::vector<std::int64_t> shape_of(const std::vector<float>& v) { return {static
 }  // namespace
 
 std::vector<std::pair<std::string, std::span<const float>>> named_tensors(const FfnInputs& in) {
-  return {{"x", in.x.values()},
-          {"proj_in.weight", in.weights.w_in.values()},
-          {"proj_in.bias", in.weights.b_in},
-          {"proj_out.weight", in.weights.w_out.values()},
-          {"proj_out.bias", in.weights.b_out}};
+  std::vector<std::pair<std::string, std::span<const float>>> t = {{"x", in.x.values()},
+                                                                  {"proj_in.weight", in.weights.w_in.values()},
+                                                                  {"proj_in.bias", in.weights.b_in},
+                                                                  {"proj_out.weight", in.weights.w_out.values()},
+                                                                  {"proj_out.bias", in.weights.b_out}};
+  // An MLP without bias has no bias tensors.
+  std::erase_if(t, [](const auto& named) { return named.first.ends_with(".bias") && named.second.empty(); });
+  return t;
 }
 
 std::map<std::string, std::string> current_provenance(const std::string& backend,
@@ -175,6 +178,8 @@ void write_contents(const GoldenFile& g, h5::File& f) {
     f.set_attr(grp, "shape", c.shape.name);
     f.set_attr(grp, "dim", c.shape.dim);
     f.set_attr(grp, "inner", c.shape.inner);
+    // Written for an MLP without bias only, so goldens of MLPs with biases stay as they were.
+    if (!c.shape.bias) f.set_attr(grp, "bias", std::int64_t{0});
     f.set_attr(grp, "tokens", c.tokens);
     f.set_attr(grp, "seed", static_cast<std::int64_t>(c.seed));
     f.set_attr(grp, "precision", precision_of(c.dtype, c.scheme).name);
@@ -190,9 +195,9 @@ void write_contents(const GoldenFile& g, h5::File& f) {
                                  (c.scheme == QuantScheme::none ? "" : "; the fp32 master, quantized on reading");
       write_tensor(f, grp + "/x", in.x, "FFN input x [tokens, dim]");
       write_tensor(f, grp + "/proj_in.weight", in.weights.w_in, "proj_in weight [inner, dim], " + layout);
-      write_tensor(f, grp + "/proj_in.bias", in.weights.b_in, "proj_in bias [inner]");
+      if (c.shape.bias) write_tensor(f, grp + "/proj_in.bias", in.weights.b_in, "proj_in bias [inner]");
       write_tensor(f, grp + "/proj_out.weight", in.weights.w_out, "proj_out weight [dim, inner], " + layout);
-      write_tensor(f, grp + "/proj_out.bias", in.weights.b_out, "proj_out bias [dim]");
+      if (c.shape.bias) write_tensor(f, grp + "/proj_out.bias", in.weights.b_out, "proj_out bias [dim]");
     }
     write_tensor(f, grp + "/reference", set.reference, "fp64 reference: the FFN output on these inputs [tokens, dim]");
   }
@@ -344,6 +349,11 @@ class Reader {
       c.shape.name = f_.attr_string(grp, "shape");
       c.shape.dim = f_.attr_int(grp, "dim");
       c.shape.inner = f_.attr_int(grp, "inner");
+      if (f_.has_attr(grp, "bias")) {
+        const std::int64_t bias = f_.attr_int(grp, "bias");
+        if (bias != 0 && bias != 1) fail(grp + "@bias", fmt::format("{} is neither 0 nor 1", bias));
+        c.shape.bias = bias == 1;
+      }
       c.tokens = f_.attr_int(grp, "tokens");
       c.seed = static_cast<std::uint64_t>(f_.attr_int(grp, "seed"));
       const std::string precision = f_.attr_string(grp, "precision");
@@ -367,14 +377,15 @@ class Reader {
       s.mode = mode == "full" ? InputMode::full : mode == "real" ? InputMode::real : InputMode::seeded;
       if (s.mode == InputMode::real) s.real = read_real_record(grp, c);
       for (const char* name : {"x", "proj_in.weight", "proj_in.bias", "proj_out.weight", "proj_out.bias"})
-        s.sha256[name] = f_.attr_string(grp, std::string("sha256:") + name);
+        if (c.shape.bias || !std::string_view(name).ends_with(".bias"))
+          s.sha256[name] = f_.attr_string(grp, std::string("sha256:") + name);
       if (s.mode == InputMode::full) {
         FfnInputs in;
         in.x = read_matrix(grp + "/x", c.tokens, c.shape.dim, c.dtype);
         in.weights.w_in = read_matrix(grp + "/proj_in.weight", c.shape.inner, c.shape.dim, weight_grid);
-        in.weights.b_in = read_values(grp + "/proj_in.bias", {c.shape.inner}, c.dtype);
+        if (c.shape.bias) in.weights.b_in = read_values(grp + "/proj_in.bias", {c.shape.inner}, c.dtype);
         in.weights.w_out = read_matrix(grp + "/proj_out.weight", c.shape.dim, c.shape.inner, weight_grid);
-        in.weights.b_out = read_values(grp + "/proj_out.bias", {c.shape.dim}, c.dtype);
+        if (c.shape.bias) in.weights.b_out = read_values(grp + "/proj_out.bias", {c.shape.dim}, c.dtype);
         // The digests guard against a file that is well-formed but holds other tensors.
         for (const auto& [name, values] : named_tensors(in))
           if (sha256_hex(values) != s.sha256.at(name))

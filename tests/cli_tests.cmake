@@ -140,10 +140,15 @@ ffn_cli_test(frames_without_subcommand EXIT 2
 ffn_cli_test(list_models EXIT 0
              STDOUT "^# model .*\n  wan2.1-1.3b +1536 +8960 gelu-tanh yes +1,2,4 +yes \\(--shape\\) .*\n  z-image +3840 +10240 swiglu +no +1,2 +not yet "
              ARGS list models)
+# An MLP without bias (LTX-2.5's video FFN): every case passes; a bias fault cannot occur in it.
+ffn_cli_test(nobias_model EXIT 0 STDOUT "\n   8 +bf16 +ring [^\n]*PASS\n4 passed, 0 failed$"
+             ARGS run --shape ltx2-video-nobias --tokens 2 --precision bf16)
+ffn_cli_error(nobias_bias_fault "--inject: no injected fault applies to any case \\([^:]*: the MLP has no bias to add on every rank\\)$"
+              run --shape ltx2-video-nobias --tokens 2 --tp 2 --precision bf16 --inject bias-every-rank)
 # A catalog model's shape runs the tp sizes its stack allows unless --tp says otherwise.
 ffn_cli_test(model_shape_default_tps EXIT 0 STDOUT "\n   4 +bf16 +ring [^\n]*PASS\n3 passed, 0 failed$"
              ARGS run --shape wan2.1-1.3b --tokens 2 --precision bf16)
-ffn_cli_test(tokens_help_lists_defaults EXIT 0 STDOUT "the preset's \\(tiny 8, small 8, ltx2-video 64, ltx2-audio 64, wan2.1-1.3b 64,"
+ffn_cli_test(tokens_help_lists_defaults EXIT 0 STDOUT "the preset's \\(tiny 8, small 8, ltx2-video 64, ltx2-video-nobias 64, ltx2-audio 64, wan2.1-1.3b 64,"
              ARGS run --help)
 ffn_cli_test(tiny_run EXIT 0 STDOUT "# *tp +precision .* PASS.*[0-9]+ passed, 0 failed$"
              ARGS run --shape tiny)

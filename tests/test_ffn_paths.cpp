@@ -250,6 +250,35 @@ TEST_CASE("tp > 1 in bf16: the paths differ and every case passes", "[ffn_paths]
   }
 }
 
+TEST_CASE("an MLP without bias: no bias on any rank, tp 1 bit for bit, every tp passes", "[ffn_paths]") {
+  SweepConfig sweep;
+  sweep.shape = tiny();
+  sweep.shape.bias = false;
+  sweep.tokens = 16;
+  sweep.tps = {1, 2, 4, 8};
+  sweep.precisions = {DType::bf16, DType::fp16, Precision("fp8-dynamic", DType::bf16, QuantScheme::fp8_dynamic)};
+  sweep.allreduce = {AllReduceModel::ring, AllReduceModel::oneshot};
+  const InputConfig ic{sweep.shape, sweep.tokens, 0, DType::bf16};
+  const FfnInputs in = make_inputs(ic);
+  CHECK(in.weights.b_in.empty());
+  CHECK(in.weights.b_out.empty());
+  // Without a bias the output of a zero input is exactly zero on every path.
+  Matrix<float> zero(2, sweep.shape.dim);
+  SimulatedCommunicator comm(4, AllReduceModel::ring);
+  for (float v : ffn_sharded(zero, in.weights, comm, DType::bf16).values()) CHECK(v == 0.0f);
+  for (float v : ffn_allgather(zero, in.weights, comm, DType::bf16).values()) CHECK(v == 0.0f);
+  for (const CaseResult& r : run_cases(expand(sweep))) {
+    INFO(r.config.name() << ": " << r.reason);
+    CHECK(r.pass);
+    if (r.config.tp == 1) CHECK(r.parity.stats.max_abs == 0);
+  }
+  // Biases on one layer only are no MLP of the stack.
+  FfnWeights half = in.weights;
+  half.b_in.assign(static_cast<std::size_t>(sweep.shape.inner), 0.0f);
+  CHECK_THROWS_WITH(check_ffn_shapes(in.x, half),
+                    Contains("proj_out.bias: missing while proj_in has one"));
+}
+
 TEST_CASE("inputs whose squared magnitudes overflow the budget's fp32 sums are refused, not judged",
           "[ffn_paths]") {
   SweepConfig sweep;

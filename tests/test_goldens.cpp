@@ -428,6 +428,39 @@ TEST_CASE("A golden reads back bit-exactly: provenance, input sets, cases, recor
   CHECK(h5::open_object_count() == baseline);
 }
 
+TEST_CASE("A golden of an MLP without bias reads back without biases and checks", "[goldens]") {
+  SweepConfig s;
+  s.shape = *find_shape("tiny");
+  s.shape.name = "tiny-nobias";
+  s.shape.bias = false;
+  s.tokens = 4;
+  s.tps = {1, 2};
+  s.precisions = {DType::bf16};
+  const std::vector<CaseResult> results = run_cases(expand(s));
+  for (const CaseResult& r : results) CHECK(r.pass);
+  TempDir dir("ffn-goldens-test");
+  for (const InputMode mode : {InputMode::full, InputMode::seeded}) {
+    const fs::path p = dir.path() / (mode == InputMode::full ? "full.h5" : "seeded.h5");
+    write_golden(make_golden(results, mode, current_provenance("cpu", "test device")), p.string(), false);
+    const GoldenFile back = read_golden(p.string());
+    REQUIRE(back.input_sets.size() == 1);
+    const GoldenInputSet& set = back.input_sets.begin()->second;
+    CHECK_FALSE(set.config.shape.bias);
+    CHECK(set.sha256.count("proj_in.bias") == 0);
+    CHECK(set.sha256.size() == 3);
+    if (mode == InputMode::full) {
+      REQUIRE(set.tensors);
+      CHECK(set.tensors->weights.b_in.empty());
+      CHECK(set.tensors->weights.b_out.empty());
+    }
+    for (const GoldenCaseCheck& k : check_golden(back, {})) {
+      INFO(k.golden->id << ": " << k.reason);
+      CHECK(k.pass);
+      CHECK_FALSE(k.golden->config.shape.bias);
+    }
+  }
+}
+
 TEST_CASE("make_golden refuses failing results", "[goldens]") {
   std::vector<CaseResult> results = sweep_results();
   results[1].pass = false;

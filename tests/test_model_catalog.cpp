@@ -58,7 +58,9 @@ TEST_CASE("model catalog: what the paths cannot run yet says why", "[catalog]") 
   CHECK(model_not_runnable(*find_model("wan2.2-14b")).empty());
   CHECK_THAT(model_not_runnable(*find_model("flux2")), Contains("flux2: a gated MLP (swiglu)"));
   CHECK_THAT(model_not_runnable(*find_model("ernie-image")), Contains("a gated MLP (geglu)"));
-  CHECK_THAT(model_not_runnable(*find_model("ltx2-video-nobias")), Contains("an MLP without biases"));
+  CHECK(model_not_runnable(*find_model("ltx2-video-nobias")).empty());
+  CHECK_FALSE(find_shape("ltx2-video-nobias")->bias);
+  CHECK(find_shape("ltx2-video")->bias);
   CHECK(is_gated(MlpActivation::swiglu));
   CHECK_FALSE(is_gated(MlpActivation::gelu));
   CHECK(mlp_activation_name(MlpActivation::gelu_tanh) == "gelu-tanh");

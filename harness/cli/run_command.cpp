@@ -195,14 +195,14 @@ int run(const RunOptions& o) {
   // Nothing checked is never a pass: faults that apply to no case leave nothing to detect.
   if (!o.inject.empty()) {
     const auto applies = [](const CaseConfig& c) {
-      return fault_not_applicable(c.fault, c.tp, c.precision()).empty();
+      return fault_not_applicable(c.fault, c.tp, c.precision(), c.shape.bias).empty();
     };
     if (std::ranges::none_of(cases, applies)) {
       if (launch->reports())
         std::cerr << fmt::format("{}: error: --inject: no injected fault applies to any case ({}: {})\n", k_prefix,
                                  cases.front().name(),
                                  fault_not_applicable(cases.front().fault, cases.front().tp,
-                                                      cases.front().precision()));
+                                                      cases.front().precision(), cases.front().shape.bias));
       return 2;
     }
   }

@@ -74,9 +74,12 @@ FfnWeights make_weights(const InputConfig& c, const std::string& prefix) {
   const std::int64_t dim = c.shape.dim, inner = c.shape.inner;
   FfnWeights w;
   w.w_in = Matrix<float>(inner, dim);
-  w.b_in.resize(static_cast<std::size_t>(inner));
   w.w_out = Matrix<float>(dim, inner);
-  w.b_out.resize(static_cast<std::size_t>(dim));
+  // An MLP without bias has none on any rank (empty: the layers add nothing).
+  if (c.shape.bias) {
+    w.b_in.resize(static_cast<std::size_t>(inner));
+    w.b_out.resize(static_cast<std::size_t>(dim));
+  }
   // A quantized checkpoint is made from fp32 master weights.
   const DType weight_grid = c.scheme == QuantScheme::none ? c.dtype : DType::fp32;
   linear_init(w.w_in.values(), c.seed, (prefix + "proj_in.weight").c_str(), dim, weight_grid);

@@ -110,8 +110,8 @@ std::string activation_reason(const char* path, const BudgetVerdict& v, std::int
 }
 
 bool same_inputs(const InputConfig& a, const InputConfig& b) {
-  return a.shape.name == b.shape.name && a.shape.dim == b.shape.dim &&
-         a.shape.inner == b.shape.inner && a.tokens == b.tokens && a.seed == b.seed &&
+  return a.shape.name == b.shape.name && a.shape.dim == b.shape.dim && a.shape.inner == b.shape.inner &&
+         a.shape.bias == b.shape.bias && a.tokens == b.tokens && a.seed == b.seed &&
          a.dtype == b.dtype && a.scheme == b.scheme && a.outlier_channels == b.outlier_channels &&
          a.outlier_scale == b.outlier_scale;
 }
@@ -133,7 +133,7 @@ std::optional<CaseResult> run_case(const CaseConfig& config, SharedState& shared
   const auto start = std::chrono::steady_clock::now();
   CaseResult r;
   r.config = config;
-  r.not_applicable = fault_not_applicable(config.fault, config.tp, config.precision());
+  r.not_applicable = fault_not_applicable(config.fault, config.tp, config.precision(), config.shape.bias);
   if (!r.applicable()) return execution.judge ? std::optional(r) : std::nullopt;
   const FfnInputs& in = shared.inputs;
   const DType dtype = config.dtype;

@@ -15,12 +15,16 @@ void check_ffn_shapes(const Matrix<float>& x, const FfnWeights& w) {
   if (x.rows() == 0) fail("x: zero tokens");
   if (x.cols() != w.dim())
     fail(fmt::format("x: {} features, proj_in expects {}", x.cols(), w.dim()));
-  if (static_cast<std::int64_t>(w.b_in.size()) != w.inner())
+  // Biases on both layers, or (an MLP without bias) on neither.
+  if (w.b_in.empty() != w.b_out.empty())
+    fail(fmt::format("{}: missing while {} has one; an MLP has biases on both layers or on none",
+                     w.b_in.empty() ? "proj_in.bias" : "proj_out.bias", w.b_in.empty() ? "proj_out" : "proj_in"));
+  if (!w.b_in.empty() && static_cast<std::int64_t>(w.b_in.size()) != w.inner())
     fail(fmt::format("proj_in.bias: {} elements, proj_in has {} outputs", w.b_in.size(), w.inner()));
   if (w.w_out.rows() != w.dim() || w.w_out.cols() != w.inner())
     fail(fmt::format("proj_out.weight: [{}, {}], expected [{}, {}]", w.w_out.rows(),
                      w.w_out.cols(), w.dim(), w.inner()));
-  if (static_cast<std::int64_t>(w.b_out.size()) != w.dim())
+  if (!w.b_out.empty() && static_cast<std::int64_t>(w.b_out.size()) != w.dim())
     fail(fmt::format("proj_out.bias: {} elements, proj_out has {} outputs", w.b_out.size(), w.dim()));
 }
 

@@ -15,7 +15,8 @@
 
 namespace ffn {
 
-// Full checkpoint tensors, PyTorch layout: w_in [inner, dim], w_out [dim, inner].
+// Full checkpoint tensors, PyTorch layout: w_in [inner, dim], w_out [dim, inner]; b_in and
+// b_out both empty for an MLP without bias.
 struct FfnWeights {
   Matrix<float> w_in;
   std::vector<float> b_in;

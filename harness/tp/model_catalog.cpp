@@ -16,7 +16,7 @@ std::string_view mlp_activation_name(MlpActivation a) {
 
 bool is_gated(MlpActivation a) { return a == MlpActivation::swiglu || a == MlpActivation::geglu; }
 
-FfnShape ModelFfn::shape() const { return {std::string(id), hidden, inner, 64}; }
+FfnShape ModelFfn::shape() const { return {std::string(id), hidden, inner, 64, bias}; }
 
 const std::vector<ModelFfn>& model_catalog() {
   using A = MlpActivation;
@@ -91,11 +91,10 @@ const ModelFfn* find_model(std::string_view id) {
 
 std::string model_not_runnable(const ModelFfn& m) {
   if (is_gated(m.activation))
-    return fmt::format("{}: a gated MLP ({}); the harness runs ungated GELU-tanh MLPs with biases so far", m.id,
+    return fmt::format("{}: a gated MLP ({}); the harness runs ungated GELU-tanh MLPs so far", m.id,
                        mlp_activation_name(m.activation));
   if (m.activation != MlpActivation::gelu_tanh)
     return fmt::format("{}: {} activation; the harness runs GELU-tanh so far", m.id, mlp_activation_name(m.activation));
-  if (!m.bias) return fmt::format("{}: an MLP without biases; the harness adds them so far", m.id);
   return {};
 }
 

@@ -44,7 +44,7 @@ struct ModelFfn {
 const std::vector<ModelFfn>& model_catalog();
 const ModelFfn* find_model(std::string_view id);
 // Why the harness cannot run this MLP yet (empty when it can): its paths compute an ungated
-// GELU-tanh MLP with biases; gated MLPs, exact GELU and MLPs without bias are issue 16's.
+// GELU-tanh MLP, with or without biases; gated MLPs and exact GELU are still to come.
 std::string model_not_runnable(const ModelFfn& m);
 
 }  // namespace ffn

@@ -13,6 +13,7 @@ struct FfnShape {
   std::int64_t dim = 0;    // hidden size (proj_in input, proj_out output)
   std::int64_t inner = 0;  // FFN inner size (proj_in output, proj_out input)
   std::int64_t default_tokens = 0;
+  bool bias = true;  // proj_in and proj_out have biases (false: an MLP without any)
 };
 
 const std::vector<FfnShape>& shape_presets();

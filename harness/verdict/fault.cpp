@@ -59,7 +59,8 @@ std::optional<Fault> parse_fault(std::string_view name) {
   return std::nullopt;
 }
 
-std::string fault_not_applicable(Fault f, int tp, const Precision& p) {
+std::string fault_not_applicable(Fault f, int tp, const Precision& p, bool bias) {
+  if (f == Fault::bias_every_rank && !bias) return "the MLP has no bias to add on every rank";
   if (f == Fault::none || f == Fault::gelu_exact || f == Fault::token_dropped) return {};
   if (tp == 1) return "tp 1 shards nothing and reduces nothing";
   const SchemeLayout layout = scheme_layout(p.scheme);

@@ -49,6 +49,7 @@ std::optional<Fault> parse_fault(std::string_view name);
 // Why the fault cannot occur in a case of this tp and precision (nothing is sharded at tp 1,
 // an FP8 per-tensor scale needs a per-tensor FP8 checkpoint, a scale block a reshape or a
 // shifted slice would cut is refused by the loader...); empty when it applies.
-std::string fault_not_applicable(Fault f, int tp, const Precision& precision);
+// `bias`: the MLP has biases (a bias fault cannot occur in one without).
+std::string fault_not_applicable(Fault f, int tp, const Precision& precision, bool bias = true);
 
 }  // namespace ffn
