@@ -4,6 +4,7 @@
 // an independent fp64 loop, and shape checks.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -264,9 +265,12 @@ TEST_CASE("an MLP without bias: no bias on any rank, tp 1 bit for bit, every tp 
   CHECK(in.weights.b_out.empty());
   // Without a bias the output of a zero input is exactly zero on every path.
   Matrix<float> zero(2, sweep.shape.dim);
+  std::fill(zero.values().begin(), zero.values().end(), 0.0f);
   SimulatedCommunicator comm(4, AllReduceModel::ring);
-  for (float v : ffn_sharded(zero, in.weights, comm, DType::bf16).values()) CHECK(v == 0.0f);
-  for (float v : ffn_allgather(zero, in.weights, comm, DType::bf16).values()) CHECK(v == 0.0f);
+  const Matrix<float> sharded = ffn_sharded(zero, in.weights, comm, DType::bf16);
+  const Matrix<float> gathered = ffn_allgather(zero, in.weights, comm, DType::bf16);
+  for (float v : sharded.values()) CHECK(v == 0.0f);
+  for (float v : gathered.values()) CHECK(v == 0.0f);
   for (const CaseResult& r : run_cases(expand(sweep))) {
     INFO(r.config.name() << ": " << r.reason);
     CHECK(r.pass);
