@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The nightly multi-GPU parity job. Finds the GPUs, then for every tp in 1,2,4,8 up to the GPU
-# count launches one process per GPU (AllReduce and AllGather by NCCL, `--comm nccl`) and
+# The nightly multi-GPU parity job. Finds the GPUs, then for every model and every tp in
+# 1,2,4,8 up to the GPU count that the model's serving stack allows, launches one process per GPU
+# (AllReduce and AllGather by NCCL, `--comm nccl`) and
 #   - runs the full matrix (every precision and quantization scheme, ring AllReduce model for
-#     the budgets) at LTX-2 video dims: JSON, JUnit XML and the HTML report;
+#     the budgets) at the model's dims: JSON, JUnit XML and the HTML report, named
+#     <what>-<model>-tp<tp>;
 #   - checks the committed goldens' cases of that tp (golden check --comm nccl): JUnit XML.
 # Every step runs even when an earlier one failed; the exit status is non-zero if any failed.
 #
@@ -14,7 +16,9 @@
 #   GPUS         GPUs in the job (default: `nvidia-smi -L` on this node)
 #   PRECISIONS   comma-separated (default: all of them; the CPU-side kernels emulate every
 #                scheme, so every one runs whatever the GPU generation)
-#   SHAPE TOKENS the run's shape preset and token count (default ltx2-video, 64)
+#   MODELS       comma-separated models of the catalog (`ffn-parity list models`) or shape
+#                presets (default: all, every model the harness runs)
+#   TOKENS       the token count (default 64)
 #   GOLDENS      space-separated golden files (default: goldens/*.h5 but the frame goldens,
 #                whose rollouts run in one process and stay with ci/parity-job.sh)
 #   COMM         the communicator (default nccl; `mpi` runs the same job on CPU ranks, which
@@ -26,7 +30,6 @@ bin="${FFN_PARITY:-build/harness/ffn-parity}"
 default_launch='mpirun -np {np}'  # (a literal "}" would end ${LAUNCH:-...} early)
 launch="${LAUNCH:-$default_launch}"
 precisions="${PRECISIONS:-fp32,bf16,fp16,fp8-static,fp8-dynamic,fp8-dynamic-tensor,fp8-block,int8,nvfp4}"
-shape="${SHAPE:-ltx2-video}"
 tokens="${TOKENS:-64}"
 comm="${COMM:-nccl}"
 
@@ -42,6 +45,13 @@ if [ ! -x "$bin" ]; then
 fi
 mkdir -p "$out" || fail "cannot create $out"
 
+# The catalog's runnable models with the tp sizes their stack allows: "id 1,2,4" per line.
+catalog=$("$bin" list models | awk '$2 ~ /^[0-9]+$/ && $7 == "yes" { print $1, $6 }') ||
+  fail "$bin list models failed"
+models="${MODELS:-all}"
+[ "$models" = all ] && models=$(awk '{ print $1 }' <<<"$catalog" | paste -sd, -)
+[ -n "$models" ] || fail "no model to run (MODELS is empty)"
+
 goldens=()
 if [ -n "${GOLDENS:-}" ]; then
   read -r -a goldens <<<"$GOLDENS"
@@ -54,16 +64,26 @@ fi
 np_placeholder='{np}'
 status=0
 summary=()
+for model in ${models//,/ }; do
+  # A shape preset that is no catalog model runs every tp.
+  allowed=$(awk -v m="$model" '$1 == m { print $2 }' <<<"$catalog")
+  allowed="${allowed:-1,2,4,8}"
+  for tp in 1 2 4 8; do
+    [ "$tp" -le "$GPUS" ] || break
+    [[ ",$allowed," == *",$tp,"* ]] || continue
+    read -r -a cmd <<<"${launch//$np_placeholder/$tp}"
+    echo "== $model tp $tp: ${cmd[*]} $bin ..."
+    "${cmd[@]}" "$bin" run --comm "$comm" --tp "$tp" --shape "$model" --tokens "$tokens" \
+      --precision "$precisions" --allreduce ring --format json \
+      --junit "$out/run-$model-tp$tp.xml" --report "$out/report-$model-tp$tp" >"$out/run-$model-tp$tp.json"
+    rc=$?
+    summary+=("run $model tp $tp: exit $rc")
+    [ $rc -eq 0 ] || status=1
+  done
+done
 for tp in 1 2 4 8; do
   [ "$tp" -le "$GPUS" ] || break
   read -r -a cmd <<<"${launch//$np_placeholder/$tp}"
-  echo "== tp $tp: ${cmd[*]} $bin ..."
-  "${cmd[@]}" "$bin" run --comm "$comm" --tp "$tp" --shape "$shape" --tokens "$tokens" \
-    --precision "$precisions" --allreduce ring --format json \
-    --junit "$out/run-tp$tp.xml" --report "$out/report-tp$tp" >"$out/run-tp$tp.json"
-  rc=$?
-  summary+=("run tp $tp: exit $rc")
-  [ $rc -eq 0 ] || status=1
   "${cmd[@]}" "$bin" golden check --comm "$comm" --junit "$out/golden-tp$tp.xml" "${goldens[@]}" \
     >"$out/golden-tp$tp.txt"
   rc=$?

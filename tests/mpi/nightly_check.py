@@ -2,7 +2,9 @@
 """ci/nightly-multi-gpu.sh on CPU ranks (COMM=mpi, GPUS=2): the job a GPU node runs with NCCL,
 here with MPI, on a tiny shape. Checks what it leaves behind: JSON that parses with every case
 passed, well-formed JUnit XML with one testcase per case, the HTML reports, exit 0; then again
-with a damaged golden among the files: exit 1, and the JUnit names the file in a <failure>.
+with a damaged golden among the files: exit 1, and the JUnit names the file in a <failure>;
+then with the default MODELS (every model of the catalog the harness runs) on one rank and one
+token: one passing run per model.
 
 usage: nightly_check.py SCRIPT FFN_PARITY MPIRUN WORK GOLDEN"""
 import json
@@ -15,9 +17,11 @@ import xml.etree.ElementTree as ET
 script, binary, mpirun, work, golden = sys.argv[1:6]
 
 
-def run(out, goldens):
-    env = dict(os.environ, GPUS="2", COMM="mpi", SHAPE="tiny", TOKENS="4", PRECISIONS="bf16,fp8-dynamic",
+def run(out, goldens, **settings):
+    env = dict(os.environ, GPUS="2", COMM="mpi", MODELS="tiny", TOKENS="4", PRECISIONS="bf16,fp8-dynamic",
                GOLDENS=goldens, FFN_PARITY=binary, LAUNCH=mpirun + " -np {np}")
+    env.update(settings)
+    env = {k: v for k, v in env.items() if v is not None}
     p = subprocess.run(["bash", script, out], env=env, capture_output=True, text=True)
     return p.returncode, p.stdout + p.stderr
 
@@ -35,17 +39,17 @@ good = os.path.join(work, "good")
 rc, log = run(good, golden)
 assert rc == 0, f"exit {rc}\n{log}"
 for tp in (1, 2):
-    doc = json.load(open(os.path.join(good, f"run-tp{tp}.json")))
+    doc = json.load(open(os.path.join(good, f"run-tiny-tp{tp}.json")))
     assert doc["failed"] == 0 and doc["passed"] == 2, (tp, doc["passed"], doc["failed"])
-    run_cases = testcases(os.path.join(good, f"run-tp{tp}.xml"))
+    run_cases = testcases(os.path.join(good, f"run-tiny-tp{tp}.xml"))
     assert sorted(c.get("name") for c in run_cases) == sorted(
         f"tiny/t4/tp{tp}/{p}/ring/s0" for p in ("bf16", "fp8-dynamic")), [c.get("name") for c in run_cases]
     assert all(c.find("failure") is None for c in run_cases)
     golden_cases = testcases(os.path.join(good, f"golden-tp{tp}.xml"))
     assert golden_cases and all(f"/tp{tp}/" in c.get("name") for c in golden_cases), [c.get("name") for c in golden_cases]
     assert all(c.find("failure") is None for c in golden_cases)
-    assert os.path.getsize(os.path.join(good, f"report-tp{tp}", "index.html")) > 0
-assert not os.path.exists(os.path.join(good, "run-tp4.json")), "tp 4 ran on 2 GPUs"
+    assert os.path.getsize(os.path.join(good, f"report-tiny-tp{tp}", "index.html")) > 0
+assert not os.path.exists(os.path.join(good, "run-tiny-tp4.json")), "tp 4 ran on 2 GPUs"
 
 damaged = os.path.join(work, "damaged.h5")
 os.makedirs(work, exist_ok=True)
@@ -57,4 +61,15 @@ assert rc == 1, f"exit {rc} with a damaged golden\n{log}"
 failures = [c for c in testcases(os.path.join(bad, "golden-tp1.xml")) if c.find("failure") is not None]
 assert len(failures) == 1 and failures[0].get("classname") == damaged, [(c.get("classname"), c.get("name")) for c in failures]
 assert "damaged.h5" in failures[0].find("failure").get("message")
-print("nightly-multi-gpu.sh on CPU ranks: outputs complete and well-formed; a damaged golden fails the job")
+every = os.path.join(work, "every")
+rc, log = run(every, golden, MODELS=None, GPUS="1", TOKENS="1", PRECISIONS="bf16")
+assert rc == 0, f"exit {rc} with every model\n{log}"
+catalog = [line.split()[0] for line in subprocess.run([binary, "list", "models"], capture_output=True, text=True,
+                                                      check=True).stdout.splitlines()
+           if len(line.split()) > 6 and line.split()[1].isdigit() and line.split()[6] == "yes"]
+assert len(catalog) >= 11, catalog
+for model in catalog:
+    doc = json.load(open(os.path.join(every, f"run-{model}-tp1.json")))
+    assert doc["shape"]["name"] == model and doc["failed"] == 0 and doc["passed"] == 1, (model, doc["passed"])
+print("nightly-multi-gpu.sh on CPU ranks: outputs complete and well-formed; a damaged golden fails the job; "
+      f"MODELS=all ran {len(catalog)} models")
