@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <numeric>
 #include <set>
 
 #include "goldens/golden_frames.hpp"
@@ -226,8 +227,9 @@ int check(const CheckOptions& o) {
   opt.only_tp = launch->required_tp();
   opt.execution = launch->execution();
   opt.backend = &*backend;
-  std::size_t selected = 0;
-  for (const GoldenFile& g : goldens) selected += select_golden_cases(g, opt).size();
+  std::vector<std::size_t> cases_of;  // per file, the cases that will run
+  for (const GoldenFile& g : goldens) cases_of.push_back(select_golden_cases(g, opt).size());
+  const std::size_t selected = std::accumulate(cases_of.begin(), cases_of.end(), std::size_t{0});
   if (selected == 0 && !unreadable) {
     // Nothing checked is never a pass.
     if (reports) {
@@ -245,8 +247,9 @@ int check(const CheckOptions& o) {
   }
   std::size_t passed = 0, failed = 0, done = 0;
   TerminalProgress progress(reports);
-  for (const GoldenFile& g : goldens) {
-    const std::size_t cases = select_golden_cases(g, opt).size();
+  for (std::size_t f = 0; f < goldens.size(); ++f) {
+    const GoldenFile& g = goldens[f];
+    const std::size_t cases = cases_of[f];
     if (cases == 0) continue;
     try {
       if (reports) print_check_header(g, cases, o.growth);

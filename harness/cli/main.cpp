@@ -4,11 +4,9 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <algorithm>
 #include <exception>
 #include <iostream>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "harness/cli/false_alarm_command.hpp"
@@ -87,18 +85,8 @@ int main(int argc, char** argv) {
   ffn::cli::add_false_alarm_command(app, &exit_code);
   ffn::cli::add_list_command(app, &exit_code);
   // CLI11 drops empty list elements ("--tp 1,,2" runs tp 1 and 2): refused before parsing.
-  if (const std::string why = ffn::cli::empty_list_element(argc, argv); !why.empty()) {
-    std::string prefix = "ffn-parity";
-    for (const CLI::App* sub = &app; argc > 1;) {
-      const auto found = std::find_if(argv + 1, argv + argc, [&](const char* a) {
-        return sub->get_subcommands([&](const CLI::App* s) { return s->get_name() == a; }).size() == 1 &&
-               !std::string_view(a).starts_with('-');
-      });
-      if (found == argv + argc) break;
-      sub = sub->get_subcommand(*found);
-      prefix += " " + sub->get_name();
-    }
-    std::cerr << prefix << ": error: " << why << "\n";
+  if (const std::string line = ffn::cli::empty_list_element(app, argc, argv); !line.empty()) {
+    std::cerr << line << "\n";
     return 2;
   }
   try {

@@ -40,7 +40,6 @@ struct RunOptions {
   std::string frames_dir;  // --frames-dir: empty for none
   std::vector<std::string> inject;  // --inject: fault names, or "list"
   std::string comm = "simulated";
-  bool tps_given = false;  // --tp on the command line (else one launched rank per process picks it)
   bool other_options_given = false;  // any option besides --inject
   std::string outputs_dir;  // --dump-outputs: empty for none
   std::string junit;  // --junit: empty for none
@@ -167,7 +166,8 @@ int run(const RunOptions& o) {
   std::unique_ptr<RankLaunch> launch;
   try {
     launch = start_launch(comm);
-    if (!o.tps_given && launch->required_tp()) sweep.tps = {*launch->required_tp()};
+    // Without --tp, one launched rank per process picks it.
+    if (!o.sweep.tps_given && launch->required_tp()) sweep.tps = {*launch->required_tp()};
     check_tp(*launch, sweep.tps);
   } catch (const LaunchError& e) {
     if (launch ? launch->reports() : reports_launch_error(e))
@@ -373,7 +373,6 @@ void add_run_command(CLI::App& app, int* exit_code, std::vector<std::string> com
   cmd->add_option("--junit", opts->junit, "Also write the verdicts as JUnit XML, one testcase per case");
   add_real_input_options(cmd, opts->real);
   cmd->callback([cmd, opts, exit_code] {
-    opts->tps_given = cmd->count("--tp") > 0;
     opts->other_options_given = std::ranges::any_of(cmd->get_options(), [](const CLI::Option* opt) {
       return opt->get_name() != "--inject" && opt->count() > 0;
     });

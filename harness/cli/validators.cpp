@@ -1,6 +1,5 @@
 #include "harness/cli/validators.hpp"
 
-#include <array>
 #include <charconv>
 #include <string_view>
 
@@ -36,24 +35,26 @@ CLI::Validator at_least(double lo, const std::string& why) {
       fmt::format(">= {}", lo));
 }
 
-std::string empty_list_element(int argc, const char* const* argv) {
-  // Every option that takes a comma-separated list.
-  constexpr std::array<std::string_view, 6> lists{"--tp", "--precision", "--allreduce", "--inject", "--grid",
-                                                  "--tensor-map"};
+std::string empty_list_element(const CLI::App& app, int argc, const char* const* argv) {
+  const CLI::App* command = &app;
+  std::string prefix = app.get_name();
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     if (arg == "--") break;
-    for (std::string_view name : lists) {
-      std::string_view value;
-      if (arg == name && i + 1 < argc)
-        value = argv[i + 1];
-      else if (arg.size() > name.size() && arg.starts_with(name) && arg[name.size()] == '=')
-        value = arg.substr(name.size() + 1);
-      else
-        continue;
-      if (value.find(",,") != std::string_view::npos || value.starts_with(',') || value.ends_with(','))
-        return fmt::format("{}: empty element in '{}'", name, value);
+    if (!arg.starts_with('-')) {
+      const auto named = command->get_subcommands([&](const CLI::App* s) { return s->get_name() == arg; });
+      if (!named.empty()) command = named.front(), prefix += " " + command->get_name();
+      continue;
     }
+    const std::size_t equals = arg.find('=');
+    const std::string name(arg.substr(0, equals));
+    const CLI::Option* option = command->get_option_no_throw(name);
+    if (option == nullptr || option->get_delimiter() == '\0') continue;
+    const std::string_view value =
+        equals != std::string_view::npos ? arg.substr(equals + 1) : i + 1 < argc ? std::string_view(argv[i + 1]) : "";
+    const char d = option->get_delimiter();
+    if (value.find(std::string{d, d}) != std::string_view::npos || value.starts_with(d) || value.ends_with(d))
+      return fmt::format("{}: error: {}: empty element in '{}'", prefix, name, value);
   }
   return {};
 }

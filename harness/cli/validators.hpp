@@ -38,8 +38,10 @@ CLI::Validator in_range(double lo, double hi);
 // A number >= lo, with why it must be (e.g. "a growth below 1 fails a golden against itself").
 CLI::Validator at_least(double lo, const std::string& why = "");
 
-// List options (--tp 1,2) whose value has an empty element ("1,,2", "1,", ",2"), which CLI11
-// would drop silently: the first one as "OPTION: empty element in 'VALUE'", or empty.
-std::string empty_list_element(int argc, const char* const* argv);
+// The first value of a list option (one with a delimiter, e.g. --tp 1,2) that has an empty
+// element ("1,,2", "1,", ",2"), which CLI11 would drop silently, as the whole error line
+// "ffn-parity run: error: --tp: empty element in '1,,2'"; empty when there is none. Walks argv
+// before parsing, descending into the subcommands it names.
+std::string empty_list_element(const CLI::App& app, int argc, const char* const* argv);
 
 }  // namespace ffn::cli
