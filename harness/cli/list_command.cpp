@@ -38,9 +38,9 @@ void print_models() {
              "tp", "runs", "ffn tensors of block {N}; source");
   for (const ModelFfn& m : model_catalog()) {
     const std::string not_runnable = model_not_runnable(m);
-    fmt::print("  {:<18} {:>6} {:>6} {:<9} {:<4} {:<8} {:<18} {}\n    source{}: {}\n", m.id, m.hidden, m.inner,
+    fmt::print("  {:<18} {:>6} {:>6} {:<9} {:<4} {:<8} {:<18} {}\n    {}; source{}: {}\n", m.id, m.hidden, m.inner,
                mlp_activation_name(m.activation), m.bias ? "yes" : "no", fmt::format("{}", fmt::join(m.tps, ",")),
-               not_runnable.empty() ? "yes (--shape)" : "not yet", m.tensors, m.verified ? "" : " (partly verified)",
+               not_runnable.empty() ? "yes (--shape)" : "not yet", m.tensors, m.name, m.verified ? "" : " (partly verified)",
                m.source);
   }
 }

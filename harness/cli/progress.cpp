@@ -9,6 +9,18 @@
 
 namespace ffn::cli {
 
+namespace {
+
+// "4.2 s", "3 min 10 s", "1 h 05 min": a duration for a person.
+std::string human_duration(double seconds) {
+  if (seconds < 60) return fmt::format("{:.1f} s", seconds);
+  const auto s = static_cast<long long>(std::llround(seconds));
+  if (s < 3600) return fmt::format("{} min {:02} s", s / 60, s % 60);
+  return fmt::format("{} h {:02} min", s / 3600, s % 3600 / 60);
+}
+
+}  // namespace
+
 TerminalProgress::TerminalProgress(bool enabled) : enabled_(enabled && isatty(STDERR_FILENO)) {}
 
 TerminalProgress::~TerminalProgress() { clear(); }
@@ -49,13 +61,6 @@ void TerminalProgress::draw() {
                            human_duration(elapsed), left, what_.empty() ? "" : ": ", what_)
             << std::flush;
   shown_ = true;
-}
-
-std::string human_duration(double seconds) {
-  if (seconds < 60) return fmt::format("{:.1f} s", seconds);
-  const auto s = static_cast<long long>(std::llround(seconds));
-  if (s < 3600) return fmt::format("{} min {:02} s", s / 60, s % 60);
-  return fmt::format("{} h {:02} min", s / 3600, s % 3600 / 60);
 }
 
 }  // namespace ffn::cli

@@ -37,7 +37,4 @@ class TerminalProgress {
   std::string what_;
 };
 
-// "4.2 s", "3 min 10 s", "1 h 05 min": a duration for a person.
-std::string human_duration(double seconds);
-
 }  // namespace ffn::cli
