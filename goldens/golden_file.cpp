@@ -83,6 +83,7 @@ std::string_view input_mode_name(InputMode m) {
 
 std::string input_set_id(const InputConfig& c) {
   std::string id = fmt::format("{}_t{}_{}_s{}", c.shape.name, c.tokens, precision_of(c.dtype, c.scheme).name, c.seed);
+  if (c.shape.activation.rounding == ActRounding::native) id += "_native";
   if (c.outlier_channels > 0) id += fmt::format("_o{}x{}", c.outlier_channels, c.outlier_scale);
   return id;
 }
@@ -180,6 +181,11 @@ void write_contents(const GoldenFile& g, h5::File& f) {
     f.set_attr(grp, "inner", c.shape.inner);
     // Written for an MLP without bias only, so goldens of MLPs with biases stay as they were.
     if (!c.shape.bias) f.set_attr(grp, "bias", std::int64_t{0});
+    // Likewise the activation, for MLPs other than GELU-tanh with fused rounding.
+    if (c.shape.activation != Activation{}) {
+      f.set_attr(grp, "activation", activation_name(c.shape.activation));
+      f.set_attr(grp, "act_rounding", std::string(act_rounding_name(c.shape.activation.rounding)));
+    }
     f.set_attr(grp, "tokens", c.tokens);
     f.set_attr(grp, "seed", static_cast<std::int64_t>(c.seed));
     f.set_attr(grp, "precision", precision_of(c.dtype, c.scheme).name);
@@ -194,8 +200,12 @@ void write_contents(const GoldenFile& g, h5::File& f) {
       const std::string layout = std::string("nn.Linear layout, y = x W^T + b") +
                                  (c.scheme == QuantScheme::none ? "" : "; the fp32 master, quantized on reading");
       write_tensor(f, grp + "/x", in.x, "FFN input x [tokens, dim]");
-      write_tensor(f, grp + "/proj_in.weight", in.weights.w_in, "proj_in weight [inner, dim], " + layout);
-      if (c.shape.bias) write_tensor(f, grp + "/proj_in.bias", in.weights.b_in, "proj_in bias [inner]");
+      const bool gated = c.shape.activation.gated;
+      write_tensor(f, grp + "/proj_in.weight", in.weights.w_in,
+                   (gated ? "proj_in weight [2 inner, dim]: the fused [gate; up], gate rows first, "
+                          : "proj_in weight [inner, dim], ") + layout);
+      if (c.shape.bias)
+        write_tensor(f, grp + "/proj_in.bias", in.weights.b_in, gated ? "proj_in bias [2 inner]" : "proj_in bias [inner]");
       write_tensor(f, grp + "/proj_out.weight", in.weights.w_out, "proj_out weight [dim, inner], " + layout);
       if (c.shape.bias) write_tensor(f, grp + "/proj_out.bias", in.weights.b_out, "proj_out bias [dim]");
     }
@@ -354,6 +364,16 @@ class Reader {
         if (bias != 0 && bias != 1) fail(grp + "@bias", fmt::format("{} is neither 0 nor 1", bias));
         c.shape.bias = bias == 1;
       }
+      if (f_.has_attr(grp, "activation")) {
+        const std::string name = f_.attr_string(grp, "activation");
+        const auto a = parse_activation(name);
+        if (!a) fail(grp + "@activation", fmt::format("unknown activation '{}'", name));
+        const std::string rounding = f_.attr_string(grp, "act_rounding");
+        const auto r = parse_act_rounding(rounding);
+        if (!r) fail(grp + "@act_rounding", fmt::format("unknown rounding '{}'", rounding));
+        c.shape.activation = *a;
+        c.shape.activation.rounding = *r;
+      }
       c.tokens = f_.attr_int(grp, "tokens");
       c.seed = static_cast<std::uint64_t>(f_.attr_int(grp, "seed"));
       const std::string precision = f_.attr_string(grp, "precision");
@@ -382,8 +402,10 @@ class Reader {
       if (s.mode == InputMode::full) {
         FfnInputs in;
         in.x = read_matrix(grp + "/x", c.tokens, c.shape.dim, c.dtype);
-        in.weights.w_in = read_matrix(grp + "/proj_in.weight", c.shape.inner, c.shape.dim, weight_grid);
-        if (c.shape.bias) in.weights.b_in = read_values(grp + "/proj_in.bias", {c.shape.inner}, c.dtype);
+        const std::int64_t in_rows = c.shape.activation.gated ? 2 * c.shape.inner : c.shape.inner;
+        in.weights.activation = c.shape.activation;
+        in.weights.w_in = read_matrix(grp + "/proj_in.weight", in_rows, c.shape.dim, weight_grid);
+        if (c.shape.bias) in.weights.b_in = read_values(grp + "/proj_in.bias", {in_rows}, c.dtype);
         in.weights.w_out = read_matrix(grp + "/proj_out.weight", c.shape.dim, c.shape.inner, weight_grid);
         if (c.shape.bias) in.weights.b_out = read_values(grp + "/proj_out.bias", {c.shape.dim}, c.dtype);
         // The digests guard against a file that is well-formed but holds other tensors.

@@ -6,6 +6,7 @@
 #include <span>
 #include <string_view>
 
+#include "kernels/activation.hpp"
 #include "kernels/dtype.hpp"
 #include "kernels/matrix.hpp"
 #include "kernels/quantized.hpp"
@@ -20,8 +21,8 @@ class Kernels {
   // As cpu::linear: fp32 accumulation, bias in fp32, one rounding to `out`.
   virtual Matrix<float> linear(MatrixView<float> x, MatrixView<float> w, std::span<const float> bias,
                                DType out) const = 0;
-  // As cpu::gelu_tanh_inplace: fp32 math, one rounding to `out`.
-  virtual void gelu_tanh_inplace(Matrix<float>& m, DType out) const = 0;
+  // As cpu::activation: fp32 math on the stored values, rounded to `out` where `a.rounding` says.
+  virtual Matrix<float> activation(const Matrix<float>& h, const Activation& a, DType out) const = 0;
   // As cpu::quantize and cpu::quantize_static.
   virtual QuantizedMatrix quantize(MatrixView<float> x, const ScaleLayout& layout, float global_scale,
                                         const Matrix<float>* amax) const = 0;

@@ -448,9 +448,9 @@ class CountingKernels final : public Kernels {
     ++linear_calls;
     return cpu_kernels().linear(x, w, bias, out);
   }
-  void gelu_tanh_inplace(Matrix<float>& m, DType out) const override {
+  Matrix<float> activation(const Matrix<float>& h, const Activation& a, DType out) const override {
     ++gelu_calls;
-    cpu_kernels().gelu_tanh_inplace(m, out);
+    return cpu_kernels().activation(h, a, out);
   }
   QuantizedMatrix quantize(MatrixView<float> x, const ScaleLayout& layout, float global_scale,
                                 const Matrix<float>* amax) const override {

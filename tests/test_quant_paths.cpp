@@ -22,7 +22,7 @@
 #include "harness/tp/ffn_paths.hpp"
 #include "harness/tp/parallel_linear.hpp"
 #include "harness/tp/simulated_communicator.hpp"
-#include "kernels/cpu/gelu.hpp"
+#include "kernels/cpu/activation.hpp"
 #include "kernels/cpu/quantize.hpp"
 #include "kernels/rounding.hpp"
 
@@ -123,8 +123,7 @@ Matrix<float> activation(std::int64_t tokens, std::int64_t inner, std::uint64_t 
   std::normal_distribution<double> nd;
   Matrix<float> a(tokens, inner);
   for (float& v : a.values()) v = static_cast<float>(round_to(DType::bf16, nd(gen)));
-  cpu::gelu_tanh_inplace(a, DType::bf16);
-  return a;
+  return cpu::activation(a, {}, DType::bf16);
 }
 
 }  // namespace

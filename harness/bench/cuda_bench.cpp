@@ -11,7 +11,7 @@
 #include "kernels/cuda/cuda_check.hpp"
 #include "kernels/cuda/device_query.hpp"
 #include "kernels/cuda/device_tensor_transfer.hpp"
-#include "kernels/cuda/gelu_device.hpp"
+#include "kernels/cuda/activation_device.hpp"
 #include "kernels/cuda/linear.hpp"
 
 namespace ffn::bench {

@@ -23,7 +23,7 @@
 #include "harness/report/table_json_report.hpp"
 #include "harness/run/case_runner.hpp"
 #include "harness/version.hpp"
-#include "kernels/cpu/gelu.hpp"
+#include "kernels/cpu/activation.hpp"
 #include "kernels/cpu/linear.hpp"
 
 namespace {
@@ -87,9 +87,9 @@ Throughput measure(const LinearCase& c, int reps) {
 std::vector<Row> linear_rows(const FfnShape& shape, bool judged) {
   const FfnInputs in = make_inputs({shape, shape.default_tokens, 0, DType::bf16});
   const FfnWeights& w = in.weights;
-  // proj_out's input is what it gets in the FFN: the bf16 GELU of proj_in's output.
-  Matrix<float> activation = cpu::linear(in.x, w.w_in, w.b_in, DType::bf16);
-  cpu::gelu_tanh_inplace(activation, DType::bf16);
+  // proj_out's input is what it gets in the FFN: the bf16 activation of proj_in's output.
+  const Matrix<float> activation =
+      cpu::activation(cpu::linear(in.x, w.w_in, w.b_in, DType::bf16), w.activation, DType::bf16);
   const std::int64_t shard = shape.inner / kShardTp;
   const std::vector<LinearCase> cases = {
       {"proj_in", in.x, w.w_in, w.b_in},

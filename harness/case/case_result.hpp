@@ -9,6 +9,7 @@
 #include <string>
 
 #include "harness/case/sweep.hpp"
+#include "harness/verdict/elementwise_invariant.hpp"
 #include "harness/verdict/frame_verdict.hpp"
 #include "metrics/error_budget.hpp"
 #include "metrics/tensor_compare.hpp"
@@ -30,13 +31,16 @@ struct CaseResult {
   // judged against the path's budget plus the allgather budget (y modelled as another
   // computation with the allgather path's rounding points). Information, not the verdict.
   std::optional<Comparison> allgather_captured, sharded_captured;
-  bool activations_identical = false;  // the two paths' GELU outputs agree bit for bit
-  // Each path's GELU output against the reference activation, element-wise within its
+  bool activations_identical = false;  // the two paths' activation outputs agree bit for bit
+  // Each path's activation output against the reference activation, element-wise within its
   // error bound (what licenses the parity allowance for activations that differ).
   BudgetVerdict allgather_activation, sharded_activation;
-  // GELU outputs that differ between the paths where its inputs agree bit for bit: an
+  // Each path's activation output against the fp64 activation of that path's own stored
+  // inputs, within the op's roundings (harness/verdict/elementwise_invariant.hpp).
+  ElementwiseCheck allgather_activation_op, sharded_activation_op;
+  // Activation outputs that differ between the paths where its inputs agree bit for bit: an
   // elementwise op must give identical results on identical inputs.
-  std::int64_t gelu_mismatches = 0;
+  std::int64_t activation_mismatches = 0;
   // Values of each path's tensors that left a Linear, GELU or collective off the activation
   // dtype's grid (the stack stores every such tensor in the activation dtype).
   std::int64_t off_grid_allgather = 0, off_grid_sharded = 0;

@@ -24,9 +24,10 @@ void print_fault_catalog() {
 namespace {
 
 void print_shapes() {
-  fmt::print("# {:<16} {:>6} {:>6} {:>7}\n", "shape", "dim", "inner", "tokens");
+  fmt::print("# {:<18} {:>6} {:>6} {:>7} {:<10} {}\n", "shape", "dim", "inner", "tokens", "act", "bias");
   for (const FfnShape& s : shape_presets())
-    fmt::print("  {:<16} {:>6} {:>6} {:>7}\n", s.name, s.dim, s.inner, s.default_tokens);
+    fmt::print("  {:<18} {:>6} {:>6} {:>7} {:<10} {}\n", s.name, s.dim, s.inner, s.default_tokens,
+               activation_name(s.activation), s.bias ? "yes" : "no");
 }
 
 void print_precisions() {
@@ -34,15 +35,13 @@ void print_precisions() {
 }
 
 void print_models() {
-  fmt::print("# {:<18} {:>6} {:>6} {:<9} {:<4} {:<8} {:<18} {}\n", "model", "hidden", "inner", "act", "bias",
-             "tp", "runs", "ffn tensors of block {N}; source");
-  for (const ModelFfn& m : model_catalog()) {
-    const std::string not_runnable = model_not_runnable(m);
-    fmt::print("  {:<18} {:>6} {:>6} {:<9} {:<4} {:<8} {:<18} {}\n    {}; source{}: {}\n", m.id, m.hidden, m.inner,
-               mlp_activation_name(m.activation), m.bias ? "yes" : "no", fmt::format("{}", fmt::join(m.tps, ",")),
-               not_runnable.empty() ? "yes (--shape)" : "not yet", m.tensors, m.name, m.verified ? "" : " (partly verified)",
+  fmt::print("# {:<18} {:>6} {:>6} {:<10} {:<5} {:<4} {:<8} {}\n", "model", "hidden", "inner", "act", "gated", "bias",
+             "tp", "ffn tensors of block {N}; source");
+  for (const ModelFfn& m : model_catalog())
+    fmt::print("  {:<18} {:>6} {:>6} {:<10} {:<5} {:<4} {:<8} {}\n    {}; source{}: {}\n", m.id, m.hidden, m.inner,
+               activation_name(m.activation), m.activation.gated ? "yes" : "no", m.bias ? "yes" : "no",
+               fmt::format("{}", fmt::join(m.tps, ",")), m.tensors, m.name, m.verified ? "" : " (partly verified)",
                m.source);
-  }
 }
 
 void print_allreduce() {

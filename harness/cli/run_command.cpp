@@ -102,7 +102,7 @@ std::size_t print_agreement(std::ostream& out, const Backend& a, const Backend& 
   return failed;
 }
 
-int run(const RunOptions& o) {
+int run_one(const RunOptions& o) {
   if (std::find(o.inject.begin(), o.inject.end(), "list") != o.inject.end()) {
     if (o.other_options_given) {
       std::cerr << k_prefix << ": error: --inject list: prints the faults and runs nothing; give it alone\n";
@@ -195,14 +195,15 @@ int run(const RunOptions& o) {
   // Nothing checked is never a pass: faults that apply to no case leave nothing to detect.
   if (!o.inject.empty()) {
     const auto applies = [](const CaseConfig& c) {
-      return fault_not_applicable(c.fault, c.tp, c.precision(), c.shape.bias).empty();
+      return fault_not_applicable(c.fault, c.tp, c.precision(), c.shape.bias, c.shape.activation.gated).empty();
     };
     if (std::ranges::none_of(cases, applies)) {
       if (launch->reports())
         std::cerr << fmt::format("{}: error: --inject: no injected fault applies to any case ({}: {})\n", k_prefix,
                                  cases.front().name(),
                                  fault_not_applicable(cases.front().fault, cases.front().tp,
-                                                      cases.front().precision(), cases.front().shape.bias));
+                                                      cases.front().precision(), cases.front().shape.bias,
+                                                      cases.front().shape.activation.gated));
       return 2;
     }
   }
@@ -322,6 +323,46 @@ int run(const RunOptions& o) {
   for (const auto& r : results)
     if (!r.pass && r.applicable()) return 1;
   return disagreements == 0 ? 0 : 1;
+}
+
+// --model with several models: one table each, in catalog order, then one closing line.
+int run(const RunOptions& o) {
+  std::vector<std::string> models;
+  try {
+    models = selected_models(o.sweep);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << k_prefix << ": error: " << e.what() << "\n";
+    return 2;
+  }
+  if (models.size() <= 1) return run_one(o);
+  const char* single = o.format != "table"       ? "--format json"
+                       : !o.report_dir.empty()   ? "--report"
+                       : !o.junit.empty()        ? "--junit"
+                       : !o.outputs_dir.empty()  ? "--dump-outputs"
+                       : !o.frames_dir.empty()   ? "--frames-dir"
+                       : !o.compare_backend.empty() ? "--compare-backend"
+                       : o.real.given()          ? "--weights"
+                       : o.comm != "simulated"   ? "--comm"
+                                                 : nullptr;
+  if (single) {
+    std::cerr << fmt::format("{}: error: {}: one model at a time ({} models given); run one invocation per model, as "
+                             "ci/nightly-multi-gpu.sh does\n",
+                             k_prefix, single, models.size());
+    return 2;
+  }
+  int worst = 0;
+  std::size_t passed = 0;
+  for (const std::string& id : models) {
+    RunOptions one = o;
+    one.sweep.models = {id};
+    const int status = run_one(one);
+    if (status >= 2) return status;  // bad input or no device: the same for the models after it
+    passed += status == 0;
+    worst = std::max(worst, status);
+    std::cout << "\n";
+  }
+  std::cout << fmt::format("models: {} of {} passed\n", passed, models.size());
+  return worst;
 }
 
 }  // namespace

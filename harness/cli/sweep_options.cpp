@@ -31,8 +31,29 @@ std::vector<std::string> shape_names() {
 }  // namespace
 
 void add_sweep_options(CLI::App* cmd, SweepOptions& o) {
-  cmd->add_option("--shape", o.shape, "Shape preset")
+  cmd->add_option("--shape", o.shape, "Shape preset (`ffn-parity list shapes`)")
       ->check(CLI::IsMember(shape_names()))
+      ->each([&o](const std::string&) { o.shape_given = true; })
+      ->capture_default_str();
+  cmd->add_option("--model", o.models,
+                  "MLPs of the model catalog (`ffn-parity list models`), comma-separated, or all; each at the tp "
+                  "sizes its stack allows unless --tp is given")
+      ->delimiter(',');
+  cmd->add_option("--dims", o.dims, "Any other MLP: HIDDEN,INNER (gated: INNER of gate and of up, each)")
+      ->delimiter(',')
+      ->expected(2)
+      ->check(number_check<std::int64_t>());
+  cmd->add_option("--activation", o.activation,
+                  fmt::format("With --dims: the activation, one of {} (default gelu-tanh); swiglu and geglu are "
+                              "silu and gelu with --gated",
+                              fmt::join(activation_names(), ", ")))
+      ->check(CLI::IsMember(activation_names()));
+  cmd->add_flag("--gated", o.gated, "With --dims: a gated MLP, act(gate) * up with a merged gate_up linear");
+  cmd->add_flag("--no-bias", o.no_bias, "With --dims: an MLP without bias");
+  cmd->add_option("--act-rounding", o.act_rounding,
+                  "Where a gated activation rounds: fused (the stack's fused kernels: fp32 math, one rounding) or "
+                  "native (the PyTorch fallback: the activation rounded, then the product)")
+      ->check(CLI::IsMember({"fused", "native"}))
       ->capture_default_str();
   cmd->add_option_function<std::int64_t>(
          "--tokens",
@@ -135,9 +156,41 @@ std::string rollout_memory_problem(const FrameCliOptions& o, const FfnShape& sha
                      double(o.grid[2]) * o.patch, double(o.grid[1]) * o.patch, have / (1 << 30));
 }
 
-SweepConfig to_sweep(const SweepOptions& o) {
+std::vector<std::string> selected_models(const SweepOptions& o) {
+  if (o.models.size() == 1 && o.models.front() == "all") {
+    std::vector<std::string> all;
+    for (const ModelFfn& m : model_catalog()) all.emplace_back(m.id);
+    return all;
+  }
+  for (const std::string& id : o.models) {
+    if (id == "all") throw std::invalid_argument("--model: all stands alone, not in a list");
+    if (!find_model(id))
+      throw std::invalid_argument(fmt::format("--model: {}: not in the model catalog (`ffn-parity list models`)", id));
+  }
+  return o.models;
+}
+
+namespace {
+
+FfnShape custom_shape(const SweepOptions& o) {
+  const std::int64_t hidden = o.dims[0], inner = o.dims[1];
+  if (hidden < 1 || inner < 1)
+    throw std::invalid_argument(fmt::format("--dims: {},{}: sizes must be positive", hidden, inner));
+  Activation a;  // gelu-tanh
+  if (!o.activation.empty()) a = *parse_activation(o.activation);  // IsMember checked the name
+  if (o.gated && a.gated)
+    throw std::invalid_argument(fmt::format("--gated: --activation {} is gated already", o.activation));
+  a.gated = a.gated || o.gated;
+  // The name says everything the inputs depend on: goldens key their input sets by it.
+  FfnShape s{fmt::format("dims-{}x{}-{}{}", hidden, inner, activation_name(a), o.no_bias ? "-nobias" : ""), hidden,
+             inner, 64, !o.no_bias, a};
+  return s;
+}
+
+SweepConfig sweep_of(const SweepOptions& o, FfnShape shape) {
   SweepConfig s;
-  s.shape = *find_shape(o.shape);  // IsMember checked the name
+  s.shape = std::move(shape);
+  s.shape.activation.rounding = *parse_act_rounding(o.act_rounding);  // IsMember checked the name
   s.tokens = o.tokens_given ? o.tokens : s.shape.default_tokens;
   s.tps = o.tps;
   if (const ModelFfn* model = find_model(s.shape.name); model && !o.tps_given) s.tps = model->tps;
@@ -149,6 +202,31 @@ SweepConfig to_sweep(const SweepOptions& o) {
   s.outlier_channels = o.outliers;
   s.outlier_scale = o.outlier_scale;
   return s;
+}
+
+}  // namespace
+
+SweepConfig model_sweep(const SweepOptions& o, const std::string& id) {
+  const ModelFfn* m = find_model(id);
+  if (!m) throw std::invalid_argument(fmt::format("--model: {}: not in the model catalog", id));
+  return sweep_of(o, m->shape());
+}
+
+SweepConfig to_sweep(const SweepOptions& o) {
+  const bool model = !o.models.empty(), dims = !o.dims.empty();
+  if (int(model) + int(dims) + int(o.shape_given) > 1)
+    throw std::invalid_argument("--shape, --model and --dims each name the MLP: give one of them");
+  if (!dims && (!o.activation.empty() || o.gated || o.no_bias))
+    throw std::invalid_argument(fmt::format("{}: describes the MLP of --dims; a shape or model has its own",
+                                            !o.activation.empty() ? "--activation" : o.gated ? "--gated" : "--no-bias"));
+  if (dims) return sweep_of(o, custom_shape(o));
+  if (model) {
+    const std::vector<std::string> ids = selected_models(o);
+    if (ids.size() != 1)
+      throw std::invalid_argument(fmt::format("--model: {} models given; this command takes one at a time", ids.size()));
+    return model_sweep(o, ids.front());
+  }
+  return sweep_of(o, *find_shape(o.shape));  // IsMember checked the name
 }
 
 }  // namespace ffn::cli

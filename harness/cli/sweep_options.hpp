@@ -14,6 +14,15 @@ namespace ffn::cli {
 
 struct SweepOptions {
   std::string shape = "ltx2-video";
+  bool shape_given = false;
+  // --model: catalog ids, or "all"; --dims HIDDEN,INNER with --activation, --gated, --no-bias:
+  // any other MLP. Each of the three excludes the others.
+  std::vector<std::string> models;
+  std::vector<std::int64_t> dims;
+  std::string activation;  // empty: gelu-tanh with --dims, the model's otherwise
+  bool gated = false;
+  bool no_bias = false;
+  std::string act_rounding = "fused";
   std::int64_t tokens = 0;
   bool tokens_given = false;  // otherwise the preset's default
   std::vector<int> tps{1, 2, 4, 8};
@@ -40,9 +49,16 @@ std::optional<FrameOptions> to_frame_options(const FrameCliOptions& o);
 // this machine's memory; empty when it can (or without --frames).
 std::string rollout_memory_problem(const FrameCliOptions& o, const FfnShape& shape);
 
-// Registers --shape --tokens --tp --precision --allreduce --seed --outliers --outlier-scale.
-// `o` must outlive parsing.
+// Registers --shape --model --dims --activation --gated --no-bias --act-rounding --tokens --tp
+// --precision --allreduce --seed --outliers --outlier-scale. `o` must outlive parsing.
 void add_sweep_options(CLI::App* cmd, SweepOptions& o);
+// The catalog ids --model names ("all": every one), each checked; empty without --model.
+// Throws std::invalid_argument naming an unknown id.
+std::vector<std::string> selected_models(const SweepOptions& o);
+// The sweep of one MLP: --shape, the one --model, or --dims. Throws std::invalid_argument with
+// one line for conflicting or incomplete options (several models: run each with model_sweep).
 SweepConfig to_sweep(const SweepOptions& o);
+// The sweep of catalog model `id` with the other options of `o`.
+SweepConfig model_sweep(const SweepOptions& o, const std::string& id);
 
 }  // namespace ffn::cli

@@ -6,7 +6,7 @@
 #include <stdexcept>
 
 #include "harness/inputs/counter_rng.hpp"
-#include "kernels/cpu/gelu.hpp"
+#include "kernels/cpu/activation.hpp"
 #include "kernels/cpu/linear.hpp"
 #include "kernels/rounding.hpp"
 
@@ -24,6 +24,13 @@ void linear_init(std::span<float> out, std::uint64_t seed, const char* name, std
     out[i] = static_cast<float>(round_to(dtype, (2.0 * rng.uniform(i) - 1.0) * bound));
 }
 }  // namespace
+
+std::vector<float> linear_init_values(std::int64_t n, std::int64_t fan_in, std::uint64_t seed, const std::string& name,
+                                      DType dtype) {
+  std::vector<float> v(static_cast<std::size_t>(n));
+  linear_init(v, seed, name.c_str(), fan_in, dtype);
+  return v;
+}
 
 std::vector<std::int64_t> outlier_channels(const InputConfig& c) {
   if (c.outlier_channels < 0 || c.outlier_channels > c.shape.dim)
@@ -62,22 +69,26 @@ void quantize_checkpoint(FfnWeights& w, const InputConfig& c) {
   // quantized proj_in weight, in fp64.
   const Matrix<float> calibration = activations(c, "calibration.x", k_calibration_tokens);
   QuantizedFfn q;
-  q.proj_in = quantize_linear(w.w_in, c.scheme, amax_of(convert<double>(calibration).values()));
-  Matrix<double> h = cpu::linear(convert<double>(calibration), dequantize<double>(q.proj_in.weight),
-                                 std::vector<double>(w.b_in.begin(), w.b_in.end()));
-  cpu::gelu_tanh_inplace(h);
-  q.proj_out = quantize_linear(w.w_out, c.scheme, amax_of(h.values()));
+  // A gated proj_in is the fused [gate; up]: each half quantized as its own logical weight.
+  q.proj_in = quantize_linear(w.w_in, c.scheme, amax_of(convert<double>(calibration).values()),
+                              w.activation.gated ? w.inner() : 0);
+  const Matrix<double> h = cpu::linear(convert<double>(calibration), dequantize<double>(q.proj_in.weight),
+                                       std::vector<double>(w.b_in.begin(), w.b_in.end()));
+  q.proj_out = quantize_linear(w.w_out, c.scheme, amax_of(cpu::activation(h, w.activation).values()));
   w.quant = std::move(q);
 }
 
 FfnWeights make_weights(const InputConfig& c, const std::string& prefix) {
   const std::int64_t dim = c.shape.dim, inner = c.shape.inner;
   FfnWeights w;
-  w.w_in = Matrix<float>(inner, dim);
+  w.activation = c.shape.activation;
+  // Gated: proj_in is the fused [gate; up] tensor, drawn as one (its rows are independent).
+  const std::int64_t in_rows = w.activation.gated ? 2 * inner : inner;
+  w.w_in = Matrix<float>(in_rows, dim);
   w.w_out = Matrix<float>(dim, inner);
   // An MLP without bias has none on any rank (empty: the layers add nothing).
   if (c.shape.bias) {
-    w.b_in.resize(static_cast<std::size_t>(inner));
+    w.b_in.resize(static_cast<std::size_t>(in_rows));
     w.b_out.resize(static_cast<std::size_t>(dim));
   }
   // A quantized checkpoint is made from fp32 master weights.

@@ -47,6 +47,11 @@ Matrix<float> make_x(const InputConfig& config);
 // draws each layer's weights under its own prefix).
 FfnWeights make_weights(const InputConfig& config, const std::string& prefix = "");
 
+// n values as PyTorch's nn.Linear initialises a weight or bias of that fan-in,
+// U(-1/sqrt(fan_in), 1/sqrt(fan_in)), drawn under `name` and rounded to `dtype`.
+std::vector<float> linear_init_values(std::int64_t n, std::int64_t fan_in, std::uint64_t seed, const std::string& name,
+                                      DType dtype);
+
 // The channels of x that carry outliers (distinct, in increasing order).
 std::vector<std::int64_t> outlier_channels(const InputConfig& config);
 

@@ -70,7 +70,7 @@ std::int64_t check_grid(const char* path, const FfnTrace& trace, const Matrix<fl
                         std::string& reason) {
   std::int64_t total = 0;
   std::vector<std::pair<const char*, const Matrix<float>*>> tensors = {
-      {"proj_in output", &trace.hidden}, {"GELU output", &trace.activation}, {"output", &out}};
+      {"proj_in output", &trace.hidden}, {"activation output", &trace.activation}, {"output", &out}};
   for (const auto& p : trace.partials) tensors.emplace_back("proj_out partial", &p);
   for (const auto& [what, m] : tensors) {
     std::int64_t first = -1;
@@ -83,11 +83,17 @@ std::int64_t check_grid(const char* path, const FfnTrace& trace, const Matrix<fl
   return total;
 }
 
-// Elements where the GELU inputs of the two paths agree bit for bit but the outputs do not.
-std::int64_t gelu_mismatches(const FfnTrace& a, const FfnTrace& b) {
+// Elements where the activation inputs of the two paths (gate and up, when gated) agree bit for
+// bit but the outputs do not.
+std::int64_t activation_mismatches(const FfnTrace& a, const FfnTrace& b) {
   std::int64_t n = 0;
-  for (std::size_t i = 0; i < a.hidden.size(); ++i)
-    n += a.hidden.data()[i] == b.hidden.data()[i] && a.activation.data()[i] != b.activation.data()[i];
+  const std::int64_t m = a.activation.cols(), stride = a.hidden.cols() / m;  // 1, or 2 when gated
+  for (std::int64_t t = 0; t < a.activation.rows(); ++t)
+    for (std::int64_t k = 0; k < m; ++k) {
+      bool same_in = true;
+      for (std::int64_t h = 0; h < stride; ++h) same_in &= a.hidden(t, k + h * m) == b.hidden(t, k + h * m);
+      n += same_in && a.activation(t, k) != b.activation(t, k);
+    }
   return n;
 }
 
@@ -104,14 +110,14 @@ struct SharedState {
 
 std::string activation_reason(const char* path, const BudgetVerdict& v, std::int64_t cols) {
   if (v.pass) return {};
-  return fmt::format("{} GELU output: {} of {} elements beyond their error bound from the reference, worst "
+  return fmt::format("{} activation output: {} of {} elements beyond their error bound from the reference, worst "
                      "{:.3g}x at ({}, {})",
                      path, v.over_budget, v.numel, v.worst_ratio, v.worst_index / cols, v.worst_index % cols);
 }
 
 bool same_inputs(const InputConfig& a, const InputConfig& b) {
   return a.shape.name == b.shape.name && a.shape.dim == b.shape.dim && a.shape.inner == b.shape.inner &&
-         a.shape.bias == b.shape.bias && a.tokens == b.tokens && a.seed == b.seed &&
+         a.shape.bias == b.shape.bias && a.shape.activation == b.shape.activation && a.tokens == b.tokens && a.seed == b.seed &&
          a.dtype == b.dtype && a.scheme == b.scheme && a.outlier_channels == b.outlier_channels &&
          a.outlier_scale == b.outlier_scale;
 }
@@ -133,7 +139,8 @@ std::optional<CaseResult> run_case(const CaseConfig& config, SharedState& shared
   const auto start = std::chrono::steady_clock::now();
   CaseResult r;
   r.config = config;
-  r.not_applicable = fault_not_applicable(config.fault, config.tp, config.precision(), config.shape.bias);
+  r.not_applicable = fault_not_applicable(config.fault, config.tp, config.precision(), config.shape.bias,
+                                          config.shape.activation.gated);
   if (!r.applicable()) return execution.judge ? std::optional(r) : std::nullopt;
   const FfnInputs& in = shared.inputs;
   const DType dtype = config.dtype;
@@ -155,7 +162,7 @@ std::optional<CaseResult> run_case(const CaseConfig& config, SharedState& shared
   BudgetObserver observer(reduction);
   const Matrix<float> y_new = ffn_sharded(faulted.x(P::sharded), faulted.weights(P::sharded),
                                           faulted.comm(P::sharded), dtype, &observer, &new_trace,
-                                          InputScaleScope::local, sharded_variant(config.fault), kernels);
+                                          InputScaleScope::local, faulted.variant(), kernels);
   gather_trace(comm, config.tp, new_trace);
   Matrix<float> y_group;  // quantized schemes: proj_out's input scales agreed over the group
   FfnTrace group_trace;
@@ -163,7 +170,7 @@ std::optional<CaseResult> run_case(const CaseConfig& config, SharedState& shared
   if (in.weights.quant) {
     BudgetObserver group_observer(group_reduction);
     y_group = ffn_sharded(faulted.x(P::sharded), faulted.weights(P::sharded), faulted.comm(P::sharded), dtype,
-                          &group_observer, &group_trace, InputScaleScope::group, sharded_variant(config.fault),
+                          &group_observer, &group_trace, InputScaleScope::group, faulted.variant(),
                           kernels);
     gather_trace(comm, config.tp, group_trace);
   }
@@ -172,7 +179,10 @@ std::optional<CaseResult> run_case(const CaseConfig& config, SharedState& shared
   r.activations_identical = new_trace.activation == old_trace.activation;
   r.allgather_activation = judge(as_double(old_trace.activation), shared.reference_activation, shared.activation_budget);
   r.sharded_activation = judge(as_double(new_trace.activation), shared.reference_activation, shared.activation_budget);
-  r.gelu_mismatches = gelu_mismatches(new_trace, old_trace);
+  r.activation_mismatches = activation_mismatches(new_trace, old_trace);
+  // The model's activation: a faulty kernel is judged by the op it should have computed.
+  r.allgather_activation_op = check_activation_op(old_trace.hidden, old_trace.activation, in.weights.activation, dtype);
+  r.sharded_activation_op = check_activation_op(new_trace.hidden, new_trace.activation, in.weights.activation, dtype);
   std::string grid_reason_old, grid_reason_new;
   r.off_grid_allgather = check_grid("allgather", old_trace, y_old, dtype, grid_reason_old);
   r.off_grid_sharded = check_grid("sharded", new_trace, y_new, dtype, grid_reason_new);
@@ -240,12 +250,14 @@ std::optional<CaseResult> run_case(const CaseConfig& config, SharedState& shared
   }
   const std::int64_t inner = in.weights.inner();
   for (const std::string& why : {activation_reason("allgather", r.allgather_activation, inner),
-                                 activation_reason("sharded", r.sharded_activation, inner), grid_reason_old,
-                                 grid_reason_new})
+                                 activation_reason("sharded", r.sharded_activation, inner),
+                                 elementwise_reason("allgather activation op", r.allgather_activation_op, inner),
+                                 elementwise_reason("sharded activation op", r.sharded_activation_op, inner),
+                                 grid_reason_old, grid_reason_new})
     if (!why.empty()) r.reason += (r.reason.empty() ? "" : "; ") + why;
-  if (r.gelu_mismatches > 0)
-    r.reason += fmt::format("{}GELU: {} outputs differ between the paths where its inputs are identical",
-                            r.reason.empty() ? "" : "; ", r.gelu_mismatches);
+  if (r.activation_mismatches > 0)
+    r.reason += fmt::format("{}activation: {} outputs differ between the paths where its inputs are identical",
+                            r.reason.empty() ? "" : "; ", r.activation_mismatches);
   if (frames) {
     r.frames = judge_frames(rollout(config, frames->rollout), frames->thresholds_for(config.precision()));
     r.frames->rollout = frames->rollout;

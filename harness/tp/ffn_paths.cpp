@@ -2,10 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "harness/tp/parallel_linear.hpp"
-#include "kernels/cpu/gelu.hpp"
+#include "kernels/cpu/activation.hpp"
 #include "kernels/cpu/linear.hpp"
 
 namespace ffn {
@@ -15,12 +16,14 @@ void check_ffn_shapes(const Matrix<float>& x, const FfnWeights& w) {
   if (x.rows() == 0) fail("x: zero tokens");
   if (x.cols() != w.dim())
     fail(fmt::format("x: {} features, proj_in expects {}", x.cols(), w.dim()));
+  if (w.activation.gated && w.w_in.rows() % 2 != 0)
+    fail(fmt::format("proj_in.weight: {} rows do not split into gate and up halves", w.w_in.rows()));
   // Biases on both layers, or (an MLP without bias) on neither.
   if (w.b_in.empty() != w.b_out.empty())
     fail(fmt::format("{}: missing while {} has one; an MLP has biases on both layers or on none",
                      w.b_in.empty() ? "proj_in.bias" : "proj_out.bias", w.b_in.empty() ? "proj_out" : "proj_in"));
-  if (!w.b_in.empty() && static_cast<std::int64_t>(w.b_in.size()) != w.inner())
-    fail(fmt::format("proj_in.bias: {} elements, proj_in has {} outputs", w.b_in.size(), w.inner()));
+  if (!w.b_in.empty() && static_cast<std::int64_t>(w.b_in.size()) != w.w_in.rows())
+    fail(fmt::format("proj_in.bias: {} elements, proj_in has {} outputs", w.b_in.size(), w.w_in.rows()));
   if (w.w_out.rows() != w.dim() || w.w_out.cols() != w.inner())
     fail(fmt::format("proj_out.weight: [{}, {}], expected [{}, {}]", w.w_out.rows(),
                      w.w_out.cols(), w.dim(), w.inner()));
@@ -33,49 +36,104 @@ RankTensors replicate(const Matrix<float>& x, const Communicator& comm) {
   return RankTensors(comm.local_ranks().size(), x);
 }
 
-Matrix<float> side_by_side(const RankTensors& shards) {
-  std::int64_t cols = 0;
-  for (const auto& s : shards) cols += s.cols();
-  Matrix<float> full(shards.front().rows(), cols);
-  std::int64_t c0 = 0;
-  for (const auto& s : shards) {
-    for (std::int64_t r = 0; r < s.rows(); ++r)
-      for (std::int64_t c = 0; c < s.cols(); ++c) full(r, c0 + c) = s(r, c);
-    c0 += s.cols();
+// Columns [c0, c1) of every shard, side by side.
+Matrix<float> side_by_side(const RankTensors& shards, std::int64_t c0, std::int64_t c1) {
+  const std::int64_t w = c1 - c0;
+  Matrix<float> full(shards.front().rows(), w * static_cast<std::int64_t>(shards.size()));
+  for (std::size_t s = 0; s < shards.size(); ++s)
+    for (std::int64_t r = 0; r < full.rows(); ++r)
+      std::copy_n(&shards[s](r, c0), w, &full(r, static_cast<std::int64_t>(s) * w));
+  return full;
+}
+
+Matrix<float> side_by_side(const RankTensors& shards) { return side_by_side(shards, 0, shards.front().cols()); }
+
+// The gated shards [gate_r | up_r] in the layout of the full tensors: every gate, then every up.
+Matrix<float> logical_layout(const RankTensors& shards) {
+  const std::int64_t half = shards.front().cols() / 2;
+  const Matrix<float> gate = side_by_side(shards, 0, half), up = side_by_side(shards, half, 2 * half);
+  Matrix<float> full(gate.rows(), 2 * gate.cols());
+  for (std::int64_t r = 0; r < full.rows(); ++r) {
+    std::copy_n(&gate(r, 0), gate.cols(), &full(r, 0));
+    std::copy_n(&up(r, 0), up.cols(), &full(r, gate.cols()));
   }
   return full;
 }
+
+// [a | b] column-wise.
+Matrix<float> concat_cols(const Matrix<float>& a, const Matrix<float>& b) {
+  Matrix<float> out(a.rows(), a.cols() + b.cols());
+  for (std::int64_t r = 0; r < a.rows(); ++r) {
+    std::copy_n(&a(r, 0), a.cols(), &out(r, 0));
+    std::copy_n(&b(r, 0), b.cols(), &out(r, a.cols()));
+  }
+  return out;
+}
+
+// [b | a] from [a | b] (halves of equal width).
+Matrix<float> swap_halves(const Matrix<float>& m) {
+  const std::int64_t half = m.cols() / 2;
+  return concat_cols(m.col_block(half, 2 * half), m.col_block(0, half));
+}
+
+const QuantizedLinear* quant_in(const FfnWeights& w) { return w.quant ? &w.quant->proj_in : nullptr; }
+const QuantizedLinear* quant_out(const FfnWeights& w) { return w.quant ? &w.quant->proj_out : nullptr; }
 }  // namespace
 
 Matrix<float> ffn_allgather(const Matrix<float>& x, const FfnWeights& w, Communicator& comm,
                             DType dtype, FfnTrace* trace, const Kernels& kernels) {
   check_ffn_shapes(x, w);
-  const ColumnParallelLinear proj_in("proj_in", w.w_in, w.b_in, /*gather_output=*/true, comm, dtype,
-                                     w.quant ? &w.quant->proj_in : nullptr, kernels);
-  const ColumnParallelLinear proj_out("proj_out", w.w_out, w.b_out, /*gather_output=*/true, comm,
-                                      dtype, w.quant ? &w.quant->proj_out : nullptr, kernels);
-  RankTensors h = proj_in.forward(replicate(x, comm));
+  const RankTensors xs = replicate(x, comm);
+  RankTensors h;
+  if (!w.activation.gated) {
+    h = ColumnParallelLinear("proj_in", w.w_in, w.b_in, /*gather_output=*/true, comm, dtype, quant_in(w), kernels)
+            .forward(xs);
+  } else {
+    // Before the change: gate and up are two column-parallel layers, each gathered.
+    const std::int64_t n = w.inner();
+    const RankTensors gate = ColumnParallelLinear("proj_in.gate", w.w_in, w.b_in, true, comm, dtype, quant_in(w),
+                                                  kernels, {0, n})
+                                 .forward(xs);
+    const RankTensors up = ColumnParallelLinear("proj_in.up", w.w_in, w.b_in, true, comm, dtype, quant_in(w),
+                                                kernels, {n, 2 * n})
+                               .forward(xs);
+    for (std::size_t i = 0; i < gate.size(); ++i) h.push_back(concat_cols(gate[i], up[i]));
+  }
   if (trace) trace->hidden = h.front();
-  for (auto& t : h) kernels.gelu_tanh_inplace(t, dtype);
-  if (trace) trace->activation = h.front();
-  return proj_out.forward(h).front();
+  RankTensors a;
+  for (const auto& t : h) a.push_back(kernels.activation(t, w.activation, dtype));
+  if (trace) trace->activation = a.front();
+  const ColumnParallelLinear proj_out("proj_out", w.w_out, w.b_out, /*gather_output=*/true, comm, dtype,
+                                      quant_out(w), kernels);
+  return proj_out.forward(a).front();
 }
 
 Matrix<float> ffn_sharded(const Matrix<float>& x, const FfnWeights& w, Communicator& comm,
                           DType dtype, RoundingObserver* observer, FfnTrace* trace,
                           InputScaleScope proj_out_scales, ShardedPathVariant variant, const Kernels& kernels) {
   check_ffn_shapes(x, w);
-  const ColumnParallelLinear proj_in("proj_in", w.w_in, w.b_in, /*gather_output=*/false, comm,
-                                     dtype, w.quant ? &w.quant->proj_in : nullptr, kernels);
-  const RowParallelLinear proj_out("proj_out", w.w_out, w.b_out, /*input_is_parallel=*/true,
-                                   /*reduce_results=*/true, comm, dtype,
-                                   w.quant ? &w.quant->proj_out : nullptr, proj_out_scales,
-                                   variant.bias_on_every_rank, kernels);
-  RankTensors h = proj_in.forward(replicate(x, comm));
-  if (trace) trace->hidden = side_by_side(h);
-  for (auto& t : h) variant.gelu_erf ? cpu::gelu_erf_inplace(t, dtype) : kernels.gelu_tanh_inplace(t, dtype);
-  if (trace) trace->activation = side_by_side(h);
-  return proj_out.forward(h, observer, trace ? &trace->partials : nullptr).front();
+  if ((variant.gate_up_contiguous || variant.gate_up_swapped || variant.act_on_up_half) && !w.activation.gated)
+    throw std::invalid_argument("ffn_sharded: a gate/up fault needs a gated MLP");
+  const RankTensors xs = replicate(x, comm);
+  RankTensors h;
+  if (!w.activation.gated || variant.gate_up_contiguous)
+    h = ColumnParallelLinear("proj_in", w.w_in, w.b_in, /*gather_output=*/false, comm, dtype, quant_in(w), kernels)
+            .forward(xs);
+  else
+    h = MergedColumnParallelLinear("proj_in", w.w_in, w.b_in, comm, dtype, quant_in(w), kernels,
+                                   variant.gate_up_swapped)
+            .forward(xs);
+  if (trace) trace->hidden = w.activation.gated ? logical_layout(h) : side_by_side(h);
+  Activation act = w.activation;
+  if (variant.act_fn) act.fn = *variant.act_fn;
+  RankTensors a;
+  for (const auto& t : h) a.push_back(kernels.activation(variant.act_on_up_half ? swap_halves(t) : t, act, dtype));
+  if (trace) trace->activation = side_by_side(a);
+  const bool stray = !variant.stray_bias.empty();
+  const RowParallelLinear proj_out("proj_out", w.w_out, stray ? variant.stray_bias : std::span<const float>(w.b_out),
+                                   /*input_is_parallel=*/true, /*reduce_results=*/true, comm, dtype, quant_out(w),
+                                   proj_out_scales, variant.bias_on_every_rank || stray, kernels);
+  return proj_out.forward(a, observer, trace ? &trace->partials : nullptr).front();
 }
 
 ReferenceResult ffn_reference(const Matrix<float>& x, const FfnWeights& w) {
@@ -95,8 +153,7 @@ ReferenceResult ffn_reference(const Matrix<double>& x, const FfnWeights& w) {
   };
   // One fp64 weight copy at a time: at LTX-2 dims each is 512 MiB.
   r.hidden = cpu::linear(x, weight(w.w_in, w.quant ? &w.quant->proj_in : nullptr), to_double(w.b_in));
-  r.activation = r.hidden;
-  cpu::gelu_tanh_inplace(r.activation);
+  r.activation = cpu::activation(r.hidden, w.activation);
   r.output = cpu::linear(r.activation, weight(w.w_out, w.quant ? &w.quant->proj_out : nullptr),
                          to_double(w.b_out));
   return r;

@@ -12,23 +12,12 @@
 
 namespace ffn {
 
-// The MLP's activation as the stack computes it: ungated act(proj_in(x)), or gated
-// act(gate(x)) * up(x) with gate and up the two halves of a merged column-parallel linear.
-enum class MlpActivation {
-  gelu_tanh,  // GELU(approximate="tanh")
-  gelu,       // GELU with erf
-  swiglu,     // silu(gate) * up
-  geglu,      // gelu_erf(gate) * up
-};
-std::string_view mlp_activation_name(MlpActivation a);  // "gelu-tanh", "gelu", "swiglu", "geglu"
-bool is_gated(MlpActivation a);
-
 struct ModelFfn {
   std::string_view id;    // the --shape value, e.g. "wan2.2-14b"
   std::string_view name;  // e.g. "Wan 2.2 A14B (both experts)"
   std::int64_t hidden = 0;
   std::int64_t inner = 0;  // gated: of gate and of up, each
-  MlpActivation activation = MlpActivation::gelu_tanh;
+  Activation activation;  // the function and whether gated (the rounding is the run's choice)
   bool bias = true;
   // One block's FFN tensors, {N} the block: proj_in, proj_out; gated: gate, up (or the fused
   // gate_up, gate rows first), down.
@@ -39,12 +28,11 @@ struct ModelFfn {
 
   // The shape the sweep runs (64 tokens, as the LTX-2 presets).
   FfnShape shape() const;
+  // "the MLP's id: hidden -> inner activation, bias", one line for messages.
+  std::string summary() const;
 };
 
 const std::vector<ModelFfn>& model_catalog();
 const ModelFfn* find_model(std::string_view id);
-// Why the harness cannot run this MLP yet (empty when it can): its paths compute an ungated
-// GELU-tanh MLP, with or without biases; gated MLPs and exact GELU are still to come.
-std::string model_not_runnable(const ModelFfn& m);
 
 }  // namespace ffn

@@ -38,7 +38,8 @@ void check_inputs(const std::string& layer, const RankTensors& x, const Communic
 ColumnParallelLinear::ColumnParallelLinear(std::string name, const Matrix<float>& weight,
                                            std::span<const float> bias, bool gather_output,
                                            Communicator& comm, DType dtype,
-                                           const QuantizedLinear* quant, const Kernels& kernels)
+                                           const QuantizedLinear* quant, const Kernels& kernels,
+                                           LogicalRows logical)
     : name_(std::move(name)),
       gather_output_(gather_output),
       comm_(comm),
@@ -46,13 +47,17 @@ ColumnParallelLinear::ColumnParallelLinear(std::string name, const Matrix<float>
       quant_(quant),
       kernels_(kernels) {
   check_bias(name_, bias, weight.rows());
-  const std::int64_t rows = per_rank(name_, "output", weight.rows(), comm.size());
+  const std::int64_t begin = logical.begin, end = logical.end < 0 ? weight.rows() : logical.end;
+  if (begin < 0 || end < begin || end > weight.rows())
+    throw std::invalid_argument(fmt::format("{}: rows [{}, {}) outside the weight's {}", name_, begin, end, weight.rows()));
+  const std::int64_t rows = per_rank(name_, "output", end - begin, comm.size());
   const std::string where = fmt::format("{} (column-parallel, output size {} at tp {})", name_,
-                                        weight.rows(), comm.size());
+                                        end - begin, comm.size());
   for (int r : comm.local_ranks()) {
-    weights_.push_back(weight.row_view(r * rows, (r + 1) * rows));
-    if (quant_) quant_weights_.push_back(rows_of(view_of(quant_->weight), r * rows, (r + 1) * rows, where));
-    biases_.push_back(bias.empty() ? bias : bias.subspan(r * rows, rows));
+    const std::int64_t r0 = begin + r * rows;
+    weights_.push_back(weight.row_view(r0, r0 + rows));
+    if (quant_) quant_weights_.push_back(rows_of(view_of(quant_->weight), r0, r0 + rows, where));
+    biases_.push_back(bias.empty() ? bias : bias.subspan(r0, rows));
   }
 }
 
@@ -68,6 +73,54 @@ RankTensors ColumnParallelLinear::forward(const RankTensors& x) const {
     y.push_back(kernels_.quantized_linear(view_of(xq), quant_weights_[i], biases_[i], dtype_));
   }
   return gather_output_ ? comm_.all_gather_cols(y) : y;
+}
+
+MergedColumnParallelLinear::MergedColumnParallelLinear(std::string name, const Matrix<float>& weight,
+                                                       std::span<const float> bias, Communicator& comm, DType dtype,
+                                                       const QuantizedLinear* quant, const Kernels& kernels,
+                                                       bool swap_halves)
+    : name_(std::move(name)), comm_(comm), dtype_(dtype), quant_(quant), kernels_(kernels) {
+  check_bias(name_, bias, weight.rows());
+  if (weight.rows() % 2 != 0)
+    throw std::invalid_argument(fmt::format("{}: {} rows do not split into gate and up halves", name_, weight.rows()));
+  const std::int64_t n = weight.rows() / 2;
+  const std::int64_t rows = per_rank(name_, "output (of gate and of up, each)", n, comm.size());
+  const std::string where = fmt::format("{} (merged column-parallel, output sizes [{}, {}] at tp {})", name_, n, n,
+                                        comm.size());
+  for (int r : comm.local_ranks()) {
+    // The two halves of this rank's merged parameter: offsets into the fused tensor.
+    std::int64_t first = r * rows, second = n + r * rows;
+    if (swap_halves) std::swap(first, second);
+    Matrix<float> w(2 * rows, weight.cols());
+    std::copy_n(weight.row_view(first, first + rows).data, rows * weight.cols(), w.data());
+    std::copy_n(weight.row_view(second, second + rows).data, rows * weight.cols(), w.data() + rows * weight.cols());
+    weights_.push_back(std::move(w));
+    std::vector<float> b;
+    if (!bias.empty()) {
+      b.assign(bias.begin() + first, bias.begin() + first + rows);
+      b.insert(b.end(), bias.begin() + second, bias.begin() + second + rows);
+    }
+    biases_.push_back(std::move(b));
+    if (quant_) {
+      const QuantizedView q = view_of(quant_->weight);
+      quant_weights_.push_back(stack_rows(rows_of(q, first, first + rows, where), rows_of(q, second, second + rows, where),
+                                          where));
+    }
+  }
+}
+
+RankTensors MergedColumnParallelLinear::forward(const RankTensors& x) const {
+  check_inputs(name_, x, comm_, weights_.front().cols());
+  RankTensors y;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    if (!quant_) {
+      y.push_back(kernels_.linear(x[i], weights_[i], biases_[i], dtype_));
+      continue;
+    }
+    const QuantizedMatrix xq = quantize_input(*quant_, x[i].view(), nullptr, kernels_);
+    y.push_back(kernels_.quantized_linear(view_of(xq), view_of(quant_weights_[i]), biases_[i], dtype_));
+  }
+  return y;
 }
 
 RowParallelLinear::RowParallelLinear(std::string name, const Matrix<float>& weight,

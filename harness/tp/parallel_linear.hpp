@@ -11,15 +11,23 @@
 
 namespace ffn {
 
+// Rows [begin, end) of a checkpoint tensor that form one logical weight: the whole tensor,
+// or the gate or up half of a fused gate_up tensor.
+struct LogicalRows {
+  std::int64_t begin = 0, end = -1;  // end -1: to the last row
+};
+
 // Rank r holds rows [r*out/tp, (r+1)*out/tp) of W [out, in] and the same slice of the bias,
 // and adds its own bias shard. gather_output AllGathers the output columns in rank order.
 class ColumnParallelLinear {
  public:
   // With `quant`, the layer runs the quantized checkpoint instead of `weight`; its weight
-  // scales are sharded with the rows.
+  // scales are sharded with the rows. `rows`: the layer's weight is these rows of `weight`
+  // (and of the bias and the quantized weight), e.g. the gate half of a fused gate_up tensor.
   ColumnParallelLinear(std::string name, const Matrix<float>& weight, std::span<const float> bias,
                        bool gather_output, Communicator& comm, DType dtype,
-                       const QuantizedLinear* quant = nullptr, const Kernels& kernels = cpu_kernels());
+                       const QuantizedLinear* quant = nullptr, const Kernels& kernels = cpu_kernels(),
+                       LogicalRows rows = {});
 
   // x: the full input on every local rank. Returns each local rank's output shard, or the
   // gathered full output with gather_output.
@@ -38,6 +46,34 @@ class ColumnParallelLinear {
   std::vector<MatrixView<float>> weights_;
   std::vector<QuantizedView> quant_weights_;
   std::vector<std::span<const float>> biases_;
+};
+
+// MergedColumnParallelLinear(output_sizes=[n, n], gather_output=False) over a fused [gate; up]
+// weight [2n, in] (gate rows first): each logical weight is sharded on its own, so rank r holds
+// gate rows [r n/tp, (r+1) n/tp) and the same up rows, stacked into one [2n/tp, in] weight,
+// and computes [gate_r | up_r] in one GEMM (the stack's loader: MergedColumnParallelLinear.
+// weight_loader narrows each loaded shard by tp_rank into its offset of the merged parameter).
+// Quantized weights are stacked with their per-row or block scales (one scale per logical
+// weight: quantize_linear's `logical_rows`).
+class MergedColumnParallelLinear {
+ public:
+  // `swap_halves`: an injected fault, the loader puts up where gate belongs ([up_r | gate_r]).
+  MergedColumnParallelLinear(std::string name, const Matrix<float>& weight, std::span<const float> bias,
+                             Communicator& comm, DType dtype, const QuantizedLinear* quant = nullptr,
+                             const Kernels& kernels = cpu_kernels(), bool swap_halves = false);
+
+  // Each local rank's [tokens, 2n/tp] output: [gate_r | up_r].
+  RankTensors forward(const RankTensors& x) const;
+
+ private:
+  std::string name_;
+  Communicator& comm_;
+  DType dtype_;
+  const QuantizedLinear* quant_;
+  const Kernels& kernels_;
+  std::vector<Matrix<float>> weights_;
+  std::vector<QuantizedMatrix> quant_weights_;
+  std::vector<std::vector<float>> biases_;
 };
 
 // Whose rows a row-parallel layer's dynamic input scales cover: the rank-local slice, as

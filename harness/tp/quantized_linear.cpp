@@ -1,5 +1,7 @@
 #include "harness/tp/quantized_linear.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
@@ -17,7 +19,26 @@ float nvfp4_global_scale(float amax) {
 }
 }  // namespace
 
-QuantizedLinear quantize_linear(const Matrix<float>& weight, QuantScheme scheme, float calibration_amax) {
+namespace {
+// Per-tensor scales of each logical weight, as per-row scales of the fused tensor.
+QuantizedMatrix per_logical_tensor(const Matrix<float>& weight, const ScaleLayout& layout, std::int64_t logical_rows) {
+  QuantizedMatrix q;
+  q.format = layout.format;
+  q.values = Matrix<float>(weight.rows(), weight.cols());
+  q.scales = Matrix<float>(weight.rows(), 1);
+  q.block_rows = 1;
+  q.block_cols = std::max<std::int64_t>(weight.cols(), 1);
+  for (std::int64_t r0 = 0; r0 < weight.rows(); r0 += logical_rows) {
+    const QuantizedMatrix part = cpu::quantize(weight.row_view(r0, r0 + logical_rows), layout, 1.0f);
+    std::copy(part.values.values().begin(), part.values.values().end(), q.values.data() + r0 * weight.cols());
+    std::fill_n(q.scales.data() + r0, logical_rows, part.scales(0, 0));
+  }
+  return q;
+}
+}  // namespace
+
+QuantizedLinear quantize_linear(const Matrix<float>& weight, QuantScheme scheme, float calibration_amax,
+                                std::int64_t logical_rows) {
   if (scheme == QuantScheme::none) throw std::invalid_argument("quantize_linear: no scheme");
   const SchemeLayout layout = scheme_layout(scheme);
   QuantizedLinear q;
@@ -28,7 +49,14 @@ QuantizedLinear quantize_linear(const Matrix<float>& weight, QuantScheme scheme,
     for (float v : weight.values()) amax = std::max(amax, std::fabs(v));
     weight_global = nvfp4_global_scale(amax);
   }
-  q.weight = cpu::quantize(weight.view(), layout.weight, weight_global);
+  const bool fused = logical_rows > 0 && logical_rows < weight.rows();
+  if (fused && weight.rows() % logical_rows != 0)
+    throw std::invalid_argument("quantize_linear: the fused weight's rows are not whole logical weights");
+  if (fused && layout.weight.block_rows > 1 && logical_rows % layout.weight.block_rows != 0)
+    throw std::invalid_argument(fmt::format("quantize_linear: logical weights of {} rows are not whole {}-row scale blocks",
+                                            logical_rows, layout.weight.block_rows));
+  q.weight = fused && layout.weight.block_rows == 0 ? per_logical_tensor(weight, layout.weight, logical_rows)
+                                                     : cpu::quantize(weight.view(), layout.weight, weight_global);
   if (layout.static_input) {
     const double qmax = quant_max(layout.input.format);
     q.input_scale = layout.input.two_level ? nvfp4_global_scale(calibration_amax)

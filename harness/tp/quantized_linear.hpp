@@ -20,7 +20,16 @@ struct QuantizedFfn {
 };
 
 // `calibration_amax`: the largest input magnitude seen on the calibration batch.
-QuantizedLinear quantize_linear(const Matrix<float>& weight, QuantScheme scheme, float calibration_amax);
+// `logical_rows` > 0: the weight is a fused tensor of logical weights of that many rows each
+// (gate and up), each quantized with its own scales as a checkpoint holds them. A per-tensor
+// weight scale then becomes one scale per logical weight, held per row: what the stack's
+// loader does for a merged linear when it converts per-tensor scales to per-channel
+// (vLLM model_executor/layers/quantization/utils/w8a8_utils.py, convert_to_channelwise). NVFP4's
+// global scale is shared by the logical weights, as exported checkpoints of merged layers
+// hold it (the loader requires one weight_scale_2 for a merged layer). Weight blocks that
+// straddle two logical weights throw std::invalid_argument.
+QuantizedLinear quantize_linear(const Matrix<float>& weight, QuantScheme scheme, float calibration_amax,
+                                std::int64_t logical_rows = 0);
 
 // Quantizes a rank's input [tokens, k]. `amax`, when given, replaces the rank-local amax of
 // each input row (scales agreed over the TP group); only for whole-row input scales.

@@ -13,9 +13,8 @@ const std::vector<FfnShape>& shape_presets() {
         // The smallest shape whose shards keep 128-element scale blocks whole (tp <= 2).
         {"small", 256, 1024, 8},
     };
-    // Every MLP of the model catalog the paths can compute.
-    for (const ModelFfn& m : model_catalog())
-      if (model_not_runnable(m).empty()) p.push_back(m.shape());
+    // Every MLP of the model catalog.
+    for (const ModelFfn& m : model_catalog()) p.push_back(m.shape());
     return p;
   }();
   return presets;

@@ -1,10 +1,12 @@
 #pragma once
-// Shape presets: the FFN dims of the models under test.
+// Shape presets: the FFN dims and activation of the models under test.
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "kernels/activation.hpp"
 
 namespace ffn {
 
@@ -14,6 +16,7 @@ struct FfnShape {
   std::int64_t inner = 0;  // FFN inner size (proj_in output, proj_out input)
   std::int64_t default_tokens = 0;
   bool bias = true;  // proj_in and proj_out have biases (false: an MLP without any)
+  Activation activation;  // gated: inner is the size of gate and of up, each
 };
 
 const std::vector<FfnShape>& shape_presets();

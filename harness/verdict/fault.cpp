@@ -33,6 +33,21 @@ const std::vector<FaultInfo>& fault_catalog() {
       {Fault::shard_off_by_one, "shard-off-by-one",
        "proj_out's column shards start one column early from rank 1 on (an off-by-one shard boundary)",
        P::sharded, false},
+      {Fault::gate_up_contiguous, "gate-up-contiguous",
+       "the fused gate_up weight is sharded as one contiguous column-parallel tensor (at tp 2 rank 0 gets "
+       "gate only, rank 1 up only) instead of gate and up each on its own",
+       P::sharded, false},
+      {Fault::gate_up_swapped, "gate-up-swapped",
+       "the loader puts each rank's up rows where its gate rows belong in the merged weight, and gate where up "
+       "belongs",
+       P::sharded, false},
+      {Fault::act_wrong_half, "act-wrong-half",
+       "the gated activation kernel takes the second half of its input as the gate: act(up) * gate", P::sharded,
+       false},
+      {Fault::stray_bias, "stray-bias",
+       "a bias the checkpoint does not have (an initialised, never loaded parameter) is added to a no-bias "
+       "MLP's row-parallel proj_out on every rank",
+       P::sharded, false},
       {Fault::control_allreduce_fp32, "control-allreduce-fp32",
        "control, must pass: the partial sums are reduced in fp32 and rounded once (more accurate than the "
        "case's model)",
@@ -59,9 +74,14 @@ std::optional<Fault> parse_fault(std::string_view name) {
   return std::nullopt;
 }
 
-std::string fault_not_applicable(Fault f, int tp, const Precision& p, bool bias) {
+std::string fault_not_applicable(Fault f, int tp, const Precision& p, bool bias, bool gated) {
   if (f == Fault::bias_every_rank && !bias) return "the MLP has no bias to add on every rank";
-  if (f == Fault::none || f == Fault::gelu_exact || f == Fault::token_dropped) return {};
+  if (f == Fault::stray_bias && bias) return "the MLP has a bias of its own: a stray one needs an MLP without bias";
+  const bool gate_up = f == Fault::gate_up_contiguous || f == Fault::gate_up_swapped || f == Fault::act_wrong_half;
+  if (gate_up && !gated) return "the MLP is not gated: it has no gate and up halves";
+  if (f == Fault::none || f == Fault::gelu_exact || f == Fault::token_dropped || f == Fault::stray_bias ||
+      f == Fault::gate_up_swapped || f == Fault::act_wrong_half)
+    return {};
   if (tp == 1) return "tp 1 shards nothing and reduces nothing";
   const SchemeLayout layout = scheme_layout(p.scheme);
   const bool per_tensor_weight = p.quantized() && layout.weight.block_rows == 0 && layout.weight.block_cols == 0;
@@ -85,6 +105,12 @@ std::string fault_not_applicable(Fault f, int tp, const Precision& p, bool bias)
       return {};
     case Fault::allreduce_fp16:
       if (p.activation != DType::bf16) return fmt::format("{}: the activations are not bf16", p.name);
+      return {};
+    case Fault::gate_up_contiguous:
+      if (p.quantized() && layout.weight.block_rows > 1)
+        return fmt::format("{}: the contiguous shard cuts the fused weight's scale blocks elsewhere than the merged "
+                           "layer; the loader refuses it",
+                           p.name);
       return {};
     default: return {};
   }

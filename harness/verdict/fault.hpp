@@ -23,6 +23,10 @@ enum class Fault {
   allreduce_fp16,        // AllReduce in fp16 where the activations are bf16
   token_dropped,         // one token dropped: later tokens shift up, a zero token pads the end
   shard_off_by_one,      // proj_out's column shards start one column early from rank 1 on
+  gate_up_contiguous,    // the fused gate_up weight sharded as one contiguous column-parallel tensor
+  gate_up_swapped,       // the loader puts up where gate belongs in the merged weight
+  act_wrong_half,        // the gated activation takes the up half as its gate
+  stray_bias,            // a bias (never loaded) added to a no-bias MLP's row-parallel output on every rank
   // Negative controls: correct implementations the harness must accept.
   control_allreduce_fp32,   // partial sums reduced in fp32, one rounding (more accurate)
   control_allreduce_exact,  // the AllReduce is the `exact` model whatever the case's model
@@ -49,7 +53,8 @@ std::optional<Fault> parse_fault(std::string_view name);
 // Why the fault cannot occur in a case of this tp and precision (nothing is sharded at tp 1,
 // an FP8 per-tensor scale needs a per-tensor FP8 checkpoint, a scale block a reshape or a
 // shifted slice would cut is refused by the loader...); empty when it applies.
-// `bias`: the MLP has biases (a bias fault cannot occur in one without).
-std::string fault_not_applicable(Fault f, int tp, const Precision& precision, bool bias = true);
+// `bias`: the MLP has biases (a bias fault cannot occur in one without, a stray bias only
+// there); `gated`: a gated MLP (the gate/up faults need one).
+std::string fault_not_applicable(Fault f, int tp, const Precision& precision, bool bias = true, bool gated = false);
 
 }  // namespace ffn

@@ -11,10 +11,6 @@
 
 namespace ffn {
 
-ShardedPathVariant sharded_variant(Fault fault) {
-  return {.bias_on_every_rank = fault == Fault::bias_every_rank, .gelu_erf = fault == Fault::gelu_exact};
-}
-
 namespace {
 
 // A full [rows, cols] tensor whose column shards, taken the correct way, are what the faulty
@@ -136,10 +132,24 @@ FaultedInputs::FaultedInputs(Fault fault, const FfnInputs& inputs, Communicator&
     case Fault::allreduce_fp16:
     case Fault::control_allreduce_fp32:
     case Fault::control_allreduce_exact: comm_ = std::make_unique<FaultyCommunicator>(comm, fault); break;
+    case Fault::stray_bias:
+      // What an unloaded nn.Linear-style bias holds: its initialisation, U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+      stray_bias_ = linear_init_values(inputs.weights.dim(), inputs.weights.inner(), 0, "proj_out.stray_bias",
+                                       DType::bf16);
+      break;
     case Fault::none:
     case Fault::bias_every_rank:  // put in by ffn_sharded itself
-    case Fault::gelu_exact: break;
+    case Fault::gelu_exact:
+    case Fault::gate_up_contiguous:
+    case Fault::gate_up_swapped:
+    case Fault::act_wrong_half: break;
   }
+  variant_ = {.bias_on_every_rank = fault == Fault::bias_every_rank,
+              .act_fn = fault == Fault::gelu_exact ? std::optional(ActFn::gelu) : std::nullopt,
+              .gate_up_contiguous = fault == Fault::gate_up_contiguous,
+              .gate_up_swapped = fault == Fault::gate_up_swapped,
+              .act_on_up_half = fault == Fault::act_wrong_half,
+              .stray_bias = stray_bias_};
 }
 
 }  // namespace ffn

@@ -12,10 +12,6 @@
 
 namespace ffn {
 
-// The departures of the sharded path a fault puts in the path itself (bias_every_rank,
-// gelu_exact); none for every other fault.
-ShardedPathVariant sharded_variant(Fault fault);
-
 // What the faulted path computes from: the case's inputs as the faulty loader or scheduler
 // hands them over, and its communicator. Holds the originals by reference where the fault
 // leaves them alone.
@@ -26,6 +22,9 @@ class FaultedInputs {
   const Matrix<float>& x(FaultedPath p) const { return p == path_ && x_ ? *x_ : inputs_.x; }
   const FfnWeights& weights(FaultedPath p) const { return p == path_ && weights_ ? *weights_ : inputs_.weights; }
   Communicator& comm(FaultedPath p) const { return p == path_ && comm_ ? *comm_ : base_comm_; }
+  // The departures of the sharded path the fault puts in the path itself (a bias on every
+  // rank, another activation, gate/up mix-ups, a stray bias); none for every other fault.
+  const ShardedPathVariant& variant() const { return variant_; }
 
  private:
   FaultedPath path_;
@@ -34,6 +33,8 @@ class FaultedInputs {
   std::optional<Matrix<float>> x_;
   std::optional<FfnWeights> weights_;
   std::unique_ptr<Communicator> comm_;
+  std::vector<float> stray_bias_;
+  ShardedPathVariant variant_;
 };
 
 }  // namespace ffn

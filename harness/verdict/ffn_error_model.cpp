@@ -7,6 +7,7 @@
 #include <limits>
 #include <span>
 
+#include "kernels/cpu/activation.hpp"
 #include "kernels/cpu/gemm.hpp"
 
 namespace ffn {
@@ -61,6 +62,21 @@ std::int64_t extra_roundings(const QuantizedLinear* q, std::int64_t k) {
 
 }  // namespace
 
+double activation_error_bound(const Activation& act, DType dtype, double g, double b_g, double f_abs, double u,
+                              double b_u, const ErrorModelConstants& c) {
+  // f at the computed input: |f(g^) - f(g)| <= L b_g; evaluated in fp32: + E u32 (|f(g^)| + |g^|).
+  const double f_shift = c.act_max_slope * b_g;
+  double b_f = f_shift + c.act_eval_error * k_u32 * (f_abs + f_shift + g + b_g);
+  if (!act.gated) return b_f + rounding_error_bound(dtype, f_abs + b_f);
+  // native: f's output rounded to the dtype before the product.
+  if (act.rounding == ActRounding::native) b_f += rounding_error_bound(dtype, f_abs + b_f);
+  // |f^ u^ - f u| <= b_f (u + b_u) + |f| b_u; the fp32 product rounds once more, then the dtype.
+  const double b_product = b_f * (u + b_u) + f_abs * b_u;
+  const double product = (f_abs + b_f) * (u + b_u);
+  const double b_fp32 = k_u32 * product;
+  return b_product + b_fp32 + rounding_error_bound(dtype, product + b_fp32);
+}
+
 FfnErrorTerms ffn_error_terms(const Matrix<float>& x, const FfnWeights& w,
                               const ReferenceResult& ref, DType dtype, const ErrorModelConstants& c) {
   const std::int64_t tokens = x.rows(), inner = w.inner(), dim = w.dim();
@@ -82,19 +98,25 @@ FfnErrorTerms ffn_error_terms(const Matrix<float>& x, const FfnWeights& w,
 
   // Rows [0, T): a^2 (the proj_out products); [T, 2T): (b_a + b_q)^2, the bound on the error
   // of the quantized activation against the exact one; [2T, 3T): b_q^2 alone.
+  const bool gated = w.activation.gated;
   Matrix<float> stacked(3 * tokens, inner);
   Matrix<double> activation_bound(tokens, inner);
   for (std::int64_t t = 0; t < tokens; ++t)
     for (std::int64_t k = 0; k < inner; ++k) {
-      // Exact values h, a; each computed value is the exact one plus the errors bounded
-      // before it, and each rounding errs by at most u times the value it rounds.
-      const double h = std::fabs(ref.hidden(t, k)), a = std::fabs(ref.activation(t, k));
-      const double acc = c.lambda_hidden * std::sqrt(accumulation_sq(dim + extra_in, in_terms_sq(t, k), h) +
-                                                      x_quant_sq(t, k));
-      const double b_hidden = acc + rounding_error_bound(dtype, h + acc);
-      const double eval = c.gelu_eval_error * k_u32 * (a + h + b_hidden);
-      const double a_computed = a + c.gelu_max_slope * b_hidden + eval;
-      const double b_act = c.gelu_max_slope * b_hidden + eval + rounding_error_bound(dtype, a_computed);
+      // Exact values h (gate), u (up), a; each computed value is the exact one plus the errors
+      // bounded before it, and each rounding errs by at most u times the value it rounds.
+      const auto hidden_error = [&](std::int64_t col) {
+        const double h = std::fabs(ref.hidden(t, col));
+        const double acc = c.lambda_hidden * std::sqrt(accumulation_sq(dim + extra_in, in_terms_sq(t, col), h) +
+                                                        x_quant_sq(t, col));
+        return acc + rounding_error_bound(dtype, h + acc);
+      };
+      const double g = std::fabs(ref.hidden(t, k)), b_g = hidden_error(k);
+      const double u = gated ? std::fabs(ref.hidden(t, inner + k)) : 1.0, b_u = gated ? hidden_error(inner + k) : 0.0;
+      const double a = std::fabs(ref.activation(t, k));
+      const double f_abs = gated ? std::fabs(cpu::act(w.activation.fn, ref.hidden(t, k))) : a;
+      const double b_act = activation_error_bound(w.activation, dtype, g, b_g, f_abs, u, b_u, c);
+      const double a_computed = a + b_act;
       // The bound was taken at the exact activation; the computed one is larger by at most
       // a_computed - a, which adds at most u_q (a_computed - a) to its quantization error.
       const double b_quant = a_quant(t, k) + u_quant * (a_computed - a);

@@ -24,10 +24,18 @@ class BudgetObserver final : public RoundingObserver {
 
 // Constants of the model (ERROR_MODEL.md says where each comes from).
 struct ErrorModelConstants {
-  double gelu_max_slope = 1.13;    // max |gelu_tanh'(x)| = 1.1289...
-  double gelu_eval_error = 8.0;    // |gelu_f32 - gelu| <= 8 u32 (|gelu| + |x|)
-  double lambda_hidden = 8.0;      // probabilistic bound on proj_in's fp32 accumulation
+  // max |f'(x)| of every activation function: gelu-tanh 1.12899, gelu 1.12890, silu 1.09984.
+  double act_max_slope = 1.13;
+  double act_eval_error = 8.0;  // |f_f32(x) - f(x)| <= 8 u32 (|f(x)| + |x|) for every f
+  double lambda_hidden = 8.0;   // probabilistic bound on proj_in's fp32 accumulation
 };
+
+// Bound on a computed activation's error against the exact one, from bounds on its inputs'
+// errors (ERROR_MODEL.md, "The activation"). g (and u when gated) are the exact inputs'
+// magnitudes, b_g and b_u bounds on the computed inputs' errors; `f_abs` = |f(g)|. Includes the
+// fp32 evaluation, the product and the roundings to `dtype` that `a.rounding` puts in.
+double activation_error_bound(const Activation& a, DType dtype, double g, double b_g, double f_abs, double u,
+                              double b_u, const ErrorModelConstants& constants = {});
 
 // Terms that depend only on the inputs: every magnitude is taken from the fp64 reference,
 // so the terms are the same for every tp, path and backend (a GEMM kernel that rounds
@@ -40,7 +48,7 @@ struct FfnErrorTerms {
   // sum_k w_jk^2 q_k^2, q_k bounding the quantization error of proj_out's input a_k with the
   // scales of the whole row; zero without quantization.
   Matrix<double> input_quant_sq;
-  // Per (token, inner element): the bound on the computed GELU output's error against the
+  // Per (token, inner element): the bound on the computed activation's error against the
   // exact activation (b_a in ERROR_MODEL.md), for checking each path's activations.
   Matrix<double> activation_bound;
   std::int64_t extra_out_roundings = 0;      // fp32 roundings of proj_out beyond the K adds
@@ -74,7 +82,7 @@ ErrorBudget activation_difference_budget(const Matrix<float>& a, const Matrix<fl
 // quantization errors of the same activation stay in the difference: each at most the
 // whole-row bound q_k (a shard's scale is never larger), together (2 q_k)^2 per term.
 ErrorBudget input_scale_budget(const FfnErrorTerms& terms);
-// Hard bounds on a path's GELU output against the reference activation (activation_bound).
+// Hard bounds on a path's activation output against the reference activation (activation_bound).
 ErrorBudget activation_budget(const FfnErrorTerms& terms);
 // A path's budget against the fp64 reference: its output side plus the upstream errors.
 ErrorBudget reference_budget(ErrorBudget path, const FfnErrorTerms& terms);

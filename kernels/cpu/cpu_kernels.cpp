@@ -1,4 +1,4 @@
-#include "kernels/cpu/gelu.hpp"
+#include "kernels/cpu/activation.hpp"
 #include "kernels/cpu/linear.hpp"
 #include "kernels/cpu/quantize.hpp"
 #include "kernels/kernels.hpp"
@@ -12,7 +12,9 @@ class CpuKernels final : public Kernels {
   Matrix<float> linear(MatrixView<float> x, MatrixView<float> w, std::span<const float> bias, DType out) const override {
     return cpu::linear(x, w, bias, out);
   }
-  void gelu_tanh_inplace(Matrix<float>& m, DType out) const override { cpu::gelu_tanh_inplace(m, out); }
+  Matrix<float> activation(const Matrix<float>& h, const Activation& a, DType out) const override {
+    return cpu::activation(h, a, out);
+  }
   QuantizedMatrix quantize(MatrixView<float> x, const ScaleLayout& layout, float global_scale,
                                 const Matrix<float>* amax) const override {
     return cpu::quantize(x, layout, global_scale, amax);

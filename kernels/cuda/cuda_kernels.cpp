@@ -1,6 +1,6 @@
 #include "kernels/cuda/cuda_kernels.hpp"
 
-#include "kernels/cuda/gelu.hpp"
+#include "kernels/cuda/activation.hpp"
 #include "kernels/cuda/quantize.hpp"
 
 namespace ffn::cuda {
@@ -9,7 +9,9 @@ Matrix<float> CudaKernels::linear(MatrixView<float> x, MatrixView<float> w, std:
                                   DType out) const {
   return cuda::linear(x, w, bias, out, fp32_math_);
 }
-void CudaKernels::gelu_tanh_inplace(Matrix<float>& m, DType out) const { cuda::gelu_tanh_inplace(m, out); }
+Matrix<float> CudaKernels::activation(const Matrix<float>& h, const Activation& a, DType out) const {
+  return cuda::activation(h, a, out);
+}
 QuantizedMatrix CudaKernels::quantize(MatrixView<float> x, const ScaleLayout& layout, float global_scale,
                                            const Matrix<float>* amax) const {
   return cuda::quantize(x, layout, global_scale, amax);

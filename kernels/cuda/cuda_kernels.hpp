@@ -11,7 +11,7 @@ class CudaKernels final : public Kernels {
   explicit CudaKernels(Fp32Math fp32_math = Fp32Math::strict) : fp32_math_(fp32_math) {}
   std::string_view name() const override { return "cuda"; }
   Matrix<float> linear(MatrixView<float> x, MatrixView<float> w, std::span<const float> bias, DType out) const override;
-  void gelu_tanh_inplace(Matrix<float>& m, DType out) const override;
+  Matrix<float> activation(const Matrix<float>& h, const Activation& a, DType out) const override;
   QuantizedMatrix quantize(MatrixView<float> x, const ScaleLayout& layout, float global_scale,
                                 const Matrix<float>* amax) const override;
   QuantizedMatrix quantize_static(MatrixView<float> x, QuantFormat format, float scale) const override;

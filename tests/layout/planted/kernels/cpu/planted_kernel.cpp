@@ -1,3 +1,3 @@
 // Planted: a reference kernel reaching into the harness.
 #include "harness/tp/precision.hpp"
-#include "kernels/cpu/gelu.hpp"
+#include "kernels/cpu/activation.hpp"

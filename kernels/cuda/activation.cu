@@ -1,4 +1,4 @@
-#include "kernels/cuda/gelu_device.hpp"
+#include "kernels/cuda/activation_device.hpp"
 
 #include <stdexcept>
 
@@ -18,12 +18,39 @@ __device__ float gelu_tanh_f32(float x) {
   return __fmul_rn(__fmul_rn(0.5f, x), __fadd_rn(1.0f, tanhf(inner)));
 }
 
+__device__ float act_f32(int fn, float x) {
+  switch (fn) {
+    case 0: return gelu_tanh_f32(x);
+    case 1: {
+      const float e = erff(__fmul_rn(x, static_cast<float>(0.70710678118654752440084436210485)));
+      return __fmul_rn(__fmul_rn(x, 0.5f), __fadd_rn(1.0f, e));
+    }
+    default: return __fdiv_rn(x, __fadd_rn(1.0f, expf(-x)));
+  }
+}
+
 // The rounded value goes back into the same storage: float storage keeps the value on the
 // dtype's grid, bf16/fp16 storage holds it exactly.
 template <class T>
 __global__ void gelu_kernel(T* v, std::size_t n, DType dtype) {
   for (std::size_t i = blockIdx.x * std::size_t{blockDim.x} + threadIdx.x; i < n; i += std::size_t{gridDim.x} * blockDim.x)
     store_from_float(v, i, round_to_grid(gelu_tanh_f32(load_as_float(v, i)), dtype));
+}
+
+__global__ void activation_kernel(const float* h, float* y, std::int64_t rows, std::int64_t m, DeviceActivation a,
+                                  DType out) {
+  const std::size_t n = static_cast<std::size_t>(rows) * static_cast<std::size_t>(m);
+  const std::int64_t in_cols = a.gated ? 2 * m : m;
+  for (std::size_t i = blockIdx.x * std::size_t{blockDim.x} + threadIdx.x; i < n; i += std::size_t{gridDim.x} * blockDim.x) {
+    const std::int64_t t = static_cast<std::int64_t>(i) / m, k = static_cast<std::int64_t>(i) % m;
+    const float f = act_f32(a.fn, h[t * in_cols + k]);
+    if (!a.gated) {
+      y[i] = round_to_grid(f, out);
+      continue;
+    }
+    const float gate_act = a.native ? round_to_grid(f, out) : f;
+    y[i] = round_to_grid(__fmul_rn(gate_act, h[t * in_cols + m + k]), out);
+  }
 }
 
 template <class T>
@@ -45,8 +72,12 @@ void gelu_tanh_device(void* values, std::size_t count, DType dtype, cudaStream_t
   throw std::invalid_argument("cuda::gelu: the CUDA backend has no fp64 tensors");
 }
 
-void gelu_tanh_rounded_device(float* values, std::size_t count, DType out, cudaStream_t stream) {
-  launch(values, count, out, stream);
+void activation_rounded_device(const float* h, float* y, std::int64_t rows, std::int64_t m, DeviceActivation a,
+                               DType out, cudaStream_t stream) {
+  const std::size_t n = static_cast<std::size_t>(rows) * static_cast<std::size_t>(m);
+  if (n == 0) return;
+  activation_kernel<<<std::min(blocks_for(n, 256), 65535u), 256, 0, stream>>>(h, y, rows, m, a, out);
+  check_launch("activation_kernel");
 }
 
 }  // namespace ffn::cuda
