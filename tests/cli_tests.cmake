@@ -123,7 +123,7 @@ ffn_cli_test(run_help EXIT 0 STDOUT "Usage: ffn-parity run .*--allreduce" ARGS r
 ffn_cli_test(version EXIT 0
              STDOUT "^ffn-parity ${PROJECT_VERSION} \\(commit ([0-9a-f]+(-dirty)?|unknown)\\)\nbuilt with: CUDA backend (yes|no), MPI (yes|no), NCCL (yes|no)\nlibraries: OpenBLAS [^\n]*, HDF5 [0-9.]+, OpenCV [0-9.]+$"
              ARGS --version)
-ffn_cli_test(list_shapes EXIT 0 STDOUT "^# shape +dim +inner +tokens\n  tiny +64 +256 +8\n.*  ltx2-video +4096 +16384 +64\n"
+ffn_cli_test(list_shapes EXIT 0 STDOUT "^# shape +dim +inner +tokens +act +bias\n  tiny +64 +256 +8 +gelu-tanh +yes\n.*  ltx2-video +4096 +16384 +64 +gelu-tanh +yes\n.*  flux2 +6144 +18432 +64 +swiglu +no\n"
              ARGS list shapes)
 ffn_cli_test(list_precisions EXIT 0 STDOUT "^fp32 +fp32 weights and activations\n.*\nnvfp4 +E2M1 values" ARGS list precisions)
 ffn_cli_test(list_allreduce EXIT 0 STDOUT "^ring +NCCL ring: .*\nexact +fp64 sum, one rounding" ARGS list allreduce)
@@ -138,7 +138,7 @@ ffn_cli_test(frames_without_subcommand EXIT 2
              STDERR "^ffn-parity frames: error: no subcommand given \\(expected one of: compare, bless\\)$"
              ARGS frames)
 ffn_cli_test(list_models EXIT 0
-             STDOUT "^# model .*\n  wan2.1-1.3b +1536 +8960 gelu-tanh yes +1,2,4 +yes \\(--shape\\) .*\n  z-image +3840 +10240 swiglu +no +1,2 +not yet "
+             STDOUT "^# model +hidden +inner +act +gated +bias +tp .*\n  wan2.1-1.3b +1536 +8960 gelu-tanh +no +yes +1,2,4 +blocks.*\n  z-image +3840 +10240 swiglu +yes +no +1,2 +layers.*\n  ernie-image +4096 +12288 geglu +yes +no +1,2,4,8 "
              ARGS list models)
 # An MLP without bias (LTX-2.5's video FFN): every case passes; a bias fault cannot occur in it.
 ffn_cli_test(nobias_model EXIT 0 STDOUT "\n   8 +bf16 +ring [^\n]*PASS\n4 passed, 0 failed$"
@@ -243,3 +243,37 @@ ffn_cli_test(false_alarms_zero_seeds EXIT 2 STDERR "^ffn-parity false-alarms: er
              ARGS false-alarms --seeds 0)
 ffn_cli_test(false_alarms_bad_tp EXIT 2 STDERR "^ffn-parity false-alarms: error: --tp: 3 does not divide "
              ARGS false-alarms --seeds 1 --tp 3)
+# Model selection: --model (one, several, all), --dims with --activation/--gated/--no-bias, and
+# every conflicting or incomplete combination refused in one line.
+ffn_cli_test(model_gated EXIT 0 STDOUT "shape z-image \\(dim 3840, inner 10240\\).*\n   2 +bf16 +ring [^\n]*PASS\n2 passed, 0 failed$"
+             ARGS run --model z-image --tokens 2 --precision bf16)
+ffn_cli_test(model_several EXIT 0
+             STDOUT "shape hunyuan3d .*2 passed, 0 failed\n\n# ffn-parity [^\n]*shape z-image .*2 passed, 0 failed\n\nmodels: 2 of 2 passed$"
+             ARGS run --model hunyuan3d,z-image --tokens 1 --tp 1,2 --precision bf16)
+ffn_cli_test(dims_geglu_native EXIT 0 STDOUT "shape dims-128x256-geglu-nobias \\(dim 128, inner 256\\).*6 passed, 0 failed$"
+             ARGS run --dims 128,256 --activation gelu --gated --no-bias --act-rounding native --tokens 4 --tp 1,2,4 --precision bf16,fp16)
+ffn_cli_error(model_unknown "--model: gpt-5: not in the model catalog \\(`ffn-parity list models`\\)$"
+              run --model gpt-5)
+ffn_cli_error(model_all_in_list "--model: all stands alone, not in a list$" run --model flux2,all)
+ffn_cli_error(model_and_shape "--shape, --model and --dims each name the MLP: give one of them$"
+              run --model flux2 --shape tiny)
+ffn_cli_error(activation_without_dims "--activation: describes the MLP of --dims; a shape or model has its own$"
+              run --model flux2 --activation silu)
+ffn_cli_error(gated_twice "--gated: --activation swiglu is gated already$" run --dims 64,128 --activation swiglu --gated)
+ffn_cli_error(dims_zero "--dims: 0,128: sizes must be positive$" run --dims 0,128)
+ffn_cli_error(several_models_json "--format json: one model at a time \\(2 models given\\); run one invocation per model, as ci/nightly-multi-gpu.sh does$"
+              run --model flux2,z-image --format json)
+ffn_cli_test(golden_several_models EXIT 2
+             STDERR "^ffn-parity golden bless: error: --model: 2 models given; this command takes one at a time$"
+             ARGS golden bless --model flux2,z-image --output ${CMAKE_CURRENT_BINARY_DIR}/never.h5)
+ffn_cli_error(gate_fault_ungated "--inject: no injected fault applies to any case \\([^:]*: the MLP is not gated: it has no gate and up halves\\)$"
+              run --shape tiny --inject gate-up-swapped)
+ffn_cli_error(stray_bias_biased "--inject: no injected fault applies to any case \\([^:]*: the MLP has a bias of its own: a stray one needs an MLP without bias\\)$"
+              run --shape tiny --inject stray-bias)
+# The gate/up and no-bias faults are detected at tp 2 on a gated MLP without bias; the control passes.
+ffn_cli_test(gated_faults EXIT 1
+             STDOUT "# injected faults: 8 detected, 0 missed, 0 not applicable; controls: 1 passed, 0 failed\n"
+             ARGS run --dims 64,128 --activation swiglu --no-bias --tokens 4 --tp 2 --precision bf16,fp8-dynamic
+                  --inject gate-up-contiguous,gate-up-swapped,act-wrong-half,stray-bias,control-allreduce-exact)
+ffn_cli_error(weights_with_model "--model with --weights: the catalog's tensor names are not read from checkpoints yet; name the tensors with --tensor-map \\(an LTX-2 FFN needs none\\)$"
+              run --weights ${CMAKE_CURRENT_BINARY_DIR}/never.safetensors --layer 0 --model flux2)

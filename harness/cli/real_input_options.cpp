@@ -34,11 +34,14 @@ void add_real_input_options(CLI::App* cmd, RealInputOptions& o) {
       "With --weights: the FFN input x (and output y, when captured) of the block, from a capture file "
       "(harness/inputs/capture_ffn_activations.py); --tokens keeps the first N tokens");
   for (CLI::Option* opt : {layer, stream, prefix, map, activations}) opt->needs(weights);
-  for (const char* generated : {"--shape", "--outliers", "--outlier-scale", "--frames"})
+  for (const char* generated : {"--shape", "--dims", "--activation", "--gated", "--no-bias", "--outliers", "--outlier-scale", "--frames"})
     if (CLI::Option* other = cmd->get_option_no_throw(generated)) weights->excludes(other);
 }
 
 RealRun plan_real_run(const SweepOptions& so, const RealInputOptions& o) {
+  if (!so.models.empty())
+    throw std::invalid_argument("--model with --weights: the catalog's tensor names are not read from checkpoints yet; "
+                                "name the tensors with --tensor-map (an LTX-2 FFN needs none)");
   if (o.layer < 0) throw std::invalid_argument("--weights: --layer N is required (the transformer block to take)");
   RealInputSpec spec;
   spec.weights = o.weights;

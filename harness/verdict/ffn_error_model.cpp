@@ -88,7 +88,7 @@ FfnErrorTerms ffn_error_terms(const Matrix<float>& x, const FfnWeights& w,
   const Matrix<float> in_terms_sq = cpu::gemm_xwt(squared(x), w_in_sq);
   // Quantizing x errs independently per element: spread by proj_in as a sum of squares.
   const Matrix<float> x_quant_sq =
-      q_in ? cpu::gemm_xwt(squared(input_quantization_bound(q_in, x)), w_in_sq) : Matrix<float>(tokens, inner);
+      q_in ? cpu::gemm_xwt(squared(input_quantization_bound(q_in, x)), w_in_sq) : Matrix<float>(tokens, w_in.rows());
 
   // The activation the paths quantize for proj_out, as the reference sees it.
   const Matrix<float> a_ref = convert<float>(ref.activation);
