@@ -43,11 +43,10 @@ char cell(const CaseResult& faulted, const CaseResult& correct) {
   return distance(got, right_d) > distance(right, ref) ? 'm' : '~';
 }
 
-}  // namespace
-
-TEST_CASE("faults: every injected fault is detected wherever it changes the result; the controls pass",
-          "[faults]") {
-  const FfnShape shape = *find_shape("tiny");
+// Runs every fault in every precision and tp on `shape`, prints the matrix and checks it.
+// `known_gaps`: precisions whose misses are a documented limit of the budgets
+// (ERROR_MODEL.md, "What the injected faults show"), printed but not failed.
+void check_detection_matrix(const FfnShape& shape, const std::set<std::string>& known_gaps = {}) {
   std::vector<CaseConfig> cases;
   std::vector<std::pair<Precision, int>> columns;
   for (const Precision& p : precision_presets())
@@ -80,7 +79,7 @@ TEST_CASE("faults: every injected fault is detected wherever it changes the resu
   }
 
   // fault x (precision x tp 1,2,4,8)
-  std::string header = fmt::format("{:<24}", "fault \\ precision, tp");
+  std::string header = fmt::format("{}: {}\n{:<24}", shape.name, activation_name(shape.activation), "fault \\ precision, tp");
   for (const Precision& p : precision_presets()) header += fmt::format(" {:>7.7}", p.name);
   std::string text = header + "\n" + fmt::format("{:<24}", "") ;
   for (std::size_t i = 0; i < precision_presets().size(); ++i) text += "    1248";
@@ -96,7 +95,7 @@ TEST_CASE("faults: every injected fault is detected wherever it changes the resu
         const char c = it == matrix.end() ? '-' : it->second;
         text += c;
         ++counts[c];
-        if (c == 'm') misses.insert(fmt::format("{} {} tp {}", f.name, p.name, tp));
+        if (c == 'm' && !known_gaps.count(p.name)) misses.insert(fmt::format("{} {} tp {}", f.name, p.name, tp));
       }
     }
     text += "\n";
@@ -108,10 +107,24 @@ TEST_CASE("faults: every injected fault is detected wherever it changes the resu
   fmt::print("{}", text);
   INFO(text);
   INFO(fmt::format("missed: {}", fmt::join(misses, ", ")));
-  CHECK(counts['m'] == 0);
+  CHECK(misses.empty());
   CHECK(counts['X'] == 0);
   CHECK(counts['D'] > 0);
   CHECK(counts['P'] > 0);
+}
+
+}  // namespace
+
+TEST_CASE("faults: every injected fault is detected wherever it changes the result; the controls pass",
+          "[faults]") {
+  check_detection_matrix(*find_shape("tiny"));
+}
+
+TEST_CASE("faults on a gated MLP without bias (SwiGLU): the gate/up and stray-bias faults too", "[faults]") {
+  // NVFP4 (E2M1, unit roundoff 2^-2) on a gated MLP: the activation bound multiplies two proj_in
+  // bounds that already hold 8 standard deviations of the input quantization error, wider than
+  // the gate/up values themselves, so a mix-up of rows or halves hides inside it. Left open.
+  check_detection_matrix({"tiny-swiglu-nobias", 64, 256, 8, false, Activation{ActFn::silu, true}}, {"nvfp4"});
 }
 
 TEST_CASE("faults: a fault that cannot occur is reported as not applicable, with the reason", "[faults]") {
