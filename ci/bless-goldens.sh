@@ -15,3 +15,10 @@ common=(--tp 1,2,4,8 --precision fp32,bf16,fp16 --allreduce ring,oneshot --seed 
   --allreduce ring,oneshot --seed 0 --inputs seeded -o goldens/small-quant.h5 "$@"
 "$bin" golden bless --shape tiny --tp 1,2,4 --precision bf16,fp8-dynamic,nvfp4 --seed 0 --inputs full \
   --frames --patch 8 -o goldens/tiny-frames.h5 "$@"
+# MLPs of the model catalog beyond LTX-2 (issue 16): two gated without bias, one ungated with
+# bias, LTX-2.5's video FFN without bias; 2 tokens at full dims, bf16, at the tp sizes each
+# model's stack allows.
+for model in flux2 z-image wan2.1-1.3b ltx2-video-nobias; do
+  "$bin" golden bless --model "$model" --tokens 2 --precision bf16 --allreduce ring --seed 0 --inputs seeded \
+    -o "goldens/$model.h5" "$@"
+done
