@@ -17,7 +17,7 @@
 #   PRECISIONS   comma-separated (default: all of them; the CPU-side kernels emulate every
 #                scheme, so every one runs whatever the GPU generation)
 #   MODELS       comma-separated models of the catalog (`ffn-parity list models`) or shape
-#                presets (default: all, every model the harness runs)
+#                presets (default: all, every model of the catalog)
 #   TOKENS       the token count (default 64)
 #   GOLDENS      space-separated golden files (default: goldens/*.h5 but the frame goldens,
 #                whose rollouts run in one process and stay with ci/parity-job.sh)
@@ -45,8 +45,9 @@ if [ ! -x "$bin" ]; then
 fi
 mkdir -p "$out" || fail "cannot create $out"
 
-# The catalog's runnable models with the tp sizes their stack allows: "id 1,2,4" per line.
-catalog=$("$bin" list models | awk '$2 ~ /^[0-9]+$/ && $7 == "yes" { print $1, $6 }') ||
+# The catalog's models with the tp sizes their stack allows: "id 1,2,4" per line (`list models`:
+# model hidden inner act gated bias tp ...).
+catalog=$("$bin" list models | awk '$2 ~ /^[0-9]+$/ { print $1, $7 }') ||
   fail "$bin list models failed"
 models="${MODELS:-all}"
 [ "$models" = all ] && models=$(awk '{ print $1 }' <<<"$catalog" | paste -sd, -)

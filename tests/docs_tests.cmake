@@ -37,6 +37,7 @@ ffn_schema_bless(quantized NONE golden bless --shape small --tp 1,2 --allreduce 
                  --precision fp8-static,fp8-dynamic,fp8-dynamic-tensor,fp8-block,int8,nvfp4)
 ffn_schema_bless(frames NONE golden bless --shape tiny --tp 1,2 --precision bf16 --frames)
 ffn_schema_bless(nobias NONE golden bless --shape ltx2-video-nobias --tokens 2 --tp 1,2 --precision bf16)
+ffn_schema_bless(gated NONE golden bless --dims 64,128 --activation swiglu --no-bias --act-rounding native --tokens 2 --tp 1,2 --precision bf16,fp8-dynamic-tensor --inputs full)
 ffn_schema_bless(real real_checkpoints golden bless ${ffn_b1} --activations ${ffn_ckpt}/capture.h5 --tp 1,2)
 ffn_schema_bless(real_quantized real_checkpoints
                  golden bless --weights ${ffn_ckpt}/fp8-static.safetensors --layer 1 --tp 1,2 --tokens 4)
