@@ -107,29 +107,39 @@ QuantizedMatrix stack_rows(const QuantizedView& a, const QuantizedView& b, const
   const auto whole_blocks = [](const QuantizedView& v) {
     return v.block_rows > 0 && v.values.rows % v.block_rows == 0 && v.scales.rows == v.values.rows / v.block_rows;
   };
+  if (a.block_rows <= 0 || b.block_rows <= 0)
+    throw std::invalid_argument(fmt::format("{}: scale blocks of {} and {} rows", what, a.block_rows, b.block_rows));
   if (a.format != b.format || a.values.cols != b.values.cols || a.block_cols != b.block_cols ||
       a.global_scale != b.global_scale || a.scales.cols != b.scales.cols)
     throw std::invalid_argument(fmt::format("{}: the two halves are quantized differently (format, columns, K "
                                             "blocks or global scale); one merged weight cannot hold both",
                                             what));
-  if (a.block_rows != b.block_rows || !whole_blocks(a) || !whole_blocks(b))
-    throw std::invalid_argument(fmt::format("{}: a half of {} rows is not whole {}-row scale blocks", what,
-                                            a.values.rows, a.block_rows));
   const auto copy_rows = [](const MatrixView<float>& from, Matrix<float>& to, std::int64_t row0) {
     for (std::int64_t i = 0; i < from.rows; ++i)
       std::copy_n(from.data + i * from.ld, from.cols, to.data() + (row0 + i) * to.cols());
   };
   QuantizedMatrix q;
   q.format = a.format;
-  q.block_rows = a.block_rows;
   q.block_cols = a.block_cols;
   q.global_scale = a.global_scale;
   q.values = Matrix<float>(a.values.rows + b.values.rows, a.values.cols);
   copy_rows(a.values, q.values, 0);
   copy_rows(b.values, q.values, a.values.rows);
-  q.scales = Matrix<float>(a.scales.rows + b.scales.rows, a.scales.cols);
-  copy_rows(a.scales, q.scales, 0);
-  copy_rows(b.scales, q.scales, a.scales.rows);
+  if (a.block_rows == b.block_rows && whole_blocks(a) && whole_blocks(b)) {
+    q.block_rows = a.block_rows;
+    q.scales = Matrix<float>(a.scales.rows + b.scales.rows, a.scales.cols);
+    copy_rows(a.scales, q.scales, 0);
+    copy_rows(b.scales, q.scales, a.scales.rows);
+    return q;
+  }
+  // Halves inside larger scale blocks (a per-tensor scale of the fused tensor): every row keeps
+  // the scales that covered it, held per row. The products are those of the halves' own scales.
+  q.block_rows = 1;
+  q.scales = Matrix<float>(q.values.rows(), a.scales.cols);
+  for (const auto& [half, row0] : {std::pair{&a, std::int64_t{0}}, std::pair{&b, a.values.rows}})
+    for (std::int64_t i = 0; i < half->values.rows; ++i)
+      std::copy_n(half->scales.data + (i / half->block_rows) * half->scales.ld, half->scales.cols,
+                  q.scales.data() + (row0 + i) * q.scales.cols());
   return q;
 }
 

@@ -68,8 +68,9 @@ QuantizedView rows_of(const QuantizedView& q, std::int64_t r0, std::int64_t r1, 
 QuantizedView cols_of(const QuantizedView& q, std::int64_t c0, std::int64_t c1, const std::string& what);
 
 // The rows of `a`, then those of `b`, as one quantized tensor with the scales that cover them (a
-// merged parameter's two shards). Both need the same format, columns, K blocks and global
-// scale, and whole blocks of rows of one size; otherwise std::invalid_argument naming `what`.
+// merged parameter's two shards): whole row blocks of one size stay blocks; otherwise (a half
+// inside a per-tensor block) the scales are held per row. Both need the same format, columns, K
+// blocks and global scale; otherwise std::invalid_argument naming `what`.
 QuantizedMatrix stack_rows(const QuantizedView& a, const QuantizedView& b, const std::string& what);
 
 // How a tensor is quantized: block sizes of the scale grid (0: the whole dimension) and,

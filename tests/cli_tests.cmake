@@ -275,5 +275,6 @@ ffn_cli_test(gated_faults EXIT 1
              STDOUT "# injected faults: 8 detected, 0 missed, 0 not applicable; controls: 1 passed, 0 failed\n"
              ARGS run --dims 64,128 --activation swiglu --no-bias --tokens 4 --tp 2 --precision bf16,fp8-dynamic
                   --inject gate-up-contiguous,gate-up-swapped,act-wrong-half,stray-bias,control-allreduce-exact)
-ffn_cli_error(weights_with_model "--model with --weights: the catalog's tensor names are not read from checkpoints yet; name the tensors with --tensor-map \\(an LTX-2 FFN needs none\\)$"
-              run --weights ${CMAKE_CURRENT_BINARY_DIR}/never.safetensors --layer 0 --model flux2)
+ffn_cli_test(weights_with_two_models EXIT 2
+             STDERR "^ffn-parity golden bless: error: --model with --weights: 2 models given; a checkpoint holds one$"
+             ARGS golden bless -o ${CMAKE_CURRENT_BINARY_DIR}/never.h5 --weights ${CMAKE_CURRENT_BINARY_DIR}/never.safetensors --layer 0 --model flux2,z-image)

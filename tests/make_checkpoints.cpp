@@ -1,5 +1,6 @@
 // Writes the checkpoints and captures the CLI tests of real inputs run on (real_input_tests.cmake):
-// well-formed ones (bf16 single file and sharded with an index, FP8/INT8 with scales), a
+// well-formed ones (bf16 single file and sharded with an index, FP8/INT8 with scales, gated MLPs
+// by two models' names), a
 // capture of block 1, and one malformed file per way a safetensors file can be broken.
 //   make_checkpoints DIR
 #include <cstdio>
@@ -92,6 +93,19 @@ int main(int argc, char** argv) {
 
   const std::string ok = R"("w": {"dtype": "BF16", "shape": [2], "data_offsets": [0, 4]})";
   write_bytes(dir + "/empty.safetensors", {});
+  // Gated MLPs without bias as two catalog models name them: Z-Image's separate w1 (gate),
+  // w3 (up) and w2 (down) of block 0, FLUX.2's fused linear_in (gate rows first) of block 0.
+  {
+    InputConfig c = tiny_config();
+    c.shape = {"gated", 64, 128, 4, false, Activation{ActFn::silu, true}};
+    const FfnWeights g = make_weights(c);
+    write_safetensors(dir + "/z-image.safetensors",
+                      {st_matrix("layers.0.feed_forward.w1.weight", "BF16", g.w_in.row_block(0, 128)),
+                       st_matrix("layers.0.feed_forward.w3.weight", "BF16", g.w_in.row_block(128, 256)),
+                       st_matrix("layers.0.feed_forward.w2.weight", "BF16", g.w_out)});
+    write_safetensors(dir + "/flux2.safetensors", {st_matrix("transformer_blocks.0.ff.linear_in.weight", "BF16", g.w_in),
+                                                   st_matrix("transformer_blocks.0.ff.linear_out.weight", "BF16", g.w_out)});
+  }
   write_bytes(dir + "/short.safetensors", std::vector<std::byte>(5));
   write_bytes(dir + "/header_beyond.safetensors", st_image("{" + ok + "}", std::vector<std::byte>(4), 1000));
   write_bytes(dir + "/bad_json.safetensors", header_only("{\"w\": {\"dtype\": \"BF16\",", 4));

@@ -105,3 +105,13 @@ else()
 endif()
 ffn_real_cli_test(real_golden_bless_inputs EXIT 2 STDERR "^ffn-parity golden[a-z ]*: error: --(inputs excludes --weights|weights excludes --inputs)$"
                   ARGS golden bless ${ffn_b1} --inputs full -o ${ffn_ckpt}/never.h5)
+# Gated MLPs by the catalog's names (--model): separate gate and up (Z-Image), fused gate_up
+# (FLUX.2); each at the tp sizes its stack allows.
+ffn_real_cli_test(real_gated_separate EXIT 0 STDOUT "shape z-image-b0 \\(dim 64, inner 128\\), 2 tokens.*2 passed, 0 failed$"
+                  ARGS run --weights ${ffn_ckpt}/z-image.safetensors --model z-image --layer 0 --tokens 2)
+ffn_real_cli_test(real_gated_fused EXIT 0 STDOUT "shape flux2-b0 .*4 passed, 0 failed$"
+                  ARGS run --weights ${ffn_ckpt}/flux2.safetensors --model flux2 --layer 0 --tokens 2)
+ffn_real_cli_error(real_gated_wrong_model "[^\n]*/flux2.safetensors: no gate.weight tensor 'layers.0.feed_forward.w1.weight'"
+                   --weights ${ffn_ckpt}/flux2.safetensors --model z-image --layer 0 --tokens 2)
+ffn_real_cli_error(real_biased_model_without_bias "[^\n]*/z-image.safetensors: no proj_in.weight tensor"
+                   --weights ${ffn_ckpt}/z-image.safetensors --model wan2.1-1.3b --layer 0 --tokens 2)

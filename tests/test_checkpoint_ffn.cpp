@@ -101,7 +101,7 @@ TEST_CASE("checkpoint FFN: other layouts by prefix or by single names", "[checkp
                           concat(test::ffn_block_tensors(w, "a.transformer_blocks.2.ff."),
                                  test::ffn_block_tensors(w, "b.transformer_blocks.2.ff.")));
   CHECK_THROWS_WITH(load(dir.file("two.safetensors"), 2), Contains("no proj_in.weight tensor 'transformer_blocks.2.ff.net.0.proj.weight'"));
-  CHECK_THROWS_WITH(apply_name_map(names, {"gate.weight=x"}, 2), Contains("unknown role 'gate.weight'"));
+  CHECK_THROWS_WITH(apply_name_map(names, {"w1.weight=x"}, 2), Contains("unknown role 'w1.weight'"));
 }
 
 TEST_CASE("checkpoint FFN: a layout it does not know is refused with the names it found", "[checkpoint]") {
@@ -247,4 +247,104 @@ TEST_CASE("checkpoint FFN: quantized layouts it does not know are refused naming
                                               "and proj_out (F8_E4M3 weight [64, 256], weight_scale [1], no input_scale) "
                                               "are quantized differently"));
   }
+}
+
+namespace {
+// A gated MLP's weights (fused [gate; up] in w_in) and its tensors named as `model` names them,
+// with the gate and up halves split out when the model stores them separately.
+std::vector<StTensor> gated_tensors(const FfnWeights& w, const ModelFfn& model, int layer) {
+  const FfnTensorNames names = model_ffn_names(model, layer);
+  const std::int64_t n = w.inner();
+  std::vector<StTensor> t;
+  if (names.gate_weight.empty()) {
+    t.push_back(test::st_matrix(names.proj_in_weight, "BF16", w.w_in));
+  } else {
+    t.push_back(test::st_matrix(names.gate_weight, "BF16", w.w_in.row_block(0, n)));
+    t.push_back(test::st_matrix(names.up_weight, "BF16", w.w_in.row_block(n, 2 * n)));
+  }
+  t.push_back(test::st_matrix(names.proj_out_weight, "BF16", w.w_out));
+  return t;
+}
+
+InputConfig gated_config(const ModelFfn& m) {
+  InputConfig c = test::tiny_config();
+  c.shape = {std::string(m.id), 64, 128, 4, m.bias, m.activation};
+  return c;
+}
+}  // namespace
+
+TEST_CASE("checkpoint FFN: gated MLPs by the catalog's names, fused gate_up and separate gate and up", "[checkpoint]") {
+  TempDir dir("gated");
+  for (const char* id : {"flux2", "z-image", "cosmos3", "ideogram4", "ernie-image"}) {
+    INFO(id);
+    const ModelFfn& m = *find_model(id);
+    const FfnWeights w = make_weights(gated_config(m), "w.");
+    REQUIRE(w.w_in.rows() == 256);
+    const std::string path = dir.file(std::string(id) + ".safetensors");
+    // Another block first: the names pick block 3.
+    test::write_safetensors(path, concat(gated_tensors(make_weights(gated_config(m), "other."), m, 2), gated_tensors(w, m, 3)));
+    const CheckpointFfn f = load_checkpoint_ffn(safetensors::Checkpoint::open(path), model_ffn_names(m, 3));
+    CHECK(f.weights.activation == m.activation);
+    CHECK(f.weights.w_in == w.w_in);  // gate rows first, as the merged layer stacks them
+    CHECK(f.weights.w_out == w.w_out);
+    CHECK(f.weights.b_in.empty());
+    CHECK(f.weights.b_out.empty());
+    CHECK(f.weights.inner() == 128);
+    CHECK_THAT(f.tensors.back().name, Contains("3."));
+    // And it runs: both paths, tp 2.
+    const auto [a, s] = run_paths(make_x(gated_config(m)), f.weights);
+    CHECK(a.rows() == 4);
+  }
+  CHECK(model_ffn_names(*find_model("flux2"), 0).by_role().front().first == "gate_up.weight");
+  CHECK(model_ffn_names(*find_model("z-image"), 0).by_role().front().first == "gate.weight");
+}
+
+TEST_CASE("checkpoint FFN: no bias tensors load as an MLP without bias; a model with biases refuses their absence",
+          "[checkpoint]") {
+  TempDir dir("nobias");
+  InputConfig c = test::tiny_config();
+  c.shape = *find_shape("ltx2-video-nobias");
+  c.shape.dim = 64, c.shape.inner = 256;
+  const FfnWeights w = make_weights(c, "n.");
+  const std::string path = dir.file("n.safetensors");
+  test::write_safetensors(path, {test::st_matrix("transformer_blocks.0.ff.net.0.proj.weight", "BF16", w.w_in),
+                                 test::st_matrix("transformer_blocks.0.ff.net.2.weight", "BF16", w.w_out)});
+  const CheckpointFfn f =
+      load_checkpoint_ffn(safetensors::Checkpoint::open(path), model_ffn_names(*find_model("ltx2-video-nobias"), 0));
+  CHECK(f.weights.b_in.empty());
+  CHECK(f.weights.b_out.empty());
+  CHECK(f.weights.w_in == w.w_in);
+  CHECK(f.tensors.size() == 2);
+  CHECK_THROWS_WITH(load_checkpoint_ffn(safetensors::Checkpoint::open(path), model_ffn_names(*find_model("ltx2-video"), 0)),
+                    Contains("no proj_in.bias tensor 'transformer_blocks.0.ff.net.0.proj.bias'"));
+}
+
+TEST_CASE("checkpoint FFN: tensor-map roles of gated MLPs, and what is refused", "[checkpoint]") {
+  FfnTensorNames n = ltx2_ffn_names(0, FfnStream::video);
+  apply_name_map(n, {"gate.weight=m.{N}.w1.weight", "up.weight=m.{N}.w3.weight", "down.weight=m.{N}.w2.weight"}, 5);
+  CHECK(n.activation.gated);
+  CHECK(n.gate_weight == "m.5.w1.weight");
+  CHECK(n.up_weight == "m.5.w3.weight");
+  CHECK(n.proj_in_weight.empty());
+  CHECK(n.proj_out_weight == "m.5.w2.weight");
+  FfnTensorNames fused = ltx2_ffn_names(0, FfnStream::video);
+  apply_name_map(fused, {"gate_up.weight=x.weight"}, 0);
+  CHECK(fused.activation.gated);
+  CHECK(fused.proj_in_weight == "x.weight");
+  CHECK_THROWS_WITH(apply_name_map(n, {"gate_proj.weight=x"}, 0), Contains("unknown role 'gate_proj.weight' (roles: "));
+  TempDir dir("gated-bad");
+  const ModelFfn& z = *find_model("z-image");
+  const FfnWeights w = make_weights(gated_config(z), "w.");
+  std::vector<StTensor> t = gated_tensors(w, z, 0);
+  t.erase(t.begin() + 1);  // no up
+  test::write_safetensors(dir.file("z.safetensors"), t);
+  CHECK_THROWS_WITH(load_checkpoint_ffn(safetensors::Checkpoint::open(dir.file("z.safetensors")), model_ffn_names(z, 0)),
+                    Contains("no up.weight tensor 'layers.0.feed_forward.w3.weight'"));
+  // A fused gate_up of an odd row count.
+  test::write_safetensors(dir.file("odd.safetensors"),
+                          {test::st_matrix("transformer_blocks.0.ff.linear_in.weight", "BF16", Matrix<float>(5, 64)),
+                           test::st_matrix("transformer_blocks.0.ff.linear_out.weight", "BF16", Matrix<float>(64, 2))});
+  CHECK_THROWS_WITH(
+      load_checkpoint_ffn(safetensors::Checkpoint::open(dir.file("odd.safetensors")), model_ffn_names(*find_model("flux2"), 0)),
+      Contains("has 5 rows, which do not split into gate and up halves"));
 }

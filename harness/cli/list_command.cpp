@@ -36,11 +36,11 @@ void print_precisions() {
 
 void print_models() {
   fmt::print("# {:<18} {:>6} {:>6} {:<10} {:<5} {:<4} {:<8} {}\n", "model", "hidden", "inner", "act", "gated", "bias",
-             "tp", "ffn tensors of block {N}; source");
+             "tp", "--tensor-map of block {N}; source");
   for (const ModelFfn& m : model_catalog())
     fmt::print("  {:<18} {:>6} {:>6} {:<10} {:<5} {:<4} {:<8} {}\n    {}; source{}: {}\n", m.id, m.hidden, m.inner,
                activation_name(m.activation), m.activation.gated ? "yes" : "no", m.bias ? "yes" : "no",
-               fmt::format("{}", fmt::join(m.tps, ",")), m.tensors, m.name, m.verified ? "" : " (partly verified)",
+               fmt::format("{}", fmt::join(m.tps, ",")), fmt::join(m.tensor_map, " "), m.name, m.verified ? "" : " (partly verified)",
                m.source);
 }
 

@@ -1,5 +1,7 @@
 #include "harness/cli/real_input_options.hpp"
 
+#include "harness/cli/sweep_options.hpp"
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -26,7 +28,9 @@ void add_real_input_options(CLI::App* cmd, RealInputOptions& o) {
       "'model.diffusion_model.transformer_blocks.{N}.ff.'");
   CLI::Option* map = cmd->add_option("--tensor-map", o.tensor_map,
                                      "With --weights: ROLE=NAME overrides of single tensor names ({N} is the layer); "
-                                     "roles proj_in.weight, proj_in.bias, proj_out.weight, proj_out.bias; "
+                                     "roles proj_in.weight, proj_in.bias, proj_out.weight, proj_out.bias and, gated, "
+                                     "gate_up.weight (fused, gate rows first) or gate.weight and up.weight, "
+                                     "down.weight, and their .bias; weight scales are found next to each weight; "
                                      "comma-separated")
                          ->delimiter(',');
   CLI::Option* activations = cmd->add_option(
@@ -39,15 +43,21 @@ void add_real_input_options(CLI::App* cmd, RealInputOptions& o) {
 }
 
 RealRun plan_real_run(const SweepOptions& so, const RealInputOptions& o) {
-  if (!so.models.empty())
-    throw std::invalid_argument("--model with --weights: the catalog's tensor names are not read from checkpoints yet; "
-                                "name the tensors with --tensor-map (an LTX-2 FFN needs none)");
   if (o.layer < 0) throw std::invalid_argument("--weights: --layer N is required (the transformer block to take)");
   RealInputSpec spec;
   spec.weights = o.weights;
   spec.layer = o.layer;
   spec.stream = o.stream == "audio" ? FfnStream::audio : FfnStream::video;
-  spec.names = ltx2_ffn_names(o.layer, spec.stream, o.tensor_prefix);
+  // --model: the catalog's names for the block (and its activation and bias); else LTX-2's.
+  const std::vector<std::string> models = selected_models(so);
+  if (models.size() > 1)
+    throw std::invalid_argument(fmt::format("--model with --weights: {} models given; a checkpoint holds one", models.size()));
+  if (!models.empty() && !o.tensor_prefix.empty())
+    throw std::invalid_argument("--tensor-prefix: replaces LTX-2's names; with --model give --tensor-map entries instead");
+  spec.names = models.empty() ? ltx2_ffn_names(o.layer, spec.stream, o.tensor_prefix)
+                              : model_ffn_names(*find_model(models.front()), o.layer);
+  spec.names.activation.rounding = *parse_act_rounding(so.act_rounding);  // IsMember checked the name
+  if (!models.empty()) spec.model = models.front();
   apply_name_map(spec.names, o.tensor_map, o.layer);
   spec.activations = o.activations;
   // Generated x has the presets' default of 64 tokens; a capture gives all it holds.
@@ -64,6 +74,7 @@ RealRun plan_real_run(const SweepOptions& so, const RealInputOptions& o) {
   s.shape = real.shape;
   s.tokens = real.spec.tokens;
   s.tps = so.tps;
+  if (!models.empty() && !so.tps_given) s.tps = find_model(models.front())->tps;
   s.seed = so.seed;
   s.allreduce.clear();
   for (const auto& m : so.allreduce) s.allreduce.push_back(*parse_allreduce_model(m));

@@ -167,10 +167,18 @@ StoredLinear stored_quantized(const st::Checkpoint& c, const std::string& role, 
 std::string_view stream_name(FfnStream s) { return s == FfnStream::audio ? "audio" : "video"; }
 
 std::vector<std::pair<std::string, std::string>> FfnTensorNames::by_role() const {
-  return {{"proj_in.weight", proj_in_weight},
-          {"proj_in.bias", proj_in_bias},
-          {"proj_out.weight", proj_out_weight},
-          {"proj_out.bias", proj_out_bias}};
+  const bool fused = activation.gated && gate_weight.empty();
+  std::vector<std::pair<std::string, std::string>> all = {
+      {fused ? "gate_up.weight" : "proj_in.weight", proj_in_weight},
+      {fused ? "gate_up.bias" : "proj_in.bias", proj_in_bias},
+      {"gate.weight", gate_weight},
+      {"gate.bias", gate_bias},
+      {"up.weight", up_weight},
+      {"up.bias", up_bias},
+      {activation.gated ? "down.weight" : "proj_out.weight", proj_out_weight},
+      {activation.gated ? "down.bias" : "proj_out.bias", proj_out_bias}};
+  std::erase_if(all, [](const auto& e) { return e.second.empty(); });
+  return all;
 }
 
 FfnTensorNames ltx2_ffn_names(int layer, FfnStream stream, const std::string& prefix) {
@@ -187,45 +195,89 @@ void apply_name_map(FfnTensorNames& names, const std::vector<std::string>& entri
     if (eq == std::string::npos || eq + 1 == e.size())
       throw std::invalid_argument(fmt::format("--tensor-map: '{}' is not ROLE=NAME", e));
     const std::string name = replace_layer(e.substr(eq + 1), layer);
-    if (role == "proj_in.weight") names.proj_in_weight = name;
-    else if (role == "proj_in.bias") names.proj_in_bias = name;
-    else if (role == "proj_out.weight") names.proj_out_weight = name;
-    else if (role == "proj_out.bias") names.proj_out_bias = name;
-    else
+    const std::pair<const char*, std::string*> roles[] = {
+        {"proj_in.weight", &names.proj_in_weight},   {"proj_in.bias", &names.proj_in_bias},
+        {"gate_up.weight", &names.proj_in_weight},   {"gate_up.bias", &names.proj_in_bias},
+        {"proj_out.weight", &names.proj_out_weight}, {"proj_out.bias", &names.proj_out_bias},
+        {"down.weight", &names.proj_out_weight},     {"down.bias", &names.proj_out_bias},
+        {"gate.weight", &names.gate_weight},         {"gate.bias", &names.gate_bias},
+        {"up.weight", &names.up_weight},             {"up.bias", &names.up_bias}};
+    const auto it = std::ranges::find_if(roles, [&](const auto& r) { return role == r.first; });
+    if (it == std::end(roles))
       throw std::invalid_argument(fmt::format(
-          "--tensor-map: unknown role '{}' (roles: proj_in.weight, proj_in.bias, proj_out.weight, proj_out.bias)", role));
+          "--tensor-map: unknown role '{}' (roles: proj_in.weight, proj_in.bias, proj_out.weight, proj_out.bias, "
+          "gate_up.weight, gate_up.bias, gate.weight, gate.bias, up.weight, up.bias, down.weight, down.bias)",
+          role));
+    *it->second = name;
+    // A gate/up role names a gated MLP: SwiGLU unless the names came with another activation.
+    if (role.starts_with("gate") || role.starts_with("up.")) {
+      if (!names.activation.gated) names.activation = Activation{ActFn::silu, true};
+    }
   }
+  // Separate gate and up leave no fused proj_in.
+  if (!names.gate_weight.empty()) names.proj_in_weight.clear(), names.proj_in_bias.clear();
+}
+
+FfnTensorNames model_ffn_names(const ModelFfn& m, int layer) {
+  FfnTensorNames names;
+  names.activation = m.activation;
+  names.bias = m.bias;
+  std::vector<std::string> entries(m.tensor_map.begin(), m.tensor_map.end());
+  apply_name_map(names, entries, layer);
+  return names;
 }
 
 FfnTensorNames with_checkpoint_prefix(const st::Checkpoint& c, const FfnTensorNames& names) {
-  if (c.contains(names.proj_in_weight)) return names;
+  const std::string& anchor = names.gate_weight.empty() ? names.proj_in_weight : names.gate_weight;
+  if (c.contains(anchor)) return names;
   std::vector<std::string> found;
   for (const std::string& n : c.names())
-    if (n.ends_with("." + names.proj_in_weight)) found.push_back(n.substr(0, n.size() - names.proj_in_weight.size()));
+    if (n.ends_with("." + anchor)) found.push_back(n.substr(0, n.size() - anchor.size()));
   if (found.size() != 1) return names;
   const std::string& p = found.front();
-  return {p + names.proj_in_weight, p + names.proj_in_bias, p + names.proj_out_weight, p + names.proj_out_bias};
+  FfnTensorNames out = names;
+  for (std::string* n : {&out.proj_in_weight, &out.proj_in_bias, &out.proj_out_weight, &out.proj_out_bias,
+                         &out.gate_weight, &out.gate_bias, &out.up_weight, &out.up_bias})
+    if (!n->empty()) *n = p + *n;
+  return out;
 }
 
 CheckpointFfn load_checkpoint_ffn(const st::Checkpoint& c, const FfnTensorNames& requested) {
   const FfnTensorNames names = with_checkpoint_prefix(c, requested);
-  const st::TensorInfo& w_in = require(c, "proj_in.weight", names.proj_in_weight);
-  const st::TensorInfo& w_out = require(c, "proj_out.weight", names.proj_out_weight);
-  require(c, "proj_in.bias", names.proj_in_bias);
-  require(c, "proj_out.bias", names.proj_out_bias);
+  const bool gated = names.activation.gated, separate = gated && !names.gate_weight.empty();
+  if (gated && separate == !names.proj_in_weight.empty())
+    refuse("tensor names: a gated MLP names either a fused gate_up weight or separate gate and up weights");
+  if (separate && names.up_weight.empty()) refuse("tensor names: a gate weight without an up weight");
+  // proj_in as stored: the fused tensor, or the gate (the up half must match it).
+  const std::string in_role = separate ? "gate.weight" : gated ? "gate_up.weight" : "proj_in.weight";
+  const std::string& in_name = separate ? names.gate_weight : names.proj_in_weight;
+  const std::string out_role = gated ? "down.weight" : "proj_out.weight";
+  const st::TensorInfo& w_in = require(c, in_role, in_name);
+  if (separate) require(c, "up.weight", names.up_weight);
+  const st::TensorInfo& w_out = require(c, out_role, names.proj_out_weight);
   if (w_in.shape.size() != 2 || w_in.shape[0] <= 0 || w_in.shape[1] <= 0)
-    refuse(fmt::format("{}: proj_in.weight '{}' has shape {}, expected [inner, dim]", c.path(), names.proj_in_weight,
-                       shape_text(w_in.shape)));
-  const std::int64_t inner = w_in.shape[0], dim = w_in.shape[1];
-  // Some exporters store Linear weights as [in, out]: the bias then matches the other side.
-  const std::vector<std::int64_t>& b_in_shape = c.info(names.proj_in_bias).shape;
-  if (inner != dim && b_in_shape == std::vector<std::int64_t>{dim})
-    refuse(fmt::format("{}: proj_in.weight '{}' is stored as [in, out] {} (its bias has {} elements): the harness "
-                       "takes PyTorch's [out, in] layout",
-                       c.path(), names.proj_in_weight, shape_text(w_in.shape), dim));
+    refuse(fmt::format("{}: {} '{}' has shape {}, expected [out, in]", c.path(), in_role, in_name, shape_text(w_in.shape)));
+  const std::int64_t in_rows = w_in.shape[0] * (separate ? 2 : 1), dim = w_in.shape[1];
+  if (gated && in_rows % 2 != 0)
+    refuse(fmt::format("{}: {} '{}' has {} rows, which do not split into gate and up halves", c.path(), in_role, in_name,
+                       in_rows));
+  const std::int64_t inner = gated ? in_rows / 2 : in_rows;
+  if (names.bias) {
+    // Biases on both layers (and, separate, on gate and up): a missing one is refused by name.
+    for (const auto& [role, name] : names.by_role())
+      if (role.ends_with(".bias")) require(c, role, name);
+    if (names.proj_out_bias.empty() || (separate ? names.gate_bias.empty() || names.up_bias.empty() : names.proj_in_bias.empty()))
+      refuse("tensor names: an MLP with biases needs a bias name for every Linear (--tensor-map ROLE.bias=NAME)");
+    // Some exporters store Linear weights as [in, out]: the bias then matches the other side.
+    const std::vector<std::int64_t>& b_in_shape = c.info(separate ? names.gate_bias : names.proj_in_bias).shape;
+    if (w_in.shape[0] != dim && b_in_shape == std::vector<std::int64_t>{dim})
+      refuse(fmt::format("{}: {} '{}' is stored as [in, out] {} (its bias has {} elements): the harness "
+                         "takes PyTorch's [out, in] layout",
+                         c.path(), in_role, in_name, shape_text(w_in.shape), dim));
+  }
   if (w_in.dtype != w_out.dtype)
-    refuse(fmt::format("{}: proj_in.weight is {} but proj_out.weight is {}: mixed layouts are not known", c.path(),
-                       st::dtype_name(w_in.dtype), st::dtype_name(w_out.dtype)));
+    refuse(fmt::format("{}: {} is {} but {} is {}: mixed layouts are not known", c.path(), in_role,
+                       st::dtype_name(w_in.dtype), out_role, st::dtype_name(w_out.dtype)));
 
   CheckpointFfn f;
   for (const auto& [role, name] : names.by_role()) {
@@ -233,6 +285,7 @@ CheckpointFfn load_checkpoint_ffn(const st::Checkpoint& c, const FfnTensorNames&
     f.tensors.push_back({role, name, c.file_of(name).path(), t.dtype, t.shape});
   }
   FfnWeights& w = f.weights;
+  w.activation = names.activation;
   switch (w_in.dtype) {
     case st::Dtype::bf16: f.dtype = DType::bf16; break;
     case st::Dtype::f16: f.dtype = DType::fp16; break;
@@ -244,10 +297,14 @@ CheckpointFfn load_checkpoint_ffn(const st::Checkpoint& c, const FfnTensorNames&
     case st::Dtype::u8:
       refuse(fmt::format("{}: {} weights ('{}'): no quantization scheme of this harness stores its weights so "
                          "(known: BF16, F16, F32, F64, F8_E4M3 and I8 with scales)",
-                         c.path(), st::dtype_name(w_in.dtype), names.proj_in_weight));
+                         c.path(), st::dtype_name(w_in.dtype), in_name));
   }
   if (w_in.dtype == st::Dtype::f8_e4m3 || w_in.dtype == st::Dtype::i8) {
-    StoredLinear in = stored_quantized(c, "proj_in.weight", names.proj_in_weight, inner, dim, f.tensors);
+    if (separate)
+      refuse(fmt::format("{}: '{}' and '{}' are quantized: a quantized gated checkpoint with separate gate and up "
+                         "is not read yet (a fused gate_up one is)",
+                         c.path(), names.gate_weight, names.up_weight));
+    StoredLinear in = stored_quantized(c, "proj_in.weight", names.proj_in_weight, in_rows, dim, f.tensors);
     StoredLinear out = stored_quantized(c, "proj_out.weight", names.proj_out_weight, dim, inner, f.tensors);
     if (in.linear.scheme != out.linear.scheme)
       refuse(fmt::format("{}: proj_in ({}) and proj_out ({}) are quantized differently", c.path(), in.layout, out.layout));
@@ -256,13 +313,33 @@ CheckpointFfn load_checkpoint_ffn(const st::Checkpoint& c, const FfnTensorNames&
     w.w_in = std::move(in.dequantized);
     w.w_out = std::move(out.dequantized);
     w.quant = QuantizedFfn{std::move(in.linear), std::move(out.linear)};
+  } else if (separate) {
+    // The fused [gate; up] the paths take: gate rows first, as the merged layer stacks them.
+    const Matrix<float> gate = read_matrix(c, "gate.weight", names.gate_weight, inner, dim);
+    const Matrix<float> up = read_matrix(c, "up.weight", names.up_weight, inner, dim);
+    if (c.info(names.up_weight).dtype != w_in.dtype)
+      refuse(fmt::format("{}: gate.weight is {} but up.weight is {}: mixed layouts are not known", c.path(),
+                         st::dtype_name(w_in.dtype), st::dtype_name(c.info(names.up_weight).dtype)));
+    w.w_in = Matrix<float>(in_rows, dim);
+    std::copy(gate.values().begin(), gate.values().end(), w.w_in.data());
+    std::copy(up.values().begin(), up.values().end(), w.w_in.data() + gate.size());
+    w.w_out = read_matrix(c, out_role, names.proj_out_weight, dim, inner);
+    f.layout = fmt::format("{} weights, separate gate and up", st::dtype_name(w_in.dtype));
   } else {
-    w.w_in = read_matrix(c, "proj_in.weight", names.proj_in_weight, inner, dim);
-    w.w_out = read_matrix(c, "proj_out.weight", names.proj_out_weight, dim, inner);
-    f.layout = fmt::format("{} weights", st::dtype_name(w_in.dtype));
+    w.w_in = read_matrix(c, in_role, names.proj_in_weight, in_rows, dim);
+    w.w_out = read_matrix(c, out_role, names.proj_out_weight, dim, inner);
+    f.layout = fmt::format("{} weights{}", st::dtype_name(w_in.dtype), gated ? ", fused gate_up" : "");
   }
-  w.b_in = read_vector(c, "proj_in.bias", names.proj_in_bias, inner);
-  w.b_out = read_vector(c, "proj_out.bias", names.proj_out_bias, dim);
+  if (names.bias) {
+    if (separate) {
+      w.b_in = read_vector(c, "gate.bias", names.gate_bias, inner);
+      const std::vector<float> up = read_vector(c, "up.bias", names.up_bias, inner);
+      w.b_in.insert(w.b_in.end(), up.begin(), up.end());
+    } else {
+      w.b_in = read_vector(c, gated ? "gate_up.bias" : "proj_in.bias", names.proj_in_bias, in_rows);
+    }
+    w.b_out = read_vector(c, gated ? "down.bias" : "proj_out.bias", names.proj_out_bias, dim);
+  }
   return f;
 }
 

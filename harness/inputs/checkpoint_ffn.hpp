@@ -15,15 +15,25 @@
 
 #include "harness/inputs/safetensors.hpp"
 #include "harness/tp/ffn_paths.hpp"
+#include "harness/tp/model_catalog.hpp"
 
 namespace ffn {
 
 enum class FfnStream { video, audio };
 std::string_view stream_name(FfnStream s);
 
-// Tensor names by role: "proj_in.weight", "proj_in.bias", "proj_out.weight", "proj_out.bias".
+// Tensor names by role. An ungated MLP: "proj_in.weight", "proj_in.bias", "proj_out.weight",
+// "proj_out.bias". A gated MLP (activation.gated): gate and up either fused in proj_in (a
+// "gate_up" tensor, gate rows first) or separate ("gate.weight", "up.weight", and biases),
+// with proj_out the down projection ("down.weight"). Without bias (bias false) the bias names
+// are empty: a checkpoint that holds none loads as such; with bias, a missing bias is refused
+// by name. Weight scales are found next to each weight (<module>.weight_scale).
 struct FfnTensorNames {
   std::string proj_in_weight, proj_in_bias, proj_out_weight, proj_out_bias;
+  std::string gate_weight, gate_bias, up_weight, up_bias;  // a gated MLP with separate gate and up
+  Activation activation;
+  bool bias = true;
+  // The names given, by role ("gate_up.weight" for a fused gated proj_in).
   std::vector<std::pair<std::string, std::string>> by_role() const;
 };
 
@@ -31,9 +41,15 @@ struct FfnTensorNames {
 // "transformer_blocks.{N}.ff." ("{N}" in it stands for the layer), e.g.
 // "model.diffusion_model.transformer_blocks.{N}.ff.".
 FfnTensorNames ltx2_ffn_names(int layer, FfnStream stream, const std::string& prefix = "");
-// Overrides single names: each entry is ROLE=NAME ("{N}" in NAME stands for the layer).
+// Overrides single names: each entry is ROLE=NAME ("{N}" in NAME stands for the layer), roles
+// proj_in.weight, proj_in.bias, proj_out.weight, proj_out.bias and, for gated MLPs,
+// gate_up.weight, gate_up.bias, gate.weight, gate.bias, up.weight, up.bias, down.weight,
+// down.bias (down is proj_out; gate_up is a fused proj_in). A gate/up role makes the MLP gated.
 // Throws std::invalid_argument for an entry that is not ROLE=NAME with a known role.
 void apply_name_map(FfnTensorNames& names, const std::vector<std::string>& entries, int layer);
+// A model of the catalog (harness/tp/model_catalog.hpp): its tensor map for block `layer`, its
+// activation and bias.
+FfnTensorNames model_ffn_names(const ModelFfn& model, int layer);
 
 // A tensor the FFN was read from, for provenance.
 struct CheckpointTensor {

@@ -28,8 +28,10 @@ RealInputs load_real_inputs(RealInputSpec spec) {
   } catch (const std::invalid_argument& e) {
     throw RealInputError(e.what());
   }
-  r.shape = {fmt::format("b{}-{}", spec.layer, stream_name(spec.stream)), r.ffn.weights.dim(), r.ffn.weights.inner(),
-             spec.tokens};
+  r.shape = {spec.model.empty() ? fmt::format("b{}-{}", spec.layer, stream_name(spec.stream))
+                                : fmt::format("{}-b{}", spec.model, spec.layer),
+             r.ffn.weights.dim(), r.ffn.weights.inner(),
+             spec.tokens, !r.ffn.weights.b_in.empty(), r.ffn.weights.activation};
   if (!spec.activations.empty()) {
     try {
       CapturedActivations c = read_activations(spec.activations, spec.layer, spec.stream, r.shape.dim, spec.tokens);

@@ -24,6 +24,7 @@ struct RealInputSpec {
   int layer = 0;
   FfnStream stream = FfnStream::video;
   FfnTensorNames names;
+  std::string model;  // the catalog model the names are of; empty: LTX-2's names (with `stream`)
   std::string activations;  // --activations FILE.h5; empty: x drawn by the generator
   std::int64_t tokens = 0;  // rows of x; 0 with activations: every captured token
   std::uint64_t seed = 0;   // of the generated x
@@ -33,7 +34,7 @@ struct RealInputs {
   RealInputSpec spec;  // with absolute paths
   std::shared_ptr<const safetensors::Checkpoint> checkpoint;
   CheckpointFfn ffn;
-  FfnShape shape;  // "b<layer>-<stream>", dims from the tensors
+  FfnShape shape;  // "b<layer>-<stream>" (or "<model>-b<layer>"), dims from the tensors
   std::optional<Matrix<float>> x, y;  // captured (y only when the capture holds it)
   std::string activations_group;
 };

@@ -19,9 +19,10 @@ struct ModelFfn {
   std::int64_t inner = 0;  // gated: of gate and of up, each
   Activation activation;  // the function and whether gated (the rounding is the run's choice)
   bool bias = true;
-  // One block's FFN tensors, {N} the block: proj_in, proj_out; gated: gate, up (or the fused
-  // gate_up, gate rows first), down.
-  std::string_view tensors;
+  // One block's FFN tensors, {N} the block, as --tensor-map entries ROLE=NAME: proj_in,
+  // proj_out; gated: gate and up (or the fused gate_up, gate rows first), down; with biases when
+  // the MLP has them. Double-stream models: the image stream's MLP.
+  std::vector<std::string_view> tensor_map;
   std::vector<int> tps;       // the tp sizes among 1, 2, 4, 8 the stack allows (heads and dims)
   std::string_view source;    // where the numbers come from
   bool verified = true;       // false: only partly checked against a published config
