@@ -10,7 +10,11 @@ FeedForward: net.0 = GELU(tanh) with .proj, net.1 = Dropout, net.2 = Linear; `ff
      (rtol 1.6e-2, atol 1e-5) and within the error budget;
   3. blesses a golden from them: it holds no weights, records the tensor names and the
      SHA-256 of each tensor's bytes as this script wrote them, its tp 1 allgather output
-     passes torch.testing.assert_close against PyTorch's; `golden check` passes.
+     passes torch.testing.assert_close against PyTorch's; `golden check` passes;
+  4. the same for a gated MLP without bias as Z-Image builds it (`layers.<N>.feed_forward` with
+     w1 = gate, w3 = up, w2 = down, forward w2(silu(w1 x) * w3 x) in PyTorch's native bf16
+     arithmetic), captured with MODEL_PATTERNS["z-image"] and run with `--model z-image
+     --act-rounding native`.
 
     capture_roundtrip.py FFN_PARITY SCRIPT_DIR WORK_DIR
 
@@ -83,6 +87,37 @@ class Model(nn.Module):
         for b in self.transformer_blocks:
             x, a = b(x, a)
         return x, a
+
+
+class ZImageFeedForward(nn.Module):
+    def __init__(self, dim, hidden):
+        super().__init__()
+        self.w1, self.w2, self.w3 = (nn.Linear(dim, hidden, bias=False), nn.Linear(hidden, dim, bias=False),
+                                     nn.Linear(dim, hidden, bias=False))
+
+    def forward(self, x):
+        # PyTorch-native: silu rounded to bf16, then the product rounded (--act-rounding native).
+        return self.w2(F.silu(self.w1(x).float()).to(x.dtype) * self.w3(x))
+
+
+class ZImageLayer(nn.Module):
+    def __init__(self, dim, hidden):
+        super().__init__()
+        self.feed_forward = ZImageFeedForward(dim, hidden)
+
+    def forward(self, x):
+        return x + self.feed_forward(x)
+
+
+class ZImageModel(nn.Module):
+    def __init__(self, dim=DIM, hidden=96):
+        super().__init__()
+        self.layers = nn.ModuleList([ZImageLayer(dim, hidden) for _ in range(2)])
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
 
 
 def save_safetensors(state, path):
@@ -204,6 +239,28 @@ def main(argv):
         print(f"{c['name']} (torch CPU bf16 GELU): allgather rel_l2 {ag['rel_l2']:.3e} allclose mismatched "
               f"{ag['allclose']['mismatched']}/{ag['allclose']['numel']} margin {ag['margin']:.3f}; sharded margin {sh['margin']:.3f}")
         check(ag["margin"] < 1 and sh["margin"] < 1, f"{c['name']}: outside the budget of torch's CPU output")
+
+    # A gated MLP without bias, by the catalog's names.
+    from capture_ffn_activations import MODEL_PATTERNS
+    zmodel = ZImageModel().to(torch.bfloat16).eval()
+    zckpt, zcap = os.path.join(work, "z.safetensors"), os.path.join(work, "z.h5")
+    save_safetensors(zmodel.state_dict(), zckpt)
+    with torch.no_grad(), FfnCapture(zmodel, zcap, blocks=[1], pattern=MODEL_PATTERNS["z-image"]):
+        zmodel(x0)
+    with h5py.File(zcap, "r") as f:
+        check(list(f["video"]) == ["block_1"] and f["video/block_1"].attrs["module"] == "layers.1.feed_forward",
+              f"gated capture groups {list(f['video'])}")
+    out = run([ffn_parity, "run", "--weights", zckpt, "--model", "z-image", "--layer", "1", "--activations", zcap,
+               "--act-rounding", "native", "--format", "json"])
+    doc = json.loads(out) if out else {"cases": [], "failed": -1}
+    check(doc["failed"] == 0 and len(doc["cases"]) == 2, f"gated run: {doc['failed']} failed of {len(doc['cases'])}")
+    for c in doc["cases"]:
+        ag, sh = c["allgather_vs_captured"], c["sharded_vs_captured"]
+        print(f"{c['name']} (Z-Image gated, native): allgather rel_l2 {ag['rel_l2']:.3e} allclose mismatched "
+              f"{ag['allclose']['mismatched']}/{ag['allclose']['numel']} margin {ag['margin']:.3f}; sharded margin {sh['margin']:.3f}")
+        check(ag["margin"] < 1 and sh["margin"] < 1, f"{c['name']}: outside the budget of PyTorch's gated output")
+        if c["tp"] == 1:
+            check(ag["allclose"]["mismatched"] == 0, f"{c['name']}: allgather differs from PyTorch beyond bf16 allclose")
     return 1 if failures else 0
 
 

@@ -16,7 +16,10 @@ Usage, around one real generation:
 then `ffn-parity run --weights ltx-2.safetensors --layer 24 --activations capture.h5`.
 
 Modules are found by name: `transformer_blocks.<N>.ff` (stream video) and
-`transformer_blocks.<N>.audio_ff` (stream audio), under any prefix; `pattern` changes that.
+`transformer_blocks.<N>.audio_ff` (stream audio), under any prefix; `pattern` changes that, and
+`MODEL_PATTERNS[id]` holds the FF module of each model of ffn-parity's catalog (gated ones
+included: the hook sees the whole MLP, gate, up, activation and down), recorded as stream
+video, so that `ffn-parity run --weights W --model ID --layer N --activations FILE.h5` reads it.
 bf16 and fp16 tensors are stored exactly in float32. Needs torch, h5py and numpy.
 """
 import re
@@ -29,6 +32,31 @@ FORMAT = "ffn-parity-activations"
 FORMAT_VERSION = 1
 LTX2_PATTERN = r"(?:.*\.)?transformer_blocks\.(?P<block>\d+)\.(?P<module>ff|audio_ff)$"
 STREAMS = {"ff": "video", "audio_ff": "audio"}
+
+
+def _module_pattern(blocks, module):
+    return rf"(?:.*\.)?{blocks}\.(?P<block>\d+)\.(?P<module>{module})$"
+
+
+# The FF module of each model of the catalog (harness/tp/model_catalog.cpp, its tensor maps).
+MODEL_PATTERNS = {
+    "ltx2-video": _module_pattern("transformer_blocks", "ff"),
+    "ltx2-video-nobias": _module_pattern("transformer_blocks", "ff"),
+    "ltx2-audio": _module_pattern("transformer_blocks", "audio_ff"),
+    "wan2.1-1.3b": _module_pattern("blocks", "ffn"),
+    "wan2.2-14b": _module_pattern("blocks", "ffn"),
+    "wan2.2-ti2v-5b": _module_pattern("blocks", "ffn"),
+    "mova-audio": _module_pattern("blocks", "ffn"),
+    "hunyuanvideo": _module_pattern("transformer_blocks", "ff"),
+    "flux1": _module_pattern("transformer_blocks", "ff"),
+    "joy-image": _module_pattern("double_blocks", "img_mlp"),
+    "hunyuan3d": _module_pattern("double_blocks", "img_mlp"),
+    "flux2": _module_pattern("transformer_blocks", "ff"),
+    "z-image": _module_pattern("layers", "feed_forward"),
+    "ideogram4": _module_pattern("layers", "feed_forward"),
+    "cosmos3": _module_pattern("layers", "mlp_moe_gen"),
+    "ernie-image": _module_pattern("layers", "mlp"),
+}
 
 
 class FfnCapture:
@@ -47,7 +75,7 @@ class FfnCapture:
             m = self.pattern.match(name)
             if not m or (self.blocks is not None and int(m.group("block")) not in self.blocks):
                 continue
-            group = f"/{STREAMS.get(m.group('module'), m.group('module'))}/block_{int(m.group('block'))}"
+            group = f"/{STREAMS.get(m.group('module'), 'video')}/block_{int(m.group('block'))}"
             self.handles.append(module.register_forward_hook(self._hook(name, group)))
         if not self.handles:
             raise ValueError(f"no module of the model matches {self.pattern.pattern!r}")
