@@ -486,7 +486,7 @@ class Reader {
     if (std::sscanf(grid.c_str(), "%dx%dx%d", &r.frames, &r.height, &r.width) != 3 || r.layers < 1 || r.patch < 1 ||
         r.frames < 1 || r.height < 1 || r.width < 1)
       fail(grp + "@rollout_grid", fmt::format("'{}' with {} layers and patch {} is not a rollout", grid, r.layers, r.patch));
-    fr.thresholds = {f_.attr_double(grp, "frames_min_psnr_db"), f_.attr_double(grp, "frames_min_ssim"), std::nullopt};
+    fr.thresholds = {f_.attr_double(grp, "frames_min_psnr_db"), f_.attr_double(grp, "frames_min_ssim")};
     // Goldens blessed before --ssim and MAD scored frames with the Gaussian SSIM and had no MAD.
     if (f_.has_attr(grp, "frames_ssim")) {
       const std::string name = f_.attr_is_string(grp, "frames_ssim") ? f_.attr_string(grp, "frames_ssim") : "";

@@ -7,13 +7,13 @@ namespace ffn {
 FrameThresholds default_frame_thresholds(const Precision& p) {
   switch (p.scheme) {
     case QuantScheme::none: break;
-    case QuantScheme::nvfp4: return {25.0, 0.90, std::nullopt};
-    default: return {30.0, 0.95, std::nullopt};  // FP8 and INT8: a 3-bit mantissa or 8-bit grid
+    case QuantScheme::nvfp4: return {25.0, 0.90};
+    default: return {30.0, 0.95};  // FP8 and INT8: a 3-bit mantissa or 8-bit grid
   }
   switch (p.activation) {
-    case DType::fp32: return {60.0, 0.999, std::nullopt};
-    case DType::fp16: return {50.0, 0.995, std::nullopt};
-    default: return {40.0, 0.99, std::nullopt};
+    case DType::fp32: return {60.0, 0.999};
+    case DType::fp16: return {50.0, 0.995};
+    default: return {40.0, 0.99};
   }
 }
 

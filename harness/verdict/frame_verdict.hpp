@@ -13,7 +13,7 @@ namespace ffn {
 struct FrameThresholds {
   double min_psnr_db = 0;  // every frame's PSNR must reach it
   double min_ssim = 0;     // every frame's SSIM must reach it
-  std::optional<double> max_mad;  // no frame's MAD may exceed it; none: MAD is information
+  std::optional<double> max_mad = std::nullopt;  // no frame's MAD may exceed it; none: information
 };
 
 // Documented defaults per precision (README, "Frames"): fp32 60 dB / 0.999, fp16 50 dB /
@@ -33,7 +33,7 @@ struct FrameResult {
   std::string reason;
 };
 
-FrameResult judge_frames(RolloutVideos videos, const FrameThresholds& thresholds, SsimKind ssim);
+FrameResult judge_frames(RolloutVideos videos, const FrameThresholds& thresholds, SsimKind ssim = SsimKind::gaussian);
 
 // What `run --frames` asks for.
 struct FrameOptions {
