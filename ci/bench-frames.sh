@@ -72,17 +72,17 @@ echo "target (<= 3 s and faster than ffmpeg on the same pair): met on $met of 3 
 echo
 
 for side in a b; do
-  mkdir "$work/${side}_png"
-  ffmpeg -nostdin -v error -i "$work/$side.avi" -pix_fmt rgb24 "$work/${side}_png/frame_%04d.png"
+  mkdir "$work/${side}_rgb"
+  ffmpeg -nostdin -v error -i "$work/$side.avi" -pix_fmt rgb24 "$work/${side}_rgb/frame_%04d.png"
 done
 printf '# scores of the pair (121 PNG frames each), mean and worst over frames\n'
 for ssim in gaussian skimage; do
   printf '%-28s ' "ffn-parity --ssim $ssim"
-  "$build/harness/ffn-parity" frames compare "$work/a_png" "$work/b_png" --ssim "$ssim" --format json |
+  "$build/harness/ffn-parity" frames compare "$work/a_rgb" "$work/b_rgb" --ssim "$ssim" --format json |
     /usr/bin/python3 -c "import json, sys; d = json.load(sys.stdin); print(f\"ssim mean {d['ssim_mean']:.6f}, \
 min {d['ssim_min']:.6f}; mad mean {d['mad_mean']:.6f}, max {d['mad_max']:.6f}\")"
 done
 printf '%-28s ' "scikit-image itself"
-"$root/ci/skimage-scores.py" "$work/a_png" "$work/b_png" 2>&1 || true
+"$root/ci/skimage-scores.py" "$work/a_rgb" "$work/b_rgb" 2>&1 || true
 echo
 "$build/tests/bench_frame_metrics"
