@@ -15,8 +15,11 @@
 # else: the floor under both tools.
 # The machine is shared and its speed drifts over seconds: the commands of a pair run in turns,
 # five rounds, and each one's least wall time counts.
-# Then the CPU per frame of the metrics alone, against the OpenCV routines they replace
-# (tests/bench_frame_metrics.cpp).
+# Then the scores of the pair's frames (lossless, as PNG) by both SSIM definitions and the MAD,
+# next to scikit-image's own numbers on the same frames (ci/skimage-scores.py; skipped, saying
+# so, without python3-skimage).
+# Then the CPU per frame of the metrics alone, both SSIMs among them, against the OpenCV
+# routines they replace (tests/bench_frame_metrics.cpp).
 #   ci/bench-frames.sh [BUILD_DIR]     (default build/; configured when missing, then built)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -66,5 +69,20 @@ for pair in ffv1:avi png-avi:png.avi h264:h264.mp4; do
   if awk -v o="$o" -v f="$f" 'BEGIN { exit !(o <= 3 && o < f) }'; then met=$((met + 1)); fi
 done
 echo "target (<= 3 s and faster than ffmpeg on the same pair): met on $met of 3 pairs"
+echo
+
+for side in a b; do
+  mkdir "$work/${side}_rgb"
+  ffmpeg -nostdin -v error -i "$work/$side.avi" -pix_fmt rgb24 "$work/${side}_rgb/frame_%04d.png"
+done
+printf '# scores of the pair (121 PNG frames each), mean and worst over frames\n'
+for ssim in gaussian skimage; do
+  printf '%-28s ' "ffn-parity --ssim $ssim"
+  "$build/harness/ffn-parity" frames compare "$work/a_rgb" "$work/b_rgb" --ssim "$ssim" --format json |
+    /usr/bin/python3 -c "import json, sys; d = json.load(sys.stdin); print(f\"ssim mean {d['ssim_mean']:.6f}, \
+min {d['ssim_min']:.6f}; mad mean {d['mad_mean']:.6f}, max {d['mad_max']:.6f}\")"
+done
+printf '%-28s ' "scikit-image itself"
+"$root/ci/skimage-scores.py" "$work/a_rgb" "$work/b_rgb" 2>&1 || true
 echo
 "$build/tests/bench_frame_metrics"

@@ -137,7 +137,9 @@ GoldenFile make_golden(const std::vector<CaseResult>& results, InputMode mode,
     c.tolerance = default_tolerance(r.config.dtype);
     c.allgather = r.allgather_out;
     c.sharded = r.sharded_out;
-    if (r.frames) c.frames = GoldenCase::Frames{r.frames->rollout, r.frames->thresholds, r.frames->videos};
+    if (r.frames)
+      c.frames = GoldenCase::Frames{r.frames->rollout,         r.frames->thresholds,      r.frames->videos,
+                                    r.frames->parity.ssim_kind, r.frames->parity.mad_mean, r.frames->parity.mad_max};
     g.cases.push_back(std::move(c));
   }
   return g;
@@ -237,6 +239,10 @@ void write_contents(const GoldenFile& g, h5::File& f) {
       f.set_attr(grp, "rollout_patch", std::int64_t{r.patch});
       f.set_attr(grp, "frames_min_psnr_db", c.frames->thresholds.min_psnr_db);
       f.set_attr(grp, "frames_min_ssim", c.frames->thresholds.min_ssim);
+      f.set_attr(grp, "frames_ssim", std::string(ssim_kind_name(c.frames->ssim)));
+      if (c.frames->thresholds.max_mad) f.set_attr(grp, "frames_max_mad", *c.frames->thresholds.max_mad);
+      f.set_attr(grp, "frames_parity_mad_mean", c.frames->parity_mad_mean);
+      f.set_attr(grp, "frames_parity_mad_max", c.frames->parity_mad_max);
       const auto frames = [&](const char* which, const Video& video) {
         write_frames(f, fmt::format("{}/frames_{}", grp, which), video, k_rollout_fps,
                      fmt::format("decoded frames of the {} rollout, uint8 RGB [frames, height, width, 3]", which));
@@ -503,6 +509,18 @@ class Reader {
         r.frames < 1 || r.height < 1 || r.width < 1)
       fail(grp + "@rollout_grid", fmt::format("'{}' with {} layers and patch {} is not a rollout", grid, r.layers, r.patch));
     fr.thresholds = {f_.attr_double(grp, "frames_min_psnr_db"), f_.attr_double(grp, "frames_min_ssim")};
+    // Goldens blessed before --ssim and MAD scored frames with the Gaussian SSIM and had no MAD.
+    if (f_.has_attr(grp, "frames_ssim")) {
+      const std::string name = f_.attr_is_string(grp, "frames_ssim") ? f_.attr_string(grp, "frames_ssim") : "";
+      const std::optional<SsimKind> kind = parse_ssim_kind(name);
+      if (!kind) fail(grp + "@frames_ssim", fmt::format("'{}' is not an SSIM definition (gaussian, skimage)", name));
+      fr.ssim = *kind;
+    }
+    if (f_.has_attr(grp, "frames_max_mad")) fr.thresholds.max_mad = f_.attr_double(grp, "frames_max_mad");
+    if (f_.has_attr(grp, "frames_parity_mad_mean")) {
+      fr.parity_mad_mean = f_.attr_double(grp, "frames_parity_mad_mean");
+      fr.parity_mad_max = f_.attr_double(grp, "frames_parity_mad_max");
+    }
     fr.videos = {read_frames(f_, grp + "/frames_allgather"), read_frames(f_, grp + "/frames_sharded"),
                  read_frames(f_, grp + "/frames_reference")};
     for (const Video* v : {&fr.videos.allgather, &fr.videos.sharded, &fr.videos.reference})

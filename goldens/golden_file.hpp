@@ -71,11 +71,14 @@ struct GoldenCase {
   double drift_budget_scale = 2.0;
   Tolerance tolerance;  // allclose tolerance, reported as information
   Matrix<float> allgather, sharded;
-  // Blessed with --frames: the rollout's settings, thresholds and the three decoded videos.
+  // Blessed with --frames: the rollout's settings, thresholds, SSIM definition, the three
+  // decoded videos and the parity MAD when blessed (information).
   struct Frames {
     RolloutConfig rollout;
     FrameThresholds thresholds;
     RolloutVideos videos;
+    SsimKind ssim = SsimKind::gaussian;
+    double parity_mad_mean = 0, parity_mad_max = 0;
   };
   std::optional<Frames> frames;
 };

@@ -29,7 +29,7 @@ struct Side {
 
 }  // namespace
 
-VideoScore compare_streams(FrameReader& a, FrameReader& b) {
+VideoScore compare_streams(FrameReader& a, FrameReader& b, SsimKind kind) {
   std::mutex mutex;
   std::condition_variable changed;
   Side sides[2];
@@ -91,7 +91,7 @@ VideoScore compare_streams(FrameReader& a, FrameReader& b) {
         changed.notify_all();  // a decoder waiting on the bound may go on
       }
       try {
-        const ScoredFrame s = score_frame(frame_a, frame_b, i);
+        const ScoredFrame s = score_frame(frame_a, frame_b, i, kind);
         const std::lock_guard lock(mutex);
         if (scored.size() <= i) scored.resize(i + 1);
         scored[i] = s;
@@ -129,7 +129,7 @@ VideoScore compare_streams(FrameReader& a, FrameReader& b) {
   if (sides[0].frames.size() != sides[1].frames.size())
     throw std::invalid_argument(
         fmt::format("frame counts differ: {} vs {}", sides[0].frames.size(), sides[1].frames.size()));
-  return summarize(scored);
+  return summarize(scored, kind);
 }
 
 }  // namespace ffn

@@ -9,8 +9,8 @@ namespace ffn {
 
 // The scores of compare_videos (the same numbers, frame by frame). Failures, first found first:
 // a reader's FrameIoError (A's before B's when both fail); then std::invalid_argument for the
-// first frame pair whose sizes or types differ ("frame I: ..."), which stops the decoding; then
-// std::invalid_argument "frame counts differ: N vs M" once both have ended.
-VideoScore compare_streams(FrameReader& a, FrameReader& b);
+// first frame pair whose sizes or types differ, or that is too small for `kind` ("frame I: ..."),
+// which stops the decoding; then std::invalid_argument "frame counts differ: N vs M" once both have ended.
+VideoScore compare_streams(FrameReader& a, FrameReader& b, SsimKind kind = SsimKind::gaussian);
 
 }  // namespace ffn

@@ -1,5 +1,5 @@
-// bench_frame_metrics: CPU per 768x512 frame pair of the frame metrics, against the OpenCV
-// routines they replace, on one thread (ci/bench-frames.sh prints it). The machine is shared and
+// bench_frame_metrics: CPU per 768x512 frame pair of the frame metrics (both SSIMs, PSNR, MAD),
+// against the OpenCV routines they replace, on one thread (ci/bench-frames.sh prints it). The machine is shared and
 // its speed drifts, so the routines take turns and each keeps its least time of five rounds of 20
 // frames; compare the ratios, not figures from different runs.
 #include <fmt/format.h>
@@ -9,11 +9,13 @@
 
 #include <algorithm>
 #include <functional>
+#include <string_view>
 #include <vector>
 
 #include "frame_patterns.hpp"
 #include "metrics/frames.hpp"
 #include "metrics/gaussian_ssim.hpp"
+#include "metrics/skimage_ssim.hpp"
 
 namespace {
 
@@ -43,6 +45,7 @@ int main() {
   std::vector<Routine> routines{
       {"QualitySSIM", [](const cv::Mat& x, const cv::Mat& y) { cv::quality::QualitySSIM::compute(x, y, cv::noArray()); }},
       {have_avx512 ? "ssim (AVX-512)" : "ssim", [](const cv::Mat& x, const cv::Mat& y) { gaussian_ssim(x, y); }},
+      {"skimage ssim", [](const cv::Mat& x, const cv::Mat& y) { skimage_ssim(x, y); }},
       {"ssim (portable)",
        [](const cv::Mat& x, const cv::Mat& y) {
          detail::use_portable_ssim_kernels(true);
@@ -51,6 +54,7 @@ int main() {
        }},
       {"cv::norm L2SQR", [](const cv::Mat& x, const cv::Mat& y) { cv::norm(x, y, cv::NORM_L2SQR); }},
       {"psnr_db", [](const cv::Mat& x, const cv::Mat& y) { psnr_db(x, y); }},
+      {"mad", [](const cv::Mat& x, const cv::Mat& y) { mean_absolute_difference(x, y); }},
   };
   for (int round = 0; round < k_rounds; ++round)
     for (Routine& r : routines) {
@@ -60,4 +64,13 @@ int main() {
     }
   fmt::print("# CPU ms per 768x512 frame pair, one thread, least of {} rounds of {} frames\n", k_rounds, k_frames);
   for (const Routine& r : routines) fmt::print("{:<16} {:8.3f}\n", r.name, r.best * 1e3);
+  // The two SSIMs of one frame pair: the skimage one must not be the slower (README, "Frames").
+  const auto best = [&](std::string_view name) {
+    for (const Routine& r : routines)
+      if (name == r.name) return r.best;
+    return 0.0;
+  };
+  const double gaussian = best(routines[1].name), skimage = best("skimage ssim");
+  fmt::print("skimage / gaussian ssim: {:.2f} ({})\n", skimage / gaussian,
+             skimage <= gaussian ? "no slower" : "SLOWER");
 }

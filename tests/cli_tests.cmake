@@ -110,6 +110,17 @@ ffn_cli_error(grid_without_frames "--grid requires --frames$" run --shape tiny -
 ffn_cli_error(patch_without_frames "--patch requires --frames$" run --shape tiny --patch 4)
 ffn_cli_error(min_psnr_without_frames "--min-psnr requires --frames$" run --shape tiny --min-psnr 30)
 ffn_cli_error(frames_dir_without_frames "--frames-dir requires --frames$" run --shape tiny --frames-dir ${ffn_cli_work})
+ffn_cli_error(ssim_without_frames "--ssim requires --frames$" run --shape tiny --ssim skimage)
+ffn_cli_error(max_mad_without_frames "--max-mad requires --frames$" run --shape tiny --max-mad 1)
+ffn_cli_error(ssim_window "--ssim skimage: the frames of --grid 1,1,1 --patch 4 are 4x4 pixels, smaller than its 7x7 window \\(scikit-image refuses such frames too\\)$"
+              run --shape tiny --frames --ssim skimage --grid 1,1,1 --patch 4)
+# The frames table says which SSIM scored them and shows the parity's MAD; --max-mad fails a case.
+ffn_cli_test(run_frames_skimage EXIT 0
+             STDOUT "\n# frames: 4 frames of 192x128; PSNR dB / SSIM \\(skimage: [^\n]*\n#[^\n]* par_mad [^\n]* max_mad verdict\n   1 [^\n]*  1\\.0000  0\\.0000 [^\n]* +- +PASS\n"
+             ARGS run --shape tiny --tp 1,2 --precision bf16 --frames --ssim skimage)
+ffn_cli_test(run_frames_max_mad EXIT 1
+             STDOUT "\n#   FAIL tiny/t8/tp2/bf16/ring/s0: frames parity: max MAD [0-9.]+ > 0\\.001"
+             ARGS run --shape tiny --tp 2 --precision bf16 --frames --max-mad 0.001)
 ffn_cli_error(inject_list_with_others "--inject list: prints the faults and runs nothing; give it alone$"
               run --inject list --shape tiny)
 ffn_cli_error(grid_beyond_memory "--grid 4096,4096,4096 --patch 16: the rollout of shape tiny needs about [0-9.e+]+ GiB .* more than this machine's "
@@ -182,14 +193,14 @@ ffn_frames_cli_test(frames_bless frames_videos EXIT 0
 set_tests_properties(cli.frames_bless PROPERTIES FIXTURES_SETUP frames_golden)
 
 ffn_frames_cli_test(frames_compare_identical frames_videos EXIT 0
-                    STDOUT "\n      0      inf  1\\.0000\n.*\nno thresholds given [^\n]*$"
+                    STDOUT "\n      0      inf  1\\.0000   0\\.0000\n.*\nno thresholds given [^\n]*$"
                     ARGS frames compare ${ffn_frames}/a.avi ${ffn_frames}/a_png)
 ffn_frames_cli_test(frames_compare_golden frames_golden EXIT 0
-                    STDOUT "\n      5      inf  1\\.0000\n.*\nPASS: every frame has psnr >= 60 dB and ssim >= 0\\.99$"
+                    STDOUT "\n      5      inf  1\\.0000   0\\.0000\n.*\nPASS: every frame has psnr >= 60 dB and ssim >= 0\\.99$"
                     ARGS frames compare ${ffn_frames}/a.h5:frames/video ${ffn_frames}/a.avi
                          --min-psnr 60 --min-ssim 0.99)
 ffn_frames_cli_test(frames_compare_worst_frames frames_videos EXIT 0
-                    STDOUT "\npsnr [0-9.]+ dB \\(of the mean MSE\\), min [0-9.]+ dB at frame [0-5]; ssim mean [0-9.]+, min [0-9.]+ at frame [0-5]\nno thresholds"
+                    STDOUT "\npsnr [0-9.]+ dB \\(of the mean MSE\\), min [0-9.]+ dB at frame [0-5]; ssim mean [0-9.]+, min [0-9.]+ at frame [0-5]; mad mean [0-9.]+, max [0-9.]+ at frame [0-5]\nno thresholds"
                     ARGS frames compare ${ffn_frames}/a.avi ${ffn_frames}/b.avi)
 ffn_frames_cli_test(golden_info_frames frames_golden EXIT 0
                     STDOUT "\n# frames /frames/video: 6 frames of 128x96 \\(compare with `ffn-parity frames compare .*a\\.h5:frames/video VIDEO`\\)\n.*\n0 cases, 6 frames$"
@@ -199,6 +210,22 @@ ffn_frames_cli_test(frames_compare_json frames_videos EXIT 0 JSON
 ffn_frames_cli_test(frames_compare_below_min_psnr frames_videos EXIT 1
                     STDOUT "\nFAIL: 6 of 6 frames miss psnr >= 80 dB$"
                     ARGS frames compare ${ffn_frames}/a.avi ${ffn_frames}/b.avi --min-psnr 80)
+# --ssim skimage and --max-mad: the table says which SSIM; B is A plus noise, about 3 levels of MAD.
+ffn_frames_cli_test(frames_compare_skimage_max_mad frames_videos EXIT 1
+                    STDOUT "; ssim \\(skimage\\) = scikit-image structural_similarity .*\n      0 +[0-9.]+  0\\.[0-9]+ +[0-9.]+  FAIL\n.*\nFAIL: 6 of 6 frames miss mad <= 1\\.5$"
+                    ARGS frames compare ${ffn_frames}/a.avi ${ffn_frames}/b.avi --ssim skimage --max-mad 1.5)
+ffn_frames_cli_test(frames_compare_max_mad_pass frames_videos EXIT 0
+                    STDOUT "; ssim \\(gaussian\\) = Wang .*\nPASS: every frame has ssim >= 0\\.5 and mad <= 10$"
+                    ARGS frames compare ${ffn_frames}/a.avi ${ffn_frames}/b.avi --min-ssim 0.5 --max-mad 10)
+ffn_frames_cli_test(frames_compare_skimage_json frames_videos EXIT 0
+                    STDOUT "\n  \"mad_max\": [0-9.]+,\n.*\n  \"ssim_kind\": \"skimage\",\n"
+                    ARGS frames compare ${ffn_frames}/a.avi ${ffn_frames}/b.avi --ssim skimage --format json)
+ffn_cli_test(frames_compare_unknown_ssim EXIT 2
+             STDERR "^ffn-parity frames compare: error: --ssim: ffmpeg not in \\{gaussian,skimage\\}$"
+             ARGS frames compare a.avi b.avi --ssim ffmpeg)
+ffn_cli_test(frames_compare_max_mad_negative EXIT 2
+             STDERR "^ffn-parity frames compare: error: --max-mad: -1 is not between 0 and 255$"
+             ARGS frames compare a.avi b.avi --max-mad -1)
 ffn_frames_cli_test(frames_compare_missing frames_videos EXIT 2
                     STDERR "^ffn-parity frames compare: error: .*/missing\\.avi: no such file$"
                     ARGS frames compare ${ffn_frames}/a.avi ${ffn_frames}/missing.avi)

@@ -35,7 +35,7 @@ endfunction()
 ffn_schema_bless(plain NONE golden bless --shape tiny --tp 1,2 --precision fp32,bf16,fp16 --inputs full)
 ffn_schema_bless(quantized NONE golden bless --shape small --tp 1,2 --allreduce ring
                  --precision fp8-static,fp8-dynamic,fp8-dynamic-tensor,fp8-block,int8,nvfp4)
-ffn_schema_bless(frames NONE golden bless --shape tiny --tp 1,2 --precision bf16 --frames)
+ffn_schema_bless(frames NONE golden bless --shape tiny --tp 1,2 --precision bf16 --frames --ssim skimage --max-mad 8)
 ffn_schema_bless(nobias NONE golden bless --shape ltx2-video-nobias --tokens 2 --tp 1,2 --precision bf16)
 ffn_schema_bless(gated NONE golden bless --dims 64,128 --activation swiglu --no-bias --act-rounding native --tokens 2 --tp 1,2 --precision bf16,fp8-dynamic-tensor --inputs full)
 ffn_schema_bless(real real_checkpoints golden bless ${ffn_b1} --activations ${ffn_ckpt}/capture.h5 --tp 1,2)

@@ -129,6 +129,29 @@ TEST_CASE("PSNR's mean squared error is the exact sum of squared differences", "
                                       .epsilon(1e-14));
 }
 
+// The absolute differences are summed in integers too: the MAD is that exact sum over the
+// frame's size, 0 for identical frames, 255 between black and white; an ROI takes the
+// row-by-row path.
+TEST_CASE("MAD is the exact sum of absolute differences over the frame's size", "[frames]") {
+  const auto exact_sum = [](const cv::Mat& a, const cv::Mat& b) {
+    std::uint64_t sum = 0;
+    for (int y = 0; y < a.rows; ++y)
+      for (int x = 0; x < a.cols * 3; ++x) sum += std::abs(int(a.ptr<std::uint8_t>(y)[x]) - b.ptr<std::uint8_t>(y)[x]);
+    return sum;
+  };
+  const cv::Mat black(512, 768, CV_8UC3, cv::Scalar::all(0)), white(512, 768, CV_8UC3, cv::Scalar::all(255));
+  CHECK(mean_absolute_difference(black, white) == 255.0);
+  CHECK(mean_absolute_difference(white, white.clone()) == 0.0);
+  cv::Mat a(97, 131, CV_8UC3), b(97, 131, CV_8UC3);
+  cv::randu(a, 0, 256);
+  cv::randu(b, 0, 256);
+  CHECK(mean_absolute_difference(a, b) == double(exact_sum(a, b)) / (97.0 * 131 * 3));
+  const cv::Mat roi_a = a(cv::Rect(3, 5, 101, 77)), roi_b = b(cv::Rect(7, 1, 101, 77));
+  REQUIRE_FALSE(roi_a.isContinuous());
+  CHECK(mean_absolute_difference(roi_a, roi_b) == double(exact_sum(roi_a, roi_b)) / (101.0 * 77 * 3));
+  CHECK(mean_absolute_difference(roi_a, roi_b) == cv::norm(roi_a, roi_b, cv::NORM_L1) / (101.0 * 77 * 3));
+}
+
 TEST_CASE("SSIM is symmetric and 1 only for identical frames", "[frames]") {
   const cv::Mat a = structured_frame(64, 48, 0), b = with_noise(a, 6, 7);
   CHECK(ssim(a, b) == Approx(ssim(b, a)).margin(1e-12));
@@ -253,11 +276,20 @@ TEST_CASE("compare_videos: per-frame scores, PSNR of the mean MSE, minima, worst
   CHECK(s.ssim_mean == Approx((s.frames[0].ssim + s.frames[1].ssim + 1.0) / 3).epsilon(1e-12));
 
   CHECK(s.worst_psnr_frame == 1);
+  // MAD 1, 2 and 0: mean 1, maximum 2 at frame 1.
+  CHECK(s.frames[0].mad == 1.0);
+  CHECK(s.frames[1].mad == 2.0);
+  CHECK(s.frames[2].mad == 0.0);
+  CHECK(s.mad_mean == 1.0);
+  CHECK(s.mad_max == 2.0);
+  CHECK(s.worst_mad_frame == 1);
 
   const VideoScore same = compare_videos(a, a);
   CHECK(std::isinf(same.psnr_mean_db));
   CHECK(std::isinf(same.psnr_min_db));
   CHECK(same.ssim_mean == 1.0);
+  CHECK(same.mad_max == 0.0);
+  CHECK(same.worst_mad_frame == 0);
 }
 
 TEST_CASE("compare_videos: the worst frame by PSNR and by SSIM are told apart", "[frames]") {
@@ -283,7 +315,9 @@ TEST_CASE("compare_videos matches frame by frame scoring on a real-sized video",
   for (std::size_t i = 0; i < a.size(); ++i) {
     CHECK(s.frames[i].psnr_db == psnr_db(a[i], b[i]));
     CHECK(s.frames[i].ssim == ssim(a[i], b[i]));
+    CHECK(s.frames[i].mad == mean_absolute_difference(a[i], b[i]));
   }
+  CHECK(s.worst_mad_frame == a.size() - 1);
   CHECK(s.worst_frame == a.size() - 1);
 }
 

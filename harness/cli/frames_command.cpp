@@ -1,6 +1,7 @@
 #include "harness/cli/frames_command.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cmath>
 #include <filesystem>
@@ -8,10 +9,12 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <vector>
 
 #include "goldens/golden_file.hpp"
 #include "goldens/golden_frames.hpp"
 #include "harness/cli/output_paths.hpp"
+#include "harness/cli/ssim_option.hpp"
 #include "harness/cli/validators.hpp"
 #include "harness/version.hpp"
 #include "metrics/frame_io.hpp"
@@ -45,34 +48,42 @@ std::unique_ptr<FrameReader> open_side(const std::string& side) {
 
 struct CompareOptions {
   std::string a, b;
-  std::optional<double> min_psnr, min_ssim;
+  std::optional<double> min_psnr, min_ssim, max_mad;
+  std::string ssim = std::string(ssim_kind_name(SsimKind::gaussian));
   std::string format = "table";
+
+  SsimKind ssim_kind() const { return *ssim_kind_of(ssim); }
 };
 
 bool frame_passes(const FrameScore& f, const CompareOptions& o) {
-  return (!o.min_psnr || f.psnr_db >= *o.min_psnr) && (!o.min_ssim || f.ssim >= *o.min_ssim);
+  return (!o.min_psnr || f.psnr_db >= *o.min_psnr) && (!o.min_ssim || f.ssim >= *o.min_ssim) &&
+         (!o.max_mad || f.mad <= *o.max_mad);
 }
 
 std::string thresholds_text(const CompareOptions& o) {
-  std::string text;
-  if (o.min_psnr) text += fmt::format("psnr >= {} dB", *o.min_psnr);
-  if (o.min_ssim) text += fmt::format("{}ssim >= {}", text.empty() ? "" : " and ", *o.min_ssim);
-  return text;
+  std::vector<std::string> parts;
+  if (o.min_psnr) parts.push_back(fmt::format("psnr >= {} dB", *o.min_psnr));
+  if (o.min_ssim) parts.push_back(fmt::format("ssim >= {}", *o.min_ssim));
+  if (o.max_mad) parts.push_back(fmt::format("mad <= {}", *o.max_mad));
+  return fmt::format("{}", fmt::join(parts, " and "));
 }
 
 void print_table(const CompareOptions& o, const VideoScore& s, std::size_t failed) {
   fmt::print("# ffn-parity frames compare: {} frames of {}x{}\n#  A: {}\n#  B: {}\n", s.frames.size(), s.frame_size.width, s.frame_size.height,
              o.a, o.b);
-  fmt::print("# psnr = 10 log10(255^2 / MSE) over all pixels and channels (inf: identical); ssim = Wang et al. "
-             "2004 (11x11 Gaussian, sigma 1.5), mean of the map, averaged over the channels\n");
-  fmt::print("# frame  psnr_db    ssim\n");
+  fmt::print("# psnr = 10 log10(255^2 / MSE) over all pixels and channels (inf: identical); ssim ({}) = {}; "
+             "mad = mean absolute difference over all pixels and channels, 8-bit levels\n",
+             ssim_kind_name(s.ssim_kind), ssim_kind_description(s.ssim_kind));
+  fmt::print("# frame  psnr_db    ssim      mad\n");
   for (std::size_t i = 0; i < s.frames.size(); ++i)
-    fmt::print("{:>7} {:>8.2f}  {:.4f}{}\n", i, s.frames[i].psnr_db, s.frames[i].ssim,
+    fmt::print("{:>7} {:>8.2f}  {:.4f} {:>8.4f}{}\n", i, s.frames[i].psnr_db, s.frames[i].ssim, s.frames[i].mad,
                frame_passes(s.frames[i], o) ? "" : "  FAIL");
-  fmt::print("psnr {:.2f} dB (of the mean MSE), min {:.2f} dB at frame {}; ssim mean {:.4f}, min {:.4f} at frame {}\n",
-             s.psnr_mean_db, s.psnr_min_db, s.worst_psnr_frame, s.ssim_mean, s.ssim_min, s.worst_frame);
-  if (!o.min_psnr && !o.min_ssim)
-    fmt::print("no thresholds given (--min-psnr, --min-ssim): information only\n");
+  fmt::print("psnr {:.2f} dB (of the mean MSE), min {:.2f} dB at frame {}; ssim mean {:.4f}, min {:.4f} at frame {}; "
+             "mad mean {:.4f}, max {:.4f} at frame {}\n",
+             s.psnr_mean_db, s.psnr_min_db, s.worst_psnr_frame, s.ssim_mean, s.ssim_min, s.worst_frame, s.mad_mean,
+             s.mad_max, s.worst_mad_frame);
+  if (!o.min_psnr && !o.min_ssim && !o.max_mad)
+    fmt::print("no thresholds given (--min-psnr, --min-ssim, --max-mad): information only\n");
   else if (failed == 0)
     fmt::print("PASS: every frame has {}\n", thresholds_text(o));
   else
@@ -86,7 +97,7 @@ void print_json(const CompareOptions& o, const VideoScore& s, std::size_t failed
   json frames = json::array();
   for (std::size_t i = 0; i < s.frames.size(); ++i)
     frames.push_back({{"frame", i}, {"psnr_db", psnr(s.frames[i].psnr_db)}, {"ssim", s.frames[i].ssim},
-                      {"pass", frame_passes(s.frames[i], o)}});
+                      {"mad", s.frames[i].mad}, {"pass", frame_passes(s.frames[i], o)}});
   const json doc = {{"tool", "ffn-parity"},
                     {"version", k_version},
                     {"command", "frames compare"},
@@ -96,6 +107,8 @@ void print_json(const CompareOptions& o, const VideoScore& s, std::size_t failed
                     {"height", s.frame_size.height},
                     {"min_psnr_db", o.min_psnr ? json(*o.min_psnr) : json(nullptr)},
                     {"min_ssim", o.min_ssim ? json(*o.min_ssim) : json(nullptr)},
+                    {"max_mad", o.max_mad ? json(*o.max_mad) : json(nullptr)},
+                    {"ssim_kind", ssim_kind_name(s.ssim_kind)},
                     {"frames", frames},
                     {"psnr_mean_db", psnr(s.psnr_mean_db)},
                     {"psnr_min_db", psnr(s.psnr_min_db)},
@@ -103,6 +116,9 @@ void print_json(const CompareOptions& o, const VideoScore& s, std::size_t failed
                     {"ssim_min", s.ssim_min},
                     {"worst_frame_psnr", s.worst_psnr_frame},
                     {"worst_frame_ssim", s.worst_frame},
+                    {"mad_mean", s.mad_mean},
+                    {"mad_max", s.mad_max},
+                    {"worst_frame_mad", s.worst_mad_frame},
                     {"passed", s.frames.size() - failed},
                     {"failed", failed}};
   std::cout << doc.dump(2) << "\n";
@@ -114,7 +130,7 @@ int compare(const CompareOptions& o) {
   try {
     const std::unique_ptr<FrameReader> a = open_side(o.a);
     const std::unique_ptr<FrameReader> b = open_side(o.b);
-    s = compare_streams(*a, *b);
+    s = compare_streams(*a, *b, o.ssim_kind());
   } catch (const std::runtime_error& e) {  // FrameIoError, GoldenError: the message names the file
     std::cerr << k_compare_err << e.what() << "\n";
     return 2;
@@ -170,13 +186,14 @@ int bless(const BlessOptions& o) {
 }  // namespace
 
 void add_frames_command(CLI::App& app, int* exit_code) {
-  CLI::App* frames = app.add_subcommand("frames", "PSNR and SSIM of decoded video frames; golden frames");
+  CLI::App* frames = app.add_subcommand("frames", "PSNR, SSIM and MAD of decoded video frames; golden frames");
   frames->require_subcommand(1);
 
   auto c = std::make_shared<CompareOptions>();
   CLI::App* compare_cmd = frames->add_subcommand(
       "compare",
-      "PSNR and SSIM of each frame of A against B, their mean and minimum, and a verdict. A side is a "
+      "PSNR, SSIM and mean absolute difference of each frame of A against B, their mean and worst, and a "
+      "verdict. A side is a "
       "directory of PNG frames (in name order), FILE.h5[:DATASET] (golden frames, default "
       "frames/video), or a video file. Exit status: 0 every frame meets the thresholds (always, without "
       "any), 1 a frame misses one, 2 bad usage or input.");
@@ -187,6 +204,11 @@ void add_frames_command(CLI::App& app, int* exit_code) {
   compare_cmd->add_option("--min-ssim", c->min_ssim, "Fail a frame whose SSIM is below this")
       ->check(number_check<double>())
       ->check(in_range(-1, 1));
+  compare_cmd->add_option("--max-mad", c->max_mad,
+                          "Fail a frame whose mean absolute difference (8-bit levels) is above this")
+      ->check(number_check<double>())
+      ->check(in_range(0, 255));
+  add_ssim_option(compare_cmd, c->ssim, "default gaussian");
   compare_cmd->add_option("--format", c->format, "Output format")
       ->check(CLI::IsMember({"table", "json"}))
       ->capture_default_str();

@@ -18,6 +18,7 @@
 #include "harness/cli/output_paths.hpp"
 #include "harness/cli/progress.hpp"
 #include "harness/cli/real_input_options.hpp"
+#include "harness/cli/ssim_option.hpp"
 #include "harness/cli/sweep_options.hpp"
 #include "harness/cli/validators.hpp"
 #include "harness/launch/rank_launch.hpp"
@@ -87,7 +88,7 @@ int bless(const BlessOptions& o) {
     std::cerr << k_bless_err << o.output << ": exists; pass --force to replace it\n";
     return 2;
   }
-  if (const std::string why = rollout_memory_problem(o.frames, sweep.shape); !why.empty()) {
+  if (const std::string why = rollout_problem(o.frames, sweep.shape); !why.empty()) {
     std::cerr << k_bless_err << why << "\n";
     return 2;
   }
@@ -140,6 +141,7 @@ struct CheckOptions {
   double growth = 1.25;
   std::string comm = "simulated";
   std::string junit;  // --junit: empty for none
+  std::string ssim;   // --ssim: empty for each case's own
   BackendOptions backend;
 };
 
@@ -160,9 +162,10 @@ void print_check_row(const GoldenCaseCheck& k) {
   fmt::print(" {:<41} {:>11} {:>11} {:>8.3f} {:>8.3f} {:>8.3f} {:>7}", k.golden->config.name(),
              drift_cell(k.allgather), drift_cell(k.sharded), k.parity_growth, k.allgather_growth, k.sharded_growth,
              k.pass ? "PASS" : "FAIL");
-  // Frames against the blessed frames: min PSNR per path (inf: identical).
+  // Frames against the blessed frames: min PSNR and max MAD per path (inf, 0: identical).
   if (k.frames_allgather)
-    fmt::print("  frames ag {:.2f} dB sh {:.2f} dB", k.frames_allgather->psnr_min_db, k.frames_sharded->psnr_min_db);
+    fmt::print("  frames ag {:.2f} dB mad {:.4f} sh {:.2f} dB mad {:.4f}", k.frames_allgather->psnr_min_db,
+               k.frames_allgather->mad_max, k.frames_sharded->psnr_min_db, k.frames_sharded->mad_max);
   fmt::print("\n");
   if (!k.pass)
     fmt::print("#   FAIL {} case {} (tp {}, {}, {}): {}\n", k.file, k.golden->id, k.golden->config.tp,
@@ -227,6 +230,7 @@ int check(const CheckOptions& o) {
   opt.only_tp = launch->required_tp();
   opt.execution = launch->execution();
   opt.backend = &*backend;
+  opt.ssim = ssim_kind_of(o.ssim);
   std::vector<std::size_t> cases_of;  // per file, the cases that will run
   for (const GoldenFile& g : goldens) cases_of.push_back(select_golden_cases(g, opt).size());
   const std::size_t selected = std::accumulate(cases_of.begin(), cases_of.end(), std::size_t{0});
@@ -402,15 +406,18 @@ int info(const std::string& path) {
   std::size_t with_frames = 0;
   for (const GoldenCase& c : g.cases) with_frames += c.frames.has_value();
   fmt::print("# cases (id: the value of `golden check --case`){}\n",
-             with_frames ? fmt::format("; {} blessed with frames, rolled out again by `golden check`", with_frames)
+             with_frames ? fmt::format("; {} blessed with frames, rolled out again by `golden check`; frames: "
+                                       "their SSIM definition and the parity's max MAD when blessed",
+                                       with_frames)
                          : "");
-  fmt::print("#{:<33} {:>3} {:>18} {:>8} {:>9} {:>9} {:>9} {:>8} {:>6}\n", "id", "tp", "precision", "reduce",
+  fmt::print("#{:<33} {:>3} {:>18} {:>8} {:>9} {:>9} {:>9} {:>8} {:>17}\n", "id", "tp", "precision", "reduce",
              "par_rl2", "ag_rl2", "sh_rl2", "par_mrg", "frames");
   for (const GoldenCase& c : g.cases)
-    fmt::print(" {:<33} {:>3} {:>18} {:>8} {:>9.3e} {:>9.3e} {:>9.3e} {:>8.3f} {:>6}\n", c.id, c.config.tp,
+    fmt::print(" {:<33} {:>3} {:>18} {:>8} {:>9.3e} {:>9.3e} {:>9.3e} {:>8.3f} {:>17}\n", c.id, c.config.tp,
                c.config.precision().name, allreduce_model_name(c.config.allreduce), c.record.parity_rel_l2,
                c.record.allgather_ref_rel_l2, c.record.sharded_ref_rel_l2, c.record.parity_margin,
-               c.frames ? "yes" : "no");
+               c.frames ? fmt::format("{} mad {:.4f}", ssim_kind_name(c.frames->ssim), c.frames->parity_mad_max)
+                        : "no");
   fmt::print("{} cases{}\n", g.cases.size(), video ? fmt::format(", {} frames", video->size()) : "");
   return 0;
 }
@@ -472,6 +479,7 @@ void add_golden_command(CLI::App& app, int* exit_code) {
       ->check(CLI::IsMember({"simulated", "mpi", "nccl"}))
       ->capture_default_str();
   check_cmd->add_option("--junit", c->junit, "Also write the verdicts as JUnit XML, one testcase per case");
+  add_ssim_option(check_cmd, c->ssim, "for frames against the blessed ones, default: the one each case was blessed with");
   add_backend_options(check_cmd, c->backend);
   check_cmd->callback([c, exit_code] { *exit_code = check(*c); });
 

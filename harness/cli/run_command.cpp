@@ -174,7 +174,7 @@ int run_one(const RunOptions& o) {
       std::cerr << "ffn-parity run: error: " << e.what() << "\n";
     return e.exit_status();
   }
-  if (const std::string why = rollout_memory_problem(o.frames, sweep.shape); !why.empty()) {
+  if (const std::string why = rollout_problem(o.frames, sweep.shape); !why.empty()) {
     if (launch->reports()) std::cerr << k_prefix << ": error: " << why << "\n";
     return 2;
   }

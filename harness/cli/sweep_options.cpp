@@ -5,11 +5,14 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <limits>
 
+#include "harness/cli/ssim_option.hpp"
 #include "harness/cli/validators.hpp"
 #include "harness/run/rollout.hpp"
 #include "harness/tp/model_catalog.hpp"
+#include "metrics/skimage_ssim.hpp"
 
 namespace ffn::cli {
 
@@ -133,6 +136,13 @@ void add_frame_options(CLI::App* cmd, FrameCliOptions& o) {
       ->check(number_check<double>())
       ->check(in_range(-1, 1))
       ->needs(frames);
+  cmd->add_option("--max-mad", o.max_mad,
+                  "With --frames: fail a frame whose mean absolute difference (8-bit levels) is above this "
+                  "(default: none, reported only)")
+      ->check(number_check<double>())
+      ->check(in_range(0, 255))
+      ->needs(frames);
+  add_ssim_option(cmd, o.ssim, "with --frames, default gaussian", frames);
 }
 
 std::optional<FrameOptions> to_frame_options(const FrameCliOptions& o) {
@@ -141,11 +151,19 @@ std::optional<FrameOptions> to_frame_options(const FrameCliOptions& o) {
   f.rollout = {o.layers, o.grid[0], o.grid[1], o.grid[2], o.patch};
   f.min_psnr_db = o.min_psnr;
   f.min_ssim = o.min_ssim;
+  f.max_mad = o.max_mad;
+  f.ssim = *ssim_kind_of(o.ssim);
   return f;
 }
 
-std::string rollout_memory_problem(const FrameCliOptions& o, const FfnShape& shape) {
+std::string rollout_problem(const FrameCliOptions& o, const FfnShape& shape) {
   if (!o.enabled) return {};
+  const int frame_height = o.grid[1] * o.patch, frame_width = o.grid[2] * o.patch;
+  if (*ssim_kind_of(o.ssim) == SsimKind::skimage && std::min(frame_height, frame_width) < k_skimage_ssim_window)
+    return fmt::format("--ssim skimage: the frames of --grid {},{},{} --patch {} are {}x{} pixels, smaller than its "
+                       "{}x{} window (scikit-image refuses such frames too)",
+                       o.grid[0], o.grid[1], o.grid[2], o.patch, frame_width, frame_height, k_skimage_ssim_window,
+                       k_skimage_ssim_window);
   const double need = rollout_peak_bytes(shape, {o.layers, o.grid[0], o.grid[1], o.grid[2], o.patch});
   const double have = double(sysconf(_SC_PHYS_PAGES)) * double(sysconf(_SC_PAGE_SIZE));
   if (need <= have) return {};

@@ -40,14 +40,16 @@ struct FrameCliOptions {
   int layers = 8;
   std::vector<int> grid{4, 8, 12};
   int patch = 16;
-  std::optional<double> min_psnr, min_ssim;
+  std::optional<double> min_psnr, min_ssim, max_mad;
+  std::string ssim = "gaussian";
 };
 void add_frame_options(CLI::App* cmd, FrameCliOptions& o);
 // The rollout settings when --frames was given.
 std::optional<FrameOptions> to_frame_options(const FrameCliOptions& o);
-// With --frames: one line naming --grid and --patch when the rollout of `shape` cannot fit in
-// this machine's memory; empty when it can (or without --frames).
-std::string rollout_memory_problem(const FrameCliOptions& o, const FfnShape& shape);
+// With --frames: one line naming --grid and --patch when the rollout of `shape` cannot be done:
+// its frames are smaller than the window of --ssim skimage, or it cannot fit in this machine's
+// memory; empty when it can (or without --frames).
+std::string rollout_problem(const FrameCliOptions& o, const FfnShape& shape);
 
 // Registers --shape --model --dims --activation --gated --no-bias --act-rounding --tokens --tp
 // --precision --allreduce --seed --outliers --outlier-scale. `o` must outlive parsing.

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -400,7 +401,19 @@ figure.case > figcaption .detail { font-weight: 400; color: #57606a; }
 svg.colorbar { display: block; margin-top: 3px; font-size: 11px; overflow: visible; }
 )";
 
-void explanation(std::string& html, bool quantized, bool frames) {
+// The SSIM definitions the cases' frames were scored with (one per run), in words.
+std::string frames_ssim_text(const std::vector<CaseResult>& results) {
+  std::vector<std::string> kinds;
+  for (const CaseResult& r : results)
+    if (r.frames) {
+      const SsimKind k = r.frames->parity.ssim_kind;
+      const std::string text = fmt::format("{} ({})", ssim_kind_name(k), ssim_kind_description(k));
+      if (std::find(kinds.begin(), kinds.end(), text) == kinds.end()) kinds.push_back(text);
+    }
+  return fmt::format("{}", fmt::join(kinds, "; "));
+}
+
+void explanation(std::string& html, const std::vector<CaseResult>& results, bool quantized, bool frames) {
   html +=
       "<div class=\"explain\">\n"
       "<p><b>parity</b>: the sharded FFN output against the allgather output, same inputs and precision. "
@@ -420,8 +433,10 @@ void explanation(std::string& html, bool quantized, bool frames) {
     html +=
         "<p><b>frames</b>: both paths and the reference rolled out through a residual stack of FFN layers and "
         "decoded to 8-bit video; PSNR (dB) and SSIM are the minimum over the frames, <b>ref</b> the worse of "
-        "the two paths against the reference&#39;s video; inf = identical frames; <b>min PSNR / SSIM</b>: what "
-        "every frame must reach.</p>\n";
+        "the two paths against the reference&#39;s video; inf = identical frames; <b>parity MAD</b>: the largest "
+        "mean absolute difference of a frame, in 8-bit levels; <b>min PSNR / SSIM, max MAD</b>: what every "
+        "frame must reach (no MAD limit: -). SSIM: " +
+        xml_escape(frames_ssim_text(results)) + ".</p>\n";
   html += "</div>\n";
 }
 
@@ -453,16 +468,17 @@ void summary_table(std::string& html, const std::vector<CaseResult>& results, bo
           "<tr><th colspan=\"3\">case</th><th colspan=\"4\">parity</th>";
   if (quantized) html += "<th colspan=\"2\">parity parts</th>";
   html += "<th colspan=\"2\">allgather vs ref</th><th colspan=\"2\">sharded vs ref</th>";
-  if (frames) html += "<th colspan=\"5\">frames (min over frames)</th>";
+  if (frames) html += "<th colspan=\"6\">frames (worst frame)</th>";
   html += "<th rowspan=\"2\" class=\"verdict\">verdict</th></tr>\n<tr><th>tp</th><th>precision</th><th>allreduce</th>"
           "<th>max abs</th><th>rel L2</th><th>margin</th><th>allclose %</th>";
   if (quantized) html += "<th>scale</th><th>order</th>";
   html += "<th>rel L2</th><th>margin</th><th>rel L2</th><th>margin</th>";
   if (frames)
-    html += "<th>parity PSNR</th><th>parity SSIM</th><th>ref PSNR</th><th>ref SSIM</th><th>min PSNR / SSIM</th>";
+    html += "<th>parity PSNR</th><th>parity SSIM</th><th>parity MAD</th><th>ref PSNR</th><th>ref SSIM</th>"
+            "<th>min PSNR / SSIM, max MAD</th>";
   html += "</tr>\n</thead>\n<tbody>\n";
 
-  const int columns = 12 + (quantized ? 2 : 0) + (frames ? 5 : 0);
+  const int columns = 12 + (quantized ? 2 : 0) + (frames ? 6 : 0);
   std::string previous_precision;
   for (const auto& r : results) {
     const char* status = r.pass ? "pass" : "fail";
@@ -489,10 +505,12 @@ void summary_table(std::string& html, const std::vector<CaseResult>& results, bo
         const double ref_ssim = std::min(f.allgather_ref.ssim_min, f.sharded_ref.ssim_min);
         html += cell(fixed(f.parity.psnr_min_db, 2), f.parity.psnr_min_db < t.min_psnr_db) +
                 cell(fixed(f.parity.ssim_min, 4), f.parity.ssim_min < t.min_ssim) +
+                cell(fixed(f.parity.mad_max, 4), t.max_mad && f.parity.mad_max > *t.max_mad) +
                 cell(fixed(ref_psnr, 2), ref_psnr < t.min_psnr_db) + cell(fixed(ref_ssim, 4), ref_ssim < t.min_ssim) +
-                cell(fmt::format("{:g} / {:g}", t.min_psnr_db, t.min_ssim));
+                cell(fmt::format("{:g} / {:g}, {}", t.min_psnr_db, t.min_ssim,
+                                 t.max_mad ? fmt::format("{:g}", *t.max_mad) : "-"));
       } else {
-        html += "<td colspan=\"5\" class=\"identical\">no frames</td>";
+        html += "<td colspan=\"6\" class=\"identical\">no frames</td>";
       }
     }
     html += fmt::format("<td class=\"verdict {}\">{}</td></tr>\n", status, r.pass ? "PASS" : "FAIL");
@@ -552,7 +570,7 @@ std::set<std::string> worst_frames(std::string& html, const fs::path& dir, const
     const cv::Mat &a = f.videos.allgather[w.frame], &b = f.videos.sharded[w.frame];
     w.difference = largest_channel_difference(a, b);
     cv::minMaxLoc(w.difference, nullptr, &w.largest_difference);
-    ssim(a, b, &w.ssim_map);
+    ssim(a, b, &w.ssim_map, f.parity.ssim_kind);
     cv::minMaxLoc(w.ssim_map, &w.lowest_ssim, nullptr);
     largest_difference = std::max(largest_difference, w.largest_difference);
     lowest_ssim = std::min(lowest_ssim, w.lowest_ssim);
@@ -700,7 +718,7 @@ std::string write_html_report(const std::string& dir, const RunContext& context,
   html += fmt::format("<p class=\"overall {}\">{} passed, {} failed</p>\n", failed ? "fail" : "pass", passed, failed);
 
   html += "<h2>Summary</h2>\n";
-  explanation(html, quantized, frames);
+  explanation(html, results, quantized, frames);
   summary_table(html, results, quantized, frames);
 
   verdict_plots(html, results, frames);

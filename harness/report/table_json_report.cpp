@@ -64,29 +64,39 @@ json comparison_json(const Comparison& c) {
 
 void print_frames_table(std::ostream& out, const std::vector<CaseResult>& results) {
   const FrameResult& first = *results.front().frames;
-  fmt::print(out, "# frames: {} frames of {}x{}; PSNR dB / SSIM, min over frames (mean PSNR of the mean MSE); "
-                  "inf = identical\n",
-             first.videos.allgather.size(), first.videos.allgather.front().cols,
-             first.videos.allgather.front().rows);
-  fmt::print(out, "#{:>3} {:>18} {:>8} | {:>8} {:>8} {:>7} | {:>8} {:>7} | {:>8} {:>7} | {:>14} {:>7}\n", "tp", "precision",
-             "reduce", "par_psnr", "par_mean", "par_ssim", "ag_psnr", "ag_ssim", "sh_psnr", "sh_ssim", "threshold",
-             "verdict");
+  fmt::print(out, "# frames: {} frames of {}x{}; PSNR dB / SSIM ({}: {}), min over frames (mean PSNR of the mean "
+                  "MSE); MAD: mean absolute difference, max over frames, 8-bit levels; inf = identical\n",
+             first.videos.allgather.size(), first.videos.allgather.front().cols, first.videos.allgather.front().rows,
+             ssim_kind_name(first.parity.ssim_kind), ssim_kind_description(first.parity.ssim_kind));
+  fmt::print(out, "#{:>3} {:>18} {:>8} | {:>8} {:>8} {:>7} {:>7} | {:>8} {:>7} | {:>8} {:>7} | {:>14} {:>7} {:>7}\n", "tp",
+             "precision", "reduce", "par_psnr", "par_mean", "par_ssim", "par_mad", "ag_psnr", "ag_ssim", "sh_psnr",
+             "sh_ssim", "threshold", "max_mad", "verdict");
   for (const auto& r : results) {
     const FrameResult& f = *r.frames;
-    fmt::print(out, "{:>4} {:>18} {:>8} | {:>8.2f} {:>8.2f} {:>7.4f} | {:>8.2f} {:>7.4f} | {:>8.2f} {:>7.4f} | {:>7.1f}/{:<6.3f} {:>7}\n",
+    fmt::print(out,
+               "{:>4} {:>18} {:>8} | {:>8.2f} {:>8.2f} {:>7.4f} {:>7.4f} | {:>8.2f} {:>7.4f} | {:>8.2f} {:>7.4f} | "
+               "{:>7.1f}/{:<6.3f} {:>7} {:>7}\n",
                r.config.tp, r.config.precision().name, allreduce_model_name(r.config.allreduce), f.parity.psnr_min_db,
-               f.parity.psnr_mean_db, f.parity.ssim_min, f.allgather_ref.psnr_min_db, f.allgather_ref.ssim_min,
-               f.sharded_ref.psnr_min_db, f.sharded_ref.ssim_min, f.thresholds.min_psnr_db, f.thresholds.min_ssim,
+               f.parity.psnr_mean_db, f.parity.ssim_min, f.parity.mad_max, f.allgather_ref.psnr_min_db,
+               f.allgather_ref.ssim_min, f.sharded_ref.psnr_min_db, f.sharded_ref.ssim_min, f.thresholds.min_psnr_db,
+               f.thresholds.min_ssim, f.thresholds.max_mad ? fmt::format("{:g}", *f.thresholds.max_mad) : "-",
                f.pass ? "PASS" : "FAIL");
   }
 }
 
 json video_score_json(const VideoScore& v) {
   json frames = json::array();
-  for (const auto& f : v.frames) frames.push_back({{"psnr_db", number(f.psnr_db)}, {"ssim", number(f.ssim)}});
-  return {{"psnr_mean_db", number(v.psnr_mean_db)}, {"psnr_min_db", number(v.psnr_min_db)},
-          {"ssim_mean", number(v.ssim_mean)},        {"ssim_min", number(v.ssim_min)},
-          {"worst_frame", v.worst_frame},            {"frames", frames}};
+  for (const auto& f : v.frames)
+    frames.push_back({{"psnr_db", number(f.psnr_db)}, {"ssim", number(f.ssim)}, {"mad", number(f.mad)}});
+  return {{"psnr_mean_db", number(v.psnr_mean_db)},
+          {"psnr_min_db", number(v.psnr_min_db)},
+          {"ssim_mean", number(v.ssim_mean)},
+          {"ssim_min", number(v.ssim_min)},
+          {"mad_mean", number(v.mad_mean)},
+          {"mad_max", number(v.mad_max)},
+          {"worst_frame", v.worst_frame},
+          {"worst_frame_mad", v.worst_mad_frame},
+          {"frames", frames}};
 }
 
 // Each path against the output the serving stack produced (captured activations with y).
@@ -233,6 +243,9 @@ void print_json(std::ostream& out, const SweepConfig& s, const std::vector<CaseR
       cases.back()["frames"] = {{"pass", r.frames->pass},
                                 {"min_psnr_db", r.frames->thresholds.min_psnr_db},
                                 {"min_ssim", r.frames->thresholds.min_ssim},
+                                {"max_mad", r.frames->thresholds.max_mad ? json(*r.frames->thresholds.max_mad)
+                                                                         : json(nullptr)},
+                                {"ssim_kind", ssim_kind_name(r.frames->parity.ssim_kind)},
                                 {"parity", video_score_json(r.frames->parity)},
                                 {"allgather_vs_reference", video_score_json(r.frames->allgather_ref)},
                                 {"sharded_vs_reference", video_score_json(r.frames->sharded_ref)}};

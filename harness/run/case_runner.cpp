@@ -259,7 +259,7 @@ std::optional<CaseResult> run_case(const CaseConfig& config, SharedState& shared
     r.reason += fmt::format("{}activation: {} outputs differ between the paths where its inputs are identical",
                             r.reason.empty() ? "" : "; ", r.activation_mismatches);
   if (frames) {
-    r.frames = judge_frames(rollout(config, frames->rollout), frames->thresholds_for(config.precision()));
+    r.frames = judge_frames(rollout(config, frames->rollout), frames->thresholds_for(config.precision()), frames->ssim);
     r.frames->rollout = frames->rollout;
     if (!r.frames->pass) r.reason += (r.reason.empty() ? "" : "; ") + r.frames->reason;
   }

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "harness/inputs/sha256.hpp"
+#include "metrics/skimage_ssim.hpp"
 
 namespace ffn {
 
@@ -115,11 +116,17 @@ std::vector<GoldenCaseCheck> check_golden(const GoldenFile& g, const GoldenCheck
   for (const GoldenCase* c : selected) {
     if (!c->frames) continue;
     const RolloutConfig& r = c->frames->rollout;
+    const SsimKind ssim = opt.ssim.value_or(c->frames->ssim);
     if (frames && (r.layers != frames->rollout.layers || r.frames != frames->rollout.frames ||
                    r.height != frames->rollout.height || r.width != frames->rollout.width ||
-                   r.patch != frames->rollout.patch))
+                   r.patch != frames->rollout.patch || ssim != frames->ssim))
       throw GoldenError(fmt::format("{}: case {}: its rollout settings differ from the other cases'", g.path, c->id));
-    frames = FrameOptions{r, std::nullopt, std::nullopt};
+    frames = FrameOptions{r, std::nullopt, std::nullopt, std::nullopt, ssim};
+    if (ssim == SsimKind::skimage && std::min(r.height, r.width) * r.patch < k_skimage_ssim_window)
+      throw GoldenError(fmt::format("{}: case {}: its frames ({}x{} pixels) are smaller than the {}x{} window of the "
+                                    "skimage SSIM (scikit-image refuses such frames too)",
+                                    g.path, c->id, r.width * r.patch, r.height * r.patch, k_skimage_ssim_window,
+                                    k_skimage_ssim_window));
   }
   if (frames && opt.execution.communicator)
     throw GoldenError(fmt::format("{}: its cases have frames, whose rollout runs every rank in one process; "
@@ -162,13 +169,15 @@ std::vector<GoldenCaseCheck> check_golden(const GoldenFile& g, const GoldenCheck
     if (gc.frames && r.frames) {
       // Today's frames against the blessed ones, with the thresholds the case was blessed with.
       const FrameThresholds& t = gc.frames->thresholds;
-      k.frames_allgather = compare_videos(r.frames->videos.allgather, gc.frames->videos.allgather);
-      k.frames_sharded = compare_videos(r.frames->videos.sharded, gc.frames->videos.sharded);
+      k.frames_allgather = compare_videos(r.frames->videos.allgather, gc.frames->videos.allgather, frames->ssim);
+      k.frames_sharded = compare_videos(r.frames->videos.sharded, gc.frames->videos.sharded, frames->ssim);
       for (const auto& [what, v] : {std::pair{"allgather", &*k.frames_allgather}, std::pair{"sharded", &*k.frames_sharded}})
-        if (v->psnr_min_db < t.min_psnr_db || v->ssim_min < t.min_ssim)
+        if (v->psnr_min_db < t.min_psnr_db || v->ssim_min < t.min_ssim || (t.max_mad && v->mad_max > *t.max_mad))
           add_reason(k.reason, fmt::format("{} frames drifted from the blessed ones: min PSNR {:.2f} dB, min SSIM "
-                                           "{:.4f} (limits {} dB, {})",
-                                           what, v->psnr_min_db, v->ssim_min, t.min_psnr_db, t.min_ssim));
+                                           "({}) {:.4f}, max MAD {:.4f} (limits {} dB, {}{})",
+                                           what, v->psnr_min_db, ssim_kind_name(v->ssim_kind), v->ssim_min,
+                                           v->mad_max, t.min_psnr_db, t.min_ssim,
+                                           t.max_mad ? fmt::format(", {}", *t.max_mad) : ""));
     }
     k.pass = k.reason.empty();
     checks.push_back(std::move(k));

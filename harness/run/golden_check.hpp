@@ -29,7 +29,8 @@ struct GoldenCaseCheck {
   DriftResult allgather, sharded;
   double parity_growth = 1, allgather_growth = 1, sharded_growth = 1;  // today / blessed
   double reference_rel_diff = 0;  // today's fp64 reference against the stored one
-  // Blessed with frames: today's videos against the blessed ones, per path.
+  // Blessed with frames: today's videos against the blessed ones, per path (SSIM of the kind
+  // the check used, in their ssim_kind).
   std::optional<VideoScore> frames_allgather, frames_sharded;
   bool pass = false;
   std::string reason;
@@ -43,6 +44,8 @@ struct GoldenCheckOptions {
   // Where the cases' ranks run; a process that does not judge gets no checks back.
   CaseExecution execution;
   const Backend* backend = nullptr;     // what the cases run on today; null: the CPU
+  // The SSIM of today's frames against the blessed ones; none: the one each case was blessed with.
+  std::optional<SsimKind> ssim;
 };
 
 // What check_golden says as it goes: a case about to run, and each check as soon as it is

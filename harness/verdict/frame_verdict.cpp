@@ -21,14 +21,15 @@ FrameThresholds FrameOptions::thresholds_for(const Precision& precision) const {
   FrameThresholds t = default_frame_thresholds(precision);
   if (min_psnr_db) t.min_psnr_db = *min_psnr_db;
   if (min_ssim) t.min_ssim = *min_ssim;
+  t.max_mad = max_mad;
   return t;
 }
 
-FrameResult judge_frames(RolloutVideos videos, const FrameThresholds& t) {
+FrameResult judge_frames(RolloutVideos videos, const FrameThresholds& t, SsimKind ssim) {
   FrameResult r;
-  r.parity = compare_videos(videos.sharded, videos.allgather);
-  r.allgather_ref = compare_videos(videos.allgather, videos.reference);
-  r.sharded_ref = compare_videos(videos.sharded, videos.reference);
+  r.parity = compare_videos(videos.sharded, videos.allgather, ssim);
+  r.allgather_ref = compare_videos(videos.allgather, videos.reference, ssim);
+  r.sharded_ref = compare_videos(videos.sharded, videos.reference, ssim);
   r.thresholds = t;
   r.videos = std::move(videos);
   for (const auto& [what, s] : {std::pair{"parity", &r.parity}, std::pair{"allgather vs reference", &r.allgather_ref},
@@ -37,8 +38,11 @@ FrameResult judge_frames(RolloutVideos videos, const FrameThresholds& t) {
       r.reason += fmt::format("{}frames {}: min PSNR {:.2f} dB < {} dB", r.reason.empty() ? "" : "; ", what,
                               s->psnr_min_db, t.min_psnr_db);
     if (s->ssim_min < t.min_ssim)
-      r.reason += fmt::format("{}frames {}: min SSIM {:.4f} < {}", r.reason.empty() ? "" : "; ", what, s->ssim_min,
-                              t.min_ssim);
+      r.reason += fmt::format("{}frames {}: min SSIM ({}) {:.4f} < {}", r.reason.empty() ? "" : "; ", what,
+                              ssim_kind_name(ssim), s->ssim_min, t.min_ssim);
+    if (t.max_mad && s->mad_max > *t.max_mad)
+      r.reason += fmt::format("{}frames {}: max MAD {:.4f} > {}", r.reason.empty() ? "" : "; ", what, s->mad_max,
+                              *t.max_mad);
   }
   r.pass = r.reason.empty();
   return r;
