@@ -20,6 +20,7 @@ struct SweepOptions {
   bool tps_given = false;  // otherwise a catalog model's shape runs the tp sizes its stack allows
   std::vector<std::string> precisions{"fp32", "bf16", "fp16"};
   std::vector<std::string> allreduce{"ring"};
+  int nccl_channels = 1;
   std::uint64_t seed = 0;
   int outliers = 0;
   double outlier_scale = 32.0;
@@ -44,5 +45,7 @@ std::string rollout_memory_problem(const FrameCliOptions& o, const FfnShape& sha
 // `o` must outlive parsing.
 void add_sweep_options(CLI::App* cmd, SweepOptions& o);
 SweepConfig to_sweep(const SweepOptions& o);
+// --allreduce values (names, aliases, `all`) as models, each once, in the order given.
+std::vector<AllReduceModel> parse_allreduce_list(const std::vector<std::string>& names);
 
 }  // namespace ffn::cli

@@ -97,7 +97,7 @@ class MpiLaunch final : public RankLaunch {
   std::optional<int> required_tp() const override { return session_->world_size(); }
   CaseExecution execution() override {
     CaseExecution e;
-    e.communicator = [this](int /*tp: the world size*/, AllReduceModel allreduce) -> std::unique_ptr<Communicator> {
+    e.communicator = [this](int /*tp: the world size*/, const AllReduceConfig& allreduce) -> std::unique_ptr<Communicator> {
       return std::make_unique<MpiCommunicator>(*session_, allreduce);
     };
     e.judge = reports();
@@ -156,7 +156,7 @@ class NcclLaunch final : public RankLaunch {
 #if FFN_PARITY_WITH_MPI
     if (session_) e.rank = rank();
 #endif
-    e.communicator = [this](int tp, AllReduceModel allreduce) -> std::unique_ptr<Communicator> {
+    e.communicator = [this](int tp, const AllReduceConfig& allreduce) -> std::unique_ptr<Communicator> {
 #if FFN_PARITY_WITH_MPI
       if (session_) {
         const MpiSession& s = *session_;

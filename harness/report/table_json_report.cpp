@@ -68,13 +68,13 @@ void print_frames_table(std::ostream& out, const std::vector<CaseResult>& result
                   "inf = identical\n",
              first.videos.allgather.size(), first.videos.allgather.front().cols,
              first.videos.allgather.front().rows);
-  fmt::print(out, "#{:>3} {:>18} {:>8} | {:>8} {:>8} {:>7} | {:>8} {:>7} | {:>8} {:>7} | {:>14} {:>7}\n", "tp", "precision",
+  fmt::print(out, "#{:>3} {:>18} {:>14} | {:>8} {:>8} {:>7} | {:>8} {:>7} | {:>8} {:>7} | {:>14} {:>7}\n", "tp", "precision",
              "reduce", "par_psnr", "par_mean", "par_ssim", "ag_psnr", "ag_ssim", "sh_psnr", "sh_ssim", "threshold",
              "verdict");
   for (const auto& r : results) {
     const FrameResult& f = *r.frames;
-    fmt::print(out, "{:>4} {:>18} {:>8} | {:>8.2f} {:>8.2f} {:>7.4f} | {:>8.2f} {:>7.4f} | {:>8.2f} {:>7.4f} | {:>7.1f}/{:<6.3f} {:>7}\n",
-               r.config.tp, r.config.precision().name, allreduce_model_name(r.config.allreduce), f.parity.psnr_min_db,
+    fmt::print(out, "{:>4} {:>18} {:>14} | {:>8.2f} {:>8.2f} {:>7.4f} | {:>8.2f} {:>7.4f} | {:>8.2f} {:>7.4f} | {:>7.1f}/{:<6.3f} {:>7}\n",
+               r.config.tp, r.config.precision().name, r.config.reduction_label(), f.parity.psnr_min_db,
                f.parity.psnr_mean_db, f.parity.ssim_min, f.allgather_ref.psnr_min_db, f.allgather_ref.ssim_min,
                f.sharded_ref.psnr_min_db, f.sharded_ref.ssim_min, f.thresholds.min_psnr_db, f.thresholds.min_ssim,
                f.pass ? "PASS" : "FAIL");
@@ -93,12 +93,12 @@ json video_score_json(const VideoScore& v) {
 void print_captured_table(std::ostream& out, const std::vector<CaseResult>& results) {
   fmt::print(out, "# vs captured y: each path against the output the real stack produced; margin = |path - y| / "
                   "(path budget + allgather budget), information, not the verdict\n");
-  fmt::print(out, "#{:>3} {:>18} {:>8} | {:>9} {:>8} {:>9} {:>7} | {:>9} {:>8} {:>9} {:>7}\n", "tp", "precision", "reduce",
+  fmt::print(out, "#{:>3} {:>18} {:>14} | {:>9} {:>8} {:>9} {:>7} | {:>9} {:>8} {:>9} {:>7}\n", "tp", "precision", "reduce",
              "ag_max", "ag_rl2", "allclose%", "ag_mrg", "sh_max", "sh_rl2", "allclose%", "sh_mrg");
   for (const auto& r : results) {
     const TensorComparison &a = r.allgather_captured->stats, &b = r.sharded_captured->stats;
-    fmt::print(out, "{:>4} {:>18} {:>8} | {:>9.3e} {:>8.2e} {:>9.3f} {:>7.3f} | {:>9.3e} {:>8.2e} {:>9.3f} {:>7.3f}\n",
-               r.config.tp, r.config.precision().name, allreduce_model_name(r.config.allreduce), a.max_abs,
+    fmt::print(out, "{:>4} {:>18} {:>14} | {:>9.3e} {:>8.2e} {:>9.3f} {:>7.3f} | {:>9.3e} {:>8.2e} {:>9.3f} {:>7.3f}\n",
+               r.config.tp, r.config.precision().name, r.config.reduction_label(), a.max_abs,
                std::sqrt(a.nmse), 100.0 * a.mismatch_fraction(), r.allgather_captured->verdict.margin(), b.max_abs,
                std::sqrt(b.nmse), 100.0 * b.mismatch_fraction(), r.sharded_captured->verdict.margin());
   }
@@ -143,7 +143,7 @@ void print_table_header(std::ostream& out, const SweepConfig& s, bool faults, co
   if (faults)
     fmt::print(out, "# fault: the fault injected into the path under test; a FAIL row detected it, a "
                     "control (control-*) must PASS\n");
-  fmt::print(out, "#{:>3} {:>18} {:>8}{} | {:>9} {:>8} {:>7} {:>9} {:>7} {:>9} {:>9} | {:>8} {:>7} | {:>8} {:>7} | {:>6} {:>7} {:>7}\n",
+  fmt::print(out, "#{:>3} {:>18} {:>14}{} | {:>9} {:>8} {:>7} {:>9} {:>7} {:>9} {:>9} | {:>8} {:>7} | {:>8} {:>7} | {:>6} {:>7} {:>7}\n",
              "tp", "precision", "reduce", faults ? fmt::format(" {:<24}", "fault") : "", "par_max", "par_rl2",
              "ulp_p99", "allclose%", "par_mrg", "scale_rl2", "order_rl2", "ag_rl2", "ag_mrg", "sh_rl2", "sh_mrg",
              "#wrong", "time_s", "verdict");
@@ -152,13 +152,13 @@ void print_table_header(std::ostream& out, const SweepConfig& s, bool faults, co
 void print_table_row(std::ostream& out, const CaseResult& r, bool faults) {
   const std::string fault = faults ? fmt::format(" {:<24}", fault_name(r.config.fault)) : "";
   if (!r.applicable()) {
-    fmt::print(out, "{:>4} {:>18} {:>8}{} | not applicable: {}\n", r.config.tp, r.config.precision().name,
-               allreduce_model_name(r.config.allreduce), fault, r.not_applicable);
+    fmt::print(out, "{:>4} {:>18} {:>14}{} | not applicable: {}\n", r.config.tp, r.config.precision().name,
+               r.config.reduction_label(), fault, r.not_applicable);
     return;
   }
   const auto& p = r.parity.stats;
-  fmt::print(out, "{:>4} {:>18} {:>8}{} | {:>9.3e} {:>8.2e} {:>7.4g} {:>9.3f} {:>7.3f} {:>9} {:>9} | {:>8.2e} {:>7.3f} | {:>8.2e} {:>7.3f} | {:>6} {:>7.2f} {:>7}\n",
-             r.config.tp, r.config.precision().name, allreduce_model_name(r.config.allreduce), fault,
+  fmt::print(out, "{:>4} {:>18} {:>14}{} | {:>9.3e} {:>8.2e} {:>7.4g} {:>9.3f} {:>7.3f} {:>9} {:>9} | {:>8.2e} {:>7.3f} | {:>8.2e} {:>7.3f} | {:>6} {:>7.2f} {:>7}\n",
+             r.config.tp, r.config.precision().name, r.config.reduction_label(), fault,
              p.max_abs, std::sqrt(p.nmse), p.ulp_p99, 100.0 * p.mismatch_fraction(),
              r.parity_margin(), optional_cell(r.scale_part_rel_l2),
              optional_cell(r.order_part_rel_l2), std::sqrt(r.allgather_ref.stats.nmse),
@@ -191,7 +191,7 @@ void print_json(std::ostream& out, const SweepConfig& s, const std::vector<CaseR
     if (!r.applicable()) {
       ++not_applicable;
       cases.push_back({{"name", r.config.name()}, {"tp", r.config.tp}, {"precision", r.config.precision().name},
-                       {"allreduce", allreduce_model_name(r.config.allreduce)}, {"injected_fault", fault},
+                       {"allreduce", r.config.reduction_label()}, {"injected_fault", fault},
                        {"not_applicable", r.not_applicable}});
       continue;
     }
@@ -199,7 +199,7 @@ void print_json(std::ostream& out, const SweepConfig& s, const std::vector<CaseR
         {"name", r.config.name()},
         {"tp", r.config.tp},
         {"precision", r.config.precision().name},
-        {"allreduce", allreduce_model_name(r.config.allreduce)},
+        {"allreduce", r.config.reduction_label()},
         {"injected_fault", fault},
         {"pass", r.pass},
         {"detected", r.config.fault != Fault::none && !r.pass},

@@ -140,8 +140,8 @@ std::optional<CaseResult> run_case(const CaseConfig& config, SharedState& shared
   // The launch places the ranks (one per process under MPI/NCCL); otherwise the backend's
   // communicator holds them all.
   const std::unique_ptr<Communicator> comm_owner = execution.communicator
-                                                       ? execution.communicator(config.tp, config.allreduce)
-                                                       : backend.communicator(config.tp, config.allreduce);
+                                                       ? execution.communicator(config.tp, config.reduction())
+                                                       : backend.communicator(config.tp, config.reduction());
   Communicator& comm = *comm_owner;
   const Kernels& kernels = *backend.kernels;
   // The fault goes into one path; the reference and the budgets stay the correct ones.
