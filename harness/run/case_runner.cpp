@@ -32,15 +32,16 @@ std::vector<double> as_double(const Matrix<float>& m) {
   return std::vector<double>(m.values().begin(), m.values().end());
 }
 
+// `sign_of`: the fp64 reference, whose signs weight the signed error (error_budget.hpp).
 Comparison compare(const Matrix<float>& actual, std::span<const double> expected,
-                   ErrorBudget budget, DType dtype) {
+                   ErrorBudget budget, DType dtype, std::span<const double> sign_of) {
   CompareOptions options;
   options.tol = default_tolerance(dtype);
   options.ulp_dtype = dtype;
   Comparison c;
   const std::vector<double> a = as_double(actual);
   c.stats = compare_tensors(a, expected, actual.cols(), options);
-  c.verdict = judge(a, expected, budget);
+  c.verdict = judge(a, expected, budget, {}, sign_of);
   c.budget = std::make_shared<const ErrorBudget>(std::move(budget));
   return c;
 }
@@ -50,6 +51,10 @@ std::string failure_reason(const char* what, const Comparison& c) {
   if (v.pass) return {};
   const std::int64_t cols = c.stats.cols;
   if (v.nonfinite > 0) return fmt::format("{}: {} NaN/Inf mismatches", what, v.nonfinite);
+  if (v.over_budget == 0 && v.norm_ratio <= 1)
+    return fmt::format("{}: signed error biased, {:.3g} standard errors ({:.3g}x its bound): the errors lean one "
+                       "way, as a rounding that is not to nearest makes them",
+                       what, v.bias_sum / v.bias_sigma, v.bias_ratio);
   if (v.over_budget > 0)
     return fmt::format("{}: {} of {} elements over budget, worst {:.3g}x at ({}, {})", what,
                        v.over_budget, v.numel, v.worst_ratio, v.worst_index / cols,
@@ -145,7 +150,7 @@ std::optional<CaseResult> run_case(const CaseConfig& config, SharedState& shared
   Communicator& comm = *comm_owner;
   const Kernels& kernels = *backend.kernels;
   // The fault goes into one path; the reference and the budgets stay the correct ones.
-  const FaultedInputs faulted(config.fault, in, comm);
+  const FaultedInputs faulted(config.fault, in, comm, config.reduction());
   using P = FaultedPath;
 
   FfnTrace old_trace, new_trace;
@@ -155,7 +160,8 @@ std::optional<CaseResult> run_case(const CaseConfig& config, SharedState& shared
   BudgetObserver observer(reduction);
   const Matrix<float> y_new = ffn_sharded(faulted.x(P::sharded), faulted.weights(P::sharded),
                                           faulted.comm(P::sharded), dtype, &observer, &new_trace,
-                                          InputScaleScope::local, sharded_variant(config.fault), kernels);
+                                          InputScaleScope::local, sharded_variant(config.fault),
+                                          faulted.kernels(P::sharded, kernels));
   gather_trace(comm, config.tp, new_trace);
   Matrix<float> y_group;  // quantized schemes: proj_out's input scales agreed over the group
   FfnTrace group_trace;
@@ -164,7 +170,7 @@ std::optional<CaseResult> run_case(const CaseConfig& config, SharedState& shared
     BudgetObserver group_observer(group_reduction);
     y_group = ffn_sharded(faulted.x(P::sharded), faulted.weights(P::sharded), faulted.comm(P::sharded), dtype,
                           &group_observer, &group_trace, InputScaleScope::group, sharded_variant(config.fault),
-                          kernels);
+                          faulted.kernels(P::sharded, kernels));
     gather_trace(comm, config.tp, group_trace);
   }
   if (!execution.judge) return std::nullopt;
@@ -208,21 +214,21 @@ std::optional<CaseResult> run_case(const CaseConfig& config, SharedState& shared
       order_budget += sharded_budget(group_trace.partials, shared.terms, std::move(group_reduction));
       if (group_trace.activation != old_trace.activation)
         order_budget += activation_difference_budget(group_trace.activation, old_trace.activation, in.weights.w_out);
-      r.order_parity = compare(y_group, as_double(y_old), std::move(order_budget), dtype);
+      r.order_parity = compare(y_group, as_double(y_old), std::move(order_budget), dtype, shared.reference->values());
     }
   }
   const std::span<const double> ref = shared.reference->values();
-  r.parity = compare(y_new, as_double(y_old), std::move(parity_budget), dtype);
-  r.allgather_ref = compare(y_old, ref, reference_budget(old_budget, shared.terms), dtype);
-  r.sharded_ref = compare(y_new, ref, reference_budget(new_budget, shared.terms), dtype);
+  r.parity = compare(y_new, as_double(y_old), std::move(parity_budget), dtype, ref);
+  r.allgather_ref = compare(y_old, ref, reference_budget(old_budget, shared.terms), dtype, ref);
+  r.sharded_ref = compare(y_new, ref, reference_budget(new_budget, shared.terms), dtype, ref);
   if (in.captured_y) {
     const ErrorBudget captured = reference_budget(old_budget, shared.terms);
     ErrorBudget ag = reference_budget(old_budget, shared.terms), sh = reference_budget(new_budget, shared.terms);
     ag += captured;
     sh += captured;
     const std::vector<double> y = as_double(*in.captured_y);
-    r.allgather_captured = compare(y_old, y, std::move(ag), dtype);
-    r.sharded_captured = compare(y_new, y, std::move(sh), dtype);
+    r.allgather_captured = compare(y_old, y, std::move(ag), dtype, ref);
+    r.sharded_captured = compare(y_new, y, std::move(sh), dtype, ref);
   }
   r.allgather_out = y_old;
   r.sharded_out = y_new;

@@ -162,13 +162,13 @@ std::pair<std::size_t, std::size_t> ring_chunk(std::size_t n, int parts, int c) 
   return {begin, begin + base + (k < extra ? 1 : 0)};
 }
 
-void ring_hop(DType wire, std::span<float> acc, std::span<const float> own) {
+void ring_hop(DType wire, std::span<float> acc, std::span<const float> own, bool truncating) {
   if (acc.size() != own.size()) throw std::invalid_argument("ring_hop: chunk sizes differ");
   for (std::size_t i = 0; i < acc.size(); ++i)
     // fp32 add, then the wire dtype (__hadd2). The fp32 sum of two bf16/fp16 values is
     // exact, or the smaller one lies far below half a wire ulp of the larger, so this is
     // the correctly rounded wire-dtype add: one rounding per hop.
-    acc[i] = round_to(wire, acc[i] + own[i]);
+    acc[i] = truncating ? round_toward_zero(wire, acc[i] + own[i]) : round_to(wire, acc[i] + own[i]);
 }
 
 int nccl_effective_channels(std::size_t bytes, int channels) {
@@ -246,8 +246,9 @@ namespace {
 // Visits the ranks of one element in the model's order.
 class Reducer {
  public:
-  Reducer(const ModelSpec& s, DType wire, std::span<const std::span<const float>> in, RoundingObserver* obs)
-      : s_(s), wire_(wire), in_(in), obs_(obs) {}
+  Reducer(const ModelSpec& s, DType wire, bool truncating, std::span<const std::span<const float>> in,
+          RoundingObserver* obs)
+      : s_(s), wire_(wire), truncating_(truncating), in_(in), obs_(obs) {}
 
   // Element i, ranks visited in `order` (a permutation of 0..n-1).
   float element(std::size_t i, std::span<const int> order) {
@@ -262,9 +263,9 @@ class Reducer {
     switch (s_.accumulate) {
       case Accumulate::wire_each_add: {
         // A zero start makes the first add 0 + x: exact (it only turns -0 into +0).
-        float acc = s_.start == Start::zero ? round_to(wire_, 0.0f + in_[order[0]][i]) : in_[order[0]][i];
+        float acc = s_.start == Start::zero ? to_wire(0.0f + in_[order[0]][i]) : in_[order[0]][i];
         for (std::size_t k = 1; k < order.size(); ++k) {
-          acc = round_to(wire_, acc + in_[order[k]][i]);  // correctly rounded: see ring_hop
+          acc = to_wire(acc + in_[order[k]][i]);  // correctly rounded: see ring_hop
           report(i, acc, wire_);
         }
         return acc;
@@ -275,7 +276,7 @@ class Reducer {
           acc += in_[order[k]][i];
           report(i, acc, DType::fp32);
         }
-        const float out = round_to(wire_, acc);
+        const float out = to_wire(acc);
         if (wire_ != DType::fp32) report(i, out, wire_);
         return out;
       }
@@ -285,7 +286,7 @@ class Reducer {
         // Starting from the first value, not +0, keeps the sign of an all-negative-zero sum.
         double acc = in_[order[0]][i];
         for (std::size_t k = 1; k < order.size(); ++k) acc += in_[order[k]][i];
-        const float out = static_cast<float>(round_to(wire_, acc));
+        const float out = static_cast<float>(to_wire(acc));
         report(i, out, wire_);
         return out;
       }
@@ -295,7 +296,14 @@ class Reducer {
 
  private:
   const ModelSpec& s_;
+  // Onto the wire grid: to nearest, or toward zero under the fault.
+  float to_wire(float v) const { return truncating_ ? round_toward_zero(wire_, v) : round_to(wire_, v); }
+  double to_wire(double v) const {
+    return truncating_ ? round_toward_zero(wire_, static_cast<float>(round_to(DType::fp32, v))) : round_to(wire_, v);
+  }
+
   DType wire_;
+  bool truncating_;
   std::span<const std::span<const float>> in_;
   RoundingObserver* obs_;
 };
@@ -308,15 +316,15 @@ void rotated(std::vector<int>& order, int first) {
 
 // The generic ring, chunk by chunk (the observer hears each chunk's hops in hop order, as the
 // message-passing ring of MpiCommunicator replays them).
-void reduce_ring_chunks(DType wire, std::span<const std::span<const float>> in, std::span<float> out,
-                        RoundingObserver* obs) {
+void reduce_ring_chunks(DType wire, bool truncating, std::span<const std::span<const float>> in,
+                        std::span<float> out, RoundingObserver* obs) {
   const int tp = static_cast<int>(in.size());
   for (int c = 0; c < tp; ++c) {
     const auto [begin, end] = ring_chunk(out.size(), tp, c);
     const std::span<float> acc = out.subspan(begin, end - begin);
     std::copy(in[c].begin() + begin, in[c].begin() + end, acc.begin());
     for (int hop = 1; hop < tp; ++hop) {
-      ring_hop(wire, acc, in[(c + hop) % tp].subspan(begin, end - begin));
+      ring_hop(wire, acc, in[(c + hop) % tp].subspan(begin, end - begin), truncating);
       if (obs)
         for (std::size_t i = 0; i < acc.size(); ++i) obs->rounded(begin + i, acc[i], wire);
     }
@@ -338,9 +346,9 @@ void reduce_sum(const AllReduceConfig& config, DType wire, std::span<const std::
   if (config.nccl_channels < 1)
     throw std::invalid_argument(fmt::format("reduce_sum: {} NCCL channels", config.nccl_channels));
   const ModelSpec& s = spec(config.model);
-  if (s.order == Order::ring_chunks) return reduce_ring_chunks(wire, inputs, out, observer);
+  if (s.order == Order::ring_chunks) return reduce_ring_chunks(wire, config.truncating, inputs, out, observer);
 
-  Reducer reducer(s, wire, inputs, observer);
+  Reducer reducer(s, wire, config.truncating, inputs, observer);
   std::vector<int> order(static_cast<std::size_t>(n));
   const auto run = [&](std::size_t begin, std::size_t end) {
     for (std::size_t i = begin; i < end; ++i) out[i] = reducer.element(i, order);

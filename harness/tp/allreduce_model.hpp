@@ -61,6 +61,9 @@ struct AllReduceConfig {
   // nccl-ring: the channels NCCL is pinned to (NCCL_MIN_NCHANNELS = NCCL_MAX_NCHANNELS);
   // each channel's ring is the rank order. Ignored by every other model.
   int nccl_channels;
+  // Fault injection only (fault allreduce-truncate): every rounding to the wire dtype
+  // truncates toward zero instead of rounding to nearest; no implementation does this.
+  bool truncating = false;
 };
 
 // Told of every rounding a reduction performs, with the value it produced: the error
@@ -86,7 +89,7 @@ std::pair<std::size_t, std::size_t> ring_chunk(std::size_t n, int parts, int c);
 // One hop of the ring on a chunk: the running sum `acc` arrives at a rank, which adds its
 // own values and rounds to the wire dtype. reduce_sum's ring and the message-passing rings
 // (MpiCommunicator) both step with this, so they round alike.
-void ring_hop(DType wire, std::span<float> acc, std::span<const float> own);
+void ring_hop(DType wire, std::span<float> acc, std::span<const float> own, bool truncating = false);
 
 // NCCL's Ring layout of an AllReduce of `count` elements of `wire` on `nranks` ranks pinned to
 // `channels` channels with the Simple protocol and the default NCCL_BUFFSIZE: consecutive

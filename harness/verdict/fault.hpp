@@ -23,6 +23,8 @@ enum class Fault {
   allreduce_fp16,        // AllReduce in fp16 where the activations are bf16
   token_dropped,         // one token dropped: later tokens shift up, a zero token pads the end
   shard_off_by_one,      // proj_out's column shards start one column early from rank 1 on
+  allreduce_truncate,    // every rounding of the AllReduce to the wire dtype truncates (a reduction)
+  partial_truncate,      // proj_out's GEMM epilogue converts the fp32 partials by truncation (a conversion)
   // Negative controls: correct implementations the harness must accept.
   control_allreduce_fp32,   // partial sums reduced in fp32, one rounding (more accurate)
   control_allreduce_exact,  // the AllReduce is the `exact` model whatever the case's model

@@ -81,7 +81,8 @@ Matrix<float> drop_token(const Matrix<float>& x) {
 // correct reduction, so that the budget stays that of the correct implementation.
 class FaultyCommunicator final : public Communicator {
  public:
-  FaultyCommunicator(Communicator& inner, Fault fault) : inner_(inner), fault_(fault) {}
+  FaultyCommunicator(Communicator& inner, Fault fault, const AllReduceConfig& reduction)
+      : inner_(inner), fault_(fault), reduction_(reduction) {}
 
   int size() const override { return inner_.size(); }
   const std::vector<int>& local_ranks() const override { return inner_.local_ranks(); }
@@ -108,6 +109,12 @@ class FaultyCommunicator final : public Communicator {
         SimulatedCommunicator exact(size(), AllReduceModel::exact);
         return exact.all_reduce_sum(local, wire, nullptr);
       }
+      case Fault::allreduce_truncate: {
+        AllReduceConfig truncating = reduction_;
+        truncating.truncating = true;
+        SimulatedCommunicator faulty(size(), truncating);
+        return faulty.all_reduce_sum(local, wire, nullptr);
+      }
       default: return inner_.all_reduce_sum(local, wire, nullptr);
     }
   }
@@ -117,14 +124,59 @@ class FaultyCommunicator final : public Communicator {
  private:
   Communicator& inner_;
   Fault fault_;
+  AllReduceConfig reduction_;
+};
+
+// Kernels whose GEMM epilogue truncates where it should round to nearest, for the calls of the
+// row-parallel proj_out only (recognised by their weight, which lies in proj_out's storage):
+// the partials come out biased toward zero, everything else is computed as before.
+class TruncatingEpilogue final : public Kernels {
+ public:
+  TruncatingEpilogue(const Kernels& inner, const FfnWeights& w) : inner_(inner) {
+    storage_.emplace_back(w.w_out.values());
+    if (w.quant) storage_.emplace_back(w.quant->proj_out.weight.values.values());
+  }
+  std::string_view name() const override { return inner_.name(); }
+  Matrix<float> linear(MatrixView<float> x, MatrixView<float> w, std::span<const float> bias, DType out) const override {
+    if (!is_proj_out(w.data)) return inner_.linear(x, w, bias, out);
+    return truncated(inner_.linear(x, w, bias, DType::fp32), out);
+  }
+  void gelu_tanh_inplace(Matrix<float>& m, DType out) const override { inner_.gelu_tanh_inplace(m, out); }
+  QuantizedMatrix quantize(MatrixView<float> x, const ScaleLayout& layout, float global_scale,
+                           const Matrix<float>* amax) const override {
+    return inner_.quantize(x, layout, global_scale, amax);
+  }
+  QuantizedMatrix quantize_static(MatrixView<float> x, QuantFormat format, float scale) const override {
+    return inner_.quantize_static(x, format, scale);
+  }
+  Matrix<float> quantized_linear(const QuantizedView& x, const QuantizedView& w, std::span<const float> bias,
+                                 DType out) const override {
+    if (!is_proj_out(w.values.data)) return inner_.quantized_linear(x, w, bias, out);
+    return truncated(inner_.quantized_linear(x, w, bias, DType::fp32), out);
+  }
+
+ private:
+  bool is_proj_out(const float* p) const {
+    return std::ranges::any_of(storage_, [p](std::span<const float> s) {
+      return !s.empty() && std::less_equal<>()(s.data(), p) && std::less<>()(p, s.data() + s.size());
+    });
+  }
+  static Matrix<float> truncated(Matrix<float> y, DType out) {
+    for (float& v : y.values()) v = round_toward_zero(out, v);
+    return y;
+  }
+  const Kernels& inner_;
+  std::vector<std::span<const float>> storage_;
 };
 
 }  // namespace
 
-FaultedInputs::FaultedInputs(Fault fault, const FfnInputs& inputs, Communicator& comm)
+FaultedInputs::FaultedInputs(Fault fault, const FfnInputs& inputs, Communicator& comm,
+                             const AllReduceConfig& reduction)
     : path_(fault == Fault::none ? FaultedPath::sharded : fault_info(fault).path),
       inputs_(inputs),
-      base_comm_(comm) {
+      base_comm_(comm),
+      fault_(fault) {
   const int tp = comm.size();
   switch (fault) {
     case Fault::proj_out_wrong_axis: weights_ = remapped_proj_out(inputs.weights, tp, wrong_axis); break;
@@ -135,11 +187,19 @@ FaultedInputs::FaultedInputs(Fault fault, const FfnInputs& inputs, Communicator&
     case Fault::allreduce_skipped:
     case Fault::allreduce_fp16:
     case Fault::control_allreduce_fp32:
-    case Fault::control_allreduce_exact: comm_ = std::make_unique<FaultyCommunicator>(comm, fault); break;
+    case Fault::allreduce_truncate:
+    case Fault::control_allreduce_exact: comm_ = std::make_unique<FaultyCommunicator>(comm, fault, reduction); break;
     case Fault::none:
     case Fault::bias_every_rank:  // put in by ffn_sharded itself
-    case Fault::gelu_exact: break;
+    case Fault::gelu_exact:
+    case Fault::partial_truncate: break;  // the kernels, below
   }
+}
+
+const Kernels& FaultedInputs::kernels(FaultedPath p, const Kernels& base) const {
+  if (fault_ != Fault::partial_truncate || p != path_) return base;
+  if (!kernels_) kernels_ = std::make_unique<TruncatingEpilogue>(base, weights(p));
+  return *kernels_;
 }
 
 }  // namespace ffn

@@ -9,6 +9,7 @@
 #include "harness/inputs/synthetic_inputs.hpp"
 #include "harness/tp/communicator.hpp"
 #include "harness/verdict/fault.hpp"
+#include "kernels/kernels.hpp"
 
 namespace ffn {
 
@@ -21,11 +22,14 @@ ShardedPathVariant sharded_variant(Fault fault);
 // leaves them alone.
 class FaultedInputs {
  public:
-  FaultedInputs(Fault fault, const FfnInputs& inputs, Communicator& comm);
+  // `reduction`: the case's AllReduce model, which a faulty reduction imitates.
+  FaultedInputs(Fault fault, const FfnInputs& inputs, Communicator& comm, const AllReduceConfig& reduction);
 
   const Matrix<float>& x(FaultedPath p) const { return p == path_ && x_ ? *x_ : inputs_.x; }
   const FfnWeights& weights(FaultedPath p) const { return p == path_ && weights_ ? *weights_ : inputs_.weights; }
   Communicator& comm(FaultedPath p) const { return p == path_ && comm_ ? *comm_ : base_comm_; }
+  // The kernels the path computes with: `base`, or the faulty ones.
+  const Kernels& kernels(FaultedPath p, const Kernels& base) const;
 
  private:
   FaultedPath path_;
@@ -34,6 +38,8 @@ class FaultedInputs {
   std::optional<Matrix<float>> x_;
   std::optional<FfnWeights> weights_;
   std::unique_ptr<Communicator> comm_;
+  Fault fault_;
+  mutable std::unique_ptr<Kernels> kernels_;  // made on first use, around the caller's base kernels
 };
 
 }  // namespace ffn
