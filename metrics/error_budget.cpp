@@ -63,8 +63,8 @@ BudgetVerdict judge(std::span<const double> actual, std::span<const double> expe
                     const ErrorBudget& budget, const VerdictConstants& k, std::span<const double> sign_of) {
   if (actual.size() != expected.size() || actual.size() != budget.size())
     throw std::invalid_argument("judge: actual, expected and budget differ in size");
-  if (sign_of.empty()) sign_of = expected;
-  if (sign_of.size() != actual.size()) throw std::invalid_argument("judge: sign_of differs in size");
+  const bool signed_error = !sign_of.empty();
+  if (signed_error && sign_of.size() != actual.size()) throw std::invalid_argument("judge: sign_of differs in size");
   double bias_variance = 0, bias_bound_max = 0;
   const double inf = std::numeric_limits<double>::infinity();
   BudgetVerdict v;
@@ -100,7 +100,7 @@ BudgetVerdict judge(std::span<const double> actual, std::span<const double> expe
       v.worst_diff = d, v.worst_bound = bound;
     }
     if (std::isfinite(d)) v.norm_sq += d * d;
-    const double s = sign_of[i];
+    const double s = signed_error ? sign_of[i] : 0.0;
     if (std::isfinite(d) && s != 0 && !std::isnan(s)) {
       v.bias_sum += s > 0 ? a - e : e - a;
       bias_variance += budget.variance(i);

@@ -79,9 +79,11 @@ struct BudgetVerdict {
   double margin() const;
 };
 
-// `sign_of`: the values whose signs weight the signed error (empty: `expected`). Pass values
-// independent of both sides' errors (the fp64 reference): the sign of a computed output near
-// zero is that of its own rounding error, which would bias S by itself.
+// `sign_of`: the values whose signs weight the signed error; empty: no signed-error statistic.
+// Pass values independent of both sides' errors (the fp64 reference: the sign of a computed
+// output near zero is that of its own rounding error, which would bias S by itself), and only
+// where the errors are roundings of linear operations (errors carried through GELU's curvature
+// are biased at second order, ERROR_MODEL.md).
 BudgetVerdict judge(std::span<const double> actual, std::span<const double> expected,
                     const ErrorBudget& budget, const VerdictConstants& constants = {},
                     std::span<const double> sign_of = {});

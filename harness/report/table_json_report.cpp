@@ -139,13 +139,15 @@ void print_table_header(std::ostream& out, const SweepConfig& s, bool faults, co
              " default tolerance (information, not the verdict); #wrong = elements over budget;\n"
              "# quantized: scale_rl2 / order_rl2 = parity error from rank-local input scales / from"
              " the reduction order\n");
+  fmt::print(out, "# bias_mrg = signed-error statistic of the parity (and order parity) over its bound (< 1 passes): "
+                  "errors that lean one way\n");
   for (const std::string& line : not_run) fmt::print(out, "# not run: {}\n", line);
   if (faults)
     fmt::print(out, "# fault: the fault injected into the path under test; a FAIL row detected it, a "
                     "control (control-*) must PASS\n");
-  fmt::print(out, "#{:>3} {:>18} {:>14}{} | {:>9} {:>8} {:>7} {:>9} {:>7} {:>9} {:>9} | {:>8} {:>7} | {:>8} {:>7} | {:>6} {:>7} {:>7}\n",
+  fmt::print(out, "#{:>3} {:>18} {:>14}{} | {:>9} {:>8} {:>7} {:>9} {:>7} {:>8} {:>9} {:>9} | {:>8} {:>7} | {:>8} {:>7} | {:>6} {:>7} {:>7}\n",
              "tp", "precision", "reduce", faults ? fmt::format(" {:<24}", "fault") : "", "par_max", "par_rl2",
-             "ulp_p99", "allclose%", "par_mrg", "scale_rl2", "order_rl2", "ag_rl2", "ag_mrg", "sh_rl2", "sh_mrg",
+             "ulp_p99", "allclose%", "par_mrg", "bias_mrg", "scale_rl2", "order_rl2", "ag_rl2", "ag_mrg", "sh_rl2", "sh_mrg",
              "#wrong", "time_s", "verdict");
 }
 
@@ -157,10 +159,10 @@ void print_table_row(std::ostream& out, const CaseResult& r, bool faults) {
     return;
   }
   const auto& p = r.parity.stats;
-  fmt::print(out, "{:>4} {:>18} {:>14}{} | {:>9.3e} {:>8.2e} {:>7.4g} {:>9.3f} {:>7.3f} {:>9} {:>9} | {:>8.2e} {:>7.3f} | {:>8.2e} {:>7.3f} | {:>6} {:>7.2f} {:>7}\n",
+  fmt::print(out, "{:>4} {:>18} {:>14}{} | {:>9.3e} {:>8.2e} {:>7.4g} {:>9.3f} {:>7.3f} {:>8.3f} {:>9} {:>9} | {:>8.2e} {:>7.3f} | {:>8.2e} {:>7.3f} | {:>6} {:>7.2f} {:>7}\n",
              r.config.tp, r.config.precision().name, r.config.reduction_label(), fault,
              p.max_abs, std::sqrt(p.nmse), p.ulp_p99, 100.0 * p.mismatch_fraction(),
-             r.parity_margin(), optional_cell(r.scale_part_rel_l2),
+             r.parity_margin(), r.bias_margin(), optional_cell(r.scale_part_rel_l2),
              optional_cell(r.order_part_rel_l2), std::sqrt(r.allgather_ref.stats.nmse),
              r.allgather_ref.verdict.margin(), std::sqrt(r.sharded_ref.stats.nmse),
              r.sharded_ref.verdict.margin(), wrong(r), r.seconds, r.pass ? "PASS" : "FAIL");
