@@ -126,7 +126,9 @@ ffn_cli_test(version EXIT 0
 ffn_cli_test(list_shapes EXIT 0 STDOUT "^# shape +dim +inner +tokens\n  tiny +64 +256 +8\n.*  ltx2-video +4096 +16384 +64\n"
              ARGS list shapes)
 ffn_cli_test(list_precisions EXIT 0 STDOUT "^fp32 +fp32 weights and activations\n.*\nnvfp4 +E2M1 values" ARGS list precisions)
-ffn_cli_test(list_allreduce EXIT 0 STDOUT "^ring +NCCL ring: .*\nexact +fp64 sum, one rounding" ARGS list allreduce)
+ffn_cli_test(list_allreduce EXIT 0
+             STDOUT "^ring +generic per-hop ring .*\n +source: .*\nnccl-ring +NCCL Ring .*\nexact +fp64 sum, one rounding.*\noneshot +alias of custom-1stage"
+             ARGS list allreduce)
 ffn_cli_test(list_faults EXIT 0 STDOUT "^bias-every-rank +sharded .*\ncontrol-allreduce-exact [^\n]*$" ARGS list faults)
 ffn_cli_test(list_nothing EXIT 2
              STDERR "^ffn-parity list: error: nothing to list \\(expected one of: shapes, models, precisions, allreduce, faults\\)$"
@@ -216,7 +218,7 @@ ffn_cli_error(inject_with_frames "--inject: judged on the FFN outputs only, not 
 ffn_cli_test(inject_list EXIT 0 STDOUT "^bias-every-rank .*\ncontrol-allreduce-exact [^\n]*$" ARGS run --inject list)
 ffn_cli_test(inject_detected EXIT 1 STDOUT "\n# injected faults: 3 detected, 0 missed, 1 not applicable; controls: 0 passed, 0 failed\n0 passed, 3 failed, 1 not applicable$"
              ARGS run --shape tiny --tp 1,2 --precision bf16 --inject bias-every-rank,token-dropped)
-ffn_cli_test(inject_control_passes EXIT 0 STDOUT "\n   8         fp8-static  oneshot control-allreduce-exact  \\|[^\n]* PASS\n# injected faults: 0 detected, 0 missed, 8 not applicable; controls: 8 passed, 0 failed\n8 passed, 0 failed, 8 not applicable$"
+ffn_cli_test(inject_control_passes EXIT 0 STDOUT "\n   8         fp8-static  custom-1stage control-allreduce-exact  \\|[^\n]* PASS\n# injected faults: 0 detected, 0 missed, 8 not applicable; controls: 8 passed, 0 failed\n8 passed, 0 failed, 8 not applicable$"
              ARGS run --shape tiny --tp 1,8 --precision bf16,fp8-static --allreduce ring,oneshot
                   --inject control-allreduce-fp32,control-allreduce-exact)
 ffn_cli_test(inject_json EXIT 1 STDOUT "\"injected_fault\": \"allreduce-fp16\""

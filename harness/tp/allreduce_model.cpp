@@ -371,13 +371,10 @@ void reduce_sum(const AllReduceConfig& config, DType wire, std::span<const std::
       return;
     case Order::slice_owner: {
       // custom_all_reduce.cuh cross_device_reduce_2stage: the buffer in 16-byte packs, rank r
-      // reduces packs [r part, (r+1) part), part = packs / ngpus, the last rank to the end.
+      // reduces packs [r part, (r+1) part), part = packs / ngpus, the last rank to the end. (The
+      // stack sends a buffer that is not a whole number of packs to NCCL instead; here the last
+      // rank also takes the partial pack, so that any buffer has a prediction.)
       const std::size_t pack = 16 / wire_bytes(wire);
-      if (out.size() % pack != 0)
-        throw std::invalid_argument(fmt::format(
-            "custom-2stage: {} elements of {} are not a whole number of 16-byte packs; the custom all-reduce "
-            "refuses such a buffer",
-            out.size(), dtype_name(wire)));
       const std::size_t packs = out.size() / pack, part = packs / static_cast<std::size_t>(n);
       for (int r = 0; r < n; ++r) {
         rotated(order, r);

@@ -77,8 +77,7 @@ class RoundingObserver {
 // out[i] = sum over ranks r of inputs[r][i], rounded as the model does, as rank `holder`
 // receives it (the same for every rank except mscclpp). All inputs lie on the grid of `wire`
 // (fp32, bf16 or fp16) and have out.size() elements. Throws std::invalid_argument on
-// mismatched sizes, an fp64 wire, and a buffer the implementation refuses (custom-2stage: not
-// a whole number of 16-byte packs).
+// mismatched sizes, an fp64 wire, a holder outside the group and fewer than one channel.
 void reduce_sum(const AllReduceConfig& config, DType wire, std::span<const std::span<const float>> inputs,
                 std::span<float> out, RoundingObserver* observer = nullptr, int holder = 0);
 
