@@ -12,6 +12,7 @@
 #endif
 #if FFN_PARITY_WITH_NCCL
 #include "harness/launch/nccl_communicator.hpp"
+#include "harness/launch/nccl_pinning.hpp"
 #endif
 
 namespace ffn {
@@ -139,6 +140,21 @@ class NcclLaunch final : public RankLaunch {
   }
   CommKind kind() const override { return CommKind::nccl; }
   int max_tp() const override { return devices_; }
+  std::string pin_reduction(const std::vector<AllReduceConfig>& models) override {
+    // NCCL reads NCCL_MIN/MAX_NCHANNELS once per process (NCCL_PARAM caches them): one model.
+    if (models.size() != 1)
+      throw LaunchError("--comm nccl: one --allreduce model per run (NCCL reads its pinning environment once per "
+                        "process)");
+    const int version = nccl_loaded_version();
+    NcclPinning pin;
+    try {
+      pin = nccl_pinning(models.front(), version);
+    } catch (const std::invalid_argument& e) {
+      throw LaunchError(e.what());
+    }
+    for (const auto& [name, value] : pin.environment()) setenv(name.c_str(), value.c_str(), 1);
+    return pin.describe(version);
+  }
 #if FFN_PARITY_WITH_MPI
   int rank() const override { return session_ ? session_->rank() : 0; }
   int world_size() const override { return session_ ? session_->world_size() : 1; }
