@@ -169,7 +169,49 @@ void print_table_row(std::ostream& out, const CaseResult& r, bool faults) {
   if (!r.pass) fmt::print(out, "#   FAIL {}: {}\n", r.config.name(), r.reason);
 }
 
+namespace {
+
+// With several AllReduce models: per precision, one row per model and one column per tp, the
+// sharded path's relative L2 error against the fp64 reference and against the allgather path
+// ("which one should I use?": what fp32 accumulation buys at large tp).
+void print_allreduce_comparison(std::ostream& out, const std::vector<CaseResult>& results) {
+  std::vector<std::string> labels, precisions;
+  std::vector<int> tps;
+  const auto add = [](auto& v, const auto& x) {
+    if (std::find(v.begin(), v.end(), x) == v.end()) v.push_back(x);
+  };
+  for (const auto& r : results) {
+    if (!r.applicable() || r.config.fault != Fault::none) continue;
+    add(labels, r.config.reduction_label());
+    add(precisions, r.config.precision().name);
+    add(tps, r.config.tp);
+  }
+  if (labels.size() < 2) return;
+  fmt::print(out, "# AllReduce comparison: sharded path rel_l2 vs fp64 reference / vs allgather path, per tp\n");
+  for (const std::string& p : precisions) {
+    std::string header = fmt::format("#{:>17} {:>14}", "precision", "reduce");
+    for (int tp : tps) header += fmt::format(" | {:>19}", fmt::format("tp {}", tp));
+    fmt::print(out, "{}\n", header);
+    for (const std::string& label : labels) {
+      std::string row = fmt::format("{:>18} {:>14}", p, label);
+      for (int tp : tps) {
+        const auto it = std::find_if(results.begin(), results.end(), [&](const CaseResult& r) {
+          return r.applicable() && r.config.fault == Fault::none && r.config.precision().name == p &&
+                 r.config.tp == tp && r.config.reduction_label() == label;
+        });
+        row += it == results.end() ? fmt::format(" | {:>19}", "-")
+                                   : fmt::format(" | {:>8.2e} / {:>8.2e}", std::sqrt(it->sharded_ref.stats.nmse),
+                                                 std::sqrt(it->parity.stats.nmse));
+      }
+      fmt::print(out, "{}\n", row);
+    }
+  }
+}
+
+}  // namespace
+
 void print_table_footer(std::ostream& out, const std::vector<CaseResult>& results, std::size_t not_run) {
+  print_allreduce_comparison(out, results);
   if (!results.empty() && results.front().frames) print_frames_table(out, results);
   if (!results.empty() && results.front().allgather_captured) print_captured_table(out, results);
   if (const std::string line = injection_line(results); !line.empty()) fmt::print(out, "# {}\n", line);
