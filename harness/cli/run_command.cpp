@@ -163,6 +163,8 @@ int run(const RunOptions& o) {
                  "it cannot be combined with --comm " << o.comm << "\n";
     return 2;
   }
+  // NCCL runs the model it is pinned to: without --allreduce, its Ring.
+  if (comm == CommKind::nccl && !o.sweep.allreduce_given) sweep.allreduce = {AllReduceModel::nccl_ring};
   std::unique_ptr<RankLaunch> launch;
   try {
     launch = start_launch(comm);

@@ -92,6 +92,7 @@ void add_sweep_options(CLI::App* cmd, SweepOptions& o) {
                               fmt::join(allreduce_help, "; ")))
       ->delimiter(',')
       ->check(CLI::IsMember(allreduce_names))
+      ->each([&o](const std::string&) { o.allreduce_given = true; })
       ->capture_default_str();
   cmd->add_option("--nccl-channels", o.nccl_channels,
                   "nccl-ring: the channels NCCL is pinned to (NCCL_MIN_NCHANNELS = NCCL_MAX_NCHANNELS); each "

@@ -20,6 +20,7 @@ struct SweepOptions {
   bool tps_given = false;  // otherwise a catalog model's shape runs the tp sizes its stack allows
   std::vector<std::string> precisions{"fp32", "bf16", "fp16"};
   std::vector<std::string> allreduce{"ring"};
+  bool allreduce_given = false;  // otherwise `run --comm nccl` runs nccl-ring, the model NCCL is pinned to
   int nccl_channels = 1;
   std::uint64_t seed = 0;
   int outliers = 0;
