@@ -245,3 +245,15 @@ ffn_cli_test(false_alarms_zero_seeds EXIT 2 STDERR "^ffn-parity false-alarms: er
              ARGS false-alarms --seeds 0)
 ffn_cli_test(false_alarms_bad_tp EXIT 2 STDERR "^ffn-parity false-alarms: error: --tp: 3 does not divide "
              ARGS false-alarms --seeds 1 --tp 3)
+
+# issue 17: AllReduce models, their options and the directed-rounding faults.
+ffn_cli_test(nccl_channels_out_of_range EXIT 2 STDERR "^ffn-parity run: error: --nccl-channels: 0 is not between 1 and 64$"
+             ARGS run --nccl-channels 0)
+ffn_cli_test(allreduce_alias_oneshot EXIT 0 STDOUT "\n   2               bf16  custom-1stage \\|[^\n]* PASS\n1 passed, 0 failed$"
+             ARGS run --shape tiny --tp 2 --precision bf16 --allreduce oneshot)
+ffn_cli_test(allreduce_all_compares EXIT 0
+             STDOUT "# AllReduce comparison: sharded path rel_l2 vs fp64 reference / vs allgather path, per tp\n.*\n +bf16 +nccl-ring-ch2 \\| [^\n]*\n.*12 passed, 0 failed$"
+             ARGS run --shape tiny --tp 2 --precision bf16 --allreduce all --nccl-channels 2)
+ffn_cli_test(inject_truncate_fp32_not_applicable EXIT 2
+             STDERR "^ffn-parity run: error: --inject: no injected fault applies to any case \\([^\n]*fp32 activations: no conversion onto a narrower grid to truncate\\)$"
+             ARGS run --shape tiny --tp 2 --precision fp32 --inject partial-truncate)
