@@ -63,6 +63,9 @@ else
 fi
 
 np_placeholder='{np}'
+# NCCL runs pinned to its Ring (the model nccl-ring predicts); MPI ranks run the generic ring.
+allreduce=ring
+[ "$comm" = nccl ] && allreduce=nccl-ring
 status=0
 summary=()
 for model in ${models//,/ }; do
@@ -75,7 +78,7 @@ for model in ${models//,/ }; do
     read -r -a cmd <<<"${launch//$np_placeholder/$tp}"
     echo "== $model tp $tp: ${cmd[*]} $bin ..."
     "${cmd[@]}" "$bin" run --comm "$comm" --tp "$tp" --shape "$model" --tokens "$tokens" \
-      --precision "$precisions" --allreduce ring --format json \
+      --precision "$precisions" --allreduce "$allreduce" --format json \
       --junit "$out/run-$model-tp$tp.xml" --report "$out/report-$model-tp$tp" >"$out/run-$model-tp$tp.json"
     rc=$?
     summary+=("run $model tp $tp: exit $rc")

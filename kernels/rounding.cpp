@@ -1,5 +1,8 @@
 #include "kernels/rounding.hpp"
 
+#include "kernels/bf16.hpp"
+#include "kernels/fp16.hpp"
+
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -131,5 +134,15 @@ void round_inplace(DType t, std::span<double> xs) {
 }
 
 bool is_representable(DType t, double x) { return std::isnan(x) || round_to(t, x) == x; }
+
+float round_toward_zero(DType t, float x) {
+  if (t == DType::fp32 || std::isnan(x)) return round_to(t, x);
+  const float nearest = round_to(t, x);
+  if (std::fabs(nearest) <= std::fabs(x)) return nearest;
+  // Rounded away from zero (or overflowed to inf): one grid step back toward zero, which on a
+  // sign-magnitude encoding is the bit pattern minus one (inf - 1 is the largest finite value).
+  if (t == DType::bf16) return bf16_bits_to_float(static_cast<std::uint16_t>(float_to_bf16_bits(nearest) - 1u));
+  return fp16_bits_to_float(static_cast<std::uint16_t>(float_to_fp16_bits(nearest) - 1u));
+}
 
 }  // namespace ffn

@@ -19,6 +19,11 @@ double round_to(DType t, double x);
 void round_inplace(DType t, std::span<float> xs);
 void round_inplace(DType t, std::span<double> xs);
 
+// Round toward zero (truncation) onto the grid of t: not what the stack does anywhere; the
+// directed rounding of the injected faults (a conversion that drops the low bits). Overflow
+// gives the largest finite value, NaN stays NaN, fp32 is the identity.
+float round_toward_zero(DType t, float x);
+
 // True when x lies on the grid of t (NaN and +-inf count as representable).
 bool is_representable(DType t, double x);
 

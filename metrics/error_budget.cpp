@@ -56,13 +56,16 @@ ErrorBudget ErrorBudget::scaled(double s) const {
 
 double BudgetVerdict::margin() const {
   if (nonfinite > 0) return std::numeric_limits<double>::infinity();
-  return std::max(worst_ratio, norm_ratio);
+  return std::max({worst_ratio, norm_ratio, bias_ratio});
 }
 
 BudgetVerdict judge(std::span<const double> actual, std::span<const double> expected,
-                    const ErrorBudget& budget, const VerdictConstants& k) {
+                    const ErrorBudget& budget, const VerdictConstants& k, std::span<const double> sign_of) {
   if (actual.size() != expected.size() || actual.size() != budget.size())
     throw std::invalid_argument("judge: actual, expected and budget differ in size");
+  const bool signed_error = !sign_of.empty();
+  if (signed_error && sign_of.size() != actual.size()) throw std::invalid_argument("judge: sign_of differs in size");
+  double bias_variance = 0, bias_bound_max = 0;
   const double inf = std::numeric_limits<double>::infinity();
   BudgetVerdict v;
   v.numel = static_cast<std::int64_t>(actual.size());
@@ -97,7 +100,18 @@ BudgetVerdict judge(std::span<const double> actual, std::span<const double> expe
       v.worst_diff = d, v.worst_bound = bound;
     }
     if (std::isfinite(d)) v.norm_sq += d * d;
+    const double s = signed_error ? sign_of[i] : 0.0;
+    if (std::isfinite(d) && s != 0 && !std::isnan(s)) {
+      v.bias_sum += s > 0 ? a - e : e - a;
+      bias_variance += budget.variance(i);
+      bias_bound_max = std::max(bias_bound_max, bound);
+    }
   }
+  // Bernstein: P(|S| >= t) <= 2 exp(-(t^2 / 2) / (V + M t / 3)); t solves t^2 = l^2 (V + M t / 3).
+  const double l2 = k.lambda_bias * k.lambda_bias, m = bias_bound_max;
+  v.bias_threshold = l2 * m / 6.0 + std::sqrt(l2 * l2 * m * m / 36.0 + l2 * bias_variance);
+  v.bias_sigma = std::sqrt(bias_variance);
+  v.bias_ratio = v.bias_sum == 0 ? 0 : (v.bias_threshold > 0 ? std::fabs(v.bias_sum) / v.bias_threshold : inf);
   // Two tail bounds on sum d^2, each exceeded with probability <= exp(-lambda_norm^2); the
   // smaller one is used (together <= 2 exp(-lambda_norm^2)). Hoeffding on the squares suits
   // budgets made of roundings; for budgets dominated by the random part, whose element bound
@@ -111,7 +125,7 @@ BudgetVerdict judge(std::span<const double> actual, std::span<const double> expe
   const double sub_gaussian = std::pow(std::sqrt(worst_sq_sum) + std::sqrt(random_tail), 2);
   v.norm_threshold = std::min(hoeffding, sub_gaussian);
   v.norm_ratio = v.norm_sq == 0 ? 0 : (v.norm_threshold > 0 ? std::sqrt(v.norm_sq / v.norm_threshold) : inf);
-  v.pass = v.nonfinite == 0 && v.over_budget == 0 && v.norm_ratio <= 1;
+  v.pass = v.nonfinite == 0 && v.over_budget == 0 && v.norm_ratio <= 1 && v.bias_ratio <= 1;
   return v;
 }
 

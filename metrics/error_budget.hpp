@@ -50,6 +50,7 @@ class ErrorBudget {
 struct VerdictConstants {
   double lambda_element = 8.0;  // 2 exp(-32) = 2.5e-14 false alarms per element
   double lambda_norm = 6.0;     // 2 exp(-36) = 4.6e-16 false alarms per tensor (two tail bounds)
+  double lambda_bias = 7.0;     // 2 exp(-24.5) = 4.6e-11 false alarms per tensor (Bernstein)
 };
 
 struct BudgetVerdict {
@@ -62,13 +63,29 @@ struct BudgetVerdict {
   double norm_sq = 0;             // sum d^2
   double norm_threshold = 0;      // the smaller of the Hoeffding and the sub-Gaussian tail bound
   double norm_ratio = 0;          // sqrt(norm_sq / norm_threshold)
+  // Signed error: S = sum_i d_i sgn(s_i), d = actual - expected, s the values whose sign
+  // weights the errors (the fp64 reference). Round-to-nearest errors are unbiased, so S is a
+  // sum of independent mean-zero terms |d_i| <= B_i with E d_i^2 <= variance_i; Bernstein's
+  // inequality bounds |S| by bias_threshold = l^2 M / 6 + sqrt(l^4 M^2 / 36 + l^2 V)
+  // (M = max B_i, V = sum variance_i, l = lambda_bias) except with probability 2 exp(-l^2/2).
+  // A rounding that leans one way (truncation) moves S by about N u |y| / 2.
+  double bias_sum = 0;
+  double bias_threshold = 0;
+  double bias_sigma = 0;          // sqrt(V): S / bias_sigma is the statistic in standard errors (information)
+  double bias_ratio = 0;          // |bias_sum| / bias_threshold
   bool pass = false;
 
-  // The single figure of merit: below 1 passes. max(worst_ratio, norm_ratio), or inf.
+  // The single figure of merit: below 1 passes. max(worst_ratio, norm_ratio, bias_ratio), or inf.
   double margin() const;
 };
 
+// `sign_of`: the values whose signs weight the signed error; empty: no signed-error statistic.
+// Pass values independent of both sides' errors (the fp64 reference: the sign of a computed
+// output near zero is that of its own rounding error, which would bias S by itself), and only
+// where the errors are roundings of linear operations (errors carried through GELU's curvature
+// are biased at second order, ERROR_MODEL.md).
 BudgetVerdict judge(std::span<const double> actual, std::span<const double> expected,
-                    const ErrorBudget& budget, const VerdictConstants& constants = {});
+                    const ErrorBudget& budget, const VerdictConstants& constants = {},
+                    std::span<const double> sign_of = {});
 
 }  // namespace ffn

@@ -137,7 +137,9 @@ ffn_cli_test(version EXIT 0
 ffn_cli_test(list_shapes EXIT 0 STDOUT "^# shape +dim +inner +tokens +act +bias\n  tiny +64 +256 +8 +gelu-tanh +yes\n.*  ltx2-video +4096 +16384 +64 +gelu-tanh +yes\n.*  flux2 +6144 +18432 +64 +swiglu +no\n"
              ARGS list shapes)
 ffn_cli_test(list_precisions EXIT 0 STDOUT "^fp32 +fp32 weights and activations\n.*\nnvfp4 +E2M1 values" ARGS list precisions)
-ffn_cli_test(list_allreduce EXIT 0 STDOUT "^ring +NCCL ring: .*\nexact +fp64 sum, one rounding" ARGS list allreduce)
+ffn_cli_test(list_allreduce EXIT 0
+             STDOUT "^ring +generic per-hop ring .*\n +source: .*\nnccl-ring +NCCL Ring .*\nexact +fp64 sum, one rounding.*\noneshot +alias of custom-1stage"
+             ARGS list allreduce)
 ffn_cli_test(list_faults EXIT 0 STDOUT "^bias-every-rank +sharded .*\ncontrol-allreduce-exact [^\n]*$" ARGS list faults)
 ffn_cli_test(list_nothing EXIT 2
              STDERR "^ffn-parity list: error: nothing to list \\(expected one of: shapes, models, precisions, allreduce, faults\\)$"
@@ -243,7 +245,7 @@ ffn_cli_error(inject_with_frames "--inject: judged on the FFN outputs only, not 
 ffn_cli_test(inject_list EXIT 0 STDOUT "^bias-every-rank .*\ncontrol-allreduce-exact [^\n]*$" ARGS run --inject list)
 ffn_cli_test(inject_detected EXIT 1 STDOUT "\n# injected faults: 3 detected, 0 missed, 1 not applicable; controls: 0 passed, 0 failed\n0 passed, 3 failed, 1 not applicable$"
              ARGS run --shape tiny --tp 1,2 --precision bf16 --inject bias-every-rank,token-dropped)
-ffn_cli_test(inject_control_passes EXIT 0 STDOUT "\n   8         fp8-static  oneshot control-allreduce-exact  \\|[^\n]* PASS\n# injected faults: 0 detected, 0 missed, 8 not applicable; controls: 8 passed, 0 failed\n8 passed, 0 failed, 8 not applicable$"
+ffn_cli_test(inject_control_passes EXIT 0 STDOUT "\n   8         fp8-static  custom-1stage control-allreduce-exact  \\|[^\n]* PASS\n# injected faults: 0 detected, 0 missed, 8 not applicable; controls: 8 passed, 0 failed\n8 passed, 0 failed, 8 not applicable$"
              ARGS run --shape tiny --tp 1,8 --precision bf16,fp8-static --allreduce ring,oneshot
                   --inject control-allreduce-fp32,control-allreduce-exact)
 ffn_cli_test(inject_json EXIT 1 STDOUT "\"injected_fault\": \"allreduce-fp16\""
@@ -305,3 +307,15 @@ ffn_cli_test(gated_faults EXIT 1
 ffn_cli_test(weights_with_two_models EXIT 2
              STDERR "^ffn-parity golden bless: error: --model with --weights: 2 models given; a checkpoint holds one$"
              ARGS golden bless -o ${CMAKE_CURRENT_BINARY_DIR}/never.h5 --weights ${CMAKE_CURRENT_BINARY_DIR}/never.safetensors --layer 0 --model flux2,z-image)
+
+# issue 17: AllReduce models, their options and the directed-rounding faults.
+ffn_cli_test(nccl_channels_out_of_range EXIT 2 STDERR "^ffn-parity run: error: --nccl-channels: 0 is not between 1 and 64$"
+             ARGS run --nccl-channels 0)
+ffn_cli_test(allreduce_alias_oneshot EXIT 0 STDOUT "\n   2               bf16  custom-1stage \\|[^\n]* PASS\n1 passed, 0 failed$"
+             ARGS run --shape tiny --tp 2 --precision bf16 --allreduce oneshot)
+ffn_cli_test(allreduce_all_compares EXIT 0
+             STDOUT "# AllReduce comparison: sharded path rel_l2 vs fp64 reference / vs allgather path, per tp\n.*\n +bf16 +nccl-ring-ch2 \\| [^\n]*\n.*12 passed, 0 failed$"
+             ARGS run --shape tiny --tp 2 --precision bf16 --allreduce all --nccl-channels 2)
+ffn_cli_test(inject_truncate_fp32_not_applicable EXIT 2
+             STDERR "^ffn-parity run: error: --inject: no injected fault applies to any case \\([^\n]*fp32 activations: no conversion onto a narrower grid to truncate\\)$"
+             ARGS run --shape tiny --tp 2 --precision fp32 --inject partial-truncate)

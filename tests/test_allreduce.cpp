@@ -25,8 +25,7 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-constexpr AllReduceModel kModels[] = {AllReduceModel::ring, AllReduceModel::oneshot,
-                                      AllReduceModel::exact};
+const std::vector<AllReduceModel>& kModels = allreduce_models();
 
 // inputs[r] is rank r's buffer.
 std::vector<float> reduce(AllReduceModel m, DType wire, const std::vector<std::vector<float>>& in,
@@ -120,7 +119,7 @@ TEST_CASE("bf16 known answers: ring vs oneshot vs exact, tp 3", "[allreduce]") {
   //   ring from rank 2: fl(fl(2^-8 + 1) + 2^-8) = fl(1 + 2^-8) = 1
   const auto in = repeat({1.0f, 0x1.0p-8f, 0x1.0p-8f}, 3);
   const float up = 1.0f + 0x1.0p-7f;
-  CHECK(reduce(AllReduceModel::oneshot, DType::bf16, in) == std::vector<float>{up, up, up});
+  CHECK(reduce(AllReduceModel::custom_1stage, DType::bf16, in) == std::vector<float>{up, up, up});
   CHECK(reduce(AllReduceModel::exact, DType::bf16, in) == std::vector<float>{up, up, up});
   CHECK(reduce(AllReduceModel::ring, DType::bf16, in) == std::vector<float>{1.0f, up, 1.0f});
 
@@ -142,7 +141,7 @@ TEST_CASE("bf16 known answers: oneshot accumulates in fp32, exact in fp64", "[al
   //            from 2: fl(2^-30 + 1) = 1, fl(1 + 2^-8) = 1
   const auto in = repeat({1.0f, 0x1.0p-8f, 0x1.0p-30f}, 3);
   CHECK(reduce(AllReduceModel::exact, DType::bf16, in) == std::vector<float>(3, 1.0f + 0x1.0p-7f));
-  CHECK(reduce(AllReduceModel::oneshot, DType::bf16, in) == std::vector<float>(3, 1.0f));
+  CHECK(reduce(AllReduceModel::custom_1stage, DType::bf16, in) == std::vector<float>(3, 1.0f));
   CHECK(reduce(AllReduceModel::ring, DType::bf16, in) == std::vector<float>(3, 1.0f));
 }
 
@@ -150,7 +149,7 @@ TEST_CASE("fp16 known answers, including overflow on the wire", "[allreduce]") {
   // Rank inputs 1, 2^-11, 2^-11: as the bf16 case with fp16's spacing 2^-10 at 1.
   const float up = 1.0f + 0x1.0p-10f;
   const auto in = repeat({1.0f, 0x1.0p-11f, 0x1.0p-11f}, 3);
-  CHECK(reduce(AllReduceModel::oneshot, DType::fp16, in) == std::vector<float>(3, up));
+  CHECK(reduce(AllReduceModel::custom_1stage, DType::fp16, in) == std::vector<float>(3, up));
   CHECK(reduce(AllReduceModel::exact, DType::fp16, in) == std::vector<float>(3, up));
   CHECK(reduce(AllReduceModel::ring, DType::fp16, in) == std::vector<float>{1.0f, up, 1.0f});
 
@@ -163,7 +162,7 @@ TEST_CASE("fp16 known answers, including overflow on the wire", "[allreduce]") {
   //                fl(65472 + 16) = 65488 -> 65472 again
   const float inf = std::numeric_limits<float>::infinity();
   const auto big = repeat({65504.0f, 16.0f, -16.0f}, 3);
-  CHECK(reduce(AllReduceModel::oneshot, DType::fp16, big) == std::vector<float>(3, 65504.0f));
+  CHECK(reduce(AllReduceModel::custom_1stage, DType::fp16, big) == std::vector<float>(3, 65504.0f));
   CHECK(reduce(AllReduceModel::exact, DType::fp16, big) == std::vector<float>(3, 65504.0f));
   CHECK(reduce(AllReduceModel::ring, DType::fp16, big) == std::vector<float>{inf, 65504.0f, 65472.0f});
 
@@ -181,12 +180,12 @@ TEST_CASE("fp32 wire: oneshot sums in rank order, exact rounds once", "[allreduc
   //   ring from 1: fl(2^-24 + 2^-24) = 2^-23, + 1 -> 1 + 2^-23; from 0 and 2: 1
   const float up = 1.0f + 0x1.0p-23f;
   const auto in = repeat({1.0f, 0x1.0p-24f, 0x1.0p-24f}, 3);
-  CHECK(reduce(AllReduceModel::oneshot, DType::fp32, in) == std::vector<float>(3, 1.0f));
+  CHECK(reduce(AllReduceModel::custom_1stage, DType::fp32, in) == std::vector<float>(3, 1.0f));
   CHECK(reduce(AllReduceModel::exact, DType::fp32, in) == std::vector<float>(3, up));
   CHECK(reduce(AllReduceModel::ring, DType::fp32, in) == std::vector<float>{1.0f, up, 1.0f});
   // Rank order matters to oneshot: 2^-24, 2^-24, 1 -> fl(2^-23 + 1) = 1 + 2^-23.
   const auto rev = repeat({0x1.0p-24f, 0x1.0p-24f, 1.0f}, 3);
-  CHECK(reduce(AllReduceModel::oneshot, DType::fp32, rev) == std::vector<float>(3, up));
+  CHECK(reduce(AllReduceModel::custom_1stage, DType::fp32, rev) == std::vector<float>(3, up));
 }
 
 TEST_CASE("ring: chunk c is started by rank c, tp - 1 roundings with the rounded values",
@@ -239,7 +238,7 @@ TEST_CASE("observer counts of oneshot and exact", "[allreduce]") {
   // exact); bf16 (spacing 2^-7 in [1, 2)): 3 * 2^-9 = 0.75 * 2^-7 -> 1.5 + 2^-7.
   const auto in = repeat({1.0f, 0x1.0p-8f, 0x1.0p-9f, 0.5f}, 6);
   RecordingObserver one, ex;
-  reduce(AllReduceModel::oneshot, DType::bf16, in, &one);
+  reduce(AllReduceModel::custom_1stage, DType::bf16, in, &one);
   reduce(AllReduceModel::exact, DType::bf16, in, &ex);
   CHECK(one.log.size() == 6 * 4);
   CHECK(ex.log.size() == 6);
@@ -267,7 +266,7 @@ TEST_CASE("random inputs: every model against an independent reference", "[allre
       for (auto& part : in)
         for (float& v : part) v = static_cast<float>(round_to(wire, nd(gen)));
       const auto ring = reduce(AllReduceModel::ring, wire, in);
-      const auto one = reduce(AllReduceModel::oneshot, wire, in);
+      const auto one = reduce(AllReduceModel::custom_1stage, wire, in);
       const auto ex = reduce(AllReduceModel::exact, wire, in);
       std::size_t ring_vs_exact = 0;
       for (std::size_t i = 0; i < n; ++i) {
@@ -329,16 +328,20 @@ TEST_CASE("tp 1 is the identity", "[allreduce]") {
 
 TEST_CASE("every model keeps the sign of zero", "[allreduce]") {
   // IEEE 754 (6.3): a sum of zeros that are all -0 is -0, exactly computed or not. NCCL's
-  // __hadd2 ring and the custom all-reduce (which starts its fp32 accumulator from the first
-  // rank's value) both return -0; the exact model must too, since it is "the best any
-  // implementation can do", and round_to keeps the sign of zero. One +0 anywhere gives +0.
+  // __hadd2 ring, the 2-stage custom all-reduce and symmetric memory (which start from the first
+  // value) return -0; the exact model must too, since it is "the best any implementation can
+  // do", and round_to keeps the sign of zero. The models that start from a zero (the 1-stage
+  // custom all-reduce, TensorRT-LLM) compute 0 + (-0) = +0 first. One +0 anywhere gives +0.
+  const auto starts_from_zero = [](AllReduceModel m) {
+    return m == AllReduceModel::custom_1stage || m == AllReduceModel::trtllm || m == AllReduceModel::trtllm_fp32acc;
+  };
   for (AllReduceModel m : kModels)
     for (DType wire : {DType::bf16, DType::fp16, DType::fp32})
       for (int tp : {1, 2, 3}) {
         INFO(allreduce_model_name(m) << " " << dtype_name(wire) << " tp " << tp);
         std::vector<std::vector<float>> neg(static_cast<std::size_t>(tp), std::vector<float>(4, -0.0f));
         const auto out = reduce(m, wire, neg);
-        for (float v : out) CHECK(same_bits(v, -0.0f));
+        for (float v : out) CHECK(same_bits(v, starts_from_zero(m) ? 0.0f : -0.0f));
         if (tp > 1) {
           neg[1] = std::vector<float>(4, 0.0f);
           for (float v : reduce(m, wire, neg)) CHECK(same_bits(v, 0.0f));
@@ -346,7 +349,8 @@ TEST_CASE("every model keeps the sign of zero", "[allreduce]") {
       }
 }
 
-TEST_CASE("SimulatedCommunicator: all ranks get identical results equal to the model",
+TEST_CASE("SimulatedCommunicator: every rank gets the model's result as that rank receives it (the same bits "
+          "on every rank except mscclpp)",
           "[allreduce]") {
   std::mt19937_64 gen(9);
   std::normal_distribution<double> nd;
@@ -366,10 +370,12 @@ TEST_CASE("SimulatedCommunicator: all ranks get identical results equal to the m
       }
       RecordingObserver obs;
       comm.all_reduce_sum(local, DType::bf16, &obs);
-      const auto want = reduce(m, DType::bf16, flat);
       for (int r = 0; r < tp; ++r) {
         INFO(allreduce_model_name(m) << " tp " << tp << " rank " << r);
-        CHECK(local[r] == local[0]);
+        std::vector<std::span<const float>> spans(flat.begin(), flat.end());
+        std::vector<float> want(flat.front().size());
+        reduce_sum(m, DType::bf16, spans, want, nullptr, r);
+        if (allreduce_same_on_every_rank(m)) CHECK(local[r] == local[0]);
         for (std::size_t i = 0; i < want.size(); ++i) CHECK(same_bits(local[r].data()[i], want[i]));
       }
       if (m == AllReduceModel::ring) CHECK(obs.log.size() == 35u * (tp - 1));
@@ -444,7 +450,8 @@ TEST_CASE("AllGather: rank order, exact copies, every rank the same", "[allreduc
 TEST_CASE("allreduce model names round-trip", "[allreduce]") {
   for (AllReduceModel m : kModels) CHECK(parse_allreduce_model(allreduce_model_name(m)) == m);
   CHECK(allreduce_model_name(AllReduceModel::ring) == "ring");
-  CHECK(allreduce_model_name(AllReduceModel::oneshot) == "oneshot");
+  CHECK(allreduce_model_name(AllReduceModel::custom_1stage) == "custom-1stage");
+  CHECK(parse_allreduce_model("oneshot") == AllReduceModel::custom_1stage);  // the alias stays
   CHECK(allreduce_model_name(AllReduceModel::exact) == "exact");
   CHECK_FALSE(parse_allreduce_model("nccl").has_value());
 }

@@ -300,3 +300,68 @@ TEST_CASE("ErrorBudget and judge refuse tensors of different shapes", "[metrics]
   CHECK_THROWS_AS(judge_vectors(six, five, a), std::invalid_argument);
   CHECK_THROWS_AS(judge_vectors(five, five, a), std::invalid_argument);
 }
+
+namespace {
+
+// n elements of expected values e_i ~ N(0, 1), each with one bf16 rounding of its value in the
+// budget; the actual value is e_i + d_i with d_i from `error(e_i, u_i, gen)`.
+template <class Error>
+BudgetVerdict signed_error_trial(std::size_t n, std::mt19937_64& gen, Error error) {
+  std::normal_distribution<double> nd;
+  std::vector<double> expected(n), actual(n);
+  ErrorBudget budget(1, static_cast<std::int64_t>(n));
+  for (std::size_t i = 0; i < n; ++i) {
+    expected[i] = nd(gen);
+    budget.add_rounding(i, expected[i], DType::bf16);
+    actual[i] = expected[i] + error(expected[i], rounding_error_bound(DType::bf16, expected[i]), gen);
+  }
+  return judge(actual, expected, budget, {}, expected);
+}
+
+}  // namespace
+
+TEST_CASE("judge: the signed-error statistic stays within its bound for unbiased errors, measured",
+          "[metrics][error_budget]") {
+  // Errors uniform on +-r (the variance the budget assumes, r^2/3, is then exact): S / sqrt(V) is
+  // about standard normal. Over 2000 trials of 4096 elements, |z| never reaches lambda_bias = 7
+  // (Bernstein allows 2 exp(-24.5) = 4.6e-11 per trial) and its spread is about 1.
+  std::mt19937_64 gen(11);
+  const auto uniform = [](double, double r, std::mt19937_64& g) { return std::uniform_real_distribution<double>(-r, r)(g); };
+  double sum_sq = 0, largest = 0;
+  const int trials = 2000;
+  for (int t = 0; t < trials; ++t) {
+    const BudgetVerdict v = signed_error_trial(4096, gen, uniform);
+    const double z = v.bias_sum / v.bias_sigma;
+    sum_sq += z * z;
+    largest = std::max(largest, std::fabs(z));
+    REQUIRE(v.pass);
+    REQUIRE(v.bias_ratio < 1);
+  }
+  CHECK(std::sqrt(sum_sq / trials) == Approx(1.0).epsilon(0.1));
+  CHECK(largest < 5);
+}
+
+TEST_CASE("judge: errors that lean one way fail the signed-error statistic while every element and the norm pass",
+          "[metrics][error_budget]") {
+  // Truncation: d = -sgn(e) r U, U uniform on [0, 1): |d| within the bound, E d^2 = r^2/3 as
+  // for round to nearest, but E[d sgn(e)] = -r/2: S is about -n r/2 against sqrt(n) r / sqrt(3).
+  std::mt19937_64 gen(12);
+  const auto truncated = [](double e, double r, std::mt19937_64& g) {
+    return -(e > 0 ? 1.0 : -1.0) * r * std::uniform_real_distribution<double>(0, 1)(g);
+  };
+  const BudgetVerdict v = signed_error_trial(4096, gen, truncated);
+  CHECK(v.over_budget == 0);
+  CHECK(v.norm_ratio <= 1);
+  CHECK(v.bias_ratio > 1);
+  // z = -n E[r] / 2 / sqrt(n E[r^2] / 3) = -sqrt(3 n) / 2 * E|e| / sqrt(E e^2) = -64 * 0.866 * 0.798 = -44.
+  CHECK(v.bias_sum / v.bias_sigma == Approx(-44.2).margin(3));
+  CHECK_FALSE(v.pass);
+  CHECK(v.margin() == v.bias_ratio);
+  // Without signs (the default) there is no signed-error statistic.
+  std::vector<double> e{1.0, 2.0}, a{1.0 - 0x1.0p-9, 2.0 - 0x1.0p-8};
+  ErrorBudget b(1, 2);
+  b.add_rounding(0, 1.0, DType::bf16);
+  b.add_rounding(1, 2.0, DType::bf16);
+  CHECK(judge(a, e, b).bias_ratio == 0);
+  CHECK_THROWS_AS(judge(a, e, b, {}, std::vector<double>{1.0}), std::invalid_argument);
+}

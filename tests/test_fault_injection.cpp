@@ -44,8 +44,8 @@ char cell(const CaseResult& faulted, const CaseResult& correct) {
 }
 
 // Runs every fault in every precision and tp on `shape`, prints the matrix and checks it.
-// `known_gaps`: precisions whose misses are a documented limit of the budgets
-// (ERROR_MODEL.md, "What the injected faults show"), printed but not failed.
+// `known_gaps`: precisions or faults whose misses are a documented limit of the verdict
+// (ERROR_MODEL.md, "What the injected faults show", "Signed error"), printed but not failed.
 void check_detection_matrix(const FfnShape& shape, const std::set<std::string>& known_gaps = {}) {
   std::vector<CaseConfig> cases;
   std::vector<std::pair<Precision, int>> columns;
@@ -95,7 +95,7 @@ void check_detection_matrix(const FfnShape& shape, const std::set<std::string>& 
         const char c = it == matrix.end() ? '-' : it->second;
         text += c;
         ++counts[c];
-        if (c == 'm' && !known_gaps.count(p.name)) misses.insert(fmt::format("{} {} tp {}", f.name, p.name, tp));
+        if (c == 'm' && !known_gaps.count(p.name) && !known_gaps.count(std::string(f.name))) misses.insert(fmt::format("{} {} tp {}", f.name, p.name, tp));
       }
     }
     text += "\n";
@@ -117,14 +117,18 @@ void check_detection_matrix(const FfnShape& shape, const std::set<std::string>& 
 
 TEST_CASE("faults: every injected fault is detected wherever it changes the result; the controls pass",
           "[faults]") {
-  check_detection_matrix(*find_shape("tiny"));
+  // partial-truncate leans every partial by under an ulp: on the tiny shape's 512 outputs its
+  // signed error is not yet significant at every tp (caught at LTX-2 dims at every tp > 1 by
+  // the test of the directed-rounding faults below).
+  check_detection_matrix(*find_shape("tiny"), {"partial-truncate"});
 }
 
 TEST_CASE("faults on a gated MLP without bias (SwiGLU): the gate/up and stray-bias faults too", "[faults]") {
   // NVFP4 (E2M1, unit roundoff 2^-2) on a gated MLP: the activation bound multiplies two proj_in
   // bounds that already hold 8 standard deviations of the input quantization error, wider than
   // the gate/up values themselves, so a mix-up of rows or halves hides inside it. Left open.
-  check_detection_matrix({"tiny-swiglu-nobias", 64, 256, 8, false, Activation{ActFn::silu, true}}, {"nvfp4"});
+  check_detection_matrix({"tiny-swiglu-nobias", 64, 256, 8, false, Activation{ActFn::silu, true}},
+                         {"nvfp4", "partial-truncate"});
 }
 
 TEST_CASE("faults: a fault that cannot occur is reported as not applicable, with the reason", "[faults]") {
@@ -153,7 +157,7 @@ TEST_CASE("faults: a fault that cannot occur is reported as not applicable, with
 }
 
 TEST_CASE("faults: names round-trip and every fault has a description", "[faults]") {
-  CHECK(fault_catalog().size() == 15);
+  CHECK(fault_catalog().size() == 17);
   for (const FaultInfo& f : fault_catalog()) {
     CHECK(parse_fault(f.name) == f.fault);
     CHECK(fault_name(f.fault) == f.name);
@@ -163,3 +167,34 @@ TEST_CASE("faults: names round-trip and every fault has a description", "[faults
   CHECK_FALSE(parse_fault("bias").has_value());
 }
 
+
+TEST_CASE("faults: directed rounding at LTX-2 dims: the signed error fails every one at every tp > 1, where the "
+          "element and norm checks pass some",
+          "[faults]") {
+  // 8 tokens of LTX-2 video (32768 outputs), tp 2 and 8 (ctest time; `run --shape ltx2-video --tp
+  // 2,4,8 --inject ...` at 64 tokens gives the figures of ERROR_MODEL.md): a truncating reduction
+  // and a truncating GEMM epilogue, each within an ulp per rounding.
+  const FfnShape shape = *find_shape("ltx2-video");
+  std::vector<CaseConfig> cases;
+  for (int tp : {2, 8})
+    for (Fault f : {Fault::none, Fault::allreduce_truncate, Fault::partial_truncate}) {
+      CaseConfig c{shape, 8, tp, DType::bf16, QuantScheme::none, AllReduceModel::ring};
+      c.fault = f;
+      cases.push_back(c);
+    }
+  bool some_pass_without_bias = false;
+  for (const CaseResult& r : run_cases(cases)) {
+    INFO(r.config.name() << ": " << r.reason);
+    const BudgetVerdict& v = r.parity.verdict;
+    if (r.config.fault == Fault::none) {
+      CHECK(r.pass);
+      CHECK(v.bias_ratio < 0.5);
+      continue;
+    }
+    CHECK_FALSE(r.pass);
+    CHECK(v.bias_ratio > 1);
+    CHECK(v.bias_sum < 0);  // toward zero: against the sign of the output
+    some_pass_without_bias |= v.over_budget == 0 && v.norm_ratio <= 1;
+  }
+  CHECK(some_pass_without_bias);
+}

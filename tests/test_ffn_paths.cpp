@@ -123,7 +123,7 @@ TEST_CASE("tp 1: allgather and sharded agree bit for bit", "[ffn_paths]") {
   for (DType t : kPrecisions)
     for (std::uint64_t seed : {0u, 1u, 2u, 17u, 123u}) {
       const FfnInputs in = inputs(8, seed, t);
-      for (AllReduceModel m : {AllReduceModel::ring, AllReduceModel::oneshot, AllReduceModel::exact}) {
+      for (AllReduceModel m : {AllReduceModel::ring, AllReduceModel::custom_1stage, AllReduceModel::exact}) {
         SimulatedCommunicator comm(1, m);
         FfnTrace ta, ts;
         const Matrix<float> a = ffn_allgather(in.x, in.weights, comm, t, &ta);
@@ -230,7 +230,7 @@ TEST_CASE("tp > 1 in bf16: the paths differ and every case passes", "[ffn_paths]
   sweep.tokens = 32;
   sweep.tps = {1, 2, 4, 8};
   sweep.precisions = {DType::bf16};
-  sweep.allreduce = {AllReduceModel::ring, AllReduceModel::oneshot, AllReduceModel::exact};
+  sweep.allreduce = {AllReduceModel::ring, AllReduceModel::custom_1stage, AllReduceModel::exact};
   for (std::uint64_t seed : {0u, 1u, 2u}) {
     sweep.seed = seed;
     const auto results = run_cases(expand(sweep));
@@ -258,7 +258,7 @@ TEST_CASE("an MLP without bias: no bias on any rank, tp 1 bit for bit, every tp 
   sweep.tokens = 16;
   sweep.tps = {1, 2, 4, 8};
   sweep.precisions = {DType::bf16, DType::fp16, Precision("fp8-dynamic", DType::bf16, QuantScheme::fp8_dynamic)};
-  sweep.allreduce = {AllReduceModel::ring, AllReduceModel::oneshot};
+  sweep.allreduce = {AllReduceModel::ring, AllReduceModel::custom_1stage};
   const InputConfig ic{sweep.shape, sweep.tokens, 0, DType::bf16};
   const FfnInputs in = make_inputs(ic);
   CHECK(in.weights.b_in.empty());

@@ -457,3 +457,29 @@ TEST_CASE("is_representable accepts every double for fp64", "[formats]") {
 }
 
 }  // namespace
+
+TEST_CASE("round_toward_zero: the grid value next to x on the side of zero, every bf16 and fp16 interval",
+          "[formats]") {
+  // Exhaustive over the finite non-negative encodings v of each grid, with its successor w: every
+  // x in [v, w) truncates to v (and -x to -v), checked at v, just above it, the midpoint and just
+  // below w, with the neighbours taken from the encodings themselves (independent of rounding.cpp).
+  for (const DType t : {DType::bf16, DType::fp16}) {
+    const auto value = [t](std::uint16_t bits) {
+      return t == DType::bf16 ? ffn::bf16_bits_to_float(bits) : ffn::fp16_bits_to_float(bits);
+    };
+    const std::uint16_t inf_bits = t == DType::bf16 ? 0x7f80 : 0x7c00;
+    for (std::uint32_t b = 0; b + 1 < inf_bits; ++b) {
+      const float v = value(static_cast<std::uint16_t>(b)), w = value(static_cast<std::uint16_t>(b + 1));
+      for (const float x : {v, std::nextafter(v, w), v + (w - v) / 2, std::nextafter(w, v)}) {
+        INFO(ffn::dtype_name(t) << " x = " << x);
+        CHECK(ffn::round_toward_zero(t, x) == v);
+        CHECK(ffn::round_toward_zero(t, -x) == -v);
+      }
+    }
+    // Beyond the largest finite value: the largest finite value, never inf.
+    CHECK(ffn::round_toward_zero(t, std::numeric_limits<float>::max()) == value(static_cast<std::uint16_t>(inf_bits - 1)));
+    CHECK(std::isinf(ffn::round_toward_zero(t, std::numeric_limits<float>::infinity())));
+    CHECK(std::isnan(ffn::round_toward_zero(t, std::numeric_limits<float>::quiet_NaN())));
+  }
+  CHECK(ffn::round_toward_zero(DType::fp32, 0.1f) == 0.1f);
+}

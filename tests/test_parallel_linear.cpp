@@ -23,7 +23,7 @@ using Catch::Matchers::Contains;
 namespace {
 
 constexpr int kTps[] = {1, 2, 4, 8};
-constexpr AllReduceModel kModels[] = {AllReduceModel::ring, AllReduceModel::oneshot,
+constexpr AllReduceModel kModels[] = {AllReduceModel::ring, AllReduceModel::custom_1stage,
                                       AllReduceModel::exact};
 
 Matrix<float> random_matrix(std::int64_t rows, std::int64_t cols, DType t, std::mt19937_64& gen,

@@ -4,6 +4,10 @@
 
 namespace ffn {
 
+double CaseResult::bias_margin() const {
+  return std::max(parity.verdict.bias_ratio, order_parity ? order_parity->verdict.bias_ratio : 0.0);
+}
+
 double CaseResult::parity_margin() const {
   return std::max(parity.verdict.margin(), order_parity ? order_parity->verdict.margin() : 0.0);
 }

@@ -68,6 +68,9 @@ struct CaseResult {
   bool applicable() const { return not_applicable.empty(); }
   // The larger margin of parity and order_parity.
   double parity_margin() const;
+  // The signed-error statistic of the parity (and order parity) over its bound (included in
+  // parity_margin).
+  double bias_margin() const;
   // The largest margin of the comparisons (< 1 passes).
   double margin() const;
 };

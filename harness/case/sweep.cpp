@@ -11,9 +11,14 @@ InputConfig CaseConfig::inputs() const {
   return {shape, tokens, seed, dtype, scheme, outlier_channels, outlier_scale};
 }
 
+std::string CaseConfig::reduction_label() const {
+  if (allreduce == AllReduceModel::nccl_ring && nccl_channels != 1)
+    return fmt::format("{}-ch{}", allreduce_model_name(allreduce), nccl_channels);
+  return std::string(allreduce_model_name(allreduce));
+}
+
 std::string CaseConfig::name() const {
-  std::string n = fmt::format("{}/t{}/tp{}/{}/{}/s{}", shape.name, tokens, tp, precision().name,
-                              allreduce_model_name(allreduce), seed);
+  std::string n = fmt::format("{}/t{}/tp{}/{}/{}/s{}", shape.name, tokens, tp, precision().name, reduction_label(), seed);
   if (outlier_channels > 0) n += fmt::format("/o{}x{}", outlier_channels, outlier_scale);
   if (fault != Fault::none) n += fmt::format("/inject={}", fault_name(fault));
   return n;
@@ -59,6 +64,8 @@ void validate_sweep(const SweepConfig& s, bool scale_blocks) {
       for (int tp : s.tps) check_scale_blocks(s.shape, p, tp);
   }
   if (s.allreduce.empty()) fail("--allreduce: no AllReduce model given");
+  if (s.nccl_channels < 1 || s.nccl_channels > 64)
+    fail(fmt::format("--nccl-channels: must be between 1 and 64 (NCCL's MAXCHANNELS), got {}", s.nccl_channels));
   if (s.outlier_channels < 0 || s.outlier_channels > s.shape.dim)
     fail(fmt::format("--outliers: must be between 0 and the hidden size {}, got {}", s.shape.dim,
                      s.outlier_channels));
@@ -72,7 +79,8 @@ void validate_sweep(const SweepConfig& s, bool scale_blocks) {
 
 void add_cases(const SweepConfig& s, const Precision& p, int tp, std::vector<CaseConfig>& cases) {
   for (AllReduceModel m : s.allreduce)
-    cases.push_back({s.shape, s.tokens, tp, p.activation, p.scheme, m, s.seed, s.outlier_channels, s.outlier_scale});
+    cases.push_back({s.shape, s.tokens, tp, p.activation, p.scheme, m, s.seed, s.outlier_channels, s.outlier_scale,
+                     Fault::none, s.nccl_channels});
 }
 
 }  // namespace

@@ -17,6 +17,7 @@ struct SweepConfig {
   std::vector<int> tps{1, 2, 4, 8};
   std::vector<Precision> precisions{DType::fp32, DType::bf16, DType::fp16};
   std::vector<AllReduceModel> allreduce{AllReduceModel::ring};
+  int nccl_channels = 1;  // nccl-ring: the channels NCCL is pinned to
   std::uint64_t seed = 0;
   int outlier_channels = 0;
   double outlier_scale = 32.0;
@@ -33,10 +34,16 @@ struct CaseConfig {
   int outlier_channels = 0;
   double outlier_scale = 32.0;
   Fault fault = Fault::none;  // injected into the path under test (run --inject)
+  int nccl_channels = 1;      // nccl-ring: the channels NCCL is pinned to
+
+  AllReduceConfig reduction() const { return {allreduce, nccl_channels}; }
+  // The model's name, with its channels where they matter: "nccl-ring-ch4".
+  std::string reduction_label() const;
 
   InputConfig inputs() const;
   Precision precision() const { return precision_of(dtype, scheme); }
-  // e.g. "ltx2-video/t64/tp4/bf16/ring/s0" (+ "/inject=FAULT")
+  // e.g. "ltx2-video/t64/tp4/bf16/ring/s0" (+ "/inject=FAULT"; nccl-ring on several
+  // channels: "nccl-ring-ch4")
   std::string name() const;
 };
 

@@ -43,7 +43,7 @@ void add_false_alarm_command(CLI::App& app, int* exit_code) {
   opts->sweep.shape = "tiny";
   opts->sweep.precisions.clear();
   for (const Precision& p : precision_presets()) opts->sweep.precisions.push_back(p.name);
-  opts->sweep.allreduce = {"ring", "oneshot", "exact"};
+  opts->sweep.allreduce = {"all"};
   CLI::App* cmd = app.add_subcommand(
       "false-alarms",
       "Run correct code (no fault) over --seeds consecutive seeds from --seed for every tp, precision and "

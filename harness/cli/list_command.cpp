@@ -46,7 +46,10 @@ void print_models() {
 
 void print_allreduce() {
   for (AllReduceModel m : allreduce_models())
-    fmt::print("{:<9} {}\n", allreduce_model_name(m), allreduce_model_description(m));
+    fmt::print("{:<15} {}\n{:<15} source: {}\n", allreduce_model_name(m), allreduce_model_description(m), "",
+               allreduce_model_source(m));
+  for (const AllReduceAlias& a : allreduce_aliases())
+    fmt::print("{:<15} alias of {}\n", a.name, allreduce_model_name(a.model));
 }
 
 }  // namespace

@@ -77,7 +77,8 @@ RealRun plan_real_run(const SweepOptions& so, const RealInputOptions& o) {
   if (!models.empty() && !so.tps_given) s.tps = find_model(models.front())->tps;
   s.seed = so.seed;
   s.allreduce.clear();
-  for (const auto& m : so.allreduce) s.allreduce.push_back(*parse_allreduce_model(m));
+  s.allreduce = parse_allreduce_list(so.allreduce);
+  s.nccl_channels = so.nccl_channels;
   const std::vector<Precision> possible = checkpoint_precisions(real.ffn);
   s.precisions.clear();
   if (!o.precision_given) s.precisions.push_back(possible.front());

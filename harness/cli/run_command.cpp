@@ -163,6 +163,8 @@ int run_one(const RunOptions& o) {
                  "it cannot be combined with --comm " << o.comm << "\n";
     return 2;
   }
+  // NCCL runs the model it is pinned to: without --allreduce, its Ring.
+  if (comm == CommKind::nccl && !o.sweep.allreduce_given) sweep.allreduce = {AllReduceModel::nccl_ring};
   std::unique_ptr<RankLaunch> launch;
   try {
     launch = start_launch(comm);
@@ -184,6 +186,16 @@ int run_one(const RunOptions& o) {
   } catch (const std::invalid_argument& e) {
     if (launch->reports()) std::cerr << "ffn-parity run: error: " << e.what() << "\n";
     return 2;
+  }
+  // What the collectives are pinned to (NCCL: algorithm, protocol, channels), before any of them.
+  std::string pinned;
+  try {
+    std::vector<AllReduceConfig> models;
+    for (AllReduceModel m : sweep.allreduce) models.emplace_back(m, sweep.nccl_channels);
+    pinned = launch->pin_reduction(models);
+  } catch (const LaunchError& e) {
+    if (launch->reports()) std::cerr << k_prefix << ": error: " << e.what() << "\n";
+    return e.exit_status();
   }
   if (runnable.cases.empty()) {
     if (launch->reports())
@@ -212,6 +224,7 @@ int run_one(const RunOptions& o) {
   if (table) {
     if (backend->name != "cpu")
       std::cout << fmt::format("# backend {}: {}; {}\n", backend->name, backend->device, backend->libraries);
+    if (!pinned.empty()) std::cout << fmt::format("# comm {}: pinned {}\n", o.comm, pinned);
     std::cout << real_inputs;
     print_table_header(std::cout, sweep, faults, runnable.not_run);
     std::cout << std::flush;
@@ -276,7 +289,9 @@ int run_one(const RunOptions& o) {
       other ? print_agreement(std::cout, *backend, *other, o.backend.tf32, results, other_results) : 0;
   if (!o.report_dir.empty()) {
     try {
-      const std::string page = write_html_report(o.report_dir, run_context(o.command, *backend), sweep, results);
+      RunContext context = run_context(o.command, *backend);
+      if (!pinned.empty()) context.libraries += ", " + pinned;
+      const std::string page = write_html_report(o.report_dir, context, sweep, results);
       if (o.format == "table") std::cout << "report: " << page << "\n";
     } catch (const std::runtime_error& e) {
       std::cerr << "ffn-parity run: error: --report: " << e.what() << "\n";

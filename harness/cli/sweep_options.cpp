@@ -33,6 +33,20 @@ std::vector<std::string> shape_names() {
 
 }  // namespace
 
+std::vector<AllReduceModel> parse_allreduce_list(const std::vector<std::string>& names) {
+  std::vector<AllReduceModel> models;
+  const auto add = [&](AllReduceModel m) {
+    if (std::find(models.begin(), models.end(), m) == models.end()) models.push_back(m);
+  };
+  for (const std::string& n : names) {
+    if (n == "all")
+      for (AllReduceModel m : allreduce_models()) add(m);
+    else
+      add(*parse_allreduce_model(n));  // IsMember checked the name
+  }
+  return models;
+}
+
 void add_sweep_options(CLI::App* cmd, SweepOptions& o) {
   cmd->add_option("--shape", o.shape, "Shape preset (`ffn-parity list shapes`)")
       ->check(CLI::IsMember(shape_names()))
@@ -86,15 +100,28 @@ void add_sweep_options(CLI::App* cmd, SweepOptions& o) {
       ->delimiter(',')
       ->check(CLI::IsMember(precision_names))
       ->capture_default_str();
-  std::vector<std::string> allreduce_names, allreduce_help;
+  std::vector<std::string> allreduce_names{"all"}, allreduce_help;
   for (AllReduceModel m : allreduce_models()) {
     allreduce_names.emplace_back(allreduce_model_name(m));
     allreduce_help.push_back(fmt::format("{} ({})", allreduce_model_name(m), allreduce_model_description(m)));
   }
+  for (const AllReduceAlias& a : allreduce_aliases()) {
+    allreduce_names.emplace_back(a.name);
+    allreduce_help.push_back(fmt::format("{} (alias of {})", a.name, allreduce_model_name(a.model)));
+  }
   cmd->add_option("--allreduce", o.allreduce,
-                  fmt::format("AllReduce models, comma-separated: {}", fmt::join(allreduce_help, "; ")))
+                  fmt::format("AllReduce models, comma-separated, or all (every model; `ffn-parity list allreduce` "
+                              "names each one's source): {}",
+                              fmt::join(allreduce_help, "; ")))
       ->delimiter(',')
       ->check(CLI::IsMember(allreduce_names))
+      ->each([&o](const std::string&) { o.allreduce_given = true; })
+      ->capture_default_str();
+  cmd->add_option("--nccl-channels", o.nccl_channels,
+                  "nccl-ring: the channels NCCL is pinned to (NCCL_MIN_NCHANNELS = NCCL_MAX_NCHANNELS); each "
+                  "channel's ring is the rank order")
+      ->check(number_check<int>())
+      ->check(in_range(1, 64))
       ->capture_default_str();
   cmd->add_option("--seed", o.seed, "Seed of the generated inputs")
       ->check(number_check<std::uint64_t>())
@@ -215,7 +242,8 @@ SweepConfig sweep_of(const SweepOptions& o, FfnShape shape) {
   s.precisions.clear();
   for (const auto& p : o.precisions) s.precisions.push_back(*find_precision(p));
   s.allreduce.clear();
-  for (const auto& m : o.allreduce) s.allreduce.push_back(*parse_allreduce_model(m));
+  s.allreduce = parse_allreduce_list(o.allreduce);
+  s.nccl_channels = o.nccl_channels;
   s.seed = o.seed;
   s.outlier_channels = o.outliers;
   s.outlier_scale = o.outlier_scale;

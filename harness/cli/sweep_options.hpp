@@ -29,6 +29,8 @@ struct SweepOptions {
   bool tps_given = false;  // otherwise a catalog model's shape runs the tp sizes its stack allows
   std::vector<std::string> precisions{"fp32", "bf16", "fp16"};
   std::vector<std::string> allreduce{"ring"};
+  bool allreduce_given = false;  // otherwise `run --comm nccl` runs nccl-ring, the model NCCL is pinned to
+  int nccl_channels = 1;
   std::uint64_t seed = 0;
   int outliers = 0;
   double outlier_scale = 32.0;
@@ -62,5 +64,7 @@ std::vector<std::string> selected_models(const SweepOptions& o);
 SweepConfig to_sweep(const SweepOptions& o);
 // The sweep of catalog model `id` with the other options of `o`.
 SweepConfig model_sweep(const SweepOptions& o, const std::string& id);
+// --allreduce values (names, aliases, `all`) as models, each once, in the order given.
+std::vector<AllReduceModel> parse_allreduce_list(const std::vector<std::string>& names);
 
 }  // namespace ffn::cli

@@ -22,7 +22,7 @@ Backend make_cpu_backend() {
   b.device = "host CPU";
   b.libraries = "OpenBLAS";
   b.kernels = std::shared_ptr<const Kernels>(&cpu_kernels(), [](const Kernels*) {});
-  b.communicator = [](int tp, AllReduceModel m) { return std::make_unique<SimulatedCommunicator>(tp, m); };
+  b.communicator = [](int tp, const AllReduceConfig& m) { return std::make_unique<SimulatedCommunicator>(tp, m); };
   return b;
 }
 
@@ -35,7 +35,7 @@ Backend make_cuda_backend(bool tf32) {
   b.device = status.summary;
   b.libraries = cuda::cublaslt_version_string();
   b.kernels = std::make_shared<cuda::CudaKernels>(tf32 ? cuda::Fp32Math::tf32 : cuda::Fp32Math::strict);
-  b.communicator = [](int tp, AllReduceModel m) { return std::make_unique<DeviceLocalCommunicator>(tp, m); };
+  b.communicator = [](int tp, const AllReduceConfig& m) { return std::make_unique<DeviceLocalCommunicator>(tp, m.model); };
   return b;
 }
 #endif

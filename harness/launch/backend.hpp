@@ -19,7 +19,7 @@ struct Backend {
   std::string device;     // "host CPU" or "NVIDIA H100 80GB HBM3 (sm_90)"
   std::string libraries;  // library versions, for provenance
   std::shared_ptr<const Kernels> kernels;
-  std::function<std::unique_ptr<Communicator>(int tp, AllReduceModel)> communicator;
+  std::function<std::unique_ptr<Communicator>(int tp, const AllReduceConfig&)> communicator;
 };
 
 // A backend this build or this machine cannot provide; what() is one line with the reason.

@@ -12,7 +12,7 @@ namespace ffn {
 // runs the same cases with its own communicator, and one of them judges.
 struct CaseExecution {
   // The communicator of a case, holding this process's ranks of it.
-  std::function<std::unique_ptr<Communicator>(int tp, AllReduceModel)> communicator;
+  std::function<std::unique_ptr<Communicator>(int tp, const AllReduceConfig&)> communicator;
   // Whether this process judges the cases: it computes the fp64 reference and the verdicts
   // from the outputs and the sharded path's partials, gathered from the other ranks.
   // The other processes only run their ranks and return no results.

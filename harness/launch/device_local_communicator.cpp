@@ -14,10 +14,13 @@ namespace {
 cuda::DeviceReduction device_reduction(AllReduceModel m) {
   switch (m) {
     case AllReduceModel::ring: return cuda::DeviceReduction::ring;
-    case AllReduceModel::oneshot: return cuda::DeviceReduction::oneshot;
+    case AllReduceModel::custom_1stage: return cuda::DeviceReduction::oneshot;
     case AllReduceModel::exact: return cuda::DeviceReduction::exact;
+    default: break;
   }
-  throw std::invalid_argument("device-local communicator: unknown AllReduce model");
+  throw std::invalid_argument(fmt::format("--backend cuda: the AllReduce model {} has no device kernel yet (ring, "
+                                          "custom-1stage/oneshot and exact have)",
+                                          allreduce_model_name(m)));
 }
 
 void check_group(const RankTensors& local, int size, const char* op, bool same_cols) {
@@ -37,6 +40,7 @@ std::vector<cuda::DeviceBuffer<float>> upload_all(const RankTensors& local) {
 }  // namespace
 
 DeviceLocalCommunicator::DeviceLocalCommunicator(int tp, AllReduceModel model) : model_(model) {
+  device_reduction(model);  // refuses a model without a device kernel before any work
   if (tp < 1 || tp > cuda::k_max_device_ranks)
     throw std::invalid_argument(fmt::format("tp must be between 1 and {}, got {}", cuda::k_max_device_ranks, tp));
   for (int r = 0; r < tp; ++r) ranks_.push_back(r);

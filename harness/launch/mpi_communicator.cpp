@@ -51,8 +51,8 @@ void check_same_shape(const Matrix<float>& t, int size, const char* op) {
 
 }  // namespace
 
-MpiCommunicator::MpiCommunicator(const MpiSession& session, AllReduceModel model)
-    : model_(model), size_(session.world_size()), rank_{session.rank()} {}
+MpiCommunicator::MpiCommunicator(const MpiSession& session, AllReduceConfig reduction)
+    : reduction_(reduction), size_(session.world_size()), rank_{session.rank()} {}
 
 std::vector<float> MpiCommunicator::all_gather_values(std::span<const float> mine,
                                                       std::vector<int>& counts) const {
@@ -107,13 +107,14 @@ void MpiCommunicator::all_reduce_sum(RankTensors& local, DType wire, RoundingObs
   check_same_shape(mine, size_, "all_reduce");
   if (wire == DType::fp64) throw std::invalid_argument("all_reduce: the wire dtype cannot be fp64");
   if (size_ == 1) return;  // a group of one reduces nothing and rounds nothing
-  if (model_ == AllReduceModel::ring) return ring_all_reduce(mine.values(), wire, observer);
-  // One-shot and exact: every rank reads every rank's buffer and reduces them itself.
+  if (reduction_.model == AllReduceModel::ring) return ring_all_reduce(mine.values(), wire, observer);
+  // Every other model: every rank reads every rank's buffer and reduces them itself, in the
+  // model's order as this rank receives it.
   std::vector<int> counts;
   const std::vector<float> all = all_gather_values(mine.values(), counts);
   std::vector<std::span<const float>> inputs;
   for (int r = 0; r < size_; ++r) inputs.emplace_back(all.data() + r * mine.size(), mine.size());
-  reduce_sum(model_, wire, inputs, mine.values(), observer);
+  reduce_sum(reduction_, wire, inputs, mine.values(), observer, rank_.front());
 }
 
 void MpiCommunicator::ring_all_reduce(std::span<float> buffer, DType wire, RoundingObserver* observer) {

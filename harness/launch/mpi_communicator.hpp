@@ -4,7 +4,7 @@
 //   ring     a reduce-scatter around the ring (chunk c starts at rank c and each rank adds
 //            its own values with ring_hop, rounding at every hop), then an all-gather of the
 //            finished chunks around the ring, all by point-to-point messages;
-//   oneshot  every rank receives every rank's buffer and sums them itself (reduce_sum);
+//   others   every rank receives every rank's buffer and sums them itself (reduce_sum);
 //   exact    the same with the fp64 sum.
 // The group is MPI_COMM_WORLD: its size is the TP size.
 #include "harness/launch/mpi_session.hpp"
@@ -14,7 +14,7 @@ namespace ffn {
 
 class MpiCommunicator final : public Communicator {
  public:
-  MpiCommunicator(const MpiSession& session, AllReduceModel model);
+  MpiCommunicator(const MpiSession& session, AllReduceConfig reduction);
 
   int size() const override { return size_; }
   const std::vector<int>& local_ranks() const override { return rank_; }
@@ -31,7 +31,7 @@ class MpiCommunicator final : public Communicator {
   // Every rank's `mine`, concatenated in rank order; `counts` receives their lengths.
   std::vector<float> all_gather_values(std::span<const float> mine, std::vector<int>& counts) const;
 
-  AllReduceModel model_;
+  AllReduceConfig reduction_;
   int size_ = 1;
   std::vector<int> rank_;
 };

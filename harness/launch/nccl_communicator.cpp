@@ -65,6 +65,12 @@ int cuda_device_count() {
   return count;
 }
 
+int nccl_loaded_version() {
+  int version = 0;
+  check_nccl(ncclGetVersion(&version), "ncclGetVersion");
+  return version;
+}
+
 struct NcclCommunicator::Rank {
   int device = 0;
   cudaStream_t stream = nullptr;
@@ -106,14 +112,14 @@ struct NcclCommunicator::Rank {
   }
 };
 
-NcclCommunicator::NcclCommunicator(int size, std::vector<int> ranks, AllReduceModel observed_model)
+NcclCommunicator::NcclCommunicator(int size, std::vector<int> ranks, AllReduceConfig observed_model)
     : size_(size), ranks_(std::move(ranks)), observed_model_(observed_model) {}
 
 NcclCommunicator::~NcclCommunicator() = default;
 
 std::unique_ptr<NcclCommunicator> NcclCommunicator::per_process(int rank, int world, int device,
                                                                 const Broadcast& broadcast,
-                                                                AllReduceModel observed_model) {
+                                                                AllReduceConfig observed_model) {
   std::unique_ptr<NcclCommunicator> c(new NcclCommunicator(world, {rank}, observed_model));
   ncclUniqueId id;
   if (rank == 0) check_nccl(ncclGetUniqueId(&id), "ncclGetUniqueId");
@@ -127,7 +133,7 @@ std::unique_ptr<NcclCommunicator> NcclCommunicator::per_process(int rank, int wo
   return c;
 }
 
-std::unique_ptr<NcclCommunicator> NcclCommunicator::single_process(int tp, AllReduceModel observed_model) {
+std::unique_ptr<NcclCommunicator> NcclCommunicator::single_process(int tp, AllReduceConfig observed_model) {
   std::vector<int> ranks;
   for (int r = 0; r < tp; ++r) ranks.push_back(r);
   std::unique_ptr<NcclCommunicator> c(new NcclCommunicator(tp, ranks, observed_model));

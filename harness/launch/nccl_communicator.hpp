@@ -3,9 +3,9 @@
 // buffers to their devices, runs the NCCL collective and copies the result back.
 //   AllGather  fp32 (exact: the values move unchanged, whatever grid they lie on);
 //   AllReduce  sum in the wire dtype (bf16, fp16 or fp32), rounded however NCCL's chosen
-//              algorithm rounds: NCCL's order is not observable, so an observer is told of
-//              the roundings the case's AllReduce model would make on the same partials
-//              (ring: one per hop, the most any NCCL algorithm makes per element);
+//              algorithm rounds (pinned by `run` to the case's nccl-* model, RankLaunch::
+//              pin_reduction); an observer is told of the roundings the case's AllReduce model
+//              makes on the same partials;
 //   max        fp32, exact (quantization scales).
 // Every NCCL and CUDA call of the project is in nccl_communicator.cpp; a failing call throws
 // NcclError, one line naming the call.
@@ -24,6 +24,8 @@ class NcclError : public std::runtime_error {
 
 // CUDA devices visible to this process; throws NcclError when there are none or no driver.
 int cuda_device_count();
+// The version code of the NCCL library this process loaded (ncclGetVersion).
+int nccl_loaded_version();
 
 class NcclCommunicator final : public Communicator {
  public:
@@ -33,9 +35,9 @@ class NcclCommunicator final : public Communicator {
   // One process per GPU: this process is `rank` of `world`, on device `device`.
   static std::unique_ptr<NcclCommunicator> per_process(int rank, int world, int device,
                                                        const Broadcast& broadcast,
-                                                       AllReduceModel observed_model);
+                                                       AllReduceConfig observed_model);
   // One process driving devices 0 .. tp-1, one rank each (ncclCommInitAll).
-  static std::unique_ptr<NcclCommunicator> single_process(int tp, AllReduceModel observed_model);
+  static std::unique_ptr<NcclCommunicator> single_process(int tp, AllReduceConfig observed_model);
   ~NcclCommunicator() override;
 
   int size() const override { return size_; }
@@ -47,12 +49,12 @@ class NcclCommunicator final : public Communicator {
 
  private:
   struct Rank;  // a local rank's device, stream and NCCL communicator
-  NcclCommunicator(int size, std::vector<int> ranks, AllReduceModel observed_model);
+  NcclCommunicator(int size, std::vector<int> ranks, AllReduceConfig observed_model);
   void check_local(const RankTensors& local, const char* op) const;
 
   int size_;
   std::vector<int> ranks_;
-  AllReduceModel observed_model_;
+  AllReduceConfig observed_model_;
   std::vector<std::unique_ptr<Rank>> local_;
 };
 

@@ -12,6 +12,7 @@
 #endif
 #if FFN_PARITY_WITH_NCCL
 #include "harness/launch/nccl_communicator.hpp"
+#include "harness/launch/nccl_pinning.hpp"
 #endif
 
 namespace ffn {
@@ -97,7 +98,7 @@ class MpiLaunch final : public RankLaunch {
   std::optional<int> required_tp() const override { return session_->world_size(); }
   CaseExecution execution() override {
     CaseExecution e;
-    e.communicator = [this](int /*tp: the world size*/, AllReduceModel allreduce) -> std::unique_ptr<Communicator> {
+    e.communicator = [this](int /*tp: the world size*/, const AllReduceConfig& allreduce) -> std::unique_ptr<Communicator> {
       return std::make_unique<MpiCommunicator>(*session_, allreduce);
     };
     e.judge = reports();
@@ -139,6 +140,21 @@ class NcclLaunch final : public RankLaunch {
   }
   CommKind kind() const override { return CommKind::nccl; }
   int max_tp() const override { return devices_; }
+  std::string pin_reduction(const std::vector<AllReduceConfig>& models) override {
+    // NCCL reads NCCL_MIN/MAX_NCHANNELS once per process (NCCL_PARAM caches them): one model.
+    if (models.size() != 1)
+      throw LaunchError("--comm nccl: one --allreduce model per run (NCCL reads its pinning environment once per "
+                        "process)");
+    const int version = nccl_loaded_version();
+    NcclPinning pin;
+    try {
+      pin = nccl_pinning(models.front(), version);
+    } catch (const std::invalid_argument& e) {
+      throw LaunchError(e.what());
+    }
+    for (const auto& [name, value] : pin.environment()) setenv(name.c_str(), value.c_str(), 1);
+    return pin.describe(version);
+  }
 #if FFN_PARITY_WITH_MPI
   int rank() const override { return session_ ? session_->rank() : 0; }
   int world_size() const override { return session_ ? session_->world_size() : 1; }
@@ -156,7 +172,7 @@ class NcclLaunch final : public RankLaunch {
 #if FFN_PARITY_WITH_MPI
     if (session_) e.rank = rank();
 #endif
-    e.communicator = [this](int tp, AllReduceModel allreduce) -> std::unique_ptr<Communicator> {
+    e.communicator = [this](int tp, const AllReduceConfig& allreduce) -> std::unique_ptr<Communicator> {
 #if FFN_PARITY_WITH_MPI
       if (session_) {
         const MpiSession& s = *session_;

@@ -55,6 +55,12 @@ class RankLaunch {
   // Whether this process reports (prints, writes files): rank 0.
   bool reports() const { return rank() == 0; }
   virtual CaseExecution execution() = 0;
+  // Pins the collectives to the AllReduce models the cases ask for, before any communicator
+  // exists, and returns what was pinned for the report ("" where nothing needs pinning: the
+  // simulated and MPI communicators compute the model itself). NCCL: its algorithm, protocol
+  // and channels (nccl_pinning.hpp), one model per run; throws LaunchError (usage) for a model
+  // NCCL cannot be pinned to.
+  virtual std::string pin_reduction(const std::vector<AllReduceConfig>& /*models*/) { return {}; }
   // Ends every process of the launch with this status: one rank failing alone must not
   // leave the others waiting in a collective.
   [[noreturn]] virtual void abort(int exit_code) const;

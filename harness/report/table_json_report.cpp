@@ -68,15 +68,15 @@ void print_frames_table(std::ostream& out, const std::vector<CaseResult>& result
                   "MSE); MAD: mean absolute difference, max over frames, 8-bit levels; inf = identical\n",
              first.videos.allgather.size(), first.videos.allgather.front().cols, first.videos.allgather.front().rows,
              ssim_kind_name(first.parity.ssim_kind), ssim_kind_description(first.parity.ssim_kind));
-  fmt::print(out, "#{:>3} {:>18} {:>8} | {:>8} {:>8} {:>7} {:>7} | {:>8} {:>7} | {:>8} {:>7} | {:>14} {:>7} {:>7}\n", "tp",
+  fmt::print(out, "#{:>3} {:>18} {:>14} | {:>8} {:>8} {:>7} {:>7} | {:>8} {:>7} | {:>8} {:>7} | {:>14} {:>7} {:>7}\n", "tp",
              "precision", "reduce", "par_psnr", "par_mean", "par_ssim", "par_mad", "ag_psnr", "ag_ssim", "sh_psnr",
              "sh_ssim", "threshold", "max_mad", "verdict");
   for (const auto& r : results) {
     const FrameResult& f = *r.frames;
     fmt::print(out,
-               "{:>4} {:>18} {:>8} | {:>8.2f} {:>8.2f} {:>7.4f} {:>7.4f} | {:>8.2f} {:>7.4f} | {:>8.2f} {:>7.4f} | "
+               "{:>4} {:>18} {:>14} | {:>8.2f} {:>8.2f} {:>7.4f} {:>7.4f} | {:>8.2f} {:>7.4f} | {:>8.2f} {:>7.4f} | "
                "{:>7.1f}/{:<6.3f} {:>7} {:>7}\n",
-               r.config.tp, r.config.precision().name, allreduce_model_name(r.config.allreduce), f.parity.psnr_min_db,
+               r.config.tp, r.config.precision().name, r.config.reduction_label(), f.parity.psnr_min_db,
                f.parity.psnr_mean_db, f.parity.ssim_min, f.parity.mad_max, f.allgather_ref.psnr_min_db,
                f.allgather_ref.ssim_min, f.sharded_ref.psnr_min_db, f.sharded_ref.ssim_min, f.thresholds.min_psnr_db,
                f.thresholds.min_ssim, f.thresholds.max_mad ? fmt::format("{:g}", *f.thresholds.max_mad) : "-",
@@ -103,12 +103,12 @@ json video_score_json(const VideoScore& v) {
 void print_captured_table(std::ostream& out, const std::vector<CaseResult>& results) {
   fmt::print(out, "# vs captured y: each path against the output the real stack produced; margin = |path - y| / "
                   "(path budget + allgather budget), information, not the verdict\n");
-  fmt::print(out, "#{:>3} {:>18} {:>8} | {:>9} {:>8} {:>9} {:>7} | {:>9} {:>8} {:>9} {:>7}\n", "tp", "precision", "reduce",
+  fmt::print(out, "#{:>3} {:>18} {:>14} | {:>9} {:>8} {:>9} {:>7} | {:>9} {:>8} {:>9} {:>7}\n", "tp", "precision", "reduce",
              "ag_max", "ag_rl2", "allclose%", "ag_mrg", "sh_max", "sh_rl2", "allclose%", "sh_mrg");
   for (const auto& r : results) {
     const TensorComparison &a = r.allgather_captured->stats, &b = r.sharded_captured->stats;
-    fmt::print(out, "{:>4} {:>18} {:>8} | {:>9.3e} {:>8.2e} {:>9.3f} {:>7.3f} | {:>9.3e} {:>8.2e} {:>9.3f} {:>7.3f}\n",
-               r.config.tp, r.config.precision().name, allreduce_model_name(r.config.allreduce), a.max_abs,
+    fmt::print(out, "{:>4} {:>18} {:>14} | {:>9.3e} {:>8.2e} {:>9.3f} {:>7.3f} | {:>9.3e} {:>8.2e} {:>9.3f} {:>7.3f}\n",
+               r.config.tp, r.config.precision().name, r.config.reduction_label(), a.max_abs,
                std::sqrt(a.nmse), 100.0 * a.mismatch_fraction(), r.allgather_captured->verdict.margin(), b.max_abs,
                std::sqrt(b.nmse), 100.0 * b.mismatch_fraction(), r.sharded_captured->verdict.margin());
   }
@@ -149,35 +149,79 @@ void print_table_header(std::ostream& out, const SweepConfig& s, bool faults, co
              " default tolerance (information, not the verdict); #wrong = elements over budget;\n"
              "# quantized: scale_rl2 / order_rl2 = parity error from rank-local input scales / from"
              " the reduction order\n");
+  fmt::print(out, "# bias_mrg = signed-error statistic of the parity (and order parity) over its bound (< 1 passes): "
+                  "errors that lean one way\n");
   for (const std::string& line : not_run) fmt::print(out, "# not run: {}\n", line);
   if (faults)
     fmt::print(out, "# fault: the fault injected into the path under test; a FAIL row detected it, a "
                     "control (control-*) must PASS\n");
-  fmt::print(out, "#{:>3} {:>18} {:>8}{} | {:>9} {:>8} {:>7} {:>9} {:>7} {:>9} {:>9} | {:>8} {:>7} | {:>8} {:>7} | {:>6} {:>7} {:>7}\n",
+  fmt::print(out, "#{:>3} {:>18} {:>14}{} | {:>9} {:>8} {:>7} {:>9} {:>7} {:>8} {:>9} {:>9} | {:>8} {:>7} | {:>8} {:>7} | {:>6} {:>7} {:>7}\n",
              "tp", "precision", "reduce", faults ? fmt::format(" {:<24}", "fault") : "", "par_max", "par_rl2",
-             "ulp_p99", "allclose%", "par_mrg", "scale_rl2", "order_rl2", "ag_rl2", "ag_mrg", "sh_rl2", "sh_mrg",
+             "ulp_p99", "allclose%", "par_mrg", "bias_mrg", "scale_rl2", "order_rl2", "ag_rl2", "ag_mrg", "sh_rl2", "sh_mrg",
              "#wrong", "time_s", "verdict");
 }
 
 void print_table_row(std::ostream& out, const CaseResult& r, bool faults) {
   const std::string fault = faults ? fmt::format(" {:<24}", fault_name(r.config.fault)) : "";
   if (!r.applicable()) {
-    fmt::print(out, "{:>4} {:>18} {:>8}{} | not applicable: {}\n", r.config.tp, r.config.precision().name,
-               allreduce_model_name(r.config.allreduce), fault, r.not_applicable);
+    fmt::print(out, "{:>4} {:>18} {:>14}{} | not applicable: {}\n", r.config.tp, r.config.precision().name,
+               r.config.reduction_label(), fault, r.not_applicable);
     return;
   }
   const auto& p = r.parity.stats;
-  fmt::print(out, "{:>4} {:>18} {:>8}{} | {:>9.3e} {:>8.2e} {:>7.4g} {:>9.3f} {:>7.3f} {:>9} {:>9} | {:>8.2e} {:>7.3f} | {:>8.2e} {:>7.3f} | {:>6} {:>7.2f} {:>7}\n",
-             r.config.tp, r.config.precision().name, allreduce_model_name(r.config.allreduce), fault,
+  fmt::print(out, "{:>4} {:>18} {:>14}{} | {:>9.3e} {:>8.2e} {:>7.4g} {:>9.3f} {:>7.3f} {:>8.3f} {:>9} {:>9} | {:>8.2e} {:>7.3f} | {:>8.2e} {:>7.3f} | {:>6} {:>7.2f} {:>7}\n",
+             r.config.tp, r.config.precision().name, r.config.reduction_label(), fault,
              p.max_abs, std::sqrt(p.nmse), p.ulp_p99, 100.0 * p.mismatch_fraction(),
-             r.parity_margin(), optional_cell(r.scale_part_rel_l2),
+             r.parity_margin(), r.bias_margin(), optional_cell(r.scale_part_rel_l2),
              optional_cell(r.order_part_rel_l2), std::sqrt(r.allgather_ref.stats.nmse),
              r.allgather_ref.verdict.margin(), std::sqrt(r.sharded_ref.stats.nmse),
              r.sharded_ref.verdict.margin(), wrong(r), r.seconds, r.pass ? "PASS" : "FAIL");
   if (!r.pass) fmt::print(out, "#   FAIL {}: {}\n", r.config.name(), r.reason);
 }
 
+namespace {
+
+// With several AllReduce models: per precision, one row per model and one column per tp, the
+// sharded path's relative L2 error against the fp64 reference and against the allgather path
+// ("which one should I use?": what fp32 accumulation buys at large tp).
+void print_allreduce_comparison(std::ostream& out, const std::vector<CaseResult>& results) {
+  std::vector<std::string> labels, precisions;
+  std::vector<int> tps;
+  const auto add = [](auto& v, const auto& x) {
+    if (std::find(v.begin(), v.end(), x) == v.end()) v.push_back(x);
+  };
+  for (const auto& r : results) {
+    if (!r.applicable() || r.config.fault != Fault::none) continue;
+    add(labels, r.config.reduction_label());
+    add(precisions, r.config.precision().name);
+    add(tps, r.config.tp);
+  }
+  if (labels.size() < 2) return;
+  fmt::print(out, "# AllReduce comparison: sharded path rel_l2 vs fp64 reference / vs allgather path, per tp\n");
+  for (const std::string& p : precisions) {
+    std::string header = fmt::format("#{:>17} {:>14}", "precision", "reduce");
+    for (int tp : tps) header += fmt::format(" | {:>19}", fmt::format("tp {}", tp));
+    fmt::print(out, "{}\n", header);
+    for (const std::string& label : labels) {
+      std::string row = fmt::format("{:>18} {:>14}", p, label);
+      for (int tp : tps) {
+        const auto it = std::find_if(results.begin(), results.end(), [&](const CaseResult& r) {
+          return r.applicable() && r.config.fault == Fault::none && r.config.precision().name == p &&
+                 r.config.tp == tp && r.config.reduction_label() == label;
+        });
+        row += it == results.end() ? fmt::format(" | {:>19}", "-")
+                                   : fmt::format(" | {:>8.2e} / {:>8.2e}", std::sqrt(it->sharded_ref.stats.nmse),
+                                                 std::sqrt(it->parity.stats.nmse));
+      }
+      fmt::print(out, "{}\n", row);
+    }
+  }
+}
+
+}  // namespace
+
 void print_table_footer(std::ostream& out, const std::vector<CaseResult>& results, std::size_t not_run) {
+  print_allreduce_comparison(out, results);
   if (!results.empty() && results.front().frames) print_frames_table(out, results);
   if (!results.empty() && results.front().allgather_captured) print_captured_table(out, results);
   if (const std::string line = injection_line(results); !line.empty()) fmt::print(out, "# {}\n", line);
@@ -201,7 +245,7 @@ void print_json(std::ostream& out, const SweepConfig& s, const std::vector<CaseR
     if (!r.applicable()) {
       ++not_applicable;
       cases.push_back({{"name", r.config.name()}, {"tp", r.config.tp}, {"precision", r.config.precision().name},
-                       {"allreduce", allreduce_model_name(r.config.allreduce)}, {"injected_fault", fault},
+                       {"allreduce", r.config.reduction_label()}, {"injected_fault", fault},
                        {"not_applicable", r.not_applicable}});
       continue;
     }
@@ -209,7 +253,7 @@ void print_json(std::ostream& out, const SweepConfig& s, const std::vector<CaseR
         {"name", r.config.name()},
         {"tp", r.config.tp},
         {"precision", r.config.precision().name},
-        {"allreduce", allreduce_model_name(r.config.allreduce)},
+        {"allreduce", r.config.reduction_label()},
         {"injected_fault", fault},
         {"pass", r.pass},
         {"detected", r.config.fault != Fault::none && !r.pass},

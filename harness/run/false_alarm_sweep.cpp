@@ -57,12 +57,15 @@ FalseAlarmReport false_alarm_sweep(const SweepConfig& sweep, std::uint64_t seeds
   if (layout.empty())
     throw std::invalid_argument(fmt::format("nothing to run: the loader refuses every configuration ({})",
                                             fmt::join(report.refused, "; ")));
-  for (const CaseConfig& c : layout) report.configs.push_back({c.tp, c.precision(), c.allreduce, {}, {}});
+  for (const CaseConfig& c : layout)
+    report.configs.push_back({c.tp, c.precision(), c.allreduce, c.reduction_label(), {}, {}});
 
   // margins[config][seed - first]: each slot written by exactly one thread.
   std::vector<std::vector<double>> margins(layout.size(), std::vector<double>(seeds));
   std::vector<std::vector<double>> parity(layout.size(), std::vector<double>(seeds));
   std::vector<std::vector<double>> reference(layout.size(), std::vector<double>(seeds));
+  std::vector<std::vector<double>> bias(layout.size(), std::vector<double>(seeds));
+  std::vector<std::vector<double>> bias_z(layout.size(), std::vector<double>(seeds));
   std::mutex alarm_mutex;
   std::mutex progress_mutex;
   std::size_t done = 0;
@@ -88,6 +91,11 @@ FalseAlarmReport false_alarm_sweep(const SweepConfig& sweep, std::uint64_t seeds
           margins[k][i] = r.margin();
           parity[k][i] = r.parity_margin();
           reference[k][i] = std::max(r.allgather_ref.verdict.margin(), r.sharded_ref.verdict.margin());
+          for (const Comparison* c : {&r.parity, &r.allgather_ref, &r.sharded_ref}) {
+            const BudgetVerdict& v = c->verdict;
+            bias[k][i] = std::max(bias[k][i], v.bias_ratio);
+            if (v.bias_sigma > 0) bias_z[k][i] = std::max(bias_z[k][i], std::fabs(v.bias_sum) / v.bias_sigma);
+          }
           if (!r.pass) {
             const std::lock_guard lock(alarm_mutex);
             report.configs[k].alarms.push_back(fmt::format("{}: {}", r.config.name(), r.reason));
@@ -118,6 +126,8 @@ FalseAlarmReport false_alarm_sweep(const SweepConfig& sweep, std::uint64_t seeds
     st.max = sorted.back();
     st.parity_max = *std::max_element(parity[k].begin(), parity[k].end());
     st.reference_max = *std::max_element(reference[k].begin(), reference[k].end());
+    st.bias_max = *std::max_element(bias[k].begin(), bias[k].end());
+    st.bias_z_max = *std::max_element(bias_z[k].begin(), bias_z[k].end());
   }
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report;
@@ -131,15 +141,19 @@ void print_false_alarm_table(std::ostream& out, const SweepConfig& s, const Fals
   fmt::print(out,
              "\n# margin = worst error over its budget (< 1 passes), the largest of parity and both paths vs "
              "reference;\n# med / p99 / max over the seeds; par_max, ref_max: the largest parity and reference "
-             "margins\n");
-  fmt::print(out, "#{:>3} {:>18} {:>8} | {:>6} {:>6} | {:>7} {:>7} {:>7} | {:>7} {:>7} | {:>10}\n", "tp", "precision",
-             "reduce", "seeds", "alarms", "mrg_med", "mrg_p99", "mrg_max", "par_max", "ref_max", "worst_seed");
+             "margins;\n# bias_max: the largest signed-error statistic over its bound, bias_z: the largest |signed "
+             "error| in standard errors\n");
+  fmt::print(out, "#{:>3} {:>18} {:>14} | {:>6} {:>6} | {:>7} {:>7} {:>7} | {:>7} {:>7} | {:>8} {:>6} | {:>10}\n", "tp",
+             "precision", "reduce", "seeds", "alarms", "mrg_med", "mrg_p99", "mrg_max", "par_max", "ref_max", "bias_max",
+             "bias_z", "worst_seed");
   const FalseAlarmConfig* worst = nullptr;
   for (const auto& c : r.configs) {
     const MarginStats& st = c.stats;
-    fmt::print(out, "{:>4} {:>18} {:>8} | {:>6} {:>6} | {:>7.3f} {:>7.3f} {:>7.3f} | {:>7.3f} {:>7.3f} | {:>10}\n", c.tp,
-               c.precision.name, allreduce_model_name(c.allreduce), st.runs, st.alarms, st.median, st.p99, st.max,
-               st.parity_max, st.reference_max, st.worst_seed);
+    fmt::print(out,
+               "{:>4} {:>18} {:>14} | {:>6} {:>6} | {:>7.3f} {:>7.3f} {:>7.3f} | {:>7.3f} {:>7.3f} | {:>8.3f} {:>6.2f} | "
+               "{:>10}\n",
+               c.tp, c.precision.name, c.label, st.runs, st.alarms, st.median, st.p99, st.max, st.parity_max,
+               st.reference_max, st.bias_max, st.bias_z_max, st.worst_seed);
     for (const auto& a : c.alarms) fmt::print(out, "#   ALARM {}\n", a);
     if (!worst || st.max > worst->stats.max) worst = &c;
   }
@@ -148,7 +162,7 @@ void print_false_alarm_table(std::ostream& out, const SweepConfig& s, const Fals
              r.configs.size(), r.seeds);
   if (worst)
     fmt::print(out, "; worst margin {:.3f} (tp {} {} {}, seed {})", worst->stats.max, worst->tp,
-               worst->precision.name, allreduce_model_name(worst->allreduce), worst->stats.worst_seed);
+               worst->precision.name, worst->label, worst->stats.worst_seed);
   fmt::print(out, "; wall {:.1f} s\n{}\n", r.seconds, r.alarms() == 0 ? "PASS" : "FAIL");
 }
 

@@ -18,6 +18,8 @@ struct MarginStats {
   double median = 0, p99 = 0, max = 0;  // of the case margin (max over the three comparisons)
   double parity_max = 0;                // the largest parity margin
   double reference_max = 0;             // the largest margin against the reference, either path
+  double bias_max = 0;                  // the largest signed-error statistic over its bound, any comparison
+  double bias_z_max = 0;                // the largest |signed error| in standard errors, any comparison
   std::uint64_t worst_seed = 0;         // the seed of `max`
 };
 
@@ -25,6 +27,7 @@ struct FalseAlarmConfig {
   int tp = 1;
   Precision precision;
   AllReduceModel allreduce = AllReduceModel::ring;
+  std::string label;  // the model with its channels: "nccl-ring-ch4"
   MarginStats stats;
   std::vector<std::string> alarms;  // "case name: reason" of every false alarm
 };

@@ -1,7 +1,9 @@
 #pragma once
 // How an AllReduce-sum rounds (DESIGN section 2). This file is the one place where the
 // reduction of the partial sums is rounded; every communicator that simulates or predicts
-// a reduction calls reduce_sum below.
+// a reduction calls reduce_sum below. One model per real implementation, each described by
+// data (allreduce_model.cpp, `model_table`): the order in which it visits the ranks, where
+// its accumulation starts, the precision it accumulates in, and the source it follows.
 #include <cstddef>
 #include <optional>
 #include <span>
@@ -13,15 +15,21 @@
 namespace ffn {
 
 enum class AllReduceModel {
-  // NCCL ring: the buffer is cut into tp contiguous chunks; chunk c starts at rank c and
-  // travels the ring, fl(...fl(fl(x_c + x_c+1) + x_c+2)...), every pairwise add done in
-  // fp32 and rounded to the wire dtype at each hop; all ranks get the same bits.
+  // The generic per-hop ring: tp equal chunks, chunk c starts at rank c, one wire rounding
+  // per hop. Not any library's layout: kept as the worst-case budget (tp - 1 roundings at the
+  // magnitudes of running sums, what every per-hop model shares) and for the committed goldens.
   ring,
-  // One-shot custom all-reduce: each rank sums all tp inputs in fp32 in rank order and
-  // rounds once.
-  oneshot,
-  // fp64 sum, one rounding: the best any implementation can do.
-  exact,
+  nccl_ring,       // NCCL Ring, Simple protocol: NCCL's channel, loop and chunk layout
+  nccl_tree,       // NCCL Tree within one node: a chain, rank n-1 down to rank 0
+  nccl_nvls,       // NCCL NVLS >= 2.27: multimem.ld_reduce .acc::f32, one rounding
+  nccl_nvls_bf16,  // NCCL NVLS < 2.27: bf16 adds inside the switch, order undocumented
+  custom_1stage,   // the serving stack's custom all-reduce, 1-stage (alias: oneshot)
+  custom_2stage,   // the serving stack's custom all-reduce, 2-stage
+  symm_mem,        // PyTorch symmetric memory one-shot/two-shot
+  mscclpp,         // mscclpp as the serving stack calls it
+  trtllm,          // TensorRT-LLM custom all-reduce, bf16 accumulation
+  trtllm_fp32acc,  // TensorRT-LLM custom all-reduce with fp32_acc
+  exact,           // fp64 sum, one rounding: the best any implementation can do
 };
 
 // Every model, in the order of the enum.
@@ -29,7 +37,34 @@ const std::vector<AllReduceModel>& allreduce_models();
 std::string_view allreduce_model_name(AllReduceModel m);
 // One line for `ffn-parity list allreduce` and --help.
 std::string_view allreduce_model_description(AllReduceModel m);
+// The source file and function the model follows, and the versions it holds for.
+std::string_view allreduce_model_source(AllReduceModel m);
+// Accepts every name and the alias `oneshot` (custom-1stage).
 std::optional<AllReduceModel> parse_allreduce_model(std::string_view name);
+// Other names that parse to a model: {"oneshot", custom_1stage}.
+struct AllReduceAlias {
+  std::string_view name;
+  AllReduceModel model;
+};
+const std::vector<AllReduceAlias>& allreduce_aliases();
+
+// Whether every rank receives the same bits (mscclpp: each rank sums its own value first).
+bool allreduce_same_on_every_rank(AllReduceModel m);
+// Whether the model's order is what the implementation does (false: the order inside an
+// NVLink switch is undocumented; the result is one valid order and the budget covers any).
+bool allreduce_order_documented(AllReduceModel m);
+
+// What beside the model decides how a reduction rounds.
+struct AllReduceConfig {
+  AllReduceConfig(AllReduceModel m = AllReduceModel::ring, int channels = 1) : model(m), nccl_channels(channels) {}
+  AllReduceModel model;
+  // nccl-ring: the channels NCCL is pinned to (NCCL_MIN_NCHANNELS = NCCL_MAX_NCHANNELS);
+  // each channel's ring is the rank order. Ignored by every other model.
+  int nccl_channels;
+  // Fault injection only (fault allreduce-truncate): every rounding to the wire dtype
+  // truncates toward zero instead of rounding to nearest; no implementation does this.
+  bool truncating = false;
+};
 
 // Told of every rounding a reduction performs, with the value it produced: the error
 // budget is built from the magnitudes that were actually rounded.
@@ -39,18 +74,34 @@ class RoundingObserver {
   virtual void rounded(std::size_t index, double value, DType grid) = 0;
 };
 
-// out[i] = sum over ranks r of inputs[r][i], rounded as the model does. All inputs lie on
-// the grid of `wire` (fp32, bf16 or fp16) and have out.size() elements.
-void reduce_sum(AllReduceModel model, DType wire, std::span<const std::span<const float>> inputs,
-                std::span<float> out, RoundingObserver* observer = nullptr);
+// out[i] = sum over ranks r of inputs[r][i], rounded as the model does, as rank `holder`
+// receives it (the same for every rank except mscclpp). All inputs lie on the grid of `wire`
+// (fp32, bf16 or fp16) and have out.size() elements. Throws std::invalid_argument on
+// mismatched sizes, an fp64 wire, a holder outside the group and fewer than one channel.
+void reduce_sum(const AllReduceConfig& config, DType wire, std::span<const std::span<const float>> inputs,
+                std::span<float> out, RoundingObserver* observer = nullptr, int holder = 0);
 
 // [begin, end) of chunk c when n elements are cut into `parts` ring chunks (the first
-// n % parts chunks are one element longer).
+// n % parts chunks are one element longer): the layout of the generic `ring`.
 std::pair<std::size_t, std::size_t> ring_chunk(std::size_t n, int parts, int c);
 
 // One hop of the ring on a chunk: the running sum `acc` arrives at a rank, which adds its
 // own values and rounds to the wire dtype. reduce_sum's ring and the message-passing rings
 // (MpiCommunicator) both step with this, so they round alike.
-void ring_hop(DType wire, std::span<float> acc, std::span<const float> own);
+void ring_hop(DType wire, std::span<float> acc, std::span<const float> own, bool truncating = false);
+
+// NCCL's Ring layout of an AllReduce of `count` elements of `wire` on `nranks` ranks pinned to
+// `channels` channels with the Simple protocol and the default NCCL_BUFFSIZE: consecutive
+// element ranges and, for each, the ring position whose chunk it is (the position where its
+// reduction finishes; it starts at the next one). Positions are ranks: each channel's ring is
+// the rank order.
+struct RingSegment {
+  std::size_t begin = 0, end = 0;
+  int position = 0;
+};
+std::vector<RingSegment> nccl_ring_segments(std::size_t count, DType wire, int nranks, int channels);
+// The channels NCCL actually runs a message of `bytes` on when pinned to `channels`: its
+// Ring/Tree channel tuning drops channels while bytes < channels * 512 threads * 64.
+int nccl_effective_channels(std::size_t bytes, int channels);
 
 }  // namespace ffn

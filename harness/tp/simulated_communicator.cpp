@@ -6,7 +6,7 @@
 
 namespace ffn {
 
-SimulatedCommunicator::SimulatedCommunicator(int tp, AllReduceModel model) : model_(model) {
+SimulatedCommunicator::SimulatedCommunicator(int tp, AllReduceConfig reduction) : reduction_(reduction) {
   if (tp < 1) throw std::invalid_argument("tp must be at least 1, got " + std::to_string(tp));
   for (int r = 0; r < tp; ++r) ranks_.push_back(r);
 }
@@ -57,8 +57,19 @@ void SimulatedCommunicator::all_reduce_sum(RankTensors& local, DType wire,
   std::vector<std::span<const float>> inputs;
   for (const auto& t : local) inputs.push_back(t.values());
   Matrix<float> sum(local[0].rows(), local[0].cols());
-  reduce_sum(model_, wire, inputs, sum.values(), observer);
-  for (auto& t : local) t = sum;
+  reduce_sum(reduction_, wire, inputs, sum.values(), observer);
+  if (allreduce_same_on_every_rank(reduction_.model)) {
+    for (auto& t : local) t = sum;
+    return;
+  }
+  // Each rank's own bits (the observer heard rank 0's reduction).
+  std::vector<Matrix<float>> each;
+  for (int r = 1; r < size(); ++r) {
+    each.emplace_back(local[0].rows(), local[0].cols());
+    reduce_sum(reduction_, wire, inputs, each.back().values(), nullptr, r);
+  }
+  local[0] = std::move(sum);
+  for (int r = 1; r < size(); ++r) local[r] = std::move(each[r - 1]);
 }
 
 }  // namespace ffn

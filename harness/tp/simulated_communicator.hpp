@@ -7,11 +7,11 @@ namespace ffn {
 
 class SimulatedCommunicator final : public Communicator {
  public:
-  SimulatedCommunicator(int tp, AllReduceModel model);
+  SimulatedCommunicator(int tp, AllReduceConfig reduction);
 
   int size() const override { return static_cast<int>(ranks_.size()); }
   const std::vector<int>& local_ranks() const override { return ranks_; }
-  AllReduceModel model() const { return model_; }
+  AllReduceModel model() const { return reduction_.model; }
 
   RankTensors all_gather_cols(const RankTensors& local) override;
   void all_reduce_sum(RankTensors& local, DType wire, RoundingObserver* observer) override;
@@ -22,7 +22,7 @@ class SimulatedCommunicator final : public Communicator {
   void check_same_shape(const RankTensors& local, const char* op) const;
 
   std::vector<int> ranks_;
-  AllReduceModel model_;
+  AllReduceConfig reduction_;
 };
 
 }  // namespace ffn

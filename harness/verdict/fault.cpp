@@ -48,6 +48,14 @@ const std::vector<FaultInfo>& fault_catalog() {
        "a bias the checkpoint does not have (an initialised, never loaded parameter) is added to a no-bias "
        "MLP's row-parallel proj_out on every rank",
        P::sharded, false},
+      {Fault::allreduce_truncate, "allreduce-truncate",
+       "every rounding the AllReduce makes onto the wire dtype truncates toward zero (each hop of a bf16-adding "
+       "model, the final conversion of an fp32-accumulating one): errors that lean one way, each within an ulp",
+       P::sharded, false},
+      {Fault::partial_truncate, "partial-truncate",
+       "the row-parallel proj_out's GEMM epilogue converts its fp32 partial sums to the activation dtype by "
+       "truncation (dropping the low bits) instead of rounding to nearest",
+       P::sharded, false},
       {Fault::control_allreduce_fp32, "control-allreduce-fp32",
        "control, must pass: the partial sums are reduced in fp32 and rounded once (more accurate than the "
        "case's model)",
@@ -111,6 +119,11 @@ std::string fault_not_applicable(Fault f, int tp, const Precision& p, bool bias,
         return fmt::format("{}: the contiguous shard cuts the fused weight's scale blocks elsewhere than the merged "
                            "layer; the loader refuses it",
                            p.name);
+      return {};
+    case Fault::allreduce_truncate:
+    case Fault::partial_truncate:
+      if (p.activation == DType::fp32)
+        return fmt::format("{}: fp32 activations: no conversion onto a narrower grid to truncate", p.name);
       return {};
     default: return {};
   }

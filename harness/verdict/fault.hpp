@@ -27,6 +27,8 @@ enum class Fault {
   gate_up_swapped,       // the loader puts up where gate belongs in the merged weight
   act_wrong_half,        // the gated activation takes the up half as its gate
   stray_bias,            // a bias (never loaded) added to a no-bias MLP's row-parallel output on every rank
+  allreduce_truncate,    // every rounding of the AllReduce to the wire dtype truncates (a reduction)
+  partial_truncate,      // proj_out's GEMM epilogue converts the fp32 partials by truncation (a conversion)
   // Negative controls: correct implementations the harness must accept.
   control_allreduce_fp32,   // partial sums reduced in fp32, one rounding (more accurate)
   control_allreduce_exact,  // the AllReduce is the `exact` model whatever the case's model

@@ -77,7 +77,8 @@ Matrix<float> drop_token(const Matrix<float>& x) {
 // correct reduction, so that the budget stays that of the correct implementation.
 class FaultyCommunicator final : public Communicator {
  public:
-  FaultyCommunicator(Communicator& inner, Fault fault) : inner_(inner), fault_(fault) {}
+  FaultyCommunicator(Communicator& inner, Fault fault, const AllReduceConfig& reduction)
+      : inner_(inner), fault_(fault), reduction_(reduction) {}
 
   int size() const override { return inner_.size(); }
   const std::vector<int>& local_ranks() const override { return inner_.local_ranks(); }
@@ -104,6 +105,12 @@ class FaultyCommunicator final : public Communicator {
         SimulatedCommunicator exact(size(), AllReduceModel::exact);
         return exact.all_reduce_sum(local, wire, nullptr);
       }
+      case Fault::allreduce_truncate: {
+        AllReduceConfig truncating = reduction_;
+        truncating.truncating = true;
+        SimulatedCommunicator faulty(size(), truncating);
+        return faulty.all_reduce_sum(local, wire, nullptr);
+      }
       default: return inner_.all_reduce_sum(local, wire, nullptr);
     }
   }
@@ -113,14 +120,61 @@ class FaultyCommunicator final : public Communicator {
  private:
   Communicator& inner_;
   Fault fault_;
+  AllReduceConfig reduction_;
+};
+
+// Kernels whose GEMM epilogue truncates where it should round to nearest, for the calls of the
+// row-parallel proj_out only (recognised by their weight, which lies in proj_out's storage):
+// the partials come out biased toward zero, everything else is computed as before.
+class TruncatingEpilogue final : public Kernels {
+ public:
+  TruncatingEpilogue(const Kernels& inner, const FfnWeights& w) : inner_(inner) {
+    storage_.emplace_back(w.w_out.values());
+    if (w.quant) storage_.emplace_back(w.quant->proj_out.weight.values.values());
+  }
+  std::string_view name() const override { return inner_.name(); }
+  Matrix<float> linear(MatrixView<float> x, MatrixView<float> w, std::span<const float> bias, DType out) const override {
+    if (!is_proj_out(w.data)) return inner_.linear(x, w, bias, out);
+    return truncated(inner_.linear(x, w, bias, DType::fp32), out);
+  }
+  Matrix<float> activation(const Matrix<float>& h, const Activation& a, DType out) const override {
+    return inner_.activation(h, a, out);
+  }
+  QuantizedMatrix quantize(MatrixView<float> x, const ScaleLayout& layout, float global_scale,
+                           const Matrix<float>* amax) const override {
+    return inner_.quantize(x, layout, global_scale, amax);
+  }
+  QuantizedMatrix quantize_static(MatrixView<float> x, QuantFormat format, float scale) const override {
+    return inner_.quantize_static(x, format, scale);
+  }
+  Matrix<float> quantized_linear(const QuantizedView& x, const QuantizedView& w, std::span<const float> bias,
+                                 DType out) const override {
+    if (!is_proj_out(w.values.data)) return inner_.quantized_linear(x, w, bias, out);
+    return truncated(inner_.quantized_linear(x, w, bias, DType::fp32), out);
+  }
+
+ private:
+  bool is_proj_out(const float* p) const {
+    return std::ranges::any_of(storage_, [p](std::span<const float> s) {
+      return !s.empty() && std::less_equal<>()(s.data(), p) && std::less<>()(p, s.data() + s.size());
+    });
+  }
+  static Matrix<float> truncated(Matrix<float> y, DType out) {
+    for (float& v : y.values()) v = round_toward_zero(out, v);
+    return y;
+  }
+  const Kernels& inner_;
+  std::vector<std::span<const float>> storage_;
 };
 
 }  // namespace
 
-FaultedInputs::FaultedInputs(Fault fault, const FfnInputs& inputs, Communicator& comm)
+FaultedInputs::FaultedInputs(Fault fault, const FfnInputs& inputs, Communicator& comm,
+                             const AllReduceConfig& reduction)
     : path_(fault == Fault::none ? FaultedPath::sharded : fault_info(fault).path),
       inputs_(inputs),
-      base_comm_(comm) {
+      base_comm_(comm),
+      fault_(fault) {
   const int tp = comm.size();
   switch (fault) {
     case Fault::proj_out_wrong_axis: weights_ = remapped_proj_out(inputs.weights, tp, wrong_axis); break;
@@ -131,7 +185,8 @@ FaultedInputs::FaultedInputs(Fault fault, const FfnInputs& inputs, Communicator&
     case Fault::allreduce_skipped:
     case Fault::allreduce_fp16:
     case Fault::control_allreduce_fp32:
-    case Fault::control_allreduce_exact: comm_ = std::make_unique<FaultyCommunicator>(comm, fault); break;
+    case Fault::allreduce_truncate:
+    case Fault::control_allreduce_exact: comm_ = std::make_unique<FaultyCommunicator>(comm, fault, reduction); break;
     case Fault::stray_bias:
       // What an unloaded nn.Linear-style bias holds: its initialisation, U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
       stray_bias_ = linear_init_values(inputs.weights.dim(), inputs.weights.inner(), 0, "proj_out.stray_bias",
@@ -142,7 +197,8 @@ FaultedInputs::FaultedInputs(Fault fault, const FfnInputs& inputs, Communicator&
     case Fault::gelu_exact:
     case Fault::gate_up_contiguous:
     case Fault::gate_up_swapped:
-    case Fault::act_wrong_half: break;
+    case Fault::act_wrong_half:
+    case Fault::partial_truncate: break;  // the kernels, below
   }
   variant_ = {.bias_on_every_rank = fault == Fault::bias_every_rank,
               .act_fn = fault == Fault::gelu_exact ? std::optional(ActFn::gelu) : std::nullopt,
@@ -150,6 +206,12 @@ FaultedInputs::FaultedInputs(Fault fault, const FfnInputs& inputs, Communicator&
               .gate_up_swapped = fault == Fault::gate_up_swapped,
               .act_on_up_half = fault == Fault::act_wrong_half,
               .stray_bias = stray_bias_};
+}
+
+const Kernels& FaultedInputs::kernels(FaultedPath p, const Kernels& base) const {
+  if (fault_ != Fault::partial_truncate || p != path_) return base;
+  if (!kernels_) kernels_ = std::make_unique<TruncatingEpilogue>(base, weights(p));
+  return *kernels_;
 }
 
 }  // namespace ffn

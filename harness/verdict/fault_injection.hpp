@@ -9,6 +9,7 @@
 #include "harness/inputs/synthetic_inputs.hpp"
 #include "harness/tp/communicator.hpp"
 #include "harness/verdict/fault.hpp"
+#include "kernels/kernels.hpp"
 
 namespace ffn {
 
@@ -17,7 +18,8 @@ namespace ffn {
 // leaves them alone.
 class FaultedInputs {
  public:
-  FaultedInputs(Fault fault, const FfnInputs& inputs, Communicator& comm);
+  // `reduction`: the case's AllReduce model, which a faulty reduction imitates.
+  FaultedInputs(Fault fault, const FfnInputs& inputs, Communicator& comm, const AllReduceConfig& reduction);
 
   const Matrix<float>& x(FaultedPath p) const { return p == path_ && x_ ? *x_ : inputs_.x; }
   const FfnWeights& weights(FaultedPath p) const { return p == path_ && weights_ ? *weights_ : inputs_.weights; }
@@ -25,6 +27,8 @@ class FaultedInputs {
   // The departures of the sharded path the fault puts in the path itself (a bias on every
   // rank, another activation, gate/up mix-ups, a stray bias); none for every other fault.
   const ShardedPathVariant& variant() const { return variant_; }
+  // The kernels the path computes with: `base`, or the faulty ones.
+  const Kernels& kernels(FaultedPath p, const Kernels& base) const;
 
  private:
   FaultedPath path_;
@@ -35,6 +39,8 @@ class FaultedInputs {
   std::unique_ptr<Communicator> comm_;
   std::vector<float> stray_bias_;
   ShardedPathVariant variant_;
+  Fault fault_;
+  mutable std::unique_ptr<Kernels> kernels_;  // made on first use, around the caller's base kernels
 };
 
 }  // namespace ffn

@@ -35,7 +35,8 @@ __global__ void reduce_kernel(DeviceReduction model, DType wire, RankPointers<T>
       for (int hop = 1; hop < tp; ++hop) acc = round_to_grid(__fadd_rn(acc, load_as_float(in.p[(c + hop) % tp], i)), wire);
       result = acc;
     } else if (model == DeviceReduction::oneshot) {
-      float acc = load_as_float(in.p[0], i);
+      // custom-1stage: from an fp32 zero (0 + x is exact; it only turns -0 into +0).
+      float acc = __fadd_rn(0.0f, load_as_float(in.p[0], i));
       for (int r = 1; r < tp; ++r) acc = __fadd_rn(acc, load_as_float(in.p[r], i));
       result = round_to_grid(acc, wire);
     } else {

@@ -63,7 +63,7 @@ int main() {
   gpu_test::require_device();
   Checks c;
   Draw d(11);
-  for (AllReduceModel model : {AllReduceModel::ring, AllReduceModel::oneshot, AllReduceModel::exact})
+  for (AllReduceModel model : {AllReduceModel::ring, AllReduceModel::custom_1stage, AllReduceModel::exact})
     for (DType wire : {DType::fp32, DType::bf16, DType::fp16})
       for (int tp : {1, 2, 3, 4, 8})
         for (std::int64_t cols : {std::int64_t{1}, std::int64_t{7}, std::int64_t{1001}}) {
@@ -91,7 +91,7 @@ int main() {
             }
             cuda::DeviceTensor out{wire, in[0].size(), cuda::DeviceBuffer<unsigned char>(in[0].size() * 2)};
             const cuda::DeviceReduction m = model == AllReduceModel::ring      ? cuda::DeviceReduction::ring
-                                            : model == AllReduceModel::oneshot ? cuda::DeviceReduction::oneshot
+                                            : model == AllReduceModel::custom_1stage ? cuda::DeviceReduction::oneshot
                                                                                : cuda::DeviceReduction::exact;
             cuda::all_reduce_device(m, wire, ptrs, out.data(), out.count, /*typed=*/true, nullptr);
             cuda::DeviceBuffer<float> back(out.count);

@@ -76,7 +76,7 @@ int main() {
   const MpiSession session(*group);
   const int tp = session.world_size(), rank = session.rank();
   unsigned seed = 1;
-  for (AllReduceModel model : {AllReduceModel::ring, AllReduceModel::oneshot, AllReduceModel::exact}) {
+  for (AllReduceModel model : {AllReduceModel::ring, AllReduceModel::custom_1stage, AllReduceModel::exact}) {
     SimulatedCommunicator simulated(tp, model);
     MpiCommunicator mpi(session, model);
     for (DType wire : {DType::bf16, DType::fp16, DType::fp32}) {

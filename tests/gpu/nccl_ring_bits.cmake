@@ -1,0 +1,55 @@
+# nccl-ring predicts NCCL bit for bit (issue 17 item 5): `run --comm nccl --allreduce nccl-ring`
+# (NCCL pinned to Ring, Simple, one channel) and the same sweep in process dump every case's
+# outputs; each file must be byte-identical. Needs two or more GPUs; prints "SKIPPED: reason"
+# (ctest SKIP_REGULAR_EXPRESSION) on fewer.
+#   cmake -DFFN=<ffn-parity> -DWORK=<dir> -P nccl_ring_bits.cmake
+cmake_minimum_required(VERSION 3.25)
+foreach(var FFN WORK)
+  if(NOT DEFINED ${var})
+    message(FATAL_ERROR "nccl_ring_bits.cmake: -D${var}= is missing")
+  endif()
+endforeach()
+
+execute_process(COMMAND nvidia-smi -L RESULT_VARIABLE rc OUTPUT_VARIABLE gpus ERROR_QUIET)
+set(count 0)
+if(rc EQUAL 0)
+  string(REGEX MATCHALL "GPU [0-9]+:" found "${gpus}")
+  list(LENGTH found count)
+endif()
+if(count LESS 2)
+  message("SKIPPED: needs two or more GPUs for an NCCL AllReduce, found ${count}")
+  return()
+endif()
+# tp 2 has one add (the same in any order); tp 4 and 8 put NCCL's chunk order to the test.
+set(tps)
+foreach(tp 2 4 8)
+  if(NOT tp GREATER count)
+    list(APPEND tps ${tp})
+  endif()
+endforeach()
+string(REPLACE ";" "," tps "${tps}")
+set(args run --shape tiny --tokens 64 --tp ${tps} --precision bf16,fp16 --allreduce nccl-ring)
+
+file(REMOVE_RECURSE ${WORK})
+execute_process(COMMAND ${FFN} ${args} --comm nccl --dump-outputs ${WORK}/nccl
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "run --comm nccl failed (exit ${rc}):\n${out}\n${err}")
+endif()
+message("${out}")
+execute_process(COMMAND ${FFN} ${args} --dump-outputs ${WORK}/simulated
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "the in-process run failed (exit ${rc}):\n${out}\n${err}")
+endif()
+file(GLOB simulated RELATIVE ${WORK}/simulated ${WORK}/simulated/*.f32)
+file(GLOB nccl RELATIVE ${WORK}/nccl ${WORK}/nccl/*.f32)
+if(NOT simulated STREQUAL nccl OR simulated STREQUAL "")
+  message(FATAL_ERROR "the runs dumped different cases:\n in-process: ${simulated}\n nccl: ${nccl}")
+endif()
+foreach(f ${simulated})
+  execute_process(COMMAND ${CMAKE_COMMAND} -E compare_files ${WORK}/simulated/${f} ${WORK}/nccl/${f} RESULT_VARIABLE same)
+  if(NOT same EQUAL 0)
+    message(FATAL_ERROR "${f}: NCCL's output differs from the nccl-ring model's")
+  endif()
+endforeach()
