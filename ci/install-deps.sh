@@ -9,6 +9,7 @@ packages=(
   libopenblas-dev
   libhdf5-dev hdf5-tools python3-h5py python3-numpy
   python3-torch  # the capture script's round-trip test (tests/capture_roundtrip.py)
+  python3-skimage  # the skimage SSIM against scikit-image itself (tests/skimage_ssim_reference.py)
   nlohmann-json3-dev libcli11-dev libfmt-dev
   libopencv-dev libopencv-contrib-dev
   openmpi-bin libopenmpi-dev  # TP ranks as processes (--comm mpi, ctest -L mpi)

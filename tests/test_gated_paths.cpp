@@ -14,6 +14,7 @@
 #include "harness/tp/ffn_paths.hpp"
 #include "harness/tp/parallel_linear.hpp"
 #include "harness/tp/simulated_communicator.hpp"
+#include "harness/verdict/elementwise_invariant.hpp"
 #include "kernels/cpu/activation.hpp"
 #include "kernels/rounding.hpp"
 
@@ -215,4 +216,96 @@ TEST_CASE("an activation typo shared by both paths hides below quantization erro
     CHECK_FALSE(r.pass);
     CHECK_THAT(r.reason, Catch::Matchers::Contains("activation op: "));
   }
+}
+
+TEST_CASE("quantization steps judged on their own inputs: scales from the block amax, codes within the rounding",
+          "[invariant]") {
+  Matrix<float> x(4, 64);
+  for (std::size_t i = 0; i < x.size(); ++i) x.data()[i] = round_to(DType::bf16, std::sin(0.37 * double(i)) * 3.0);
+  for (const Precision& p : precision_presets()) {
+    if (!p.quantized()) continue;
+    INFO(p.name);
+    const SchemeLayout l = scheme_layout(p.scheme);
+    if (l.static_input && !l.input.two_level) {
+      const QuantizedMatrix q = cpu_kernels().quantize_static(x.view(), l.input.format, 0.0125f);
+      CHECK(check_quantize_static_op(x.view(), q, 0.0125f).pass());
+      CHECK_FALSE(check_quantize_static_op(x.view(), q, 0.0126f).pass());  // another scale than the layer's
+      continue;
+    }
+    const float global = l.input.two_level ? 0.004f : 1.0f;
+    QuantizedMatrix q = cpu_kernels().quantize(x.view(), l.input, global, nullptr);
+    const ElementwiseCheck ok = check_quantize_op(x.view(), q, l.input, global, nullptr);
+    CHECK(ok.pass());
+    CHECK(ok.checked == std::int64_t(x.size()));
+    // A code one step off, and a scale from a mistyped maximum.
+    QuantizedMatrix code = q;
+    code.values(1, 5) = code.values(1, 5) + (l.input.format == QuantFormat::int8 ? 1.0f : code.values(1, 5) * 0.25f + 0.5f);
+    CHECK_FALSE(check_quantize_op(x.view(), code, l.input, global, nullptr).pass());
+    QuantizedMatrix scale = q;
+    scale.scales(0, 0) *= 448.0f / 447.0f;
+    CHECK_FALSE(check_quantize_op(x.view(), scale, l.input, global, nullptr).pass());
+  }
+}
+
+namespace {
+// The CPU kernels with a dynamic quantization step that truncates its codes toward zero instead
+// of rounding to nearest, shared by both paths as a wrong kernel would be.
+class TruncatingQuantizeKernels final : public Kernels {
+ public:
+  std::string_view name() const override { return "truncating-quantize"; }
+  Matrix<float> linear(MatrixView<float> x, MatrixView<float> w, std::span<const float> bias, DType out) const override {
+    return cpu_kernels().linear(x, w, bias, out);
+  }
+  Matrix<float> activation(const Matrix<float>& h, const Activation& a, DType out) const override {
+    return cpu_kernels().activation(h, a, out);
+  }
+  QuantizedMatrix quantize(MatrixView<float> x, const ScaleLayout& l, float g, const Matrix<float>* amax) const override {
+    QuantizedMatrix q = cpu_kernels().quantize(x, l, g, amax);
+    for (std::int64_t i = 0; i < x.rows; ++i)
+      for (std::int64_t j = 0; j < x.cols; ++j) {
+        const float s = q.scale(i, j);
+        if (s == 0) continue;
+        // The grid point at or below |x / s| (toward zero): E4M3/INT8 by the format's own rounding of a nudged value.
+        const float exact = x(i, j) / s, r = q.values(i, j);
+        if (std::fabs(r) > std::fabs(exact)) q.values(i, j) = quantize_value(q.format, exact - (r - exact));
+      }
+    return q;
+  }
+  QuantizedMatrix quantize_static(MatrixView<float> x, QuantFormat f, float s) const override {
+    return cpu_kernels().quantize_static(x, f, s);
+  }
+  Matrix<float> quantized_linear(const QuantizedView& x, const QuantizedView& w, std::span<const float> bias,
+                                 DType out) const override {
+    return cpu_kernels().quantized_linear(x, w, bias, out);
+  }
+};
+}  // namespace
+
+TEST_CASE("a quantization step that truncates, shared by both paths, fails the quantization invariant",
+          "[gated][invariant]") {
+  Backend wrong = cpu_backend();
+  wrong.name = "truncating-quantize";
+  wrong.kernels = std::make_shared<TruncatingQuantizeKernels>();
+  SweepConfig sweep;
+  sweep.shape = *find_shape("tiny");
+  sweep.tokens = 8;
+  sweep.tps = {1, 2};
+  sweep.precisions = {*find_precision("fp8-dynamic"), *find_precision("int8")};
+  for (const CaseResult& r : run_cases(expand(sweep), {}, {}, nullptr, {}, wrong)) {
+    INFO(r.config.name() << ": " << r.reason);
+    CHECK(r.parity.verdict.pass);  // shared by both paths: the parity cannot see it
+    REQUIRE(r.sharded_quantize_op);
+    CHECK_FALSE(r.allgather_quantize_op->pass());
+    CHECK_FALSE(r.sharded_quantize_op->pass());
+    CHECK_FALSE(r.pass);
+    CHECK_THAT(r.reason, Catch::Matchers::Contains("quantization steps: "));
+  }
+  // The correct kernels pass it, and an unquantized case has nothing to judge there.
+  for (const CaseResult& r : run_cases(expand(sweep))) {
+    INFO(r.config.name());
+    CHECK(r.pass);
+    CHECK(r.sharded_quantize_op->pass());
+  }
+  sweep.precisions = {*find_precision("bf16")};
+  CHECK_FALSE(run_cases(expand(sweep)).front().sharded_quantize_op);
 }

@@ -38,6 +38,10 @@ struct CaseResult {
   // Each path's activation output against the fp64 activation of that path's own stored
   // inputs, within the op's roundings (harness/verdict/elementwise_invariant.hpp).
   ElementwiseCheck allgather_activation_op, sharded_activation_op;
+  // Quantized schemes: every quantization step of each path (x for proj_in, the activation for
+  // proj_out, on every rank) against its own input: the scales its layout defines, each code
+  // within the format's rounding (QuantizationStepChecker). Empty without quantization.
+  std::optional<ElementwiseCheck> allgather_quantize_op, sharded_quantize_op;
   // Activation outputs that differ between the paths where its inputs agree bit for bit: an
   // elementwise op must give identical results on identical inputs.
   std::int64_t activation_mismatches = 0;

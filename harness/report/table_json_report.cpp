@@ -265,6 +265,17 @@ void print_json(std::ostream& out, const SweepConfig& s, const std::vector<CaseR
                          {"worst_ratio", number(r.allgather_activation_op.worst_ratio)}}},
           {"sharded", {{"pass", r.sharded_activation_op.pass()}, {"violations", r.sharded_activation_op.violations},
                        {"worst_ratio", number(r.sharded_activation_op.worst_ratio)}}}}},
+        {"quantize_op",
+         r.sharded_quantize_op
+             ? nlohmann::json{{"allgather", {{"pass", r.allgather_quantize_op->pass()},
+                                             {"violations", r.allgather_quantize_op->violations},
+                                             {"checked", r.allgather_quantize_op->checked},
+                                             {"worst_ratio", number(r.allgather_quantize_op->worst_ratio)}}},
+                              {"sharded", {{"pass", r.sharded_quantize_op->pass()},
+                                           {"violations", r.sharded_quantize_op->violations},
+                                           {"checked", r.sharded_quantize_op->checked},
+                                           {"worst_ratio", number(r.sharded_quantize_op->worst_ratio)}}}}
+             : nlohmann::json(nullptr)},
         {"seconds", r.seconds},
         {"activations_identical", r.activations_identical},
         {"activation_check",

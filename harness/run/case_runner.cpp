@@ -165,14 +165,15 @@ std::optional<CaseResult> run_case(const CaseConfig& config, SharedState& shared
   using P = FaultedPath;
 
   FfnTrace old_trace, new_trace;
+  // Every quantization step of each path is judged on its own inputs as it happens.
+  const QuantizationStepChecker old_kernels(kernels), new_kernels(faulted.kernels(P::sharded, kernels));
   const Matrix<float> y_old = ffn_allgather(faulted.x(P::allgather), faulted.weights(P::allgather),
-                                            faulted.comm(P::allgather), dtype, &old_trace, kernels);
+                                            faulted.comm(P::allgather), dtype, &old_trace, old_kernels);
   ErrorBudget reduction(y_old.rows(), y_old.cols());
   BudgetObserver observer(reduction);
   const Matrix<float> y_new = ffn_sharded(faulted.x(P::sharded), faulted.weights(P::sharded),
                                           faulted.comm(P::sharded), dtype, &observer, &new_trace,
-                                          InputScaleScope::local, faulted.variant(),
-                                          faulted.kernels(P::sharded, kernels));
+                                          InputScaleScope::local, faulted.variant(), new_kernels);
   gather_trace(comm, config.tp, new_trace);
   Matrix<float> y_group;  // quantized schemes: proj_out's input scales agreed over the group
   FfnTrace group_trace;
@@ -193,6 +194,10 @@ std::optional<CaseResult> run_case(const CaseConfig& config, SharedState& shared
   // The model's activation: a faulty kernel is judged by the op it should have computed.
   r.allgather_activation_op = check_activation_op(old_trace.hidden, old_trace.activation, in.weights.activation, dtype);
   r.sharded_activation_op = check_activation_op(new_trace.hidden, new_trace.activation, in.weights.activation, dtype);
+  if (in.weights.quant) {
+    r.allgather_quantize_op = old_kernels.result();
+    r.sharded_quantize_op = new_kernels.result();
+  }
   std::string grid_reason_old, grid_reason_new;
   r.off_grid_allgather = check_grid("allgather", old_trace, y_old, dtype, grid_reason_old);
   r.off_grid_sharded = check_grid("sharded", new_trace, y_new, dtype, grid_reason_new);
@@ -270,6 +275,12 @@ std::optional<CaseResult> run_case(const CaseConfig& config, SharedState& shared
                                  activation_reason("sharded", r.sharded_activation, inner),
                                  elementwise_reason("allgather activation op", r.allgather_activation_op, inner),
                                  elementwise_reason("sharded activation op", r.sharded_activation_op, inner),
+                                 r.allgather_quantize_op
+                                     ? elementwise_reason("allgather quantization steps", *r.allgather_quantize_op, 0)
+                                     : std::string(),
+                                 r.sharded_quantize_op
+                                     ? elementwise_reason("sharded quantization steps", *r.sharded_quantize_op, 0)
+                                     : std::string(),
                                  grid_reason_old, grid_reason_new})
     if (!why.empty()) r.reason += (r.reason.empty() ? "" : "; ") + why;
   if (r.activation_mismatches > 0)

@@ -7,8 +7,11 @@
 #include <cstdint>
 #include <string>
 
+#include <mutex>
+
 #include "kernels/activation.hpp"
 #include "kernels/dtype.hpp"
+#include "kernels/kernels.hpp"
 #include "kernels/matrix.hpp"
 
 namespace ffn {
@@ -28,7 +31,46 @@ struct ElementwiseCheck {
 ElementwiseCheck check_activation_op(const Matrix<float>& in, const Matrix<float>& out, const Activation& a,
                                      DType dtype);
 
-// "what: N of M elements beyond the op's rounding bound, worst Rx at (t, k)"; empty when it passes.
+// A quantization step: `q` against its own input `x`. Each block's scale must be the one its
+// layout defines from the block's amax (`amax` when given: scales agreed over the group), in
+// fp32: amax / qmax, for two-level NVFP4 rounded to E4M3 relative to the global scale; each
+// code must lie within quantization_error_bound of x / scale (the format's rounding, saturation,
+// the fp32 division). `first` indexes the element (or, for a wrong scale, the block's first one).
+ElementwiseCheck check_quantize_op(MatrixView<float> x, const QuantizedMatrix& q, const ScaleLayout& layout,
+                                   float global_scale, const Matrix<float>* amax);
+ElementwiseCheck check_quantize_static_op(MatrixView<float> x, const QuantizedMatrix& q, float scale);
+
+// The kernels a path computes with, every quantization step judged on its own inputs as it
+// happens (check_quantize_op), whatever the backend; everything else passes through.
+class QuantizationStepChecker final : public Kernels {
+ public:
+  explicit QuantizationStepChecker(const Kernels& inner) : inner_(inner) {}
+  std::string_view name() const override { return inner_.name(); }
+  Matrix<float> linear(MatrixView<float> x, MatrixView<float> w, std::span<const float> bias, DType out) const override {
+    return inner_.linear(x, w, bias, out);
+  }
+  Matrix<float> activation(const Matrix<float>& h, const Activation& a, DType out) const override {
+    return inner_.activation(h, a, out);
+  }
+  QuantizedMatrix quantize(MatrixView<float> x, const ScaleLayout& layout, float global_scale,
+                           const Matrix<float>* amax) const override;
+  QuantizedMatrix quantize_static(MatrixView<float> x, QuantFormat format, float scale) const override;
+  Matrix<float> quantized_linear(const QuantizedView& x, const QuantizedView& w, std::span<const float> bias,
+                                 DType out) const override {
+    return inner_.quantized_linear(x, w, bias, out);
+  }
+  // Every step checked so far, merged: nothing quantized gives checked == 0.
+  ElementwiseCheck result() const;
+
+ private:
+  void record(const ElementwiseCheck& c) const;
+  const Kernels& inner_;
+  mutable std::mutex mutex_;
+  mutable ElementwiseCheck total_;
+};
+
+// "what: N of M elements beyond the op's rounding bound, worst Rx at (t, k)" (no position when
+// cols <= 0: the index is within one step); empty when it passes.
 std::string elementwise_reason(const std::string& what, const ElementwiseCheck& c, std::int64_t cols);
 
 }  // namespace ffn
