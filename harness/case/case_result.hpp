@@ -38,6 +38,10 @@ struct CaseResult {
   // Each path's activation output against the fp64 activation of that path's own stored
   // inputs, within the op's roundings (harness/verdict/elementwise_invariant.hpp).
   ElementwiseCheck allgather_activation_op, sharded_activation_op;
+  // The two paths' proj_in outputs against each other within their accumulation bounds: both
+  // compute the same dot products, so anything else (a swapped or mis-sharded weight, a dropped
+  // token) shows here whatever the quantization error.
+  ElementwiseCheck hidden_parity;
   // Quantized schemes: every quantization step of each path (x for proj_in, the activation for
   // proj_out, on every rank) against its own input: the scales its layout defines, each code
   // within the format's rounding (QuantizationStepChecker). Empty without quantization.

@@ -260,6 +260,8 @@ void print_json(std::ostream& out, const SweepConfig& s, const std::vector<CaseR
         {"reason", r.reason},
         {"off_grid", {{"allgather", r.off_grid_allgather}, {"sharded", r.off_grid_sharded}}},
         {"activation_mismatches", r.activation_mismatches},
+        {"hidden_parity", {{"pass", r.hidden_parity.pass()}, {"violations", r.hidden_parity.violations},
+                           {"worst_ratio", number(r.hidden_parity.worst_ratio)}}},
         {"activation_op",
          {{"allgather", {{"pass", r.allgather_activation_op.pass()}, {"violations", r.allgather_activation_op.violations},
                          {"worst_ratio", number(r.allgather_activation_op.worst_ratio)}}},

@@ -117,6 +117,13 @@ struct SharedState {
   std::optional<int> shard_tp;  // the TP size of the shard the weights were cut to
 };
 
+std::string hidden_parity_reason(const ElementwiseCheck& c, std::int64_t cols) {
+  if (c.pass()) return {};
+  return fmt::format("proj_in outputs: {} of {} elements of the two paths differ beyond their accumulation bound, "
+                     "worst {:.3g}x at ({}, {})",
+                     c.violations, c.checked, c.worst_ratio, c.first / cols, c.first % cols);
+}
+
 std::string activation_reason(const char* path, const BudgetVerdict& v, std::int64_t cols) {
   if (v.pass) return {};
   return fmt::format("{} activation output: {} of {} elements beyond their error bound from the reference, worst "
@@ -133,9 +140,23 @@ bool same_inputs(const InputConfig& a, const InputConfig& b) {
 
 // A trace of the sharded path as if this process held every rank: a process that holds
 // only some of them gathers the others' activation columns and partials.
-void gather_trace(Communicator& comm, int tp, FfnTrace& trace) {
+void gather_trace(Communicator& comm, int tp, bool gated, FfnTrace& trace) {
   if (static_cast<int>(comm.local_ranks().size()) == tp) return;
   trace.activation = comm.all_gather_cols({trace.activation}).front();
+  // proj_in outputs: each rank's [gate_r | up_r] (gated) back into the full [gate | up] layout.
+  const Matrix<float> hidden = comm.all_gather_cols({trace.hidden}).front();
+  if (!gated) {
+    trace.hidden = hidden;
+  } else {
+    const std::int64_t half = hidden.cols() / tp / 2;
+    trace.hidden = Matrix<float>(hidden.rows(), hidden.cols());
+    for (std::int64_t t = 0; t < hidden.rows(); ++t)
+      for (int r = 0; r < tp; ++r)
+        for (std::int64_t k = 0; k < half; ++k) {
+          trace.hidden(t, r * half + k) = hidden(t, 2 * r * half + k);
+          trace.hidden(t, tp * half + r * half + k) = hidden(t, (2 * r + 1) * half + k);
+        }
+  }
   const Matrix<float> partials = comm.all_gather_cols(trace.partials).front();
   const std::int64_t cols = partials.cols() / tp;
   trace.partials.clear();
@@ -174,7 +195,7 @@ std::optional<CaseResult> run_case(const CaseConfig& config, SharedState& shared
   const Matrix<float> y_new = ffn_sharded(faulted.x(P::sharded), faulted.weights(P::sharded),
                                           faulted.comm(P::sharded), dtype, &observer, &new_trace,
                                           InputScaleScope::local, faulted.variant(), new_kernels);
-  gather_trace(comm, config.tp, new_trace);
+  gather_trace(comm, config.tp, in.weights.activation.gated, new_trace);
   Matrix<float> y_group;  // quantized schemes: proj_out's input scales agreed over the group
   FfnTrace group_trace;
   ErrorBudget group_reduction(y_old.rows(), y_old.cols());
@@ -183,7 +204,7 @@ std::optional<CaseResult> run_case(const CaseConfig& config, SharedState& shared
     y_group = ffn_sharded(faulted.x(P::sharded), faulted.weights(P::sharded), faulted.comm(P::sharded), dtype,
                           &group_observer, &group_trace, InputScaleScope::group, faulted.variant(),
                           faulted.kernels(P::sharded, kernels));
-    gather_trace(comm, config.tp, group_trace);
+    gather_trace(comm, config.tp, in.weights.activation.gated, group_trace);
   }
   if (!execution.judge) return std::nullopt;
 
@@ -191,6 +212,7 @@ std::optional<CaseResult> run_case(const CaseConfig& config, SharedState& shared
   r.allgather_activation = judge(as_double(old_trace.activation), shared.reference_activation, shared.activation_budget);
   r.sharded_activation = judge(as_double(new_trace.activation), shared.reference_activation, shared.activation_budget);
   r.activation_mismatches = activation_mismatches(new_trace, old_trace);
+  r.hidden_parity = hidden_parity(old_trace.hidden, new_trace.hidden, shared.terms);
   // The model's activation: a faulty kernel is judged by the op it should have computed.
   r.allgather_activation_op = check_activation_op(old_trace.hidden, old_trace.activation, in.weights.activation, dtype);
   r.sharded_activation_op = check_activation_op(new_trace.hidden, new_trace.activation, in.weights.activation, dtype);
@@ -275,6 +297,7 @@ std::optional<CaseResult> run_case(const CaseConfig& config, SharedState& shared
                                  activation_reason("sharded", r.sharded_activation, inner),
                                  elementwise_reason("allgather activation op", r.allgather_activation_op, inner),
                                  elementwise_reason("sharded activation op", r.sharded_activation_op, inner),
+                                 hidden_parity_reason(r.hidden_parity, old_trace.hidden.cols()),
                                  r.allgather_quantize_op
                                      ? elementwise_reason("allgather quantization steps", *r.allgather_quantize_op, 0)
                                      : std::string(),

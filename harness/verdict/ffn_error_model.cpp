@@ -87,6 +87,9 @@ FfnErrorTerms ffn_error_terms(const Matrix<float>& x, const FfnWeights& w,
   const Matrix<float> w_in_sq = squared(w_in);
   const Matrix<float> in_terms_sq = cpu::gemm_xwt(squared(x), w_in_sq);
   // Quantizing x errs independently per element: spread by proj_in as a sum of squares.
+  // The products proj_in forms: of the quantized x when the layer quantizes it.
+  const Matrix<float> operand_terms_sq =
+      q_in ? cpu::gemm_xwt(squared(dequantize<float>(quantize_input(*q_in, x.view()))), w_in_sq) : in_terms_sq;
   const Matrix<float> x_quant_sq =
       q_in ? cpu::gemm_xwt(squared(input_quantization_bound(q_in, x)), w_in_sq) : Matrix<float>(tokens, w_in.rows());
 
@@ -128,6 +131,13 @@ FfnErrorTerms ffn_error_terms(const Matrix<float>& x, const FfnWeights& w,
   const Matrix<float> out = cpu::gemm_xwt(stacked, squared(effective_weight(w.w_out, q_out)));
 
   FfnErrorTerms terms;
+  terms.hidden_parity_bound = Matrix<double>(tokens, w_in.rows());
+  for (std::int64_t t = 0; t < tokens; ++t)
+    for (std::int64_t col = 0; col < w_in.rows(); ++col) {
+      const double h = std::fabs(ref.hidden(t, col));
+      const double acc = c.lambda_hidden * std::sqrt(accumulation_sq(dim + extra_in, operand_terms_sq(t, col), h));
+      terms.hidden_parity_bound(t, col) = 2 * (acc + rounding_error_bound(dtype, h + acc));
+    }
   terms.inner = inner;
   terms.dtype = dtype;
   terms.activation_bound = std::move(activation_bound);
@@ -206,6 +216,24 @@ ErrorBudget input_scale_budget(const FfnErrorTerms& terms) {
   ErrorBudget b(terms.input_quant_sq.rows(), terms.input_quant_sq.cols());
   for (std::size_t i = 0; i < b.size(); ++i) b.add_random(i, 4.0 * terms.input_quant_sq.data()[i]);
   return b;
+}
+
+ElementwiseCheck hidden_parity(const Matrix<float>& a, const Matrix<float>& b, const FfnErrorTerms& terms) {
+  ElementwiseCheck c;
+  const Matrix<double>& bound = terms.hidden_parity_bound;
+  if (a.rows() != b.rows() || a.cols() != b.cols() || a.rows() != bound.rows() || a.cols() != bound.cols()) {
+    c.checked = std::max<std::int64_t>(1, std::int64_t(bound.size())), c.violations = c.checked, c.first = 0;
+    c.worst_ratio = INFINITY;
+    return c;
+  }
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    ++c.checked;
+    const double d = std::fabs(double(a.data()[i]) - b.data()[i]);
+    const double ratio = d == 0 ? 0.0 : bound.data()[i] == 0 || !std::isfinite(d) ? INFINITY : d / bound.data()[i];
+    if (ratio > 1) ++c.violations;
+    if (ratio > c.worst_ratio) c.worst_ratio = ratio, c.first = static_cast<std::int64_t>(i);
+  }
+  return c;
 }
 
 ErrorBudget activation_budget(const FfnErrorTerms& terms) {

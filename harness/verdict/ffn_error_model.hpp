@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "harness/tp/ffn_paths.hpp"
+#include "harness/verdict/elementwise_invariant.hpp"
 #include "metrics/error_budget.hpp"
 
 namespace ffn {
@@ -43,6 +44,11 @@ double activation_error_bound(const Activation& a, DType dtype, double g, double
 struct FfnErrorTerms {
   std::int64_t inner = 0;
   DType dtype = DType::fp32;
+  // Per (token, proj_in output): how far the two paths' proj_in outputs may differ. Both run the
+  // same dot products on the same (quantized) x and weights, so only their fp32 accumulation
+  // orders and their roundings separate them: 2 (acc + r(|h| + acc)) with acc from the squared
+  // products of the operands as the layer multiplies them (ERROR_MODEL.md, "proj_in parity").
+  Matrix<double> hidden_parity_bound;
   Matrix<double> out_terms_sq;  // sum_k a_k^2 w_jk^2: the proj_out products, squared
   Matrix<double> upstream_sq;   // sum_k w_jk^2 b_k^2, b_k bounding the error of a_k (quantization included)
   // sum_k w_jk^2 q_k^2, q_k bounding the quantization error of proj_out's input a_k with the
@@ -82,6 +88,10 @@ ErrorBudget activation_difference_budget(const Matrix<float>& a, const Matrix<fl
 // quantization errors of the same activation stay in the difference: each at most the
 // whole-row bound q_k (a shard's scale is never larger), together (2 q_k)^2 per term.
 ErrorBudget input_scale_budget(const FfnErrorTerms& terms);
+// The two paths' proj_in outputs (traces in the full [gate | up] layout) against each other,
+// element by element within hidden_parity_bound.
+ElementwiseCheck hidden_parity(const Matrix<float>& allgather_hidden, const Matrix<float>& sharded_hidden,
+                               const FfnErrorTerms& terms);
 // Hard bounds on a path's activation output against the reference activation (activation_bound).
 ErrorBudget activation_budget(const FfnErrorTerms& terms);
 // A path's budget against the fp64 reference: its output side plus the upstream errors.
