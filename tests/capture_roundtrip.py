@@ -154,6 +154,22 @@ def run(args, expect=0):
     return p.stdout
 
 
+def judge_captured(args, what, tp1_allclose):
+    """Runs `args --format json` on a capture with two cases: every case passes, both paths within
+    their budgets of the captured output, and (tp1_allclose) the tp 1 allgather path within
+    torch's bf16 allclose of it."""
+    out = run(args + ["--format", "json"])
+    doc = json.loads(out) if out else {"cases": [], "failed": -1}
+    check(doc["failed"] == 0 and len(doc["cases"]) == 2, f"{what}: {doc['failed']} failed of {len(doc['cases'])}")
+    for c in doc["cases"]:
+        ag, sh = c["allgather_vs_captured"], c["sharded_vs_captured"]
+        print(f"{c['name']} ({what}): allgather rel_l2 {ag['rel_l2']:.3e} allclose mismatched "
+              f"{ag['allclose']['mismatched']}/{ag['allclose']['numel']} margin {ag['margin']:.3f}; sharded margin {sh['margin']:.3f}")
+        check(ag["margin"] < 1 and sh["margin"] < 1, f"{c['name']}: outside the budget of the captured output ({what})")
+        if tp1_allclose and c["tp"] == 1:
+            check(ag["allclose"]["mismatched"] == 0, f"{c['name']}: allgather differs from PyTorch beyond bf16 allclose")
+
+
 def main(argv):
     if len(argv) != 4:
         print(__doc__)
@@ -230,15 +246,8 @@ def main(argv):
     cap_cpu = os.path.join(work, "capture_cpu_gelu.h5")
     with torch.no_grad(), FfnCapture(model, cap_cpu, blocks=[1], call=0):
         model(x0 * 2, a0 * 2)
-    out = run([ffn_parity, "run", "--weights", ckpt, "--layer", "1", "--activations", cap_cpu, "--tp", "1,4",
-               "--format", "json"])
-    doc = json.loads(out) if out else {"cases": [], "failed": -1}
-    check(doc["failed"] == 0 and len(doc["cases"]) == 2, f"run on torch's CPU GELU: {doc['failed']} failed")
-    for c in doc["cases"]:
-        ag, sh = c["allgather_vs_captured"], c["sharded_vs_captured"]
-        print(f"{c['name']} (torch CPU bf16 GELU): allgather rel_l2 {ag['rel_l2']:.3e} allclose mismatched "
-              f"{ag['allclose']['mismatched']}/{ag['allclose']['numel']} margin {ag['margin']:.3f}; sharded margin {sh['margin']:.3f}")
-        check(ag["margin"] < 1 and sh["margin"] < 1, f"{c['name']}: outside the budget of torch's CPU output")
+    judge_captured([ffn_parity, "run", "--weights", ckpt, "--layer", "1", "--activations", cap_cpu, "--tp", "1,4"],
+                   "torch CPU bf16 GELU", tp1_allclose=False)
 
     # A gated MLP without bias, by the catalog's names.
     from capture_ffn_activations import MODEL_PATTERNS
@@ -250,17 +259,8 @@ def main(argv):
     with h5py.File(zcap, "r") as f:
         check(list(f["video"]) == ["block_1"] and f["video/block_1"].attrs["module"] == "layers.1.feed_forward",
               f"gated capture groups {list(f['video'])}")
-    out = run([ffn_parity, "run", "--weights", zckpt, "--model", "z-image", "--layer", "1", "--activations", zcap,
-               "--act-rounding", "native", "--format", "json"])
-    doc = json.loads(out) if out else {"cases": [], "failed": -1}
-    check(doc["failed"] == 0 and len(doc["cases"]) == 2, f"gated run: {doc['failed']} failed of {len(doc['cases'])}")
-    for c in doc["cases"]:
-        ag, sh = c["allgather_vs_captured"], c["sharded_vs_captured"]
-        print(f"{c['name']} (Z-Image gated, native): allgather rel_l2 {ag['rel_l2']:.3e} allclose mismatched "
-              f"{ag['allclose']['mismatched']}/{ag['allclose']['numel']} margin {ag['margin']:.3f}; sharded margin {sh['margin']:.3f}")
-        check(ag["margin"] < 1 and sh["margin"] < 1, f"{c['name']}: outside the budget of PyTorch's gated output")
-        if c["tp"] == 1:
-            check(ag["allclose"]["mismatched"] == 0, f"{c['name']}: allgather differs from PyTorch beyond bf16 allclose")
+    judge_captured([ffn_parity, "run", "--weights", zckpt, "--model", "z-image", "--layer", "1", "--activations", zcap,
+                    "--act-rounding", "native"], "Z-Image gated, native", tp1_allclose=True)
     return 1 if failures else 0
 
 

@@ -151,7 +151,7 @@ ffn_cli_test(frames_without_subcommand EXIT 2
              STDERR "^ffn-parity frames: error: no subcommand given \\(expected one of: compare, bless\\)$"
              ARGS frames)
 ffn_cli_test(list_models EXIT 0
-             STDOUT "^# model +hidden +inner +act +gated +bias +tp .*\n  wan2.1-1.3b +1536 +8960 gelu-tanh +no +yes +1,2,4 +blocks.*\n  z-image +3840 +10240 swiglu +yes +no +1,2 +layers.*\n  ernie-image +4096 +12288 geglu +yes +no +1,2,4,8 "
+             STDOUT "^# model +hidden +inner +act +gated +bias +tp .*\n  wan2.1-1.3b +1536 +8960 gelu-tanh +no +yes +1,2,4 +proj_in.weight=blocks.*\n  z-image +3840 +10240 swiglu +yes +no +1,2 +gate.weight=layers.*\n  ernie-image +4096 +12288 geglu +yes +no +1,2,4,8 "
              ARGS list models)
 # An MLP without bias (LTX-2.5's video FFN): every case passes; a bias fault cannot occur in it.
 ffn_cli_test(nobias_model EXIT 0 STDOUT "\n   8 +bf16 +ring [^\n]*PASS\n4 passed, 0 failed$"

@@ -16,6 +16,7 @@
 #include "harness/tp/simulated_communicator.hpp"
 #include "harness/verdict/elementwise_invariant.hpp"
 #include "kernels/cpu/activation.hpp"
+#include "kernels/forwarding_kernels.hpp"
 #include "kernels/rounding.hpp"
 
 using namespace ffn;
@@ -48,6 +49,25 @@ Matrix<double> gated_mlp_fp64(const Matrix<float>& x, const FfnWeights& w) {
     }
   }
   return y;
+}
+
+// The tiny shape, 8 tokens, tp 1 and 2, in `precisions`.
+SweepConfig tiny_sweep(std::initializer_list<const char*> precisions) {
+  SweepConfig sweep;
+  sweep.shape = *find_shape("tiny");
+  sweep.tokens = 8;
+  sweep.tps = {1, 2};
+  sweep.precisions.clear();
+  for (const char* p : precisions) sweep.precisions.push_back(*find_precision(p));
+  return sweep;
+}
+
+// A backend computing with `kernels` (faulty ones) and the CPU's communicators.
+Backend backend_with(std::shared_ptr<const Kernels> kernels, const char* name) {
+  Backend b = cpu_backend();
+  b.name = name;
+  b.kernels = std::move(kernels);
+  return b;
 }
 
 double rel_l2(const Matrix<float>& a, const Matrix<double>& e) {
@@ -166,44 +186,26 @@ namespace {
 // The CPU kernels with a typo in GELU-tanh's fp32 constant sqrt(2/pi) = 0.79788..., written
 // 0.8000 (0.27% off), shared by both paths as a wrong kernel would be. (0.7980 is invisible
 // even to the invariant at this size: bf16 rounding absorbs it on all 2048 elements.)
-class TypoKernels final : public Kernels {
+class TypoKernels final : public ForwardingKernels {
  public:
-  std::string_view name() const override { return "typo"; }
-  Matrix<float> linear(MatrixView<float> x, MatrixView<float> w, std::span<const float> bias, DType out) const override {
-    return cpu_kernels().linear(x, w, bias, out);
-  }
+  TypoKernels() : ForwardingKernels(cpu_kernels()) {}
   Matrix<float> activation(const Matrix<float>& h, const Activation& a, DType out) const override {
+    if (a.gated) throw std::logic_error("ungated only");
     Matrix<float> y(h.rows(), h.cols());
     for (std::size_t i = 0; i < h.size(); ++i) {
       const float v = h.data()[i];
       y.data()[i] = round_to(out, 0.5f * v * (1.0f + std::tanh(0.8000f * (v + 0.044715f * v * v * v))));
     }
-    return a.gated ? throw std::logic_error("ungated only") : y;
-  }
-  QuantizedMatrix quantize(MatrixView<float> x, const ScaleLayout& l, float g, const Matrix<float>* amax) const override {
-    return cpu_kernels().quantize(x, l, g, amax);
-  }
-  QuantizedMatrix quantize_static(MatrixView<float> x, QuantFormat f, float s) const override {
-    return cpu_kernels().quantize_static(x, f, s);
-  }
-  Matrix<float> quantized_linear(const QuantizedView& x, const QuantizedView& w, std::span<const float> bias,
-                                 DType out) const override {
-    return cpu_kernels().quantized_linear(x, w, bias, out);
+    return y;
   }
 };
 }  // namespace
 
 TEST_CASE("an activation typo shared by both paths hides below quantization error but fails the op invariant",
           "[gated][invariant]") {
-  Backend typo = cpu_backend();
-  typo.name = "typo";
-  typo.kernels = std::make_shared<TypoKernels>();
-  SweepConfig sweep;
-  sweep.shape = *find_shape("tiny");
-  sweep.tokens = 8;
-  sweep.tps = {1, 2};
-  sweep.precisions = {*find_precision("fp8-dynamic"), *find_precision("int8"), *find_precision("nvfp4")};
-  for (const CaseResult& r : run_cases(expand(sweep), {}, {}, nullptr, {}, typo)) {
+  const Backend typo = backend_with(std::make_shared<TypoKernels>(), "typo");
+  for (const CaseResult& r :
+       run_cases(expand(tiny_sweep({"fp8-dynamic", "int8", "nvfp4"})), {}, {}, nullptr, {}, typo)) {
     INFO(r.config.name() << ": " << r.reason);
     // Every other check passes: parity (the typo is shared), each path against the reference
     // (the error hides below the quantization budget), the activations against the reference...
@@ -250,47 +252,29 @@ TEST_CASE("quantization steps judged on their own inputs: scales from the block 
 namespace {
 // The CPU kernels with a dynamic quantization step that truncates its codes toward zero instead
 // of rounding to nearest, shared by both paths as a wrong kernel would be.
-class TruncatingQuantizeKernels final : public Kernels {
+class TruncatingQuantizeKernels final : public ForwardingKernels {
  public:
-  std::string_view name() const override { return "truncating-quantize"; }
-  Matrix<float> linear(MatrixView<float> x, MatrixView<float> w, std::span<const float> bias, DType out) const override {
-    return cpu_kernels().linear(x, w, bias, out);
-  }
-  Matrix<float> activation(const Matrix<float>& h, const Activation& a, DType out) const override {
-    return cpu_kernels().activation(h, a, out);
-  }
+  TruncatingQuantizeKernels() : ForwardingKernels(cpu_kernels()) {}
   QuantizedMatrix quantize(MatrixView<float> x, const ScaleLayout& l, float g, const Matrix<float>* amax) const override {
-    QuantizedMatrix q = cpu_kernels().quantize(x, l, g, amax);
+    QuantizedMatrix q = inner().quantize(x, l, g, amax);
     for (std::int64_t i = 0; i < x.rows; ++i)
       for (std::int64_t j = 0; j < x.cols; ++j) {
         const float s = q.scale(i, j);
         if (s == 0) continue;
-        // The grid point at or below |x / s| (toward zero): E4M3/INT8 by the format's own rounding of a nudged value.
+        // The grid point toward zero from x / s: the format's rounding of the value mirrored
+        // around x / s when rounding went away from zero.
         const float exact = x(i, j) / s, r = q.values(i, j);
         if (std::fabs(r) > std::fabs(exact)) q.values(i, j) = quantize_value(q.format, exact - (r - exact));
       }
     return q;
-  }
-  QuantizedMatrix quantize_static(MatrixView<float> x, QuantFormat f, float s) const override {
-    return cpu_kernels().quantize_static(x, f, s);
-  }
-  Matrix<float> quantized_linear(const QuantizedView& x, const QuantizedView& w, std::span<const float> bias,
-                                 DType out) const override {
-    return cpu_kernels().quantized_linear(x, w, bias, out);
   }
 };
 }  // namespace
 
 TEST_CASE("a quantization step that truncates, shared by both paths, fails the quantization invariant",
           "[gated][invariant]") {
-  Backend wrong = cpu_backend();
-  wrong.name = "truncating-quantize";
-  wrong.kernels = std::make_shared<TruncatingQuantizeKernels>();
-  SweepConfig sweep;
-  sweep.shape = *find_shape("tiny");
-  sweep.tokens = 8;
-  sweep.tps = {1, 2};
-  sweep.precisions = {*find_precision("fp8-dynamic"), *find_precision("int8")};
+  const Backend wrong = backend_with(std::make_shared<TruncatingQuantizeKernels>(), "truncating-quantize");
+  SweepConfig sweep = tiny_sweep({"fp8-dynamic", "int8"});
   for (const CaseResult& r : run_cases(expand(sweep), {}, {}, nullptr, {}, wrong)) {
     INFO(r.config.name() << ": " << r.reason);
     CHECK(r.parity.verdict.pass);  // shared by both paths: the parity cannot see it

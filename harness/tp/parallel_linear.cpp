@@ -61,17 +61,28 @@ ColumnParallelLinear::ColumnParallelLinear(std::string name, const Matrix<float>
   }
 }
 
-RankTensors ColumnParallelLinear::forward(const RankTensors& x) const {
-  check_inputs(name_, x, comm_, weights_.front().cols);
+namespace {
+// Each local rank's column-parallel output x W_r^T + b_r, its input quantized first for a
+// quantized checkpoint (the rank quantizes the whole x it holds).
+RankTensors column_outputs(const RankTensors& x, const std::vector<MatrixView<float>>& w,
+                           const std::vector<QuantizedView>& wq, const std::vector<std::span<const float>>& b,
+                           const QuantizedLinear* quant, const Kernels& kernels, DType dtype) {
   RankTensors y;
   for (std::size_t i = 0; i < x.size(); ++i) {
-    if (!quant_) {
-      y.push_back(kernels_.linear(x[i], weights_[i], biases_[i], dtype_));
+    if (!quant) {
+      y.push_back(kernels.linear(x[i], w[i], b[i], dtype));
       continue;
     }
-    const QuantizedMatrix xq = quantize_input(*quant_, x[i].view(), nullptr, kernels_);
-    y.push_back(kernels_.quantized_linear(view_of(xq), quant_weights_[i], biases_[i], dtype_));
+    const QuantizedMatrix xq = quantize_input(*quant, x[i].view(), nullptr, kernels);
+    y.push_back(kernels.quantized_linear(view_of(xq), wq[i], b[i], dtype));
   }
+  return y;
+}
+}  // namespace
+
+RankTensors ColumnParallelLinear::forward(const RankTensors& x) const {
+  check_inputs(name_, x, comm_, weights_.front().cols);
+  RankTensors y = column_outputs(x, weights_, quant_weights_, biases_, quant_, kernels_, dtype_);
   return gather_output_ ? comm_.all_gather_cols(y) : y;
 }
 
@@ -111,16 +122,15 @@ MergedColumnParallelLinear::MergedColumnParallelLinear(std::string name, const M
 
 RankTensors MergedColumnParallelLinear::forward(const RankTensors& x) const {
   check_inputs(name_, x, comm_, weights_.front().cols());
-  RankTensors y;
-  for (std::size_t i = 0; i < x.size(); ++i) {
-    if (!quant_) {
-      y.push_back(kernels_.linear(x[i], weights_[i], biases_[i], dtype_));
-      continue;
-    }
-    const QuantizedMatrix xq = quantize_input(*quant_, x[i].view(), nullptr, kernels_);
-    y.push_back(kernels_.quantized_linear(view_of(xq), view_of(quant_weights_[i]), biases_[i], dtype_));
+  std::vector<MatrixView<float>> w;
+  std::vector<QuantizedView> wq;
+  std::vector<std::span<const float>> b;
+  for (std::size_t i = 0; i < weights_.size(); ++i) {
+    w.push_back(weights_[i].view());
+    if (quant_) wq.push_back(view_of(quant_weights_[i]));
+    b.emplace_back(biases_[i]);
   }
-  return y;
+  return column_outputs(x, w, wq, b, quant_, kernels_, dtype_);
 }
 
 RowParallelLinear::RowParallelLinear(std::string name, const Matrix<float>& weight,

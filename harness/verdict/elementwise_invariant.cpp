@@ -104,13 +104,13 @@ ElementwiseCheck check_quantize_static_op(MatrixView<float> x, const QuantizedMa
 
 QuantizedMatrix QuantizationStepChecker::quantize(MatrixView<float> x, const ScaleLayout& layout, float global_scale,
                                                   const Matrix<float>* amax) const {
-  QuantizedMatrix q = inner_.quantize(x, layout, global_scale, amax);
+  QuantizedMatrix q = inner().quantize(x, layout, global_scale, amax);
   record(check_quantize_op(x, q, layout, global_scale, amax));
   return q;
 }
 
 QuantizedMatrix QuantizationStepChecker::quantize_static(MatrixView<float> x, QuantFormat format, float scale) const {
-  QuantizedMatrix q = inner_.quantize_static(x, format, scale);
+  QuantizedMatrix q = inner().quantize_static(x, format, scale);
   record(check_quantize_static_op(x, q, scale));
   return q;
 }

@@ -11,7 +11,7 @@
 
 #include "kernels/activation.hpp"
 #include "kernels/dtype.hpp"
-#include "kernels/kernels.hpp"
+#include "kernels/forwarding_kernels.hpp"
 #include "kernels/matrix.hpp"
 
 namespace ffn {
@@ -42,29 +42,17 @@ ElementwiseCheck check_quantize_static_op(MatrixView<float> x, const QuantizedMa
 
 // The kernels a path computes with, every quantization step judged on its own inputs as it
 // happens (check_quantize_op), whatever the backend; everything else passes through.
-class QuantizationStepChecker final : public Kernels {
+class QuantizationStepChecker final : public ForwardingKernels {
  public:
-  explicit QuantizationStepChecker(const Kernels& inner) : inner_(inner) {}
-  std::string_view name() const override { return inner_.name(); }
-  Matrix<float> linear(MatrixView<float> x, MatrixView<float> w, std::span<const float> bias, DType out) const override {
-    return inner_.linear(x, w, bias, out);
-  }
-  Matrix<float> activation(const Matrix<float>& h, const Activation& a, DType out) const override {
-    return inner_.activation(h, a, out);
-  }
+  explicit QuantizationStepChecker(const Kernels& inner) : ForwardingKernels(inner) {}
   QuantizedMatrix quantize(MatrixView<float> x, const ScaleLayout& layout, float global_scale,
                            const Matrix<float>* amax) const override;
   QuantizedMatrix quantize_static(MatrixView<float> x, QuantFormat format, float scale) const override;
-  Matrix<float> quantized_linear(const QuantizedView& x, const QuantizedView& w, std::span<const float> bias,
-                                 DType out) const override {
-    return inner_.quantized_linear(x, w, bias, out);
-  }
   // Every step checked so far, merged: nothing quantized gives checked == 0.
   ElementwiseCheck result() const;
 
  private:
   void record(const ElementwiseCheck& c) const;
-  const Kernels& inner_;
   mutable std::mutex mutex_;
   mutable ElementwiseCheck total_;
 };

@@ -7,6 +7,7 @@
 
 #include "harness/tp/simulated_communicator.hpp"
 #include "kernels/cpu/quantize.hpp"
+#include "kernels/forwarding_kernels.hpp"
 #include "kernels/rounding.hpp"
 
 namespace ffn {
@@ -126,31 +127,20 @@ class FaultyCommunicator final : public Communicator {
 // Kernels whose GEMM epilogue truncates where it should round to nearest, for the calls of the
 // row-parallel proj_out only (recognised by their weight, which lies in proj_out's storage):
 // the partials come out biased toward zero, everything else is computed as before.
-class TruncatingEpilogue final : public Kernels {
+class TruncatingEpilogue final : public ForwardingKernels {
  public:
-  TruncatingEpilogue(const Kernels& inner, const FfnWeights& w) : inner_(inner) {
+  TruncatingEpilogue(const Kernels& inner, const FfnWeights& w) : ForwardingKernels(inner) {
     storage_.emplace_back(w.w_out.values());
     if (w.quant) storage_.emplace_back(w.quant->proj_out.weight.values.values());
   }
-  std::string_view name() const override { return inner_.name(); }
   Matrix<float> linear(MatrixView<float> x, MatrixView<float> w, std::span<const float> bias, DType out) const override {
-    if (!is_proj_out(w.data)) return inner_.linear(x, w, bias, out);
-    return truncated(inner_.linear(x, w, bias, DType::fp32), out);
-  }
-  Matrix<float> activation(const Matrix<float>& h, const Activation& a, DType out) const override {
-    return inner_.activation(h, a, out);
-  }
-  QuantizedMatrix quantize(MatrixView<float> x, const ScaleLayout& layout, float global_scale,
-                           const Matrix<float>* amax) const override {
-    return inner_.quantize(x, layout, global_scale, amax);
-  }
-  QuantizedMatrix quantize_static(MatrixView<float> x, QuantFormat format, float scale) const override {
-    return inner_.quantize_static(x, format, scale);
+    if (!is_proj_out(w.data)) return inner().linear(x, w, bias, out);
+    return truncated(inner().linear(x, w, bias, DType::fp32), out);
   }
   Matrix<float> quantized_linear(const QuantizedView& x, const QuantizedView& w, std::span<const float> bias,
                                  DType out) const override {
-    if (!is_proj_out(w.values.data)) return inner_.quantized_linear(x, w, bias, out);
-    return truncated(inner_.quantized_linear(x, w, bias, DType::fp32), out);
+    if (!is_proj_out(w.values.data)) return inner().quantized_linear(x, w, bias, out);
+    return truncated(inner().quantized_linear(x, w, bias, DType::fp32), out);
   }
 
  private:
@@ -163,7 +153,6 @@ class TruncatingEpilogue final : public Kernels {
     for (float& v : y.values()) v = round_toward_zero(out, v);
     return y;
   }
-  const Kernels& inner_;
   std::vector<std::span<const float>> storage_;
 };
 
