@@ -284,7 +284,7 @@ int run_one(const RunOptions& o) {
   if (table)
     print_table_footer(std::cout, results, runnable.not_run.size());
   else
-    print_json(std::cout, sweep, results, runnable.not_run);
+    print_json(std::cout, sweep, results, runnable.not_run, pinned);
   const std::size_t disagreements =
       other ? print_agreement(std::cout, *backend, *other, o.backend.tf32, results, other_results) : 0;
   if (!o.report_dir.empty()) {

@@ -236,7 +236,7 @@ void print_table(std::ostream& out, const SweepConfig& s, const std::vector<Case
 }
 
 void print_json(std::ostream& out, const SweepConfig& s, const std::vector<CaseResult>& results,
-                const std::vector<std::string>& not_run) {
+                const std::vector<std::string>& not_run, const std::string& pinned) {
   json cases = json::array();
   std::size_t passed = 0, not_applicable = 0;
   for (const auto& r : results) {
@@ -310,7 +310,13 @@ void print_json(std::ostream& out, const SweepConfig& s, const std::vector<CaseR
   const json doc = {
       {"tool", "ffn-parity"},
       {"version", k_version},
-      {"shape", {{"name", s.shape.name}, {"dim", s.shape.dim}, {"inner", s.shape.inner}}},
+      {"shape", {{"name", s.shape.name},
+                 {"dim", s.shape.dim},
+                 {"inner", s.shape.inner},
+                 {"activation", activation_name(s.shape.activation)},
+                 {"act_rounding", act_rounding_name(s.shape.activation.rounding)},
+                 {"bias", s.shape.bias}}},
+      {"collectives_pinned", pinned.empty() ? json(nullptr) : json(pinned)},
       {"tokens", s.tokens},
       {"seed", s.seed},
       {"outlier_channels", s.outlier_channels},

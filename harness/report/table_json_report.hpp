@@ -20,8 +20,10 @@ void print_table_header(std::ostream& out, const SweepConfig& sweep, bool faults
                         const std::vector<std::string>& not_run = {});
 void print_table_row(std::ostream& out, const CaseResult& result, bool faults = false);
 void print_table_footer(std::ostream& out, const std::vector<CaseResult>& results, std::size_t not_run = 0);
+// `pinned`: what the collectives were pinned to (--comm nccl: NCCL's version, algorithm, protocol,
+// channels), recorded as "collectives_pinned" (null when nothing was pinned).
 void print_json(std::ostream& out, const SweepConfig& sweep, const std::vector<CaseResult>& results,
-                const std::vector<std::string>& not_run = {});
+                const std::vector<std::string>& not_run = {}, const std::string& pinned = {});
 
 // "N passed, N failed" (", N not applicable" with injected faults that cannot occur, ", N not
 // run" with combinations the loader refuses)
