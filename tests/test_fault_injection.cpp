@@ -133,6 +133,15 @@ TEST_CASE("faults: a fault that cannot occur is reported as not applicable, with
   CHECK(fault_not_applicable(Fault::bias_every_rank, 1, bf16).find("tp 1") != std::string::npos);
   CHECK(fault_not_applicable(Fault::bias_every_rank, 2, bf16).empty());
   CHECK(fault_not_applicable(Fault::gelu_exact, 1, bf16).empty());
+  CHECK_THAT(fault_not_applicable(Fault::gelu_exact, 2, bf16, false, Activation{ActFn::gelu, true}),
+             Catch::Matchers::Contains("GELU with erf already"));
+  CHECK(fault_not_applicable(Fault::gelu_exact, 2, bf16, false, Activation{ActFn::silu, true}).empty());
+  CHECK_THAT(fault_not_applicable(Fault::gate_up_swapped, 2, bf16), Catch::Matchers::Contains("not gated"));
+  CHECK(fault_not_applicable(Fault::gate_up_swapped, 1, bf16, false, Activation{ActFn::silu, true}).empty());
+  CHECK_THAT(fault_not_applicable(Fault::gate_up_contiguous, 1, bf16, false, Activation{ActFn::silu, true}),
+             Catch::Matchers::Contains("tp 1"));
+  CHECK_THAT(fault_not_applicable(Fault::stray_bias, 2, bf16), Catch::Matchers::Contains("a bias of its own"));
+  CHECK(fault_not_applicable(Fault::stray_bias, 1, bf16, false).empty());
   CHECK(fault_not_applicable(Fault::token_dropped, 1, fp8_static).empty());
   CHECK_FALSE(fault_not_applicable(Fault::fp8_scale_per_shard, 2, bf16).empty());
   CHECK_FALSE(fault_not_applicable(Fault::fp8_scale_per_shard, 2, *find_precision("fp8-dynamic")).empty());

@@ -207,7 +207,7 @@ int run_one(const RunOptions& o) {
   // Nothing checked is never a pass: faults that apply to no case leave nothing to detect.
   if (!o.inject.empty()) {
     const auto applies = [](const CaseConfig& c) {
-      return fault_not_applicable(c.fault, c.tp, c.precision(), c.shape.bias, c.shape.activation.gated).empty();
+      return fault_not_applicable(c.fault, c.tp, c.precision(), c.shape.bias, c.shape.activation).empty();
     };
     if (std::ranges::none_of(cases, applies)) {
       if (launch->reports())
@@ -215,7 +215,7 @@ int run_one(const RunOptions& o) {
                                  cases.front().name(),
                                  fault_not_applicable(cases.front().fault, cases.front().tp,
                                                       cases.front().precision(), cases.front().shape.bias,
-                                                      cases.front().shape.activation.gated));
+                                                      cases.front().shape.activation));
       return 2;
     }
   }

@@ -170,7 +170,7 @@ std::optional<CaseResult> run_case(const CaseConfig& config, SharedState& shared
   CaseResult r;
   r.config = config;
   r.not_applicable = fault_not_applicable(config.fault, config.tp, config.precision(), config.shape.bias,
-                                          config.shape.activation.gated);
+                                          config.shape.activation);
   if (!r.applicable()) return execution.judge ? std::optional(r) : std::nullopt;
   const FfnInputs& in = shared.inputs;
   const DType dtype = config.dtype;

@@ -20,7 +20,9 @@ const std::vector<FaultInfo>& fault_catalog() {
        P::sharded, false},
       {Fault::allgather_rank_order, "allgather-rank-order",
        "AllGather concatenates the ranks' shards in reverse rank order (old path)", P::allgather, false},
-      {Fault::gelu_exact, "gelu-exact", "GELU computed with erf instead of the tanh approximation", P::sharded, false},
+      {Fault::gelu_exact, "gelu-exact",
+       "the activation computed as GELU with erf instead of the model's function (the tanh approximation, SiLU)",
+       P::sharded, false},
       {Fault::fp8_scale_per_shard, "fp8-scale-per-shard",
        "the loader recomputes the per-tensor FP8 weight scale on each rank's shard instead of replicating "
        "the checkpoint's",
@@ -82,7 +84,10 @@ std::optional<Fault> parse_fault(std::string_view name) {
   return std::nullopt;
 }
 
-std::string fault_not_applicable(Fault f, int tp, const Precision& p, bool bias, bool gated) {
+std::string fault_not_applicable(Fault f, int tp, const Precision& p, bool bias, const Activation& activation) {
+  const bool gated = activation.gated;
+  if (f == Fault::gelu_exact && activation.fn == ActFn::gelu)
+    return "the MLP's activation is GELU with erf already: the fault changes nothing";
   if (f == Fault::bias_every_rank && !bias) return "the MLP has no bias to add on every rank";
   if (f == Fault::stray_bias && bias) return "the MLP has a bias of its own: a stray one needs an MLP without bias";
   const bool gate_up = f == Fault::gate_up_contiguous || f == Fault::gate_up_swapped || f == Fault::act_wrong_half;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "harness/tp/precision.hpp"
+#include "kernels/activation.hpp"
 
 namespace ffn {
 
@@ -18,7 +19,7 @@ enum class Fault {
   proj_out_wrong_axis,   // proj_out's shard narrowed on dim 0 (rows) and reshaped to [dim, inner/tp]
   allreduce_skipped,     // the AllReduce is skipped: rank 0's partial is returned
   allgather_rank_order,  // AllGather concatenates the ranks in reverse order (allgather path)
-  gelu_exact,            // GELU with erf instead of the tanh approximation
+  gelu_exact,            // the activation computed as GELU with erf instead of the model's function
   fp8_scale_per_shard,   // per-tensor FP8 weight scale recomputed per shard by the loader
   allreduce_fp16,        // AllReduce in fp16 where the activations are bf16
   token_dropped,         // one token dropped: later tokens shift up, a zero token pads the end
@@ -56,7 +57,9 @@ std::optional<Fault> parse_fault(std::string_view name);
 // an FP8 per-tensor scale needs a per-tensor FP8 checkpoint, a scale block a reshape or a
 // shifted slice would cut is refused by the loader...); empty when it applies.
 // `bias`: the MLP has biases (a bias fault cannot occur in one without, a stray bias only
-// there); `gated`: a gated MLP (the gate/up faults need one).
-std::string fault_not_applicable(Fault f, int tp, const Precision& precision, bool bias = true, bool gated = false);
+// there); `activation`: the MLP's (the gate/up faults need a gated one; gelu-exact changes
+// nothing where the function is erf GELU already).
+std::string fault_not_applicable(Fault f, int tp, const Precision& precision, bool bias = true,
+                                 const Activation& activation = {});
 
 }  // namespace ffn
