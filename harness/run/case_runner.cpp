@@ -117,13 +117,6 @@ struct SharedState {
   std::optional<int> shard_tp;  // the TP size of the shard the weights were cut to
 };
 
-std::string hidden_parity_reason(const ElementwiseCheck& c, std::int64_t cols) {
-  if (c.pass()) return {};
-  return fmt::format("proj_in outputs: {} of {} elements of the two paths differ beyond their accumulation bound, "
-                     "worst {:.3g}x at ({}, {})",
-                     c.violations, c.checked, c.worst_ratio, c.first / cols, c.first % cols);
-}
-
 std::string activation_reason(const char* path, const BudgetVerdict& v, std::int64_t cols) {
   if (v.pass) return {};
   return fmt::format("{} activation output: {} of {} elements beyond their error bound from the reference, worst "
@@ -148,14 +141,10 @@ void gather_trace(Communicator& comm, int tp, bool gated, FfnTrace& trace) {
   if (!gated) {
     trace.hidden = hidden;
   } else {
-    const std::int64_t half = hidden.cols() / tp / 2;
-    trace.hidden = Matrix<float>(hidden.rows(), hidden.cols());
-    for (std::int64_t t = 0; t < hidden.rows(); ++t)
-      for (int r = 0; r < tp; ++r)
-        for (std::int64_t k = 0; k < half; ++k) {
-          trace.hidden(t, r * half + k) = hidden(t, 2 * r * half + k);
-          trace.hidden(t, tp * half + r * half + k) = hidden(t, (2 * r + 1) * half + k);
-        }
+    const std::int64_t cols = hidden.cols() / tp;
+    RankTensors shards;
+    for (int r = 0; r < tp; ++r) shards.push_back(hidden.col_block(r * cols, (r + 1) * cols));
+    trace.hidden = gated_logical_layout(shards);
   }
   const Matrix<float> partials = comm.all_gather_cols(trace.partials).front();
   const std::int64_t cols = partials.cols() / tp;
@@ -297,7 +286,8 @@ std::optional<CaseResult> run_case(const CaseConfig& config, SharedState& shared
                                  activation_reason("sharded", r.sharded_activation, inner),
                                  elementwise_reason("allgather activation op", r.allgather_activation_op, inner),
                                  elementwise_reason("sharded activation op", r.sharded_activation_op, inner),
-                                 hidden_parity_reason(r.hidden_parity, old_trace.hidden.cols()),
+                                 elementwise_reason("proj_in outputs of the two paths", r.hidden_parity,
+                                                    old_trace.hidden.cols(), "their accumulation bound"),
                                  r.allgather_quantize_op
                                      ? elementwise_reason("allgather quantization steps", *r.allgather_quantize_op, 0)
                                      : std::string(),

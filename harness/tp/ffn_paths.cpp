@@ -48,18 +48,6 @@ Matrix<float> side_by_side(const RankTensors& shards, std::int64_t c0, std::int6
 
 Matrix<float> side_by_side(const RankTensors& shards) { return side_by_side(shards, 0, shards.front().cols()); }
 
-// The gated shards [gate_r | up_r] in the layout of the full tensors: every gate, then every up.
-Matrix<float> logical_layout(const RankTensors& shards) {
-  const std::int64_t half = shards.front().cols() / 2;
-  const Matrix<float> gate = side_by_side(shards, 0, half), up = side_by_side(shards, half, 2 * half);
-  Matrix<float> full(gate.rows(), 2 * gate.cols());
-  for (std::int64_t r = 0; r < full.rows(); ++r) {
-    std::copy_n(&gate(r, 0), gate.cols(), &full(r, 0));
-    std::copy_n(&up(r, 0), up.cols(), &full(r, gate.cols()));
-  }
-  return full;
-}
-
 // [a | b] column-wise.
 Matrix<float> concat_cols(const Matrix<float>& a, const Matrix<float>& b) {
   Matrix<float> out(a.rows(), a.cols() + b.cols());
@@ -79,6 +67,11 @@ Matrix<float> swap_halves(const Matrix<float>& m) {
 const QuantizedLinear* quant_in(const FfnWeights& w) { return w.quant ? &w.quant->proj_in : nullptr; }
 const QuantizedLinear* quant_out(const FfnWeights& w) { return w.quant ? &w.quant->proj_out : nullptr; }
 }  // namespace
+
+Matrix<float> gated_logical_layout(const RankTensors& shards) {
+  const std::int64_t half = shards.front().cols() / 2;
+  return concat_cols(side_by_side(shards, 0, half), side_by_side(shards, half, 2 * half));
+}
 
 Matrix<float> ffn_allgather(const Matrix<float>& x, const FfnWeights& w, Communicator& comm,
                             DType dtype, FfnTrace* trace, const Kernels& kernels) {
@@ -123,7 +116,7 @@ Matrix<float> ffn_sharded(const Matrix<float>& x, const FfnWeights& w, Communica
     h = MergedColumnParallelLinear("proj_in", w.w_in, w.b_in, comm, dtype, quant_in(w), kernels,
                                    variant.gate_up_swapped)
             .forward(xs);
-  if (trace) trace->hidden = w.activation.gated ? logical_layout(h) : side_by_side(h);
+  if (trace) trace->hidden = w.activation.gated ? gated_logical_layout(h) : side_by_side(h);
   Activation act = w.activation;
   if (variant.act_fn) act.fn = *variant.act_fn;
   RankTensors a;

@@ -75,6 +75,10 @@ ReferenceResult ffn_reference(const Matrix<float>& x, const FfnWeights& w);
 // The same on an fp64 input that lies on no low-precision grid (a rolled-out hidden state).
 ReferenceResult ffn_reference(const Matrix<double>& x, const FfnWeights& w);
 
+// Gated ranks' shards [gate_r | up_r] (the merged layer's outputs, rank order) in the layout of
+// the full tensors: every rank's gate columns, then every rank's up columns.
+Matrix<float> gated_logical_layout(const RankTensors& shards);
+
 // Checks that x and the weights fit together; throws with a message naming the tensor.
 void check_ffn_shapes(const Matrix<float>& x, const FfnWeights& w);
 

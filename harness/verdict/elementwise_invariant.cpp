@@ -128,12 +128,13 @@ ElementwiseCheck QuantizationStepChecker::result() const {
   return total_;
 }
 
-std::string elementwise_reason(const std::string& what, const ElementwiseCheck& c, std::int64_t cols) {
+std::string elementwise_reason(const std::string& what, const ElementwiseCheck& c, std::int64_t cols,
+                               std::string_view bound) {
   if (c.pass()) return {};
   if (c.checked == 0) return fmt::format("{}: nothing checked", what);
   const std::string where = cols > 0 ? fmt::format(" at ({}, {})", c.first / cols, c.first % cols) : "";
-  return fmt::format("{}: {} of {} elements beyond the op's rounding bound on its own inputs, worst {:.3g}x{}", what,
-                     c.violations, c.checked, c.worst_ratio, where);
+  return fmt::format("{}: {} of {} elements beyond {}, worst {:.3g}x{}", what, c.violations, c.checked, bound,
+                     c.worst_ratio, where);
 }
 
 }  // namespace ffn

@@ -6,6 +6,7 @@
 // effect is next to the other errors of the case (a typo in an fp32 activation under FP8).
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include <mutex>
 
@@ -57,8 +58,9 @@ class QuantizationStepChecker final : public ForwardingKernels {
   mutable ElementwiseCheck total_;
 };
 
-// "what: N of M elements beyond the op's rounding bound, worst Rx at (t, k)" (no position when
-// cols <= 0: the index is within one step); empty when it passes.
-std::string elementwise_reason(const std::string& what, const ElementwiseCheck& c, std::int64_t cols);
+// "what: N of M elements beyond <bound>, worst Rx at (t, k)" (no position when cols <= 0: the
+// index is within one step); empty when it passes.
+std::string elementwise_reason(const std::string& what, const ElementwiseCheck& c, std::int64_t cols,
+                               std::string_view bound = "the op's rounding bound on its own inputs");
 
 }  // namespace ffn

@@ -44,17 +44,14 @@ Matrix<float> activation(const Matrix<float>& h, const Activation& a, DType out)
   const std::int64_t m = output_cols(a, h.cols());
   Matrix<float> y(h.rows(), m);
   for (std::int64_t t = 0; t < h.rows(); ++t)
-    for (std::int64_t k = 0; k < m; ++k) {
-      const float f = act(a.fn, h(t, k));
-      if (!a.gated) {
-        y(t, k) = round_to(out, f);
-        continue;
-      }
-      const float up = h(t, m + k);
-      // native: f rounded to the dtype first; fused: the fp32 value goes into the product.
-      const float gate_act = a.rounding == ActRounding::native ? round_to(out, f) : f;
-      y(t, k) = round_to(out, gate_act * up);
-    }
+    for (std::int64_t k = 0; k < m; ++k) y(t, k) = act(a.fn, h(t, k));
+  if (a.gated) {
+    // native: f rounded to the dtype first; fused: the fp32 value goes into the product.
+    if (a.rounding == ActRounding::native) round_inplace(out, y.values());
+    for (std::int64_t t = 0; t < h.rows(); ++t)
+      for (std::int64_t k = 0; k < m; ++k) y(t, k) *= h(t, m + k);
+  }
+  round_inplace(out, y.values());
   return y;
 }
 
