@@ -140,15 +140,20 @@ ReferenceResult ffn_reference(const Matrix<double>& x, const FfnWeights& w) {
   const auto to_double = [](const std::vector<float>& v) {
     return std::vector<double>(v.begin(), v.end());
   };
-  ReferenceResult r;
-  const auto weight = [&](const Matrix<float>& master, const QuantizedLinear* q) {
-    return q ? dequantize<double>(q->weight) : convert<double>(master);
+  // The weights in fp64, block by block: a whole fp64 copy is 512 MiB at the LTX-2 dims.
+  const auto layer = [&](const Matrix<double>& in, const Matrix<float>& master, const QuantizedLinear* q,
+                         const std::vector<float>& bias) {
+    const auto rows = [&](std::int64_t r0, std::int64_t r1, std::span<double> out) {
+      if (q) return dequantize_rows<double>(q->weight, r0, r1, out);
+      std::copy(master.data() + r0 * master.cols(), master.data() + r1 * master.cols(), out.begin());
+    };
+    const Matrix<float>& shape = q ? q->weight.values : master;
+    return cpu::linear(in, shape.rows(), shape.cols(), rows, to_double(bias));
   };
-  // One fp64 weight copy at a time: at LTX-2 dims each is 512 MiB.
-  r.hidden = cpu::linear(x, weight(w.w_in, w.quant ? &w.quant->proj_in : nullptr), to_double(w.b_in));
+  ReferenceResult r;
+  r.hidden = layer(x, w.w_in, w.quant ? &w.quant->proj_in : nullptr, w.b_in);
   r.activation = cpu::activation(r.hidden, w.activation);
-  r.output = cpu::linear(r.activation, weight(w.w_out, w.quant ? &w.quant->proj_out : nullptr),
-                         to_double(w.b_out));
+  r.output = layer(r.activation, w.w_out, w.quant ? &w.quant->proj_out : nullptr, w.b_out);
   return r;
 }
 

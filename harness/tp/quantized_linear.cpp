@@ -76,18 +76,28 @@ QuantizedMatrix quantize_input(const QuantizedLinear& layer, MatrixView<float> x
 }
 
 template <class T>
+void dequantize_rows(const QuantizedMatrix& q, std::int64_t r0, std::int64_t r1, std::span<T> out) {
+  if (r0 < 0 || r1 < r0 || r1 > q.rows() || out.size() != static_cast<std::size_t>((r1 - r0) * q.cols()))
+    throw std::invalid_argument("dequantize_rows: rows or output size outside the tensor");
+  const std::int64_t cols = q.cols();
+#pragma omp parallel for schedule(static)
+  for (std::int64_t i = r0; i < r1; ++i) {
+    const float* scales = &q.scales(i / q.block_rows, 0);
+    for (std::int64_t j = 0; j < cols; ++j)
+      out[(i - r0) * cols + j] = static_cast<T>(double(q.values(i, j)) * scales[j / q.block_cols] * q.global_scale);
+  }
+}
+
+template <class T>
 Matrix<T> dequantize(const QuantizedMatrix& q) {
   Matrix<T> d(q.rows(), q.cols());
-#pragma omp parallel for schedule(static)
-  for (std::int64_t i = 0; i < q.rows(); ++i) {
-    const float* scales = &q.scales(i / q.block_rows, 0);
-    for (std::int64_t j = 0; j < q.cols(); ++j)
-      d(i, j) = static_cast<T>(double(q.values(i, j)) * scales[j / q.block_cols] * q.global_scale);
-  }
+  dequantize_rows<T>(q, 0, q.rows(), d.values());
   return d;
 }
 
 template Matrix<double> dequantize<double>(const QuantizedMatrix&);
 template Matrix<float> dequantize<float>(const QuantizedMatrix&);
+template void dequantize_rows<double>(const QuantizedMatrix&, std::int64_t, std::int64_t, std::span<double>);
+template void dequantize_rows<float>(const QuantizedMatrix&, std::int64_t, std::int64_t, std::span<float>);
 
 }  // namespace ffn

@@ -41,5 +41,8 @@ QuantizedMatrix quantize_input(const QuantizedLinear& layer, MatrixView<float> x
 // rounded once in fp32.
 template <class T>
 Matrix<T> dequantize(const QuantizedMatrix& q);
+// Rows [r0, r1) of dequantize<T>(q) into `out` ((r1 - r0) x cols, row-major).
+template <class T>
+void dequantize_rows(const QuantizedMatrix& q, std::int64_t r0, std::int64_t r1, std::span<T> out);
 
 }  // namespace ffn

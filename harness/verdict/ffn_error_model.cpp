@@ -31,10 +31,19 @@ double accumulation_sq(std::int64_t k, double terms_sq, double result) {
 
 namespace {
 
-// The weight a layer multiplies by: the fp32 master, or the quantized checkpoint's values
-// (in fp32, which is all a bound on magnitudes needs).
-Matrix<float> effective_weight(const Matrix<float>& master, const QuantizedLinear* q) {
-  return q ? dequantize<float>(q->weight) : master;
+// x^2 (W^2)^T for each x, W the weight a layer multiplies by: the fp32 master, or the quantized
+// checkpoint's values (in fp32, which is all a bound on magnitudes needs), squared block by
+// block rather than copied and squared whole (256 MiB each at the LTX-2 dims).
+std::vector<Matrix<float>> times_squared_weight(std::vector<MatrixView<float>> xs, const Matrix<float>& master,
+                                                const QuantizedLinear* q) {
+  const Matrix<float>& w = q ? q->weight.values : master;
+  return cpu::gemm_xwt_row_blocks<float>(xs, w.rows(), w.cols(), [&](std::int64_t r0, std::int64_t r1, std::span<float> out) {
+    if (q)
+      dequantize_rows<float>(q->weight, r0, r1, out);
+    else
+      std::copy(master.data() + r0 * master.cols(), master.data() + r1 * master.cols(), out.begin());
+    for (float& v : out) v = v * v;
+  });
 }
 
 // Per element of a layer's input, the bound on its quantization error with the scales the
@@ -83,15 +92,22 @@ FfnErrorTerms ffn_error_terms(const Matrix<float>& x, const FfnWeights& w,
   const QuantizedLinear* q_in = w.quant ? &w.quant->proj_in : nullptr;
   const QuantizedLinear* q_out = w.quant ? &w.quant->proj_out : nullptr;
 
-  const Matrix<float> w_in = effective_weight(w.w_in, q_in);
-  const Matrix<float> w_in_sq = squared(w_in);
-  const Matrix<float> in_terms_sq = cpu::gemm_xwt(squared(x), w_in_sq);
+  const std::int64_t in_rows = (q_in ? q_in->weight.values : w.w_in).rows();
   // Quantizing x errs independently per element: spread by proj_in as a sum of squares.
   // The products proj_in forms: of the quantized x when the layer quantizes it.
-  const Matrix<float> operand_terms_sq =
-      q_in ? cpu::gemm_xwt(squared(dequantize<float>(quantize_input(*q_in, x.view()))), w_in_sq) : in_terms_sq;
-  const Matrix<float> x_quant_sq =
-      q_in ? cpu::gemm_xwt(squared(input_quantization_bound(q_in, x)), w_in_sq) : Matrix<float>(tokens, w_in.rows());
+  const Matrix<float> x_sq = squared(x);
+  Matrix<float> x_operand_sq, x_bound_sq;
+  std::vector<MatrixView<float>> in_operands = {x_sq};
+  if (q_in) {
+    x_operand_sq = squared(dequantize<float>(quantize_input(*q_in, x.view())));
+    x_bound_sq = squared(input_quantization_bound(q_in, x));
+    in_operands.push_back(x_operand_sq);
+    in_operands.push_back(x_bound_sq);
+  }
+  std::vector<Matrix<float>> in_products = times_squared_weight(in_operands, w.w_in, q_in);
+  const Matrix<float>& in_terms_sq = in_products[0];
+  const Matrix<float>& operand_terms_sq = q_in ? in_products[1] : in_terms_sq;
+  const Matrix<float> x_quant_sq = q_in ? std::move(in_products[2]) : Matrix<float>(tokens, in_rows);
 
   // The activation the paths quantize for proj_out, as the reference sees it.
   const Matrix<float> a_ref = convert<float>(ref.activation);
@@ -128,12 +144,12 @@ FfnErrorTerms ffn_error_terms(const Matrix<float>& x, const FfnWeights& w,
       stacked(tokens + t, k) = static_cast<float>((b_act + b_quant) * (b_act + b_quant));
       stacked(2 * tokens + t, k) = static_cast<float>(b_quant * b_quant);
     }
-  const Matrix<float> out = cpu::gemm_xwt(stacked, squared(effective_weight(w.w_out, q_out)));
+  const Matrix<float> out = std::move(times_squared_weight({stacked}, w.w_out, q_out).front());
 
   FfnErrorTerms terms;
-  terms.hidden_parity_bound = Matrix<double>(tokens, w_in.rows());
+  terms.hidden_parity_bound = Matrix<double>(tokens, in_rows);
   for (std::int64_t t = 0; t < tokens; ++t)
-    for (std::int64_t col = 0; col < w_in.rows(); ++col) {
+    for (std::int64_t col = 0; col < in_rows; ++col) {
       const double h = std::fabs(ref.hidden(t, col));
       const double acc = c.lambda_hidden * std::sqrt(accumulation_sq(dim + extra_in, operand_terms_sq(t, col), h));
       terms.hidden_parity_bound(t, col) = 2 * (acc + rounding_error_bound(dtype, h + acc));

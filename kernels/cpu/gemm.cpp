@@ -2,8 +2,12 @@
 
 #include <cblas.h>
 
+#include <algorithm>
+#include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 namespace ffn::cpu {
 
@@ -16,6 +20,10 @@ void check_shapes(const MatrixView<T>& x, const MatrixView<T>& w) {
 }
 int as_int(std::int64_t v) { return static_cast<int>(v); }
 
+// The recording GemmLog, if any: an instrument of the bench, so a process-wide slot.
+std::mutex g_log_mutex;
+std::optional<std::vector<GemmCall>> g_log;
+
 // The BLAS routine for each element type, with gemm_xwt's fixed layout arguments.
 void blas_xwt(int m, int n, int k, const float* x, int ldx, const float* w, int ldw, float* out, int ldo) {
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, x, ldx, w, ldw, 0.0f, out, ldo);
@@ -24,18 +32,72 @@ void blas_xwt(int m, int n, int k, const double* x, int ldx, const double* w, in
   cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0, x, ldx, w, ldw, 0.0, out, ldo);
 }
 
+// out[:, col0 : col0 + w.rows) = x w^T; out has x.rows rows.
+template <class T>
+void xwt_into(MatrixView<T> x, MatrixView<T> w, Matrix<T>& out, std::int64_t col0) {
+  if (out.empty() || x.cols == 0 || w.rows == 0) return;
+  {
+    const std::lock_guard lock(g_log_mutex);
+    if (g_log) g_log->push_back({std::is_same_v<T, double>, x.rows, w.rows, x.cols});
+  }
+  blas_xwt(as_int(x.rows), as_int(w.rows), as_int(x.cols), x.data, as_int(x.ld), w.data, as_int(w.ld),
+           out.data() + col0, as_int(out.cols()));
+}
+
 template <class T>
 Matrix<T> gemm_xwt_impl(MatrixView<T> x, MatrixView<T> w) {
   check_shapes(x, w);
   Matrix<T> out(x.rows, w.rows);
-  if (out.empty() || x.cols == 0) return out;
-  blas_xwt(as_int(x.rows), as_int(w.rows), as_int(x.cols), x.data, as_int(x.ld), w.data, as_int(w.ld), out.data(),
-           as_int(out.cols()));
+  xwt_into(x, w, out, 0);
   return out;
 }
+
+// Rows of f(W) per block: about 16 MiB, small beside the whole (256-512 MiB at the LTX-2 dims)
+// and large enough that each BLAS call still has hundreds of output columns.
+constexpr std::int64_t k_block_bytes = std::int64_t{16} << 20;
+
 }  // namespace
 
 Matrix<float> gemm_xwt(MatrixView<float> x, MatrixView<float> w) { return gemm_xwt_impl(x, w); }
 Matrix<double> gemm_xwt(MatrixView<double> x, MatrixView<double> w) { return gemm_xwt_impl(x, w); }
+
+template <class T>
+std::vector<Matrix<T>> gemm_xwt_row_blocks(std::span<const MatrixView<T>> xs, std::int64_t w_rows,
+                                           std::int64_t w_cols, const WeightRows<T>& make_rows) {
+  std::vector<Matrix<T>> out;
+  for (const MatrixView<T>& x : xs) {
+    check_shapes(x, MatrixView<T>{nullptr, w_rows, w_cols, w_cols});
+    out.emplace_back(x.rows, w_rows);
+  }
+  const std::int64_t block = std::clamp<std::int64_t>(k_block_bytes / std::max<std::int64_t>(1, w_cols * sizeof(T)),
+                                                      1, std::max<std::int64_t>(1, w_rows));
+  std::vector<T> rows(static_cast<std::size_t>(std::min(block, w_rows) * w_cols));
+  for (std::int64_t r0 = 0; r0 < w_rows; r0 += block) {
+    const std::int64_t r1 = std::min(w_rows, r0 + block);
+    const std::span<T> filled(rows.data(), static_cast<std::size_t>((r1 - r0) * w_cols));
+    make_rows(r0, r1, filled);
+    const MatrixView<T> w{rows.data(), r1 - r0, w_cols, w_cols};
+    for (std::size_t i = 0; i < xs.size(); ++i) xwt_into(xs[i], w, out[i], r0);
+  }
+  return out;
+}
+template std::vector<Matrix<float>> gemm_xwt_row_blocks(std::span<const MatrixView<float>>, std::int64_t,
+                                                        std::int64_t, const WeightRows<float>&);
+template std::vector<Matrix<double>> gemm_xwt_row_blocks(std::span<const MatrixView<double>>, std::int64_t,
+                                                         std::int64_t, const WeightRows<double>&);
+
+GemmLog::GemmLog() {
+  const std::lock_guard lock(g_log_mutex);
+  if (g_log) throw std::logic_error("GemmLog: a log is already recording");
+  g_log.emplace();
+}
+GemmLog::~GemmLog() {
+  const std::lock_guard lock(g_log_mutex);
+  g_log.reset();
+}
+std::vector<GemmCall> GemmLog::calls() const {
+  const std::lock_guard lock(g_log_mutex);
+  return *g_log;
+}
 
 }  // namespace ffn::cpu

@@ -3,7 +3,6 @@
 #include <stdexcept>
 #include <string>
 
-#include "kernels/cpu/gemm.hpp"
 #include "kernels/rounding.hpp"
 
 namespace ffn::cpu {
@@ -32,6 +31,13 @@ Matrix<float> linear(MatrixView<float> x, MatrixView<float> w, std::span<const f
 
 Matrix<double> linear(MatrixView<double> x, MatrixView<double> w, std::span<const double> bias) {
   Matrix<double> y = gemm_xwt(x, w);
+  add_bias(y, bias);
+  return y;
+}
+
+Matrix<double> linear(MatrixView<double> x, std::int64_t w_rows, std::int64_t w_cols, const WeightRows<double>& w,
+                      std::span<const double> bias) {
+  Matrix<double> y = std::move(gemm_xwt_row_blocks<double>({&x, 1}, w_rows, w_cols, w).front());
   add_bias(y, bias);
   return y;
 }

@@ -4,6 +4,7 @@
 // fp64 is the reference: no rounding anywhere but fp64's own.
 #include <span>
 
+#include "kernels/cpu/gemm.hpp"
 #include "kernels/dtype.hpp"
 #include "kernels/matrix.hpp"
 
@@ -14,5 +15,9 @@ namespace ffn::cpu {
 Matrix<float> linear(MatrixView<float> x, MatrixView<float> w, std::span<const float> bias,
                      DType out);
 Matrix<double> linear(MatrixView<double> x, MatrixView<double> w, std::span<const double> bias);
+// The same with W (`w_rows` x `w_cols`) made one block of rows at a time (gemm_xwt_row_blocks):
+// the reference's layers, whose fp64 weights would otherwise be whole copies of the checkpoint.
+Matrix<double> linear(MatrixView<double> x, std::int64_t w_rows, std::int64_t w_cols, const WeightRows<double>& w,
+                      std::span<const double> bias);
 
 }  // namespace ffn::cpu
