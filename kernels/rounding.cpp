@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <stdexcept>
 
 namespace ffn {
 
@@ -131,6 +132,25 @@ void round_inplace(DType t, std::span<double> xs) {
       for (double& x : xs) x = round_float_to_fp16(round_to_odd_float(x));
       return;
   }
+}
+
+// Vectorized with AVX-512's double-to-float conversions and masked selects where the machine
+// has them: IEEE operations and bit manipulation only (no contraction: -ffp-contract=off), so
+// every clone gives the same bits (test_rounding compares it with the scalar round_to).
+[[gnu::target_clones("arch=x86-64-v4", "default")]] void round_to(DType t, std::span<const double> in,
+                                                                  std::span<float> out) {
+  if (in.size() != out.size()) throw std::invalid_argument("round_to: input and output sizes differ");
+  switch (t) {
+    case DType::bf16:
+      for (std::size_t i = 0; i < in.size(); ++i) out[i] = round_float_to_bf16(round_to_odd_float(in[i]));
+      return;
+    case DType::fp16:
+      for (std::size_t i = 0; i < in.size(); ++i) out[i] = round_float_to_fp16(round_to_odd_float(in[i]));
+      return;
+    case DType::fp64:  // a float holds no finer grid than fp32's
+    case DType::fp32: break;
+  }
+  for (std::size_t i = 0; i < in.size(); ++i) out[i] = static_cast<float>(in[i]);
 }
 
 bool is_representable(DType t, double x) { return std::isnan(x) || round_to(t, x) == x; }

@@ -18,6 +18,8 @@ double round_to(DType t, double x);
 
 void round_inplace(DType t, std::span<float> xs);
 void round_inplace(DType t, std::span<double> xs);
+// out[i] = round_to(t, in[i]) (from double, in one step) for a grid no finer than fp32.
+void round_to(DType t, std::span<const double> in, std::span<float> out);
 
 // Round toward zero (truncation) onto the grid of t: not what the stack does anywhere; the
 // directed rounding of the injected faults (a conversion that drops the low bits). Overflow

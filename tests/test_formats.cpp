@@ -334,6 +334,8 @@ TEST_CASE("double to bf16 and fp16 rounds once, directly from double", "[formats
 
       std::vector<double> rounded_inplace = inputs;
       ffn::round_inplace(f.dtype, std::span<double>(rounded_inplace));
+      std::vector<float> rounded_into(inputs.size());
+      ffn::round_to(f.dtype, inputs, rounded_into);
 
       Mismatches mismatches;
       long double_rounding_cases = 0;
@@ -342,6 +344,7 @@ TEST_CASE("double to bf16 and fp16 rounds once, directly from double", "[formats
         const double expected = reference.round(x);
         expect_same(mismatches, "round_to", x, ffn::round_to(f.dtype, x), expected);
         expect_same(mismatches, "round_inplace", x, rounded_inplace[i], expected);
+        expect_same(mismatches, "round_to into float", x, rounded_into[i], expected);
         expect_same(mismatches, "decode(encode)", x, codec.to_float(codec.from_double(x)), expected);
         if (!same(reference.round(static_cast<float>(x)), expected)) ++double_rounding_cases;
       }
@@ -381,6 +384,8 @@ TEST_CASE("round_to fp32 and fp64: the correctly rounded cast, and the identity"
 
     std::vector<double> rounded_inplace = inputs;
     ffn::round_inplace(DType::fp32, std::span<double>(rounded_inplace));
+    std::vector<float> rounded_into(inputs.size());
+    ffn::round_to(DType::fp32, inputs, rounded_into);
 
     Mismatches mismatches;
     for (std::size_t i = 0; i < inputs.size(); ++i) {
@@ -388,6 +393,7 @@ TEST_CASE("round_to fp32 and fp64: the correctly rounded cast, and the identity"
       expect_same(mismatches, "round_to", inputs[i], ffn::round_to(DType::fp32, inputs[i]),
                              expected);
       expect_same(mismatches, "round_inplace", inputs[i], rounded_inplace[i], expected);
+      expect_same(mismatches, "round_to into float", inputs[i], rounded_into[i], expected);
     }
     REQUIRE_NO_MISMATCHES(mismatches);
   }

@@ -74,6 +74,17 @@ TEST_CASE("CounterRng is a pure function of (seed, name, index)", "[inputs]") {
   CHECK(std::fabs(flips_name / n - 32) < 0.375);
 }
 
+TEST_CASE("CounterRng's block of uniforms is the uniforms one by one", "[inputs]") {
+  const CounterRng rng(7, "proj_in.weight");
+  // An odd length and start, so that a vectorized loop's remainder is exercised too.
+  std::vector<double> block(4099);
+  const std::uint64_t first = (std::uint64_t{1} << 40) + 3;
+  rng.uniform(first, block);
+  std::int64_t differ = 0;
+  for (std::size_t i = 0; i < block.size(); ++i) differ += block[i] != rng.uniform(first + i);
+  CHECK(differ == 0);
+}
+
 TEST_CASE("CounterRng distributions over 1M samples", "[inputs]") {
   const CounterRng rng(20240601, "distribution");
   const int n = 1'000'000;

@@ -1,6 +1,7 @@
 #include "harness/inputs/synthetic_inputs.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <set>
 #include <stdexcept>
@@ -19,9 +20,17 @@ void linear_init(std::span<float> out, std::uint64_t seed, const char* name, std
   const CounterRng rng(seed, name);
   const double bound = 1.0 / std::sqrt(static_cast<double>(fan_in));
   // Every element is a pure function of its index, so any schedule gives the same tensor.
+  constexpr std::size_t k_chunk = 2048;
+  const std::size_t chunks = (out.size() + k_chunk - 1) / k_chunk;
 #pragma omp parallel for schedule(static)
-  for (std::size_t i = 0; i < out.size(); ++i)
-    out[i] = static_cast<float>(round_to(dtype, (2.0 * rng.uniform(i) - 1.0) * bound));
+  for (std::size_t c = 0; c < chunks; ++c) {
+    std::array<double, k_chunk> values;
+    const std::size_t begin = c * k_chunk, n = std::min(k_chunk, out.size() - begin);
+    const std::span<double> v(values.data(), n);
+    rng.uniform(begin, v);
+    for (double& e : v) e = (2.0 * e - 1.0) * bound;
+    round_to(dtype, v, out.subspan(begin, n));
+  }
 }
 }  // namespace
 
