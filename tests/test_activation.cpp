@@ -12,10 +12,13 @@
 #include <cstdlib>
 #include <limits>
 #include <random>
+#include <vector>
 
 #include "harness/verdict/ffn_error_model.hpp"
 #include "kernels/cpu/activation.hpp"
 #include "harness/verdict/elementwise_invariant.hpp"
+#include "kernels/bf16.hpp"
+#include "kernels/fp16.hpp"
 #include "kernels/rounding.hpp"
 
 using namespace ffn;
@@ -457,6 +460,34 @@ TEST_CASE("the activation invariant fails a wrong function, swapped halves and a
   CHECK_THROWS_WITH(cpu::activation(Matrix<float>(2, 3), swiglu, DType::bf16),
                     Catch::Matchers::Contains("[gate | up] halves of equal width"));
   CHECK_FALSE(ElementwiseCheck{}.pass());  // nothing checked is never a pass
+}
+
+TEST_CASE("act over a span: the scalar act's bits on every bf16 and fp16 pattern, off the grid and NaN", "[activation]") {
+  for (const ActFn fn : {ActFn::gelu_tanh, ActFn::gelu, ActFn::silu})
+    for (const DType grid : {DType::bf16, DType::fp16, DType::fp32}) {
+      std::vector<float> in;
+      for (std::uint32_t code = 0; code < (1u << 16); ++code)
+        in.push_back(grid == DType::fp16 ? fp16_bits_to_float(static_cast<std::uint16_t>(code))
+                                         : bf16_bits_to_float(static_cast<std::uint16_t>(code)));
+      // Off the grid: a table lookup there would return a neighbour's value.
+      for (const float x : {1.0f + 0x1p-20f, -3.14159f, 0x1p-140f, 70000.5f}) in.push_back(x);
+      std::vector<float> out32(in.size());
+      std::vector<double> out64(in.size());
+      cpu::act(fn, in, out32, grid);
+      cpu::act(fn, in, out64, grid);
+      std::int64_t differ32 = 0, differ64 = 0;
+      for (std::size_t i = 0; i < in.size(); ++i) {
+        const float e32 = cpu::act(fn, in[i]);
+        const double e64 = cpu::act(fn, double(in[i]));
+        differ32 += std::isnan(e32) ? !std::isnan(out32[i]) : std::bit_cast<std::uint32_t>(out32[i]) != std::bit_cast<std::uint32_t>(e32);
+        differ64 += std::isnan(e64) ? !std::isnan(out64[i]) : std::bit_cast<std::uint64_t>(out64[i]) != std::bit_cast<std::uint64_t>(e64);
+      }
+      INFO(activation_name({fn, false}) << " on the " << dtype_name(grid) << " grid");
+      CHECK(differ32 == 0);
+      CHECK(differ64 == 0);
+    }
+  std::vector<float> out(2);
+  CHECK_THROWS_AS(cpu::act(ActFn::silu, std::vector<float>(3), out, DType::bf16), std::invalid_argument);
 }
 
 TEST_CASE("activation names parse back", "[activation]") {

@@ -4,6 +4,8 @@
 //   gelu-tanh  0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))   PyTorch GELU(approximate="tanh")
 //   gelu       0.5 x (1 + erf(x / sqrt 2))                        PyTorch GELU(approximate="none")
 //   silu       x / (1 + exp(-x))                                  PyTorch SiLU
+#include <span>
+
 #include "kernels/activation.hpp"
 #include "kernels/dtype.hpp"
 #include "kernels/matrix.hpp"
@@ -12,6 +14,13 @@ namespace ffn::cpu {
 
 float act(ActFn f, float x);    // fp32 arithmetic throughout
 double act(ActFn f, double x);  // the fp64 reference
+
+// out[i] = act(f, in[i]) in fp32 (float out) or fp64 (double out), the same bits as the calls,
+// by table lookup for the x that lie on the 16-bit grid `grid` (bf16 or fp16; other grids call
+// act). Every input of a bf16 or fp16 activation is such a value (proj_in's rounded output):
+// one lookup instead of a tanh, erf or exp per element.
+void act(ActFn f, std::span<const float> in, std::span<float> out, DType grid);
+void act(ActFn f, std::span<const float> in, std::span<double> out, DType grid);
 
 // The activation of hidden states h: [tokens, n] ungated, or [tokens, 2m] = [gate | up] gated
 // (a rank's merged shard or the full tensors side by side), giving [tokens, m]. fp32 math on the
