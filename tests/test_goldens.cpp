@@ -23,7 +23,9 @@
 #include <map>
 #include <optional>
 #include <span>
+#include <random>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -304,24 +306,47 @@ const GoldenCase& find_case(const GoldenFile& g, const std::string& id) {
 
 // ---- SHA-256 ------------------------------------------------------------------------------
 
-TEST_CASE("SHA-256 reproduces the FIPS 180-4 test vectors", "[goldens]") {
-  CHECK(sha_of("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-  CHECK(sha_of("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-  CHECK(sha_of("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq") ==
-        "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+TEST_CASE("SHA-256 reproduces the FIPS 180-4 test vectors, with and without the SHA extensions", "[goldens]") {
+  if (!sha256_hardware_available()) WARN("this CPU has no SHA extensions: the portable code only");
+  for (const Sha256Engine engine : {Sha256Engine::best, Sha256Engine::portable}) {
+    INFO((engine == Sha256Engine::best ? "best engine" : "portable engine"));
+    const auto digest = [&](std::string_view text) {
+      Sha256 h(engine);
+      h.update(std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+      return to_hex(h.finish());
+    };
+    CHECK(digest("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    CHECK(digest("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    CHECK(digest("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq") ==
+          "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
 
-  // One million 'a' in uneven pieces, across every position within a 64-byte block.
-  const std::vector<std::uint8_t> a(1000000, 'a');
-  Sha256 h;
-  std::size_t done = 0;
-  const std::size_t pieces[] = {0, 1, 55, 56, 63, 64, 65, 119, 127, 128, 1000, 4097};
-  for (std::size_t i = 0; done < a.size(); ++i) {
-    const std::size_t n = std::min(pieces[i % std::size(pieces)], a.size() - done);
-    h.update(std::span(a).subspan(done, n));
-    done += n;
+    // One million 'a' in uneven pieces, across every position within a 64-byte block.
+    const std::vector<std::uint8_t> a(1000000, 'a');
+    Sha256 h(engine);
+    std::size_t done = 0;
+    const std::size_t pieces[] = {0, 1, 55, 56, 63, 64, 65, 119, 127, 128, 1000, 4097};
+    for (std::size_t i = 0; done < a.size(); ++i) {
+      const std::size_t n = std::min(pieces[i % std::size(pieces)], a.size() - done);
+      h.update(std::span(a).subspan(done, n));
+      done += n;
+    }
+    CHECK(to_hex(h.finish()) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
   }
-  CHECK(to_hex(h.finish()) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
-  CHECK(sha256_hex(a) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  CHECK(sha_of(std::string(1000000, 'a')) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+TEST_CASE("SHA-256: the SHA extensions and the portable code agree on every length up to 4 blocks", "[goldens]") {
+  std::mt19937 rng(11);
+  std::vector<std::uint8_t> bytes(70000);
+  for (auto& b : bytes) b = static_cast<std::uint8_t>(rng());
+  std::int64_t differ = 0;
+  for (std::size_t n = 0; n <= bytes.size(); n = n < 260 ? n + 1 : n * 2 + 7) {
+    Sha256 best, portable(Sha256Engine::portable);
+    best.update(std::span(bytes).first(n));
+    portable.update(std::span(bytes).first(n));
+    differ += best.finish() != portable.finish();
+  }
+  CHECK(differ == 0);
 }
 
 TEST_CASE("SHA-256 of floats digests their little-endian binary32 bytes", "[goldens]") {

@@ -3,6 +3,10 @@
 #include <bit>
 #include <cstring>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 namespace ffn {
 
 namespace {
@@ -17,11 +21,8 @@ constexpr std::array<std::uint32_t, 64> k_round = {
     0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
 }  // namespace
 
-Sha256::Sha256()
-    : h_{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab,
-         0x5be0cd19} {}
-
-void Sha256::block(const std::uint8_t* p) {
+namespace {
+void compress_portable(std::array<std::uint32_t, 8>& state, const std::uint8_t* p) {
   std::uint32_t w[64];
   for (int i = 0; i < 16; ++i)
     w[i] = std::uint32_t(p[4 * i]) << 24 | std::uint32_t(p[4 * i + 1]) << 16 |
@@ -31,7 +32,8 @@ void Sha256::block(const std::uint8_t* p) {
     const std::uint32_t s1 = std::rotr(w[i - 2], 17) ^ std::rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
     w[i] = w[i - 16] + s0 + w[i - 7] + s1;
   }
-  std::uint32_t a = h_[0], b = h_[1], c = h_[2], d = h_[3], e = h_[4], f = h_[5], g = h_[6], h = h_[7];
+  std::uint32_t a = state[0], b = state[1], c = state[2], d = state[3], e = state[4], f = state[5], g = state[6],
+                h = state[7];
   for (int i = 0; i < 64; ++i) {
     const std::uint32_t t1 = h + (std::rotr(e, 6) ^ std::rotr(e, 11) ^ std::rotr(e, 25)) +
                              ((e & f) ^ (~e & g)) + k_round[i] + w[i];
@@ -39,7 +41,68 @@ void Sha256::block(const std::uint8_t* p) {
                              ((a & b) ^ (a & c) ^ (b & c));
     h = g, g = f, f = e, e = d + t1, d = c, c = b, b = a, a = t1 + t2;
   }
-  h_[0] += a, h_[1] += b, h_[2] += c, h_[3] += d, h_[4] += e, h_[5] += f, h_[6] += g, h_[7] += h;
+  state[0] += a, state[1] += b, state[2] += c, state[3] += d;
+  state[4] += e, state[5] += f, state[6] += g, state[7] += h;
+}
+
+#if defined(__x86_64__)
+// The SHA extensions (Intel, "New Instructions Supporting the Secure Hash Algorithm on Intel
+// Architecture Processors", 2013) keep the working variables as two vectors, ABEF and CDGH:
+// sha256rnds2 does two rounds, sha256msg1/msg2 the two halves of the message schedule.
+[[gnu::target("sha,sse4.1")]] void compress_shani(std::array<std::uint32_t, 8>& state, const std::uint8_t* p,
+                                                    std::size_t n) {
+  const __m128i big_endian = _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL);
+  const __m128i dcba = _mm_shuffle_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&state[0])), 0xB1);
+  const __m128i hgfe = _mm_shuffle_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(&state[4])), 0x1B);
+  __m128i abef = _mm_alignr_epi8(dcba, hgfe, 8);
+  __m128i cdgh = _mm_blend_epi16(hgfe, dcba, 0xF0);
+  for (; n > 0; --n, p += 64) {
+    const __m128i abef_in = abef, cdgh_in = cdgh;
+    __m128i w[4];  // the last four groups of four schedule words; group g lives in w[g % 4]
+    for (int g = 0; g < 16; ++g) {
+      __m128i& wg = w[g % 4];
+      if (g < 4) {
+        wg = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * g)), big_endian);
+      } else {
+        // W[t] = W[t-16] + s0(W[t-15]) (msg1) + W[t-7] (the words between groups g-2 and g-1)
+        // + s1(W[t-2]) (msg2).
+        const __m128i& w1 = w[(g + 3) % 4];
+        const __m128i& w2 = w[(g + 2) % 4];
+        wg = _mm_sha256msg2_epu32(_mm_add_epi32(_mm_sha256msg1_epu32(wg, w[(g + 1) % 4]), _mm_alignr_epi8(w1, w2, 4)),
+                                  w1);
+      }
+      const __m128i wk = _mm_add_epi32(wg, _mm_loadu_si128(reinterpret_cast<const __m128i*>(&k_round[4 * g])));
+      cdgh = _mm_sha256rnds2_epu32(cdgh, abef, wk);
+      abef = _mm_sha256rnds2_epu32(abef, cdgh, _mm_shuffle_epi32(wk, 0x0E));
+    }
+    abef = _mm_add_epi32(abef, abef_in);
+    cdgh = _mm_add_epi32(cdgh, cdgh_in);
+  }
+  const __m128i feba = _mm_shuffle_epi32(abef, 0x1B);
+  const __m128i dchg = _mm_shuffle_epi32(cdgh, 0xB1);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(&state[0]), _mm_blend_epi16(feba, dchg, 0xF0));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(&state[4]), _mm_alignr_epi8(dchg, feba, 8));
+}
+#endif
+}  // namespace
+
+bool sha256_hardware_available() {
+#if defined(__x86_64__)
+  return __builtin_cpu_supports("sha") && __builtin_cpu_supports("sse4.1");
+#else
+  return false;
+#endif
+}
+
+Sha256::Sha256(Sha256Engine engine)
+    : hardware_(engine == Sha256Engine::best && sha256_hardware_available()),
+      h_{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19} {}
+
+void Sha256::blocks(const std::uint8_t* p, std::size_t n) {
+#if defined(__x86_64__)
+  if (hardware_) return compress_shani(h_, p, n);
+#endif
+  for (; n > 0; --n, p += 64) compress_portable(h_, p);
 }
 
 void Sha256::update(std::span<const std::uint8_t> bytes) {
@@ -50,10 +113,12 @@ void Sha256::update(std::span<const std::uint8_t> bytes) {
     std::memcpy(buf_.data() + buf_len_, bytes.data(), take);
     buf_len_ += take, i = take;
     if (buf_len_ < 64) return;
-    block(buf_.data());
+    blocks(buf_.data(), 1);
     buf_len_ = 0;
   }
-  for (; i + 64 <= bytes.size(); i += 64) block(bytes.data() + i);
+  const std::size_t whole = (bytes.size() - i) / 64;
+  blocks(bytes.data() + i, whole);
+  i += 64 * whole;
   std::memcpy(buf_.data(), bytes.data() + i, bytes.size() - i);
   buf_len_ = bytes.size() - i;
 }

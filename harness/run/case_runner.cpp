@@ -3,16 +3,22 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <omp.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <exception>
 #include <memory>
+#include <mutex>
+#include <optional>
 
 #include "harness/launch/rank_shard.hpp"
 #include "harness/run/rollout.hpp"
 #include "harness/tp/simulated_communicator.hpp"
 #include "harness/verdict/fault_injection.hpp"
 #include "harness/verdict/ffn_error_model.hpp"
+#include "kernels/cpu/gemm.hpp"
 #include "kernels/rounding.hpp"
 
 namespace ffn {
@@ -309,6 +315,51 @@ std::optional<CaseResult> run_case(const CaseConfig& config, SharedState& shared
   return r;
 }
 
+// Whether the cases of one input set may run side by side: each case is independent of the
+// others (its own communicator, kernels and buffers; the inputs and the reference are only
+// read), so on the CPU backend with simulated ranks they run on every core, each with
+// single-threaded BLAS. Otherwise the elementwise work of the paths and the verdicts, about
+// half of a case, would run on one core while the others wait for the next GEMM. Frames keep
+// to one case at a time: their rollout is parallel on its own.
+bool cases_side_by_side(const FrameOptions* frames, const CaseExecution& execution, const Backend& backend) {
+  return !frames && !execution.communicator && execution.rank < 0 && execution.judge && backend.name == "cpu" &&
+         omp_get_max_threads() > 1;
+}
+
+// Cases [begin, end) of one input set, side by side; results and progress in case order, each
+// reported as soon as it and every case before it are judged. The first error stops the group
+// and is rethrown once the running cases have finished.
+void run_side_by_side(const std::vector<CaseConfig>& cases, std::size_t begin, std::size_t end, SharedState& shared,
+                      const CaseProgress& progress, const CaseExecution& execution, const Backend& backend,
+                      std::vector<CaseResult>& results) {
+  const cpu::BlasThreads single(1);
+  std::vector<std::optional<CaseResult>> judged(end - begin);
+  std::size_t next = begin;  // the next case to report
+  std::mutex mutex;
+  std::exception_ptr error;
+#pragma omp parallel for schedule(dynamic, 1)
+  for (std::size_t i = begin; i < end; ++i) {
+    {
+      const std::lock_guard lock(mutex);
+      if (error) continue;
+      if (progress.started && i > begin) progress.started(i, cases.size(), cases[i]);
+    }
+    try {
+      std::optional<CaseResult> r = run_case(cases[i], shared, nullptr, execution, backend);
+      const std::lock_guard lock(mutex);
+      judged[i - begin] = std::move(r);
+      for (; next < end && judged[next - begin]; ++next) {
+        results.push_back(std::move(*judged[next - begin]));
+        if (progress.finished) progress.finished(next, cases.size(), results.back());
+      }
+    } catch (...) {
+      const std::lock_guard lock(mutex);
+      if (!error) error = std::current_exception();
+    }
+  }
+  if (error) std::rethrow_exception(error);
+}
+
 }  // namespace
 
 std::vector<CaseResult> run_cases(const std::vector<CaseConfig>& cases, const CaseProgress& progress,
@@ -316,7 +367,8 @@ std::vector<CaseResult> run_cases(const std::vector<CaseConfig>& cases, const Ca
                                   const CaseExecution& execution, const Backend& backend) {
   std::vector<CaseResult> results;
   std::unique_ptr<SharedState> shared;
-  for (std::size_t i = 0; i < cases.size(); ++i) {
+  const bool side_by_side = cases_side_by_side(frames, execution, backend);
+  for (std::size_t i = 0; i < cases.size();) {
     if (progress.started) progress.started(i, cases.size(), cases[i]);
     const InputConfig key = cases[i].inputs();
     if (!shared || !same_inputs(shared->key, key)) {
@@ -339,10 +391,18 @@ std::vector<CaseResult> run_cases(const std::vector<CaseConfig>& cases, const Ca
       shared->reference_activation.assign(ref.activation.values().begin(), ref.activation.values().end());
       shared->reference = std::make_shared<const Matrix<double>>(std::move(ref.output));
     }
+    if (side_by_side) {
+      std::size_t end = i + 1;
+      while (end < cases.size() && same_inputs(cases[end].inputs(), key)) ++end;
+      run_side_by_side(cases, i, end, *shared, progress, execution, backend, results);
+      i = end;
+      continue;
+    }
     if (std::optional<CaseResult> r = run_case(cases[i], *shared, frames, execution, backend)) {
       results.push_back(std::move(*r));
       if (progress.finished) progress.finished(i, cases.size(), results.back());
     }
+    ++i;
   }
   return results;
 }

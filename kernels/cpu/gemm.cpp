@@ -86,6 +86,9 @@ template std::vector<Matrix<float>> gemm_xwt_row_blocks(std::span<const MatrixVi
 template std::vector<Matrix<double>> gemm_xwt_row_blocks(std::span<const MatrixView<double>>, std::int64_t,
                                                          std::int64_t, const WeightRows<double>&);
 
+BlasThreads::BlasThreads(int threads) : previous_(openblas_get_num_threads()) { openblas_set_num_threads(threads); }
+BlasThreads::~BlasThreads() { openblas_set_num_threads(previous_); }
+
 GemmLog::GemmLog() {
   const std::lock_guard lock(g_log_mutex);
   if (g_log) throw std::logic_error("GemmLog: a log is already recording");

@@ -29,6 +29,20 @@ template <class T>
 std::vector<Matrix<T>> gemm_xwt_row_blocks(std::span<const MatrixView<T>> xs, std::int64_t w_rows,
                                            std::int64_t w_cols, const WeightRows<T>& make_rows);
 
+// While alive, BLAS calls run on `threads` threads (OpenBLAS's pool is process-wide): one for
+// callers that are themselves parallel, so that two cases' GEMMs do not share and oversubscribe
+// the cores. Restores the previous count.
+class BlasThreads {
+ public:
+  explicit BlasThreads(int threads);
+  ~BlasThreads();
+  BlasThreads(const BlasThreads&) = delete;
+  BlasThreads& operator=(const BlasThreads&) = delete;
+
+ private:
+  int previous_;
+};
+
 // Every BLAS call the process makes through gemm_xwt while `active`, as (fp64?, m, n, k):
 // ffn-parity-bench replays them back to back to time the GEMM floor of a sweep.
 struct GemmCall {
