@@ -45,17 +45,6 @@ std::vector<std::int64_t> shape_of(const std::vector<float>& v) { return {static
 
 }  // namespace
 
-std::vector<std::pair<std::string, std::span<const float>>> named_tensors(const FfnInputs& in) {
-  std::vector<std::pair<std::string, std::span<const float>>> t = {{"x", in.x.values()},
-                                                                  {"proj_in.weight", in.weights.w_in.values()},
-                                                                  {"proj_in.bias", in.weights.b_in},
-                                                                  {"proj_out.weight", in.weights.w_out.values()},
-                                                                  {"proj_out.bias", in.weights.b_out}};
-  // An MLP without bias has no bias tensors.
-  std::erase_if(t, [](const auto& named) { return named.first.ends_with(".bias") && named.second.empty(); });
-  return t;
-}
-
 std::map<std::string, std::string> current_provenance(const std::string& backend,
                                                       const std::string& device,
                                                       const std::string& backend_libraries) {

@@ -42,8 +42,6 @@ struct RealInputRecord {
 };
 RealInputRecord record_of(const RealInputs& real);
 
-// The tensors of an input set, in storage order, with their names in the file.
-std::vector<std::pair<std::string, std::span<const float>>> named_tensors(const FfnInputs& in);
 
 struct GoldenInputSet {
   std::string id;  // group name under /input_sets

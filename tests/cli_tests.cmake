@@ -145,7 +145,7 @@ ffn_cli_test(list_nothing EXIT 2
              STDERR "^ffn-parity list: error: nothing to list \\(expected one of: shapes, models, precisions, allreduce, faults\\)$"
              ARGS list)
 ffn_cli_test(golden_without_subcommand EXIT 2
-             STDERR "^ffn-parity golden: error: no subcommand given \\(expected one of: bless, check, diff, info\\)$"
+             STDERR "^ffn-parity golden: error: no subcommand given \\(expected one of: bless, check, diff, inputs, info\\)$"
              ARGS golden)
 ffn_cli_test(frames_without_subcommand EXIT 2
              STDERR "^ffn-parity frames: error: no subcommand given \\(expected one of: compare, bless\\)$"

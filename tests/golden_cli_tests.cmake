@@ -58,3 +58,13 @@ ffn_cli_test(golden_info_tiny EXIT 0 STDOUT "^# ${tiny_re}.*\n#id .*\n tiny_t8_b
              ARGS golden info ${ffn_golden_tiny})
 ffn_cli_test(golden_diff_tiny_self EXIT 0 STDOUT "goldens are identical in every dataset$"
              ARGS golden diff ${ffn_golden_tiny} ${ffn_golden_tiny})
+
+# The input cache (golden inputs --cache, golden check --inputs-cache): a golden that cannot be
+# read, a cache directory that does not exist; a golden of stored inputs has nothing to cache.
+ffn_golden_cli_error(golden_inputs_truncated 2 ${ffn_golden_damaged}/truncated.h5 "truncated"
+                     ARGS golden inputs ${ffn_golden_damaged}/truncated.h5 --cache ${ffn_golden_damaged}/cache)
+ffn_cli_test(golden_check_inputs_cache_missing EXIT 2
+             STDERR "^ffn-parity golden check: error: --inputs-cache: Directory does not exist: .*/no-such-cache$"
+             ARGS golden check ${ffn_golden_tiny} --inputs-cache ${ffn_golden_damaged}/no-such-cache)
+ffn_cli_test(golden_inputs_stored EXIT 0 STDOUT "^0 input sets written, 0 refused \\(no seeded input set: "
+             ARGS golden inputs ${ffn_golden_tiny} --cache ${ffn_golden_damaged}/cache)

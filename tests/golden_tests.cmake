@@ -11,9 +11,17 @@ foreach(golden IN LISTS ffn_goldens_committed)
   endif()
   set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${manifest}")
   file(STRINGS "${manifest}" golden_cases)
+  # The golden's seeded input sets, generated and checked once per ctest run (a fixture), read
+  # back by each case instead of each generating and hashing them; removed after the last case.
+  set(cache ${CMAKE_CURRENT_BINARY_DIR}/input-cache/${stem})
+  add_test(NAME golden-inputs:${stem} COMMAND ffn-parity golden inputs ${golden} --cache ${cache})
+  add_test(NAME golden-inputs-removed:${stem} COMMAND ${CMAKE_COMMAND} -E rm -rf -- ${cache})
+  set_tests_properties(golden-inputs:${stem} PROPERTIES LABELS golden FIXTURES_SETUP golden-inputs-${stem})
+  set_tests_properties(golden-inputs-removed:${stem} PROPERTIES LABELS golden FIXTURES_CLEANUP golden-inputs-${stem})
   foreach(golden_case IN LISTS golden_cases)
     add_test(NAME golden:${stem}:${golden_case}
-             COMMAND ffn-parity golden check ${golden} --case ${golden_case})
-    set_tests_properties(golden:${stem}:${golden_case} PROPERTIES LABELS golden ENVIRONMENT OMP_WAIT_POLICY=passive)
+             COMMAND ffn-parity golden check ${golden} --case ${golden_case} --inputs-cache ${cache})
+    set_tests_properties(golden:${stem}:${golden_case} PROPERTIES LABELS golden ENVIRONMENT OMP_WAIT_POLICY=passive
+                         FIXTURES_REQUIRED golden-inputs-${stem})
   endforeach()
 endforeach()

@@ -32,6 +32,7 @@
 #include "goldens/golden_file.hpp"
 #include "harness/case/sweep.hpp"
 #include "harness/inputs/h5.hpp"
+#include "harness/inputs/input_cache.hpp"
 #include "harness/inputs/sha256.hpp"
 #include "harness/run/case_runner.hpp"
 #include "harness/run/golden_check.hpp"
@@ -1045,4 +1046,81 @@ TEST_CASE("Provenance names the GPU libraries only for a GPU bless", "[goldens]"
   const auto cpu = current_provenance("cpu", "");
   CHECK(cpu.at("backend") == "cpu");
   CHECK(cpu.count("backend_libraries") == 0);
+}
+
+// ---- the input cache ----------------------------------------------------------------------
+
+TEST_CASE("the input cache: written once after the digest check, read back as generated, refused when damaged",
+          "[goldens]") {
+  TempDir dir("ffn-goldens-test");
+  const GoldenFile& g = blessed(InputMode::seeded);
+  const std::vector<CachedInputSet> sets = cache_golden_inputs(g, dir.path());
+  REQUIRE(sets.size() == 2);
+  for (const CachedInputSet& c : sets) {
+    INFO(c.id);
+    CHECK(c.problem.empty());
+    REQUIRE(fs::exists(c.file));
+    const GoldenInputSet& set = g.input_sets.at(c.id);
+    CHECK(c.file == input_cache_file(dir.path(), set.sha256));
+    const std::optional<FfnInputs> back = read_cached_inputs(c.file, set.config);
+    REQUIRE(back);
+    const FfnInputs generated = make_inputs(set.config);
+    CHECK(back->x == generated.x);
+    CHECK(back->weights.w_in == generated.weights.w_in);
+    CHECK(back->weights.b_in == generated.weights.b_in);
+    CHECK(back->weights.w_out == generated.weights.w_out);
+    CHECK(back->weights.b_out == generated.weights.b_out);
+  }
+  CHECK_FALSE(read_cached_inputs(dir / "absent.f32", g.input_sets.at(kFp32Set).config));
+
+  SECTION("a check that reads the cache gives the results of one that generates") {
+    GoldenCheckOptions cached;
+    cached.inputs_cache = dir.path().string();
+    const std::vector<GoldenCaseCheck> a = check_golden(g, cached), b = check_golden(g, {});
+    REQUIRE(a.size() == b.size());
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      CHECK(a[i].pass);
+      CHECK(a[i].today.allgather_out == b[i].today.allgather_out);
+      CHECK(a[i].today.sharded_out == b[i].today.sharded_out);
+    }
+  }
+  SECTION("a truncated file is refused, naming it") {
+    fs::resize_file(sets[0].file, 1000);
+    GoldenCheckOptions cached;
+    cached.inputs_cache = dir.path().string();
+    CHECK_THROWS_WITH(check_golden(g, cached),
+                      Catch::Contains("--inputs-cache") && Catch::Contains(sets[0].file.string()) &&
+                          Catch::Contains("1000 bytes"));
+  }
+  SECTION("a set whose digests no longer match is not written, and an earlier file of it is removed") {
+    GoldenFile changed = g;
+    GoldenInputSet& set = changed.input_sets.at(kBf16Set);
+    set.config.seed = 1;  // the generator now draws other values than the recorded digests say
+    const std::vector<CachedInputSet> again = cache_golden_inputs(changed, dir.path());
+    for (const CachedInputSet& c : again) {
+      INFO(c.id);
+      CHECK(c.problem.empty() == (c.id != kBf16Set));
+      CHECK(fs::exists(c.file) == (c.id != kBf16Set));
+    }
+  }
+}
+
+TEST_CASE("the input cache holds a quantized set's masters and quantizes them as make_inputs does", "[goldens]") {
+  TempDir dir("ffn-goldens-test");
+  InputConfig c;
+  c.shape = *find_shape("tiny");
+  c.tokens = 8;
+  c.dtype = DType::bf16;
+  c.scheme = QuantScheme::fp8_dynamic;
+  const FfnInputs generated = make_inputs(c);
+  const fs::path file = dir / "set.f32";
+  write_cached_inputs(file, generated);
+  const std::optional<FfnInputs> back = read_cached_inputs(file, c);
+  REQUIRE(back);
+  REQUIRE(back->weights.quant);
+  CHECK(back->weights.quant->proj_in.weight.values == generated.weights.quant->proj_in.weight.values);
+  CHECK(back->weights.quant->proj_out.weight.scales == generated.weights.quant->proj_out.weight.scales);
+  CHECK(back->weights.quant->proj_out.input_scale == generated.weights.quant->proj_out.input_scale);
+  CHECK_FALSE(fs::exists(dir / "set.f32.partial"));
+  CHECK_THROWS_AS(write_cached_inputs(dir / "no-such-dir" / "set.f32", generated), InputCacheError);
 }

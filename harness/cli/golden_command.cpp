@@ -23,6 +23,7 @@
 #include "harness/cli/validators.hpp"
 #include "harness/launch/rank_launch.hpp"
 #include "harness/report/junit_report.hpp"
+#include "harness/inputs/input_cache.hpp"
 #include "harness/run/golden_check.hpp"
 
 namespace ffn::cli {
@@ -35,6 +36,7 @@ constexpr const char* k_check = "ffn-parity golden check";
 constexpr const char* k_bless_err = "ffn-parity golden bless: error: ";
 constexpr const char* k_check_err = "ffn-parity golden check: error: ";
 constexpr const char* k_diff_err = "ffn-parity golden diff: error: ";
+constexpr const char* k_inputs_err = "ffn-parity golden inputs: error: ";
 constexpr const char* k_info_err = "ffn-parity golden info: error: ";
 
 std::string drift_cell(const DriftResult& d) {
@@ -142,6 +144,7 @@ struct CheckOptions {
   std::string comm = "simulated";
   std::string junit;  // --junit: empty for none
   std::string ssim;   // --ssim: empty for each case's own
+  std::string inputs_cache;  // --inputs-cache: empty for none
   BackendOptions backend;
 };
 
@@ -231,6 +234,7 @@ int check(const CheckOptions& o) {
   opt.execution = launch->execution();
   opt.backend = &*backend;
   opt.ssim = ssim_kind_of(o.ssim);
+  opt.inputs_cache = o.inputs_cache;
   std::vector<std::size_t> cases_of;  // per file, the cases that will run
   for (const GoldenFile& g : goldens) cases_of.push_back(select_golden_cases(g, opt).size());
   const std::size_t selected = std::accumulate(cases_of.begin(), cases_of.end(), std::size_t{0});
@@ -368,6 +372,46 @@ int diff(const std::string& a_path, const std::string& b_path) {
   return same ? 0 : 1;
 }
 
+// ---- inputs ---------------------------------------------------------------------------
+
+struct InputsOptions {
+  std::vector<std::string> files;
+  std::string cache;
+};
+
+// The test suite's fixture: every seeded input set of the goldens generated once, checked
+// against its recorded digests and written into the cache that `check --inputs-cache` reads.
+int inputs(const InputsOptions& o) {
+  std::size_t written = 0, refused = 0;
+  std::error_code ec;
+  std::filesystem::create_directories(o.cache, ec);
+  if (ec) {
+    std::cerr << k_inputs_err << "--cache " << o.cache << ": cannot create the directory: " << ec.message() << "\n";
+    return 2;
+  }
+  for (const std::string& path : o.files) {
+    try {
+      const GoldenFile g = read_golden(path);
+      cache_golden_inputs(g, o.cache, [&](const CachedInputSet& c) {
+        fmt::print("{}: /input_sets/{}: {} ({:.1f} s)\n", path, c.id,
+                   c.problem.empty() ? "written to " + c.file.string() : "not written: " + c.problem, c.seconds);
+        std::fflush(stdout);
+        (c.problem.empty() ? written : refused)++;
+      });
+    } catch (const GoldenError& e) {
+      std::cerr << k_inputs_err << e.what() << "\n";
+      return 2;
+    } catch (const InputCacheError& e) {
+      std::cerr << k_inputs_err << e.what() << "\n";
+      return 2;
+    }
+  }
+  // A golden of stored or real inputs has no set to cache: its cases read them where they are.
+  fmt::print("{} input sets written, {} refused{}\n", written, refused,
+             written + refused == 0 ? " (no seeded input set: stored and real inputs are read where they are)" : "");
+  return refused == 0 ? 0 : 1;
+}
+
 // ---- info -----------------------------------------------------------------------------
 
 int info(const std::string& path) {
@@ -480,6 +524,11 @@ void add_golden_command(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   check_cmd->add_option("--junit", c->junit, "Also write the verdicts as JUnit XML, one testcase per case");
   add_ssim_option(check_cmd, c->ssim, "for frames against the blessed ones, default: the one each case was blessed with");
+  check_cmd->add_option("--inputs-cache", c->inputs_cache,
+                        "Read seeded input sets from this directory, where `golden inputs --cache` wrote them "
+                        "after checking their digests, instead of generating and hashing them again (a set "
+                        "not found there is generated)")
+      ->check(CLI::ExistingDirectory);
   add_backend_options(check_cmd, c->backend);
   check_cmd->callback([c, exit_code] { *exit_code = check(*c); });
 
@@ -489,6 +538,15 @@ void add_golden_command(CLI::App& app, int* exit_code) {
   diff_cmd->add_option("a", d->first, "First golden")->required()->check(CLI::ExistingFile);
   diff_cmd->add_option("b", d->second, "Second golden")->required()->check(CLI::ExistingFile);
   diff_cmd->callback([d, exit_code] { *exit_code = diff(d->first, d->second); });
+
+  auto in = std::make_shared<InputsOptions>();
+  CLI::App* inputs_cmd = golden->add_subcommand(
+      "inputs", "Generate the seeded input sets of goldens once, check them against their recorded SHA-256 "
+                "digests and write those that match into a cache directory for `check --inputs-cache` "
+                "(exit 1: a set's digests differ, 2: trouble)");
+  inputs_cmd->add_option("files", in->files, "Golden files")->required()->check(CLI::ExistingFile);
+  inputs_cmd->add_option("--cache", in->cache, "Directory to write the sets into (created if missing)")->required();
+  inputs_cmd->callback([in, exit_code] { *exit_code = inputs(*in); });
 
   auto i = std::make_shared<std::string>();
   CLI::App* info_cmd = golden->add_subcommand("info", "Provenance and cases of a golden");

@@ -115,6 +115,26 @@ Matrix<float> make_x(const InputConfig& c) {
   return activations(c, "x", c.tokens);
 }
 
+namespace {
+template <class Inputs, class T>
+std::vector<std::pair<std::string, std::span<T>>> named_tensors_of(Inputs& in) {
+  std::vector<std::pair<std::string, std::span<T>>> t = {{"x", in.x.values()},
+                                                        {"proj_in.weight", in.weights.w_in.values()},
+                                                        {"proj_in.bias", in.weights.b_in},
+                                                        {"proj_out.weight", in.weights.w_out.values()},
+                                                        {"proj_out.bias", in.weights.b_out}};
+  std::erase_if(t, [](const auto& named) { return named.first.ends_with(".bias") && named.second.empty(); });
+  return t;
+}
+}  // namespace
+
+std::vector<std::pair<std::string, std::span<const float>>> named_tensors(const FfnInputs& in) {
+  return named_tensors_of<const FfnInputs, const float>(in);
+}
+std::vector<std::pair<std::string, std::span<float>>> named_tensors(FfnInputs& in) {
+  return named_tensors_of<FfnInputs, float>(in);
+}
+
 FfnInputs make_inputs(const InputConfig& c) {
   FfnInputs in;
   in.x = make_x(c);

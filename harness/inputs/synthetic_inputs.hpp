@@ -4,6 +4,10 @@
 // fp64, onto the grid of the case's dtype (a bf16 checkpoint holds bf16 values).
 #include <cstdint>
 #include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "harness/tp/ffn_paths.hpp"
 #include "harness/tp/precision.hpp"
@@ -32,6 +36,11 @@ struct FfnInputs {
   // for x, which each emulated path is also compared with.
   std::optional<Matrix<float>> captured_y;
 };
+
+// The tensors of an input set in storage order (goldens, the input cache), with their names in
+// a golden; an MLP without bias has no bias tensors.
+std::vector<std::pair<std::string, std::span<const float>>> named_tensors(const FfnInputs& in);
+std::vector<std::pair<std::string, std::span<float>>> named_tensors(FfnInputs& in);
 
 // Tokens of the calibration batch that static input scales are taken from.
 inline constexpr std::int64_t k_calibration_tokens = 16;

@@ -3,8 +3,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <system_error>
+#include <utility>
 
+#include "harness/inputs/input_cache.hpp"
 #include "harness/inputs/sha256.hpp"
 #include "metrics/skimage_ssim.hpp"
 
@@ -68,7 +72,37 @@ FfnInputs real_inputs_of(const GoldenFile& g, const GoldenInputSet& set, std::st
   }
 }
 
+// A seeded set generated again; a tensor whose digest is not the recorded one is a problem of
+// the set.
+FfnInputs generated_inputs(const GoldenInputSet& set, std::string& problems) {
+  FfnInputs generated = make_inputs(set.config);
+  for (const auto& [name, values] : named_tensors(std::as_const(generated)))
+    if (sha256_hex(values) != set.sha256.at(name))
+      add_reason(problems, fmt::format("generated {} differs from the blessed one "
+                                       "(SHA-256 mismatch: the generator changed)", name));
+  return generated;
+}
+
 }  // namespace
+
+std::vector<CachedInputSet> cache_golden_inputs(const GoldenFile& g, const std::filesystem::path& dir,
+                                                const std::function<void(const CachedInputSet&)>& written) {
+  std::vector<CachedInputSet> sets;
+  for (const auto& [id, set] : g.input_sets) {
+    if (set.mode != InputMode::seeded) continue;
+    const auto start = std::chrono::steady_clock::now();
+    CachedInputSet c{id, input_cache_file(dir, set.sha256), {}, 0};
+    // A file left by an earlier run is never trusted: it is made again, or removed.
+    std::error_code ec;
+    std::filesystem::remove(c.file, ec);
+    const FfnInputs generated = generated_inputs(set, c.problem);
+    if (c.problem.empty()) write_cached_inputs(c.file, generated);
+    c.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    sets.push_back(c);
+    if (written) written(sets.back());
+  }
+  return sets;
+}
 
 bool golden_case_matches(const GoldenCase& c, const std::string& want) {
   return c.id == want || c.config.name() == want;
@@ -103,12 +137,15 @@ std::vector<GoldenCaseCheck> check_golden(const GoldenFile& g, const GoldenCheck
     const GoldenInputSet& set = found->second;
     if (set.tensors) return *set.tensors;
     if (set.real) return real_inputs_of(g, set, input_problems[set.id]);
-    FfnInputs generated = make_inputs(set.config);
-    for (const auto& [name, values] : named_tensors(generated))
-      if (sha256_hex(values) != set.sha256.at(name))
-        add_reason(input_problems[set.id], fmt::format("generated {} differs from the blessed one "
-                                                       "(SHA-256 mismatch: the generator changed)", name));
-    return generated;
+    // Written by `golden inputs` after the same digest check as below.
+    if (!opt.inputs_cache.empty()) try {
+        if (std::optional<FfnInputs> cached =
+                read_cached_inputs(input_cache_file(opt.inputs_cache, set.sha256), set.config))
+          return std::move(*cached);
+      } catch (const InputCacheError& e) {
+        throw GoldenError(fmt::format("{}: /input_sets/{}: --inputs-cache: {}", g.path, set.id, e.what()));
+      }
+    return generated_inputs(set, input_problems[set.id]);
   };
   // Cases blessed with frames are rolled out again with their recorded settings, which one
   // bless gave all of them.

@@ -6,6 +6,7 @@
 //           than `growth_limit` times the blessed error fails even while budgets hold;
 //   inputs  generated inputs must reproduce the recorded SHA-256 digests, and the fp64
 //           reference must reproduce the stored one.
+#include <filesystem>
 #include <functional>
 #include <optional>
 #include <string>
@@ -46,7 +47,24 @@ struct GoldenCheckOptions {
   const Backend* backend = nullptr;     // what the cases run on today; null: the CPU
   // The SSIM of today's frames against the blessed ones; none: the one each case was blessed with.
   std::optional<SsimKind> ssim;
+  // A directory of input sets cache_golden_inputs wrote: a seeded set found there is read, not
+  // generated and hashed again; empty: none.
+  std::string inputs_cache;
 };
+
+// A seeded input set of a golden generated into a cache directory (harness/inputs/input_cache.hpp).
+struct CachedInputSet {
+  std::string id;
+  std::filesystem::path file;
+  std::string problem;  // why it was not written (its digests are not the recorded ones); empty: written
+  double seconds = 0;
+};
+
+// Generates every seeded input set of `golden`, checks its digests against the recorded ones and
+// writes those that match into `dir` (a file of an earlier run is removed first, so a set whose
+// digests no longer match leaves none). `written`: called after each set.
+std::vector<CachedInputSet> cache_golden_inputs(const GoldenFile& golden, const std::filesystem::path& dir,
+                                                const std::function<void(const CachedInputSet&)>& written = {});
 
 // What check_golden says as it goes: a case about to run, and each check as soon as it is
 // made (in the process that judges).
