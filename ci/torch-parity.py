@@ -10,9 +10,11 @@ order by ci/torch_allreduce.py), both paths, and compares each path with the har
            (harness sharded vs allgather), and `t_par`, PyTorch's own sharded vs allgather
   margin   PyTorch's output against the fp64 reference, judged by the harness's budget for that
            path (the element bounds and norm threshold the harness dumped): < 1 lies within it
-  verdict  PASS when, for both paths, PyTorch lies within the harness's budget and agrees with
-           the harness within the tolerance the harness allows between two backends of the
-           precision (`agreement_tolerance`, harness/verdict/backend_agreement.hpp)
+  verdict  PASS when, for both paths, PyTorch lies within the harness's budget, no element of it
+           differs from the harness's by more than twice its bound (both lie within the bound of
+           the reference when both are right), and the two agree within the tolerance the harness
+           allows between two backends of the precision (`agreement_tolerance`,
+           harness/verdict/backend_agreement.hpp)
 
     build/harness/ffn-parity run --shape tiny --tp 1,2,4 --precision bf16 \\
         --dump-inputs DIR/in --dump-outputs DIR/out
@@ -86,6 +88,9 @@ def compare(torch_out, harness_out, reference, bound, norm_threshold):
         "rl2": rl2,
         "margin": max(elem.max().item(), norm_ratio) if finite else float("inf"),
         "over": int((elem > 1).sum().item()),
+        # Both outputs lie within the bound of the reference when both are right, so no element of
+        # theirs may differ by more than twice it: what catches a harness output that is off.
+        "apart": int((diff.abs() > 2 * bound.double()).sum().item()),
     }
 
 
@@ -224,6 +229,9 @@ def main():
             if r[p]["margin"] > 1:
                 reasons.append(f"{p}: PyTorch outside the harness's budget (margin {r[p]['margin']:.3g}, "
                                f"{r[p]['over']} elements over)")
+            if r[p]["apart"]:
+                reasons.append(f"{p}: {r[p]['apart']} elements differ from the harness by more than twice their "
+                               f"bound")
             if not r[p]["rl2"] <= c["agreement_tolerance"]:
                 reasons.append(f"{p}: PyTorch and the harness differ by rel_l2 {r[p]['rl2']:.3g} > "
                                f"{c['agreement_tolerance']:.3g}")
