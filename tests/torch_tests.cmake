@@ -10,3 +10,5 @@ ffn_cli_error(dump_inputs_is_file "--dump-inputs: ${ffn_cli_work}/a-file: exists
               run --shape tiny --dump-inputs ${ffn_cli_work}/a-file)
 ffn_cli_error(dump_inputs_under_file "--dump-inputs: ${ffn_cli_work}/a-file/sub: "
               run --shape tiny --dump-inputs ${ffn_cli_work}/a-file/sub)
+ffn_python_test(torch.bench_cpu torch_bench_check.py ${PROJECT_SOURCE_DIR}/ci/torch-bench.py
+                ${CMAKE_CURRENT_BINARY_DIR}/torch_bench)
