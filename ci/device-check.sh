@@ -85,8 +85,9 @@ part() {
   shift 3
   local left=$((budget - (SECONDS - start) - 5))
   ((left < box)) && box=$left
-  if ((box < 10)); then
-    rows+=("$name|SKIP|0|no time left of the ${budget} s budget")
+  if ((box < 10)); then  # a check not made: the run cannot pass
+    rows+=("$name|NO-TIME|0|no time left of the ${budget} s budget")
+    failed=1
     return
   fi
   local log="$out/logs/$name.log" t0=$SECONDS rc
@@ -111,7 +112,11 @@ part() {
 skip() { rows+=("$1|SKIP|0|$2"); }
 
 finish() {
-  local summary="$out/summary.txt"
+  local summary="$out/summary.txt" checked=0 skipped=0 r
+  for r in "${rows[@]}"; do
+    case "$r" in *\|SKIP\|*) skipped=$((skipped + 1)) ;; *) checked=$((checked + 1)) ;; esac
+  done
+  ((checked == 0)) && failed=2  # nothing checked is never a pass
   {
     printf '# device-check: %s; %s s of %s s\n' "${device_name:-no GPU}" "$((SECONDS - start))" "$budget"
     printf '%-13s %-9s %5s  %s\n' part status sec figure
@@ -119,7 +124,8 @@ finish() {
       IFS='|' read -r p s t f <<<"$r"
       printf '%-13s %-9s %5s  %s\n' "$p" "$s" "$t" "$f"
     done
-    printf 'device-check: %s\n' "$([[ $failed == 0 ]] && echo PASS || echo FAIL)"
+    printf 'device-check: %s, %s parts judged, %s skipped\n' "$([[ $failed == 0 ]] && echo PASS || echo FAIL)" \
+      "$checked" "$skipped"
   } >"$summary"
   tar -C "$out" -czf "$out/logs.tar.gz" logs 2>/dev/null && rm -rf "$out/logs"
   echo
@@ -159,13 +165,21 @@ if [[ $mode == smoke ]]; then
   # The script's own flow on CPU: parts, time boxes, the table; tiny dims, the CPU backend.
   ffn="${FFN_PARITY:-$root/build-cpu/harness/ffn-parity}"
   [[ -x $ffn ]] || die "FFN_PARITY=$ffn: not built (cmake --build --preset cpu --target ffn-parity)"
-  mpirun="${MPIRUN:-mpirun --allow-run-as-root --oversubscribe}"
+  mpirun="${MPIRUN:-mpirun --allow-run-as-root --oversubscribe --bind-to none}"
+  python="${PYTHON:-/usr/bin/python3}"  # Debian's, with python3-torch
   tps=1,2,4
-  export ffn mpirun tps NIGHTLY_MODELS=tiny NIGHTLY_PRECISIONS=bf16
+  # The gated goldens (flux2, z-image) are left out: golden check --comm mpi at tp 2 stops on
+  # a NaN error budget there (a bug of the MPI launch with gated MLPs, reported with issue 19).
+  export ffn mpirun tps python NIGHTLY_MODELS=tiny NIGHTLY_PRECISIONS=bf16 GOLDENS="$root/goldens/tiny.h5"
   skip build "cpu smoke"
-  part torch-cpu 120 '^torch-parity:' torch_parity cpu 8 tiny cpu
-  part bench 60 '^path|^sharded' "$python" "$root/ci/torch-bench.py" --dim 64 --inner 256 --tokens 8 --tp 1,2 \
-    --device cpu --warmup 1 --reps 3
+  if "$python" -c 'import torch, numpy' 2>/dev/null; then
+    part torch-cpu 120 '^torch-parity:' torch_parity cpu 8 tiny cpu
+    part bench 60 '^path|^sharded' "$python" "$root/ci/torch-bench.py" --dim 64 --inner 256 --tokens 8 --tp 1,2 \
+      --device cpu --warmup 1 --reps 3
+  else
+    skip torch-cpu "no torch/numpy in $python"
+    skip bench "no torch/numpy in $python"
+  fi
   part nightly 120 '^nightly-multi-gpu:' nightly 2 mpi
   finish
 fi
