@@ -4,28 +4,30 @@
 # part runs under its own time box, cut to what is left of the whole budget (BUDGET_S, default
 # 450 s), so one slow part cannot eat the run; a short table of every part is printed last.
 #
-#   part            what                                                        box   expected
-#   build           FFN_PARITY_DEVICE_ONLY build (CUDA backend, gpu tests,     180 s    ~90 s
-#                   ffn-parity-device-check), OpenBLAS/fmt from .deb files;
-#                   unpacks the full ffn-parity bundle when carried
-#   torch-cuda      ffn-parity run --backend cuda, LTX-2 video dims, TOKENS     120 s    ~60 s
-#                   (6144: a 121-frame 768x512 video), tp 1,2,4,8, bf16,
-#                   --dump-inputs/--dump-outputs, then ci/torch-parity.py on
-#                   the GPU: PyTorch's own computation against the harness
-#   bench           ffn-parity-device-check --bench (6144 tokens) next to       90 s    ~30 s
-#                   ci/torch-bench.py --against it (within 10%)
-#   fp8             ffn-parity-device-check: bf16 and every FP8/INT8 scheme,    75 s    ~40 s
-#                   CUDA vs CPU, LTX-2 dims, 256 tokens, tp 1,2,4,8
-#   nccl-initall    ffn-parity run --comm nccl --tp 1 (ncclCommInitAll)         30 s    ~10 s
-#   nccl-mpirun     the same under mpirun -np 1                                 30 s    ~10 s
-#   nightly         ci/nightly-multi-gpu.sh on the one GPU (tp 1, NCCL): JSON,  90 s    ~50 s
-#                   JUnit, HTML, kept as nightly.tar.gz
-#   catalog         ffn-parity-device-check --shape all: every catalog model,   60 s    ~30 s
-#                   tp 1,2,4,8 on the device-local communicator, bf16
-#   torch-cpu       as torch-cuda with --backend cpu, CPU_TOKENS (default      150 s   ~100 s
-#                   1536: the half-resolution first stage; 6144 on the CPU
-#                   backend costs about 4x, see README)
-#   gpu-tests       ctest -L gpu                                                60 s    ~20 s
+#   part          what                                                          box  expected
+#   build         FFN_PARITY_DEVICE_ONLY build (CUDA backend, gpu tests,       180 s    ~90 s
+#                 ffn-parity-device-check), OpenBLAS/fmt from .deb files; then
+#                 the full ffn-parity bundle unpacked when carried
+#   torch-cuda    full: ffn-parity run --backend cuda, LTX-2 video dims,        120 s    ~50 s
+#                 TOKENS (6144: a 121-frame 768x512 video), tp 1,2,4,8, bf16,
+#                 --dump-inputs/--dump-outputs, then ci/torch-parity.py on the
+#                 GPU: PyTorch's own computation against the harness's
+#   torch-cpu     full: the same with --backend cpu, CPU_TOKENS (6144; 256       150 s    ~85 s
+#                 tokens take 18 s on 2 cores here, so ~80 s on 16 cores)
+#   bench         ffn-parity-device-check --bench (6144 tokens) next to         90 s    ~30 s
+#                 ci/torch-bench.py --against it (within 10%)
+#   fp8           ffn-parity-device-check: bf16 and every FP8/INT8 scheme,      75 s    ~40 s
+#                 CUDA vs CPU, LTX-2 dims, 256 tokens, tp 1,2,4,8 (the
+#                 agreement table; nvfp4 says the device cannot run it)
+#   nccl-initall  full: ffn-parity run --comm nccl --tp 1 (ncclCommInitAll)     30 s    ~10 s
+#   nccl-mpirun   full: the same under mpirun -np 1 (the bundle's OpenMPI)      30 s    ~10 s
+#   nightly       full: ci/nightly-multi-gpu.sh on the one GPU (tp 1, NCCL),    90 s    ~40 s
+#                 NIGHTLY_MODELS (ltx2-video,ltx2-audio,flux2), 16 tokens:
+#                 JSON, JUnit, HTML, kept as nightly.tar.gz
+#   catalog       ffn-parity-device-check --shape all: every catalog model,     60 s    ~30 s
+#                 tp 1,2,4,8 on the device-local communicator, bf16
+#   gpu-tests     ctest -L gpu                                                  60 s    ~20 s
+#                                                                     expected in all  ~405 s
 #
 # Parts marked "full" need the full `ffn-parity` (HDF5, OpenCV, CLI11, JSON), which the bare
 # machine cannot build: ci/device-bundle.sh packs it here into .device-deps/full.tar.xz; without
@@ -59,7 +61,7 @@ case "${1:-}" in
   --fetch-debs) mode=fetch ;;
   --configure-only) mode=configure ;;
   --cpu-smoke) mode=smoke ;;
-  -h|--help) sed -n '2,44p' "$0"; exit 0 ;;
+  -h|--help) sed -n '2,45p' "$0"; exit 0 ;;
   *) die "unknown option '$1' (see --help)" ;;
 esac
 [[ $budget =~ ^[0-9]+$ ]] || die "BUDGET_S=$budget: not a number of seconds"
@@ -148,7 +150,7 @@ torch_parity() {
 nightly() {
   local dir="$work/nightly"
   rm -rf "$dir"
-  FFN_PARITY="$ffn" GPUS="$1" COMM="$2" LAUNCH="$mpirun -np {np}" MODELS="${NIGHTLY_MODELS:-all}" \
+  FFN_PARITY="$ffn" GPUS="$1" COMM="$2" LAUNCH="$mpirun -np {np}" MODELS="${NIGHTLY_MODELS:-ltx2-video,ltx2-audio,flux2}" \
     TOKENS="${NIGHTLY_TOKENS:-16}" PRECISIONS="${NIGHTLY_PRECISIONS:-bf16,fp8-dynamic,int8}" \
     "$root/ci/nightly-multi-gpu.sh" "$dir"
   local rc=$?
@@ -268,12 +270,15 @@ fi
 need_full="no full ffn-parity: carry .device-deps/full.tar.xz (ci/device-bundle.sh)"
 
 tps=1,2,4,8
-export ffn mpirun tps
+# The nightly's goldens: the tiny and the LTX-2 video ones (every golden: GOLDENS="goldens/*.h5").
+export ffn mpirun tps GOLDENS="${GOLDENS:-$root/goldens/tiny.h5 $root/goldens/ltx2-video.h5}"
 tokens="${TOKENS:-6144}"
 if [[ -n $ffn ]]; then
   part torch-cuda 120 '^torch-parity:' torch_parity cuda "$tokens" ltx2-video cuda
+  part torch-cpu 150 '^torch-parity:' torch_parity cpu "${CPU_TOKENS:-6144}" ltx2-video cuda
 else
   skip torch-cuda "$need_full"
+  skip torch-cpu "$need_full"
 fi
 part bench 90 'harness compute time|^sharded +8' bash -c "'$dc' --bench | tee '$work/bench.txt' && '$python' '$root/ci/torch-bench.py' --tokens $tokens --against '$work/bench.txt'"
 part fp8 75 'outputs agree' "$dc" --shape ltx2-video --tokens 256 --tp "$tps" \
@@ -288,10 +293,5 @@ else
   skip nightly "$need_full"
 fi
 part catalog 60 'outputs agree' "$dc" --shape all --tokens 64 --tp "$tps" --precision bf16
-if [[ -n $ffn ]]; then
-  part torch-cpu 150 '^torch-parity:' torch_parity cpu "${CPU_TOKENS:-1536}" ltx2-video cuda
-else
-  skip torch-cpu "$need_full"
-fi
 part gpu-tests 60 'tests passed|tests failed' ctest --test-dir "$build" -L gpu --output-on-failure --timeout 60
 finish
