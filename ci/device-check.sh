@@ -263,7 +263,8 @@ if [[ -e $deps/full.tar.xz ]]; then
   # NCCL: the toolkit's, else the one PyTorch's nvidia-nccl wheel brings.
   nccl_dir="$("$python" -c 'import nvidia.nccl, os; print(os.path.join(list(nvidia.nccl.__path__)[0], "lib"))' 2>/dev/null || true)"
   export LD_LIBRARY_PATH="$full/lib:/usr/local/cuda/lib64:/usr/local/cuda/lib${nccl_dir:+:$nccl_dir}:${LD_LIBRARY_PATH:-}"
-  export OPAL_PREFIX="$full/usr" OMPI_MCA_mca_base_component_show_load_errors=0
+  export OPAL_PREFIX="$full/usr" PMIX_INSTALL_PREFIX="$full/usr/lib/x86_64-linux-gnu/pmix2" \
+    OMPI_MCA_mca_base_component_show_load_errors=0
   mpirun="$full/usr/bin/mpirun --allow-run-as-root"
   "$ffn" --version >"$out/logs/ffn-parity-version.log" 2>&1 || { say "the carried ffn-parity does not start:"; cat "$out/logs/ffn-parity-version.log"; ffn=""; }
 fi
@@ -280,7 +281,7 @@ else
   skip torch-cuda "$need_full"
   skip torch-cpu "$need_full"
 fi
-part bench 90 'harness compute time|^sharded +8' bash -c "'$dc' --bench | tee '$work/bench.txt' && '$python' '$root/ci/torch-bench.py' --tokens $tokens --against '$work/bench.txt'"
+part bench 90 'harness compute time|^sharded +8' bash -c "set -o pipefail; '$dc' --bench | tee '$work/bench.txt' && '$python' '$root/ci/torch-bench.py' --tokens $tokens --against '$work/bench.txt'"
 part fp8 75 'outputs agree' "$dc" --shape ltx2-video --tokens 256 --tp "$tps" \
   --precision bf16,fp8-static,fp8-dynamic,fp8-dynamic-tensor,fp8-block,int8,nvfp4
 if [[ -n $ffn ]]; then
