@@ -28,7 +28,7 @@ command -v nvcc >/dev/null || die "nvcc not found: the bundle carries the CUDA b
 generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)
 cmake -S "$root" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DFFN_PARITY_CUDA=ON \
-  -DCMAKE_CUDA_ARCHITECTURES=90 -DBUILD_TESTING=OFF >"$stage/configure.log" 2>&1 ||
+  -DCMAKE_CUDA_ARCHITECTURES=90 -DBUILD_TESTING=OFF -DFFN_PARITY_VIDEO_IO=OFF >"$stage/configure.log" 2>&1 ||
   { cat "$stage/configure.log" >&2; die "configure failed"; }
 cmake --build "$build" --target ffn-parity -j "${JOBS:-$(nproc)}" >"$stage/build.log" 2>&1 ||
   { tail -n 30 "$stage/build.log" >&2; die "build failed"; }
