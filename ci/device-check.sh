@@ -260,9 +260,14 @@ if [[ -e $deps/full.tar.xz ]]; then
   tar -C "$work" -xJf "$deps/full.tar.xz"
   full="$work/full"
   ffn="$full/bin/ffn-parity"
-  # NCCL: the toolkit's, else the one PyTorch's nvidia-nccl wheel brings.
-  nccl_dir="$("$python" -c 'import nvidia.nccl, os; print(os.path.join(list(nvidia.nccl.__path__)[0], "lib"))' 2>/dev/null || true)"
-  export LD_LIBRARY_PATH="$full/lib:/usr/local/cuda/lib64:/usr/local/cuda/lib${nccl_dir:+:$nccl_dir}:${LD_LIBRARY_PATH:-}"
+  # NCCL, cuBLASLt, cudart: the toolkit's, else those PyTorch's nvidia-* wheels bring.
+  wheel_libs="$("$python" -c 'import importlib, os
+for m in ("nccl", "cublas", "cuda_runtime"):
+    try:
+        print(os.path.join(list(importlib.import_module("nvidia." + m).__path__)[0], "lib"), end=":")
+    except ImportError:
+        pass' 2>/dev/null || true)"
+  export LD_LIBRARY_PATH="$full/lib:/usr/local/cuda/lib64:/usr/local/cuda/lib:${wheel_libs}${LD_LIBRARY_PATH:-}"
   export OPAL_PREFIX="$full/usr" PMIX_INSTALL_PREFIX="$full/usr/lib/x86_64-linux-gnu/pmix2" \
     OMPI_MCA_mca_base_component_show_load_errors=0
   mpirun="$full/usr/bin/mpirun --allow-run-as-root"
