@@ -1,8 +1,10 @@
 #include "metrics/frame_io.hpp"
 
 #include <fmt/format.h>
+#if FFN_PARITY_VIDEO_IO
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/videoio.hpp>
+#endif
 #include <unistd.h>
 
 #include <algorithm>
@@ -120,6 +122,7 @@ class UniformFrames {
   cv::Size first_;
 };
 
+#if FFN_PARITY_VIDEO_IO
 // At least one frame, all CV_8UC3 of one size.
 void require_uniform(const Video& video, const std::string& path) {
   if (video.empty()) fail(path, "no frames to write");
@@ -233,6 +236,8 @@ class PngDirReader final : public FrameReader {
   cv::Size first_size_;
 };
 
+#endif  // FFN_PARITY_VIDEO_IO
+
 class InMemoryReader final : public FrameReader {
  public:
   explicit InMemoryReader(Video video) : video_(std::move(video)) {}
@@ -249,11 +254,14 @@ class InMemoryReader final : public FrameReader {
 
 }  // namespace
 
+#if FFN_PARITY_VIDEO_IO
 std::unique_ptr<FrameReader> open_video_file(const std::string& path) {
   return std::make_unique<VideoFileReader>(path);
 }
 
 std::unique_ptr<FrameReader> open_png_dir(const std::string& dir) { return std::make_unique<PngDirReader>(dir); }
+
+#endif  // FFN_PARITY_VIDEO_IO
 
 std::unique_ptr<FrameReader> frames_in_memory(Video video) { return std::make_unique<InMemoryReader>(std::move(video)); }
 
@@ -265,13 +273,14 @@ Video read_all(FrameReader& reader) {
 
 Video read_video_file(const std::string& path) { return read_all(*open_video_file(path)); }
 
+Video read_png_dir(const std::string& dir) { return read_all(*open_png_dir(dir)); }
+
+#if FFN_PARITY_VIDEO_IO
 double read_video_fps(const std::string& path) {
   StderrCapture said;
   const double fps = open_video(path, said).get(cv::CAP_PROP_FPS);
   return std::isfinite(fps) && fps > 0 ? fps : 0;
 }
-
-Video read_png_dir(const std::string& dir) { return read_all(*open_png_dir(dir)); }
 
 void write_png_dir(const Video& video, const std::string& dir) {
   require_uniform(video, dir);
@@ -314,5 +323,21 @@ void write_video_file(const Video& video, const std::string& path, const std::st
   // VideoWriter::write reports nothing; an encoder that failed leaves an empty file.
   if (fs::file_size(path, ec) == 0 || ec) fail(path, "the encoder wrote nothing", detail);
 }
+
+#else  // FFN_PARITY_VIDEO_IO
+// A build without OpenCV's videoio and imgcodecs (ci/device-bundle.sh: their FFmpeg and GDAL
+// dependencies would not fit the GPU machine's carry limit): frames stay in memory, and every
+// file of frames is refused in one line.
+namespace {
+[[noreturn]] void no_files(const std::string& path) {
+  fail(path, "video and PNG files need OpenCV videoio and imgcodecs: this build has FFN_PARITY_VIDEO_IO=OFF");
+}
+}  // namespace
+std::unique_ptr<FrameReader> open_video_file(const std::string& path) { no_files(path); }
+std::unique_ptr<FrameReader> open_png_dir(const std::string& dir) { no_files(dir); }
+double read_video_fps(const std::string& path) { no_files(path); }
+void write_png_dir(const Video&, const std::string& dir) { no_files(dir); }
+void write_video_file(const Video&, const std::string& path, const std::string&, double) { no_files(path); }
+#endif  // FFN_PARITY_VIDEO_IO
 
 }  // namespace ffn

@@ -30,6 +30,9 @@ ffn_mpi_parity_test(tiny_np4 4 --shape tiny --tokens 4 --precision bf16,fp8-dyna
                     --allreduce ring,oneshot,exact --seed 3)
 ffn_mpi_parity_test(small_int8_np2 2 --shape small --tokens 2 --precision int8,fp8-block
                     --allreduce ring --seed 5)
+# A gated MLP: each rank keeps its gate rows and its up rows of the fused gate_up weight.
+ffn_mpi_parity_test(gated_np2 2 --dims 64,256 --activation swiglu --no-bias --tokens 4
+                    --precision bf16,fp8-dynamic --allreduce ring --seed 3)
 
 # Error paths: one line from rank 0, exit status 2 from mpirun.
 function(ffn_mpi_error_test name np regex)

@@ -13,6 +13,7 @@
 
 #include "harness/case/sweep.hpp"
 #include "harness/cli/backend_options.hpp"
+#include "harness/cli/case_dump.hpp"
 #include "harness/cli/list_command.hpp"
 #include "harness/cli/output_paths.hpp"
 #include "harness/cli/progress.hpp"
@@ -42,6 +43,7 @@ struct RunOptions {
   std::string comm = "simulated";
   bool other_options_given = false;  // any option besides --inject
   std::string outputs_dir;  // --dump-outputs: empty for none
+  std::string inputs_dir;   // --dump-inputs: empty for none
   std::string junit;  // --junit: empty for none
   BackendOptions backend;
   std::string compare_backend;  // --compare-backend: empty for none
@@ -68,10 +70,8 @@ std::vector<CaseConfig> with_faults(const std::vector<CaseConfig>& cases, const 
 void dump_outputs(const std::string& dir, const std::vector<CaseResult>& results) {
   std::filesystem::create_directories(dir);
   for (const auto& r : results) {
-    std::string name = r.config.name();
-    std::replace(name.begin(), name.end(), '/', '_');
     for (const auto& [path, m] : {std::pair{"allgather", &r.allgather_out}, std::pair{"sharded", &r.sharded_out}}) {
-      const std::string file = fmt::format("{}/{}.{}.f32", dir, name, path);
+      const std::string file = dir + "/" + output_file_name(r.config, path);
       std::ofstream out(file, std::ios::binary);
       out.write(reinterpret_cast<const char*>(m->data()), static_cast<std::streamsize>(m->size() * sizeof(float)));
       if (!out.flush()) throw std::runtime_error(file + ": cannot write");
@@ -120,6 +120,7 @@ int run_one(const RunOptions& o) {
   // Every output path, before minutes of work.
   for (const std::string& why :
        {check_output_file("--junit", o.junit), check_output_dir("--dump-outputs", o.outputs_dir),
+        check_output_dir("--dump-inputs", o.inputs_dir),
         check_output_dir("--frames-dir", o.frames_dir), check_output_dir("--report", o.report_dir)})
     if (!why.empty()) {
       std::cerr << k_prefix << ": error: " << why << "\n";
@@ -318,6 +319,14 @@ int run_one(const RunOptions& o) {
       return 2;
     }
   }
+  if (!o.inputs_dir.empty()) {
+    try {
+      dump_inputs(o.inputs_dir, results, source, *backend, o.backend.tf32, o.outputs_dir);
+    } catch (const std::exception& e) {
+      std::cerr << "ffn-parity run: error: --dump-inputs: " << e.what() << "\n";
+      return 2;
+    }
+  }
   if (!o.frames_dir.empty()) {
     // DIR/<case>/<path>/frame_NNNN.png, for a person to look at.
     try {
@@ -354,6 +363,7 @@ int run(const RunOptions& o) {
                        : !o.report_dir.empty()   ? "--report"
                        : !o.junit.empty()        ? "--junit"
                        : !o.outputs_dir.empty()  ? "--dump-outputs"
+                       : !o.inputs_dir.empty()   ? "--dump-inputs"
                        : !o.frames_dir.empty()   ? "--frames-dir"
                        : !o.compare_backend.empty() ? "--compare-backend"
                        : o.real.given()          ? "--weights"
@@ -426,6 +436,10 @@ void add_run_command(CLI::App& app, int* exit_code, std::vector<std::string> com
       ->capture_default_str();
   cmd->add_option("--dump-outputs", opts->outputs_dir,
                   "Write each case's allgather and sharded outputs as raw float32 into DIR/<case>.<path>.f32");
+  cmd->add_option("--dump-inputs", opts->inputs_dir,
+                  "Write each input set's x and weights (safetensors, PyTorch layout), its fp64 reference, each "
+                  "case's error budgets and its settings as JSON into DIR, for ci/torch-parity.py "
+                  "(harness/cli/case_dump.hpp)");
   cmd->add_option("--junit", opts->junit, "Also write the verdicts as JUnit XML, one testcase per case");
   add_real_input_options(cmd, opts->real);
   cmd->callback([cmd, opts, exit_code] {

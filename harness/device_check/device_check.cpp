@@ -16,6 +16,7 @@
 #include "harness/bench/cuda_bench.hpp"
 #include "harness/inputs/synthetic_inputs.hpp"
 #include "harness/launch/backend.hpp"
+#include "harness/tp/model_catalog.hpp"
 #include "harness/verdict/backend_agreement.hpp"
 
 namespace {
@@ -40,11 +41,11 @@ std::vector<std::string> split(const std::string& s) {
 
 void usage(std::FILE* to) {
   std::fprintf(to,
-               "Usage: ffn-parity-device-check [--shape NAME] [--tokens N] [--tp 1,2,4] [--precision LIST]\n"
+               "Usage: ffn-parity-device-check [--shape NAME|all] [--tokens N] [--tp 1,2,4] [--precision LIST]\n"
                "                               [--allreduce ring|oneshot|exact] [--seed N]\n"
                "       ffn-parity-device-check --bench [--quick]   (as ffn-parity-bench --backend cuda)\n"
                "Runs both FFN paths on the cuda and the cpu backend with the same inputs and prints how they\n"
-               "agree. Defaults: ltx2-video, 256 tokens, tp 1,2,4, fp32,bf16,fp16,int8,fp8-dynamic,fp8-block, ring.\n");
+               "agree (--shape all: every model of the catalog). Defaults: ltx2-video, 256 tokens, tp 1,2,4, fp32,bf16,fp16,int8,fp8-dynamic,fp8-block, ring.\n");
 }
 
 // Relative L2 of a - e against e (fp64 reference).
@@ -56,6 +57,50 @@ double rel_l2(const Matrix<float>& a, const Matrix<double>& e) {
     den += e.data()[i] * e.data()[i];
   }
   return den > 0 ? std::sqrt(num / den) : std::sqrt(num);
+}
+
+// One shape's table: every precision and tp, both paths, cuda against cpu.
+void sweep(const FfnShape& shape, const Options& o, const Backend& gpu, std::size_t& failed, std::size_t& total) {
+  const Backend& cpu = cpu_backend();
+  std::printf("# %s; %s\n# %s %lld tokens, AllReduce %s; agreement: relative L2 of cuda - cpu, tolerance by "
+              "precision; vs ref: relative L2 against the fp64 reference\n",
+              gpu.device.c_str(), gpu.libraries.c_str(), shape.name.c_str(), static_cast<long long>(o.tokens),
+              std::string(allreduce_model_name(o.allreduce)).c_str());
+  std::printf("%-12s %3s %-9s %10s %9s %9s %11s %11s %8s %8s  %s\n", "precision", "tp", "path", "cuda-cpu", "tolerance",
+              "identical", "cuda-vs-ref", "cpu-vs-ref", "cuda_s", "cpu_s", "verdict");
+  for (const std::string& name : o.precisions) {
+    const auto p = find_precision(name);  // checked by main
+    const FfnInputs in = make_inputs({shape, o.tokens, o.seed, p->activation, p->scheme});
+    const ReferenceResult ref = ffn_reference(in.x, in.weights);
+    for (int tp : o.tps) {
+      try {
+        Matrix<float> out[2][2];  // [backend][path]
+        double seconds[2] = {0, 0};
+        const Backend* backends[2] = {&gpu, &cpu};
+        for (int b = 0; b < 2; ++b) {
+          const auto start = std::chrono::steady_clock::now();
+          auto comm = backends[b]->communicator(tp, o.allreduce);
+          out[b][0] = ffn_allgather(in.x, in.weights, *comm, p->activation, nullptr, *backends[b]->kernels);
+          out[b][1] = ffn_sharded(in.x, in.weights, *comm, p->activation, nullptr, nullptr, InputScaleScope::local,
+                                  ShardedPathVariant{}, *backends[b]->kernels);
+          seconds[b] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        }
+        for (int path = 0; path < 2; ++path) {
+          const BackendAgreement a = backend_agreement(out[0][path], out[1][path], *p, false);
+          ++total;
+          failed += !a.pass;
+          std::printf("%-12s %3d %-9s %10.3g %9.3g %8.1f%% %11.3g %11.3g %8.2f %8.2f  %s\n", name.c_str(), tp,
+                      path == 0 ? "allgather" : "sharded", a.rel_l2, a.tolerance, 100 * a.identical_share,
+                      rel_l2(out[0][path], ref.output), rel_l2(out[1][path], ref.output), seconds[0], seconds[1],
+                      a.pass ? "AGREE" : "DIFFER");
+        }
+      } catch (const std::exception& e) {
+        // A scheme the device cannot run (nvfp4, fp8 before sm_89) or a shape a scheme refuses.
+        std::printf("%-12s %3d %-9s %s\n", name.c_str(), tp, "-", e.what());
+      }
+      std::fflush(stdout);
+    }
+  }
 }
 
 }  // namespace
@@ -101,8 +146,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ffn-parity-device-check: error: %s\n", e.what());
     return 2;
   }
-  const auto shape = find_shape(o.shape);
-  if (!shape || o.tokens <= 0) {
+  // --shape all: every model of the catalog (harness/tp/model_catalog.cpp), one after another.
+  std::vector<FfnShape> shapes;
+  if (o.shape == "all") {
+    for (const ModelFfn& m : model_catalog()) shapes.push_back(m.shape());
+  } else if (const auto shape = find_shape(o.shape)) {
+    shapes.push_back(*shape);
+  }
+  if (shapes.empty() || o.tokens <= 0) {
     std::fprintf(stderr, "ffn-parity-device-check: error: --shape %s / --tokens %lld not usable\n", o.shape.c_str(),
                  static_cast<long long>(o.tokens));
     return 2;
@@ -114,51 +165,13 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ffn-parity-device-check: error: --backend cuda: %s\n", e.what());
     return 3;
   }
-  const Backend& cpu = cpu_backend();
-  std::printf("# %s; %s\n# %s %lld tokens, AllReduce %s; agreement: relative L2 of cuda - cpu, tolerance by "
-              "precision; vs ref: relative L2 against the fp64 reference\n",
-              gpu.device.c_str(), gpu.libraries.c_str(), shape->name.c_str(), static_cast<long long>(o.tokens),
-              std::string(allreduce_model_name(o.allreduce)).c_str());
-  std::printf("%-12s %3s %-9s %10s %9s %9s %11s %11s %8s %8s  %s\n", "precision", "tp", "path", "cuda-cpu", "tolerance",
-              "identical", "cuda-vs-ref", "cpu-vs-ref", "cuda_s", "cpu_s", "verdict");
-  std::size_t failed = 0, total = 0;
-  for (const std::string& name : o.precisions) {
-    const auto p = find_precision(name);
-    if (!p) {
+  for (const std::string& name : o.precisions)
+    if (!find_precision(name)) {
       std::fprintf(stderr, "ffn-parity-device-check: error: --precision: unknown %s\n", name.c_str());
       return 2;
     }
-    const FfnInputs in = make_inputs({*shape, o.tokens, o.seed, p->activation, p->scheme});
-    const ReferenceResult ref = ffn_reference(in.x, in.weights);
-    for (int tp : o.tps) {
-      try {
-        Matrix<float> out[2][2];  // [backend][path]
-        double seconds[2] = {0, 0};
-        const Backend* backends[2] = {&gpu, &cpu};
-        for (int b = 0; b < 2; ++b) {
-          const auto start = std::chrono::steady_clock::now();
-          auto comm = backends[b]->communicator(tp, o.allreduce);
-          out[b][0] = ffn_allgather(in.x, in.weights, *comm, p->activation, nullptr, *backends[b]->kernels);
-          out[b][1] = ffn_sharded(in.x, in.weights, *comm, p->activation, nullptr, nullptr, InputScaleScope::local,
-                                  ShardedPathVariant{}, *backends[b]->kernels);
-          seconds[b] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        }
-        for (int path = 0; path < 2; ++path) {
-          const BackendAgreement a = backend_agreement(out[0][path], out[1][path], *p, false);
-          ++total;
-          failed += !a.pass;
-          std::printf("%-12s %3d %-9s %10.3g %9.3g %8.1f%% %11.3g %11.3g %8.2f %8.2f  %s\n", name.c_str(), tp,
-                      path == 0 ? "allgather" : "sharded", a.rel_l2, a.tolerance, 100 * a.identical_share,
-                      rel_l2(out[0][path], ref.output), rel_l2(out[1][path], ref.output), seconds[0], seconds[1],
-                      a.pass ? "AGREE" : "DIFFER");
-        }
-      } catch (const std::exception& e) {
-        // A scheme the device cannot run (nvfp4, fp8 before sm_89) or a shape a scheme refuses.
-        std::printf("%-12s %3d %-9s %s\n", name.c_str(), tp, "-", e.what());
-      }
-      std::fflush(stdout);
-    }
-  }
+  std::size_t failed = 0, total = 0;
+  for (const FfnShape& shape : shapes) sweep(shape, o, gpu, failed, total);
   std::printf("%zu of %zu outputs agree within tolerance\n", total - failed, total);
   return failed == 0 && total > 0 ? 0 : 1;
 }

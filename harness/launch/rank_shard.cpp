@@ -44,7 +44,9 @@ void poison(QuantizedMatrix& q, const Region& keep) {
 
 void keep_rank_shard(FfnWeights& w, int rank, int tp) {
   const Slice inner = slice_of(w.inner(), rank, tp), dim = slice_of(w.dim(), rank, tp);
-  const Region proj_in = [&](std::int64_t i, std::int64_t) { return inner.contains(i); };
+  // Gated: the fused gate_up weight holds gate rows, then up rows; a rank keeps its slice of each.
+  const std::int64_t rows_per_half = w.inner();
+  const Region proj_in = [&](std::int64_t i, std::int64_t) { return inner.contains(i % rows_per_half); };
   const Region proj_out = [&](std::int64_t i, std::int64_t j) { return dim.contains(i) || inner.contains(j); };
   const Region proj_out_bias = [&](std::int64_t i, std::int64_t) { return rank == 0 || dim.contains(i); };
   poison(w.w_in, proj_in);

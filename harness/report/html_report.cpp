@@ -16,7 +16,9 @@
 #include <functional>
 #include <limits>
 #include <map>
+#if FFN_PARITY_VIDEO_IO
 #include <opencv2/imgcodecs.hpp>
+#endif
 #include <opencv2/imgproc.hpp>
 #include <optional>
 #include <regex>
@@ -123,7 +125,11 @@ Picture save_picture(const fs::path& dir, const std::string& file, const cv::Mat
   std::vector<uchar> png;
   bool written = false;
   try {
+#if FFN_PARITY_VIDEO_IO
     written = cv::imwrite(path.string(), big) && cv::imencode(".png", big, png);
+#else  // only --frames has pictures, and a build without imgcodecs refuses its frame files
+    throw std::runtime_error(path.string() + ": PNG needs OpenCV imgcodecs: this build has FFN_PARITY_VIDEO_IO=OFF");
+#endif
   } catch (const cv::Exception& e) {
     throw std::runtime_error(fmt::format("{}: {}", path.string(), e.msg));
   }
