@@ -70,6 +70,17 @@ FfnInputs real_inputs_of(const GoldenFile& g, const GoldenInputSet& set, std::st
 
 }  // namespace
 
+FfnInputs golden_inputs(const GoldenFile& g, const GoldenInputSet& set, std::string& problems) {
+  if (set.tensors) return *set.tensors;
+  if (set.real) return real_inputs_of(g, set, problems);
+  FfnInputs generated = make_inputs(set.config);
+  for (const auto& [name, values] : named_tensors(generated))
+    if (sha256_hex(values) != set.sha256.at(name))
+      add_reason(problems, fmt::format("generated {} differs from the blessed one "
+                                       "(SHA-256 mismatch: the generator changed)", name));
+  return generated;
+}
+
 bool golden_case_matches(const GoldenCase& c, const std::string& want) {
   return c.id == want || c.config.name() == want;
 }
@@ -100,15 +111,7 @@ std::vector<GoldenCaseCheck> check_golden(const GoldenFile& g, const GoldenCheck
     if (found == g.input_sets.end())
       throw GoldenError(fmt::format("{}: /input_sets/{}: missing (needed by case {})", g.path,
                                     input_set_id(cc.inputs()), cc.name()));
-    const GoldenInputSet& set = found->second;
-    if (set.tensors) return *set.tensors;
-    if (set.real) return real_inputs_of(g, set, input_problems[set.id]);
-    FfnInputs generated = make_inputs(set.config);
-    for (const auto& [name, values] : named_tensors(generated))
-      if (sha256_hex(values) != set.sha256.at(name))
-        add_reason(input_problems[set.id], fmt::format("generated {} differs from the blessed one "
-                                                       "(SHA-256 mismatch: the generator changed)", name));
-    return generated;
+    return golden_inputs(g, found->second, input_problems[found->second.id]);
   };
   // Cases blessed with frames are rolled out again with their recorded settings, which one
   // bless gave all of them.
