@@ -18,24 +18,26 @@ PYBIND11_MODULE(_core, m) {
   static py::exception<CommandError> no_device_class(m, "NoDeviceError", PyExc_RuntimeError);
   static py::exception<CommandError> internal_class(m, "InternalError", PyExc_RuntimeError);
   py::register_exception_translator([](std::exception_ptr p) {
+    // An instance of the class with the line as its message and the CLI's exit status.
+    const auto raise = [](const py::exception<CommandError>& cls, const std::string& line, int status) {
+      py::object ex = py::reinterpret_borrow<py::object>(cls)(line);
+      ex.attr("exit_status") = status;
+      PyErr_SetObject(cls.ptr(), ex.ptr());
+    };
     try {
       if (p) std::rethrow_exception(p);
     } catch (const CommandError& e) {
-      py::object cls = e.status() == 3 ? no_device_class : e.status() == 2 ? usage_error_class : internal_class;
-      py::object ex = cls(e.what());
-      ex.attr("exit_status") = e.status();
-      PyErr_SetObject(cls.ptr(), ex.ptr());
+      raise(e.status() == 3 ? no_device_class : e.status() == 2 ? usage_error_class : internal_class, e.what(),
+            e.status());
+    } catch (const std::bad_alloc&) {
+      PyErr_SetString(PyExc_MemoryError, "ffn_parity: out of memory");
     } catch (const py::error_already_set&) {
       throw;
     } catch (const py::builtin_exception&) {
       throw;
-    } catch (const std::bad_alloc&) {
-      PyErr_SetString(PyExc_MemoryError, "ffn_parity: out of memory");
     } catch (const std::exception& e) {
       // Every expected failure is a CommandError where it happens; what arrives here is a bug.
-      py::object ex = internal_class(std::string("ffn_parity: internal error: ") + e.what());
-      ex.attr("exit_status") = 4;
-      PyErr_SetObject(internal_class.ptr(), ex.ptr());
+      raise(internal_class, std::string("ffn_parity: internal error: ") + e.what(), 4);
     }
   });
   m.def("run_sweep", &run_sweep, py::arg("args"), py::arg("backend"),

@@ -43,10 +43,9 @@ class Comparison:
 
     def __init__(self, doc):
         self.json = doc
-        verdict = doc["verdict"]
-        self.passed = verdict["pass"]
-        self.margin = _float(verdict["margin"])
-        self.over_budget = verdict["over_budget"]
+        self.passed = doc["pass"]
+        self.margin = _float(doc["margin"])
+        self.over_budget = doc["budget"]["over_budget"]
         self.rel_l2 = _float(doc["rel_l2"])
         self.max_abs = _float(doc["max_abs"])
         self.allclose_mismatched = doc["allclose"]["mismatched"]
