@@ -11,8 +11,6 @@ namespace ffn::python {
 
 namespace {
 
-constexpr const char* k_prefix = "ffn_parity";
-
 std::string shape_text(const py::array& a) {
   std::string s = "[";
   for (py::ssize_t i = 0; i < a.ndim(); ++i) s += fmt::format("{}{}", i ? ", " : "", a.shape(i));
@@ -20,17 +18,18 @@ std::string shape_text(const py::array& a) {
 }
 
 // The values of `obj` as contiguous float32, in C order.
-py::array_t<float> float_values(py::handle obj, const std::string& name, std::optional<DType> bits) {
+py::array_t<float> float_values(py::handle obj, const std::string& name, std::optional<DType> bits,
+                                const std::string& prefix) {
   if (!py::isinstance<py::array>(obj))
-    throw usage_error(k_prefix, fmt::format("{}: expected a NumPy array (or a torch tensor), got {}", name,
+    throw usage_error(prefix, fmt::format("{}: expected a NumPy array (or a torch tensor), got {}", name,
                                             std::string(py::str(obj.get_type().attr("__name__")))));
   const py::array a = py::reinterpret_borrow<py::array>(obj);
-  if (a.size() == 0) throw usage_error(k_prefix, fmt::format("{}: empty array (shape {})", name, shape_text(a)));
+  if (a.size() == 0) throw usage_error(prefix, fmt::format("{}: empty array (shape {})", name, shape_text(a)));
   if (a.dtype().is(py::dtype::of<float>()))
     return py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(a);
   if (a.dtype().is(py::dtype::of<std::uint16_t>())) {
     if (!bits)
-      throw usage_error(k_prefix, fmt::format("{}: uint16 array: give dtype='bf16' or dtype='fp16' to say whose bit "
+      throw usage_error(prefix, fmt::format("{}: uint16 array: give dtype='bf16' or dtype='fp16' to say whose bit "
                                               "patterns it holds",
                                               name));
     const auto u = py::array_t<std::uint16_t, py::array::c_style | py::array::forcecast>::ensure(a);
@@ -42,7 +41,7 @@ py::array_t<float> float_values(py::handle obj, const std::string& name, std::op
       o[i] = *bits == DType::bf16 ? bf16_bits_to_float(in[i]) : fp16_bits_to_float(in[i]);
     return out;
   }
-  throw usage_error(k_prefix, fmt::format("{}: dtype {} is not accepted: pass float32 values (bf16 and fp16 "
+  throw usage_error(prefix, fmt::format("{}: dtype {} is not accepted: pass float32 values (bf16 and fp16 "
                                           "tensors as their values) or uint16 bit patterns with dtype='bf16' or "
                                           "'fp16'",
                                           name, std::string(py::str(a.dtype()))));
@@ -50,17 +49,18 @@ py::array_t<float> float_values(py::handle obj, const std::string& name, std::op
 
 }  // namespace
 
-std::optional<DType> bits_dtype(const std::optional<std::string>& name) {
+std::optional<DType> bits_dtype(const std::optional<std::string>& name, const std::string& prefix) {
   if (!name) return std::nullopt;
   if (*name == "bf16") return DType::bf16;
   if (*name == "fp16") return DType::fp16;
-  throw usage_error(k_prefix, fmt::format("dtype: '{}': the bit patterns of a uint16 array are bf16 or fp16", *name));
+  throw usage_error(prefix, fmt::format("dtype: '{}': the bit patterns of a uint16 array are bf16 or fp16", *name));
 }
 
-Matrix<float> matrix_from(py::handle obj, const std::string& name, std::optional<DType> bits, bool flatten_leading) {
-  const py::array_t<float> a = float_values(obj, name, bits);
+Matrix<float> matrix_from(py::handle obj, const std::string& name, std::optional<DType> bits, bool flatten_leading,
+                          const std::string& prefix) {
+  const py::array_t<float> a = float_values(obj, name, bits, prefix);
   if (a.ndim() < 2 || (a.ndim() > 2 && !flatten_leading))
-    throw usage_error(k_prefix, fmt::format("{}: shape {}: expected {}", name, shape_text(a),
+    throw usage_error(prefix, fmt::format("{}: shape {}: expected {}", name, shape_text(a),
                                             flatten_leading ? "[tokens, features] (or [batch, tokens, features])"
                                                             : "a matrix [rows, cols]"));
   const std::int64_t cols = a.shape(a.ndim() - 1), rows = static_cast<std::int64_t>(a.size()) / cols;
@@ -69,9 +69,10 @@ Matrix<float> matrix_from(py::handle obj, const std::string& name, std::optional
   return m;
 }
 
-std::vector<float> vector_from(py::handle obj, const std::string& name, std::optional<DType> bits) {
-  const py::array_t<float> a = float_values(obj, name, bits);
-  if (a.ndim() != 1) throw usage_error(k_prefix, fmt::format("{}: shape {}: expected a vector", name, shape_text(a)));
+std::vector<float> vector_from(py::handle obj, const std::string& name, std::optional<DType> bits,
+                               const std::string& prefix) {
+  const py::array_t<float> a = float_values(obj, name, bits, prefix);
+  if (a.ndim() != 1) throw usage_error(prefix, fmt::format("{}: shape {}: expected a vector", name, shape_text(a)));
   return std::vector<float>(a.data(), a.data() + a.size());
 }
 

@@ -41,15 +41,17 @@ FfnInputs inputs_from_arrays(const CaseConfig& c, Matrix<float> x, py::object w_
   FfnInputs in;
   FfnWeights& w = in.weights;
   w.activation = c.shape.activation;
-  w.w_in = matrix_from(w_in, "w_in", bits, false);
-  w.w_out = matrix_from(w_out, "w_out", bits, false);
+  w.w_in = matrix_from(w_in, "w_in", bits, false, k_prefix);
+  w.w_out = matrix_from(w_out, "w_out", bits, false, k_prefix);
   const std::int64_t dim = c.shape.dim, inner = c.shape.inner, in_rows = w.activation.gated ? 2 * inner : inner;
   expect_shape("w_in", w.w_in.rows(), w.w_in.cols(), in_rows, dim,
                w.activation.gated ? "[gate; up] rows by hidden, as nn.Linear holds it" : "inner by hidden, as nn.Linear holds it");
   expect_shape("w_out", w.w_out.rows(), w.w_out.cols(), dim, inner, "hidden by inner, as nn.Linear holds it");
+  if (!c.shape.bias && !b_out.is_none())
+    throw usage_error(k_prefix, "b_out: given without b_in: an MLP has both biases or neither");
   if (c.shape.bias) {
-    w.b_in = vector_from(b_in, "b_in", bits);
-    w.b_out = vector_from(b_out, "b_out", bits);
+    w.b_in = vector_from(b_in, "b_in", bits, k_prefix);
+    w.b_out = vector_from(b_out, "b_out", bits, k_prefix);
     if (static_cast<std::int64_t>(w.b_in.size()) != in_rows)
       throw usage_error(k_prefix, fmt::format("b_in: {} values, expected {} (the rows of w_in)", w.b_in.size(), in_rows));
     if (static_cast<std::int64_t>(w.b_out.size()) != dim)
@@ -81,8 +83,8 @@ nlohmann::json verdict_json(const CapturedVerdict& v) {
 py::tuple judge_outputs(const std::vector<std::string>& args, py::object x, py::object w_in, py::object b_in,
                         py::object w_out, py::object b_out, py::object old_output, py::object new_output,
                         const std::optional<std::string>& dtype, const std::string& backend_name, std::size_t worst_k) {
-  const std::optional<DType> bits = bits_dtype(dtype);
-  Matrix<float> xs = matrix_from(x, "x", bits, true);
+  const std::optional<DType> bits = bits_dtype(dtype, k_prefix);
+  Matrix<float> xs = matrix_from(x, "x", bits, true, k_prefix);
   const CommandOptions o = parse_run_options(args, k_prefix);
   const Backend backend = open_backend(backend_name, k_prefix);
   const PlannedSweep plan = plan_sweep(o, k_prefix);
@@ -93,8 +95,8 @@ py::tuple judge_outputs(const std::vector<std::string>& args, py::object x, py::
   expect_shape("x", xs.rows(), xs.cols(), config.tokens, config.shape.dim, "tokens by hidden");
   check_grid("x", xs.values(), xs.cols(), config.dtype);
   CapturedOutputs captured;
-  if (!old_output.is_none()) captured.old_path = matrix_from(old_output, "old", bits, true);
-  if (!new_output.is_none()) captured.new_path = matrix_from(new_output, "new", bits, true);
+  if (!old_output.is_none()) captured.old_path = matrix_from(old_output, "old", bits, true, k_prefix);
+  if (!new_output.is_none()) captured.new_path = matrix_from(new_output, "new", bits, true, k_prefix);
   CapturedJudgement j;
   try {
     FfnInputs inputs;

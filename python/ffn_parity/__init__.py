@@ -264,9 +264,21 @@ def judge_outputs(x, w_in=None, b_in=None, w_out=None, b_out=None, *, old=None, 
                             precision=precision)
     else:
         is_gated = gated or activation in ("swiglu", "geglu")
-        w = arrays["w_in"]
-        # The shape is read from w_in; a w_in that is not a matrix is refused by name below.
-        dims = [w.shape[1], w.shape[0] // (2 if is_gated else 1)] if isinstance(w, np.ndarray) and w.ndim == 2 else [1, 1]
+        # hidden as most of x, w_in and w_out say, inner from w_in (or w_out): the arrays are then
+        # checked against them, so that the one that disagrees is refused by its name.
+        def shape(name):
+            a = arrays[name]
+            return a.shape if isinstance(a, np.ndarray) else ()
+
+        said = [s[-1] for s in (shape("x"), shape("w_in")) if len(s) >= 1] + [s[0] for s in (shape("w_out"),) if len(s) == 2]
+        hidden = max(said, key=said.count) if said else 1
+        if len(shape("w_in")) == 2:
+            inner = shape("w_in")[0] // (2 if is_gated else 1)
+        elif len(shape("w_out")) == 2:
+            inner = shape("w_out")[1]
+        else:
+            inner = 1
+        dims = [hidden, max(inner, 1)]
         args += _sweep_args(dims=dims, activation=activation, gated=gated, no_bias=arrays["b_in"] is None,
                             precision=precision or "bf16")
     text, outputs = _core.judge_outputs(args, arrays["x"], arrays["w_in"], arrays["b_in"], arrays["w_out"],
