@@ -18,45 +18,47 @@ import ffn_parity  # noqa: E402
 HIDDEN, INNER, TOKENS = 256, 1024, 16
 
 
-def make_block(seed):
+def make_block(seed, hidden=HIDDEN, inner=INNER, tokens=TOKENS):
     """bf16 inputs and weights, initialised as nn.Linear initialises them."""
     g = torch.Generator().manual_seed(seed)
 
     def uniform(*shape, fan_in):
         return ((torch.rand(*shape, generator=g) * 2 - 1) / math.sqrt(fan_in)).bfloat16()
 
-    x = torch.randn(TOKENS, HIDDEN, generator=g).bfloat16()
-    return x, dict(w_in=uniform(INNER, HIDDEN, fan_in=HIDDEN), b_in=uniform(INNER, fan_in=HIDDEN),
-                   w_out=uniform(HIDDEN, INNER, fan_in=INNER), b_out=uniform(HIDDEN, fan_in=INNER))
+    x = torch.randn(tokens, hidden, generator=g).bfloat16()
+    return x, dict(w_in=uniform(inner, hidden, fan_in=hidden), b_in=uniform(inner, fan_in=hidden),
+                   w_out=uniform(hidden, inner, fan_in=inner), b_out=uniform(hidden, fan_in=inner))
 
 
-def linear(x, w, b=None):
-    """A Linear as the stack's GEMMs compute it: fp32 accumulation, fp32 bias, one rounding."""
-    y = x.float() @ w.float().t()
+def linear(x, w, b=None, split_k=1):
+    """A Linear as the stack's GEMMs compute it: fp32 accumulation, fp32 bias, one rounding
+    (split_k > 1: the reduction dimension in that many slices summed in fp32, as a split-K kernel
+    accumulates)."""
+    y = sum(xs.float() @ ws.float().t() for xs, ws in zip(x.chunk(split_k, dim=1), w.chunk(split_k, dim=1)))
     if b is not None:
         y = y + b.float()
     return y.to(x.dtype)
 
 
-def ffn(x, w_in, b_in, w_out, b_out, tp, bias_on_every_rank=False):
+def ffn(x, w_in, b_in, w_out, b_out, tp, bias_on_every_rank=False, split_k=1):
     """The sharded FFN at `tp` (at tp 1, the plain block): each rank's partial rounded to bf16,
     then summed in rank order, each add in fp32 rounded to bf16 (the AllReduce)."""
-    shard = INNER // tp
+    shard = w_in.shape[0] // tp
     partials = []
     for r in range(tp):
         rows = slice(r * shard, (r + 1) * shard)
-        h = linear(x, w_in[rows], b_in[rows])
+        h = linear(x, w_in[rows], b_in[rows], split_k)
         a = torch.nn.functional.gelu(h.float(), approximate="tanh").to(x.dtype)
-        partials.append(linear(a, w_out[:, rows], b_out if r == 0 or bias_on_every_rank else None))
+        partials.append(linear(a, w_out[:, rows], b_out if r == 0 or bias_on_every_rank else None, split_k))
     y = partials[0]
     for p in partials[1:]:
         y = (y.float() + p.float()).to(x.dtype)
     return y
 
 
-def judge(x, w, y_tp1, y_tp2):
+def judge(x, w, y_tp1, y_tp2, tp=2):
     # The reduction above adds in bf16 from rank 0 upward: PyTorch symmetric memory's order.
-    return ffn_parity.judge_outputs(x, **w, old=y_tp1, new=y_tp2, tp=2, precision="bf16", allreduce="symm-mem")
+    return ffn_parity.judge_outputs(x, **w, old=y_tp1, new=y_tp2, tp=tp, precision="bf16", allreduce="symm-mem")
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
