@@ -165,3 +165,21 @@ def test_a_checkpoint_and_layer_give_the_same_verdict(case, tmp_path):
     assert j.passed and j.json["verdicts"] == from_arrays
     with pytest.raises(ffn_parity.UsageError, match="layer"):
         ffn_parity.judge_outputs(inputs["x"], checkpoint=str(path), layer=4, tp=2, new=c["sharded"])
+
+
+def test_a_gated_mlp_without_bias():
+    rng = np.random.default_rng(5)
+    dim, inner, tokens = 64, 96, 6
+    x = bf16(rng.standard_normal((tokens, dim)))
+    w_in = bf16(rng.uniform(-1, 1, (2 * inner, dim)) / np.sqrt(dim))  # [gate; up]
+    w_out = bf16(rng.uniform(-1, 1, (dim, inner)) / np.sqrt(inner))
+    kw = dict(w_in=w_in, w_out=w_out, tp=2, precision="bf16", activation="swiglu")
+    first = ffn_parity.judge_outputs(x, **kw, new=np.zeros((tokens, dim), np.float32))
+    assert not first.passed and first.harness.passed  # zeros are not the output; the harness's case holds
+    own = ffn_parity.judge_outputs(x, **kw, old=first.harness.allgather_out, new=first.harness.sharded_out)
+    own.assert_passed()
+    # Gate and up swapped in the checkpoint the stack loaded: silu(up) * gate.
+    swapped = np.concatenate([w_in[inner:], w_in[:inner]])
+    wrong = ffn_parity.judge_outputs(x, **dict(kw, w_in=swapped), new=first.harness.sharded_out)
+    assert wrong.harness.passed
+    assert not ffn_parity.judge_outputs(x, **kw, new=wrong.harness.sharded_out).passed
