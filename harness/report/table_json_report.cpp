@@ -36,7 +36,6 @@ json element_json(const ElementDiff& e) {
           {"abs_err", number(e.abs_err)}, {"rel_err", number(e.rel_err)}, {"allowed", number(e.allowed)}};
 }
 
-
 void print_frames_table(std::ostream& out, const std::vector<CaseResult>& results) {
   const FrameResult& first = *results.front().frames;
   fmt::print(out, "# frames: {} frames of {}x{}; PSNR dB / SSIM ({}: {}), min over frames (mean PSNR of the mean "
