@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The include rule of the layout: every `#include "..."` of the project's code (kernels/,
-# metrics/, harness/, goldens/) names a folder its own folder may include. The rule is the list
+# metrics/, harness/, goldens/, python/) names a folder its own folder may include. The rule is the list
 # between the layout markers of README.md ("Architecture"), read here so that the README and
 # the check cannot drift apart: "X may include Y, Z" lets X include Y and Z, and whatever those
 # may include in turn. A folder the list does not name may not hold code.
@@ -25,7 +25,7 @@ readme="$here/README.md"
 # Every quoted include of the checked folders as "FILE<TAB>LINE<TAB>TARGET", TARGET as written.
 includes() {
   local top=() d
-  for d in kernels metrics harness goldens; do [ -d "$root/$d" ] && top+=("$d"); done
+  for d in kernels metrics harness goldens python; do [ -d "$root/$d" ] && top+=("$d"); done
   [ ${#top[@]} -gt 0 ] || return 0
   (cd "$root" && find "${top[@]}" -type f \
       \( -name '*.hpp' -o -name '*.cpp' -o -name '*.h' -o -name '*.cu' -o -name '*.cuh' \) |
@@ -42,7 +42,7 @@ folder_of() { local d; d="$(dirname "$1")"; echo "$d"; }
 
 if [ "$mode" = graph ]; then
   includes | while IFS=$'\t' read -r file _ target; do
-    case "$target" in kernels/* | metrics/* | harness/* | goldens/*) ;; *) continue ;; esac
+    case "$target" in kernels/* | metrics/* | harness/* | goldens/* | python/*) ;; *) continue ;; esac
     printf '%s -> %s\n' "$(folder_of "$file")" "$(folder_of "$target")"
   done | LC_ALL=C sort | uniq -c | awk '{ printf "%5d  %-22s -> %s\n", $1, $2, $4 }'
   exit 0
@@ -106,9 +106,9 @@ while IFS=$'\t' read -r file lineno target; do
     continue
   fi
   case "$target" in
-    kernels/* | metrics/* | harness/* | goldens/*) ;;
+    kernels/* | metrics/* | harness/* | goldens/* | python/*) ;;
     *)
-      echo "$file:$lineno: includes \"$target\": not rooted at the project (write it as kernels/..., metrics/..., harness/... or goldens/...)"
+      echo "$file:$lineno: includes \"$target\": not rooted at the project (write it as kernels/..., metrics/..., harness/..., goldens/... or python/...)"
       bad=$((bad + 1))
       continue ;;
   esac

@@ -13,6 +13,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev libfmt-dev
   libopencv-dev libopencv-contrib-dev
   openmpi-bin libopenmpi-dev  # TP ranks as processes (--comm mpi, ctest -L mpi)
+  pybind11-dev python3-dev python3-pytest  # the ffn_parity Python module (python/) and its tests
   ffmpeg  # only the baseline of ci/bench-frames.sh
   clang-14 libclang-rt-14-dev libomp-14-dev  # only the libFuzzer targets of ci/fuzz.sh
 )

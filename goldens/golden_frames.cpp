@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <opencv2/imgproc.hpp>
 
+#include <filesystem>
 #include <limits>
 
 #include "goldens/golden_file.hpp"
@@ -81,6 +82,16 @@ Video read_frames_golden(const std::string& path, const std::string& dataset) {
   } catch (const h5::H5Error& e) {
     throw GoldenError(e.what());
   }
+}
+
+std::unique_ptr<FrameReader> open_frame_source(const std::string& side) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(side, ec)) return open_png_dir(side);
+  if (side.ends_with(".h5")) return frames_in_memory(read_frames_golden(side, k_frames_dataset));
+  const std::size_t colon = side.find(".h5:");
+  if (colon != std::string::npos)
+    return frames_in_memory(read_frames_golden(side.substr(0, colon + 3), side.substr(colon + 4)));
+  return open_video_file(side);
 }
 
 }  // namespace ffn

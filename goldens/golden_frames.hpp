@@ -2,9 +2,11 @@
 // Frames in a golden (goldens/SCHEMA.md, "Frames"): uint8 datasets [F, H, W, 3] in RGB order,
 // as every other tool (h5py, numpy, PIL) expects them, with attributes `fps`, `channel_order`
 // and `description`. In memory they are BGR cv::Mat frames, as OpenCV holds them.
+#include <memory>
 #include <string>
 
 #include "harness/inputs/h5.hpp"
+#include "metrics/frame_io.hpp"
 #include "metrics/frames.hpp"
 
 namespace ffn {
@@ -28,5 +30,10 @@ void write_frames_golden(const std::string& path, const Video& video, double fps
 // The frames of `dataset`, after checking that PATH is a golden this build reads. Throws
 // GoldenError.
 Video read_frames_golden(const std::string& path, const std::string& dataset);
+
+// One side of a frame comparison (`frames compare`, the Python module): a directory of PNG
+// frames, FILE.h5[:DATASET] (golden frames, k_frames_dataset by default, read whole), or else a
+// video file. Throws what the readers throw (std::runtime_error with one line).
+std::unique_ptr<FrameReader> open_frame_source(const std::string& side);
 
 }  // namespace ffn

@@ -5,7 +5,10 @@
 
 An example is a line "Output of `ffn-parity ARGS`:" followed by a fenced block: the command
 is run with FFN_PARITY for `ffn-parity` (in an empty temporary directory) and its stdout
-compared with the block. Numbers are not compared (timings move, and the numerics have their
+compared with the block. "Output of `python3 SCRIPT ARGS`:" runs SCRIPT (a path from the
+README's folder) with this Python and the build's package on PYTHONPATH (FFN_PARITY's build
+folder, python/: the ffn_parity module); an example whose module or script cannot be imported
+there (no pybind11, no torch) is skipped with a line saying so. Numbers are not compared (timings move, and the numerics have their
 own tests): every number reads N on both sides, the structure must match:
   - the comment lines (starting with '#'), the table's column names among them, word for word;
   - the other lines (data rows, the summary): how many, and each one's words (cells that are
@@ -24,7 +27,7 @@ import subprocess
 import sys
 import tempfile
 
-MARKER = re.compile(r"^Output of `(ffn-parity [^`]+)`:$")
+MARKER = re.compile(r"^Output of `((?:ffn-parity|python3) [^`]+)`:$")
 FENCE = "```"
 NUMBER = re.compile(r"(?<![\w.])[-+]?(?:inf|nan|(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)(?![\w.])")
 
@@ -50,7 +53,8 @@ def find_examples(path, lines):
             continue
         m = MARKER.match(lines[i])
         if not m:
-            raise BadReadme(f"{path}:{i + 1}: an example line must read \"Output of `ffn-parity ARGS`:\"")
+            raise BadReadme(f"{path}:{i + 1}: an example line must read \"Output of `ffn-parity ARGS`:\" "
+                            "or \"Output of `python3 SCRIPT ARGS`:\"")
         j = i + 1
         while j < len(lines) and not lines[j].strip():
             j += 1
@@ -68,11 +72,24 @@ def find_examples(path, lines):
     return examples
 
 
-def run(binary, command):
+# A Python example that cannot run here (ModuleNotFoundError: no module built, no torch).
+SKIPPED = -1
+
+
+def run(binary, command, readme_dir):
     """(exit status, stdout lines, stderr) of the example's command."""
     words = shlex.split(command)
+    env = None
+    if words[0] == "python3":
+        build = os.path.dirname(os.path.dirname(binary))  # FFN_PARITY is BUILD/harness/ffn-parity
+        env = dict(os.environ, PYTHONPATH=os.path.join(build, "python"))
+        argv = [sys.executable, os.path.join(readme_dir, words[1])] + words[2:]
+    else:
+        argv = [binary] + words[1:]
     with tempfile.TemporaryDirectory(prefix="readme-example-") as cwd:
-        p = subprocess.run([binary] + words[1:], cwd=cwd, capture_output=True, text=True)
+        p = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, env=env)
+    if env is not None and p.returncode != 0 and "ModuleNotFoundError" in p.stderr:
+        return SKIPPED, [], p.stderr.strip().splitlines()[-1]
     return p.returncode, p.stdout.splitlines(), p.stderr
 
 
@@ -158,7 +175,11 @@ def main(argv):
     failures, outputs = [], {}
     for ex in examples:
         where = f"{readme}:{ex.line}: `{ex.command}`"
-        status, printed, err = run(binary, ex.command)
+        status, printed, err = run(binary, ex.command, os.path.dirname(os.path.abspath(readme)))
+        if status == SKIPPED:
+            print(f"{where}: skipped: {err}")
+            outputs[ex.line] = lines[ex.first:ex.last]
+            continue
         if status not in (0, 1):  # 0 all cases pass, 1 a case fails: both are outputs to show
             first = err.strip().splitlines()[0] if err.strip() else "no message"
             failures.append(f"{where}: exits {status}: {first}")

@@ -83,4 +83,15 @@ struct CaseResult {
   double margin() const;
 };
 
+// `actual` against `expected`: the error statistics (allclose with the dtype's default tolerance,
+// information only) and the verdict against `budget`. `sign_of`: the values whose signs weight
+// the signed error (the fp64 reference, metrics/error_budget.hpp); empty for none.
+Comparison compare(const Matrix<float>& actual, std::span<const double> expected, ErrorBudget budget, DType dtype,
+                   std::span<const double> sign_of);
+
+// Why a comparison failed, every check that failed ("WHAT: N of M elements over budget, worst
+// 3.2x at (row, col); error norm 1.5x its budget"); empty when it passed. The case runner's
+// reasons and the verdicts of captured outputs (harness/run/captured_outputs.hpp) read alike.
+std::string failure_reason(const std::string& what, const Comparison& c);
+
 }  // namespace ffn

@@ -32,18 +32,6 @@ constexpr const char* k_bless_err = "ffn-parity frames bless: error: ";
 // A PNG directory carries no frame rate; LTX-2 renders at 24 fps.
 constexpr double k_default_fps = 24;
 
-// A side of a comparison: a directory of PNG frames, FILE.h5[:DATASET] (golden frames,
-// /frames/video by default, read whole), or else a video file.
-std::unique_ptr<FrameReader> open_side(const std::string& side) {
-  std::error_code ec;
-  if (fs::is_directory(side, ec)) return open_png_dir(side);
-  if (side.ends_with(".h5")) return frames_in_memory(read_frames_golden(side, k_frames_dataset));
-  const std::size_t colon = side.find(".h5:");
-  if (colon != std::string::npos)
-    return frames_in_memory(read_frames_golden(side.substr(0, colon + 3), side.substr(colon + 4)));
-  return open_video_file(side);
-}
-
 // ---- compare --------------------------------------------------------------------------
 
 struct CompareOptions {
@@ -128,8 +116,8 @@ int compare(const CompareOptions& o) {
   VideoScore s;
   // The readers (and the stderr capture of a video reader) end before an error is printed.
   try {
-    const std::unique_ptr<FrameReader> a = open_side(o.a);
-    const std::unique_ptr<FrameReader> b = open_side(o.b);
+    const std::unique_ptr<FrameReader> a = open_frame_source(o.a);
+    const std::unique_ptr<FrameReader> b = open_frame_source(o.b);
     s = compare_streams(*a, *b, o.ssim_kind());
   } catch (const std::runtime_error& e) {  // FrameIoError, GoldenError: the message names the file
     std::cerr << k_compare_err << e.what() << "\n";

@@ -36,32 +36,6 @@ json element_json(const ElementDiff& e) {
           {"abs_err", number(e.abs_err)}, {"rel_err", number(e.rel_err)}, {"allowed", number(e.allowed)}};
 }
 
-json comparison_json(const Comparison& c) {
-  const TensorComparison& s = c.stats;
-  const BudgetVerdict& v = c.verdict;
-  json worst = json::array();
-  for (const auto& e : s.worst) worst.push_back(element_json(e));
-  return {
-      {"pass", v.pass},
-      {"margin", number(v.margin())},
-      {"budget",
-       {{"over_budget", v.over_budget}, {"nonfinite", v.nonfinite},
-        {"worst_ratio", number(v.worst_ratio)},
-        {"worst_index", v.worst_index < 0 ? json(nullptr) : json{v.worst_index / s.cols, v.worst_index % s.cols}},
-        {"worst_diff", number(v.worst_diff)}, {"worst_bound", number(v.worst_bound)},
-        {"norm_ratio", number(v.norm_ratio)}, {"norm_sq", number(v.norm_sq)},
-        {"norm_threshold", number(v.norm_threshold)}}},
-      {"allclose",
-       {{"rtol", s.tol.rtol}, {"atol", s.tol.atol}, {"mismatched", s.mismatched},
-        {"numel", s.numel}, {"greatest_abs", element_json(s.greatest_abs)},
-        {"greatest_rel", element_json(s.greatest_rel)}}},
-      {"max_abs", number(s.max_abs)}, {"max_rel", number(s.max_rel)}, {"rmse", number(s.rmse)},
-      {"nmse", number(s.nmse)}, {"rel_l2", number(std::sqrt(s.nmse))}, {"cosine", number(s.cosine)},
-      {"snr_db", number(s.snr_db)}, {"ulp_max", number(s.ulp_max)}, {"ulp_p99", number(s.ulp_p99)},
-      {"worst", worst},
-  };
-}
-
 void print_frames_table(std::ostream& out, const std::vector<CaseResult>& results) {
   const FrameResult& first = *results.front().frames;
   fmt::print(out, "# frames: {} frames of {}x{}; PSNR dB / SSIM ({}: {}), min over frames (mean PSNR of the mean "
@@ -115,6 +89,32 @@ void print_captured_table(std::ostream& out, const std::vector<CaseResult>& resu
 }
 
 }  // namespace
+
+nlohmann::json comparison_json(const Comparison& c) {
+  const TensorComparison& s = c.stats;
+  const BudgetVerdict& v = c.verdict;
+  json worst = json::array();
+  for (const auto& e : s.worst) worst.push_back(element_json(e));
+  return {
+      {"pass", v.pass},
+      {"margin", number(v.margin())},
+      {"budget",
+       {{"over_budget", v.over_budget}, {"nonfinite", v.nonfinite},
+        {"worst_ratio", number(v.worst_ratio)},
+        {"worst_index", v.worst_index < 0 ? json(nullptr) : json{v.worst_index / s.cols, v.worst_index % s.cols}},
+        {"worst_diff", number(v.worst_diff)}, {"worst_bound", number(v.worst_bound)},
+        {"norm_ratio", number(v.norm_ratio)}, {"norm_sq", number(v.norm_sq)},
+        {"norm_threshold", number(v.norm_threshold)}}},
+      {"allclose",
+       {{"rtol", s.tol.rtol}, {"atol", s.tol.atol}, {"mismatched", s.mismatched},
+        {"numel", s.numel}, {"greatest_abs", element_json(s.greatest_abs)},
+        {"greatest_rel", element_json(s.greatest_rel)}}},
+      {"max_abs", number(s.max_abs)}, {"max_rel", number(s.max_rel)}, {"rmse", number(s.rmse)},
+      {"nmse", number(s.nmse)}, {"rel_l2", number(std::sqrt(s.nmse))}, {"cosine", number(s.cosine)},
+      {"snr_db", number(s.snr_db)}, {"ulp_max", number(s.ulp_max)}, {"ulp_p99", number(s.ulp_p99)},
+      {"worst", worst},
+  };
+}
 
 std::string summary_line(const std::vector<CaseResult>& results, std::size_t not_run) {
   std::size_t passed = 0, not_applicable = 0;

@@ -3,6 +3,7 @@
 // #wrong column and a closing verdict line) or JSON with every figure, for machines.
 #include <cstddef>
 #include <iosfwd>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,10 @@ void print_table_footer(std::ostream& out, const std::vector<CaseResult>& result
 // channels), recorded as "collectives_pinned" (null when nothing was pinned).
 void print_json(std::ostream& out, const SweepConfig& sweep, const std::vector<CaseResult>& results,
                 const std::vector<std::string>& not_run = {}, const std::string& pinned = {});
+
+// One comparison as the JSON of `run` writes it: verdict, budget details, allclose, error
+// statistics, worst elements (the Python module reports captured outputs the same way).
+nlohmann::json comparison_json(const Comparison& c);
 
 // "N passed, N failed" (", N not applicable" with injected faults that cannot occur, ", N not
 // run" with combinations the loader refuses)

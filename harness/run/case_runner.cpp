@@ -39,39 +39,6 @@ std::vector<double> as_double(const Matrix<float>& m) {
   return std::vector<double>(m.values().begin(), m.values().end());
 }
 
-// `sign_of`: the fp64 reference, whose signs weight the signed error (error_budget.hpp); empty
-// for none.
-Comparison compare(const Matrix<float>& actual, std::span<const double> expected,
-                   ErrorBudget budget, DType dtype, std::span<const double> sign_of) {
-  CompareOptions options;
-  options.tol = default_tolerance(dtype);
-  options.ulp_dtype = dtype;
-  Comparison c;
-  const std::vector<double> a = as_double(actual);
-  c.stats = compare_tensors(a, expected, actual.cols(), options);
-  c.verdict = judge(a, expected, budget, {}, sign_of);
-  c.budget = std::make_shared<const ErrorBudget>(std::move(budget));
-  return c;
-}
-
-std::string failure_reason(const char* what, const Comparison& c) {
-  const BudgetVerdict& v = c.verdict;
-  if (v.pass) return {};
-  const std::int64_t cols = c.stats.cols;
-  if (v.nonfinite > 0) return fmt::format("{}: {} NaN/Inf mismatches", what, v.nonfinite);
-  // Every check that failed, so that a reader sees which would have caught it alone.
-  std::vector<std::string> parts;
-  if (v.over_budget > 0)
-    parts.push_back(fmt::format("{} of {} elements over budget, worst {:.3g}x at ({}, {})", v.over_budget, v.numel,
-                                v.worst_ratio, v.worst_index / cols, v.worst_index % cols));
-  if (v.norm_ratio > 1) parts.push_back(fmt::format("error norm {:.3g}x its budget", v.norm_ratio));
-  if (v.bias_ratio > 1)
-    parts.push_back(fmt::format("signed error {:.3g} standard errors ({:.3g}x its bound): the errors lean one way, "
-                                "as a rounding that is not to nearest makes them",
-                                v.bias_sum / v.bias_sigma, v.bias_ratio));
-  return fmt::format("{}: {}", what, fmt::join(parts, "; "));
-}
-
 // Values of `m` off the grid of `dtype`; `first` receives the first one's index.
 std::int64_t off_grid(const Matrix<float>& m, DType dtype, std::int64_t& first) {
   std::int64_t n = 0;

@@ -85,6 +85,12 @@ FfnInputs generated_inputs(const GoldenInputSet& set, std::string& problems) {
 
 }  // namespace
 
+FfnInputs golden_inputs(const GoldenFile& g, const GoldenInputSet& set, std::string& problems) {
+  if (set.tensors) return *set.tensors;
+  if (set.real) return real_inputs_of(g, set, problems);
+  return generated_inputs(set, problems);
+}
+
 std::vector<CachedInputSet> cache_golden_inputs(const GoldenFile& g, const std::filesystem::path& dir,
                                                 const std::function<void(const CachedInputSet&)>& written) {
   std::vector<CachedInputSet> sets;
@@ -135,17 +141,15 @@ std::vector<GoldenCaseCheck> check_golden(const GoldenFile& g, const GoldenCheck
       throw GoldenError(fmt::format("{}: /input_sets/{}: missing (needed by case {})", g.path,
                                     input_set_id(cc.inputs()), cc.name()));
     const GoldenInputSet& set = found->second;
-    if (set.tensors) return *set.tensors;
-    if (set.real) return real_inputs_of(g, set, input_problems[set.id]);
-    // Written by `golden inputs` after the same digest check as below.
-    if (!opt.inputs_cache.empty()) try {
+    // Written by `golden inputs` after the digest check golden_inputs makes.
+    if (!opt.inputs_cache.empty() && set.mode == InputMode::seeded) try {
         if (std::optional<FfnInputs> cached =
                 read_cached_inputs(input_cache_file(opt.inputs_cache, set.sha256), set.config))
           return std::move(*cached);
       } catch (const InputCacheError& e) {
         throw GoldenError(fmt::format("{}: /input_sets/{}: --inputs-cache: {}", g.path, set.id, e.what()));
       }
-    return generated_inputs(set, input_problems[set.id]);
+    return golden_inputs(g, set, input_problems[set.id]);
   };
   // Cases blessed with frames are rolled out again with their recorded settings, which one
   // bless gave all of them.

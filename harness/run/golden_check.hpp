@@ -73,6 +73,12 @@ struct GoldenCheckProgress {
   std::function<void(const GoldenCaseCheck&)> checked;
 };
 
+// The inputs of a golden's input set: the stored tensors (full), generated again from the
+// recorded key (seeded), or loaded again from the recorded checkpoint (real). What differs from
+// the blessed digests is added to `problems` ("; "-separated); a checkpoint that cannot be
+// loaded throws GoldenError.
+FfnInputs golden_inputs(const GoldenFile& golden, const GoldenInputSet& set, std::string& problems);
+
 // Whether `want` (a --case value) names this case: its id or its name.
 bool golden_case_matches(const GoldenCase& c, const std::string& want);
 
