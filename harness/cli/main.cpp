@@ -19,6 +19,7 @@
 #include "harness/launch/backend.hpp"
 #include "harness/launch/rank_launch.hpp"
 #include "harness/version.hpp"
+#include "kernels/heap_reuse.hpp"
 
 namespace {
 
@@ -75,6 +76,7 @@ std::string command_prefix(const CLI::App& app) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  ffn::reuse_freed_memory();
   CLI::App app{"ffn-parity: numerical parity of tensor-parallel FFN implementations", "ffn-parity"};
   app.set_version_flag("--version", version_text);
   app.require_subcommand(1);

@@ -18,7 +18,6 @@
 #include "harness/tp/simulated_communicator.hpp"
 #include "harness/verdict/fault_injection.hpp"
 #include "harness/verdict/ffn_error_model.hpp"
-#include "kernels/cpu/gemm.hpp"
 #include "kernels/rounding.hpp"
 
 namespace ffn {
@@ -285,7 +284,8 @@ std::optional<CaseResult> run_case(const CaseConfig& config, SharedState& shared
 // Whether the cases of one input set may run side by side: each case is independent of the
 // others (its own communicator, kernels and buffers; the inputs and the reference are only
 // read), so on the CPU backend with simulated ranks they run on every core, each with
-// single-threaded BLAS. Otherwise the elementwise work of the paths and the verdicts, about
+// single-threaded GEMMs (cpu::gemm_xwt_into splits a GEMM's columns over the cores only outside
+// a parallel region). Otherwise the elementwise work of the paths and the verdicts, about
 // half of a case, would run on one core while the others wait for the next GEMM. Frames keep
 // to one case at a time: their rollout is parallel on its own.
 bool cases_side_by_side(const FrameOptions* frames, const CaseExecution& execution, const Backend& backend) {
@@ -299,7 +299,6 @@ bool cases_side_by_side(const FrameOptions* frames, const CaseExecution& executi
 void run_side_by_side(const std::vector<CaseConfig>& cases, std::size_t begin, std::size_t end, SharedState& shared,
                       const CaseProgress& progress, const CaseExecution& execution, const Backend& backend,
                       std::vector<CaseResult>& results) {
-  const cpu::BlasThreads single(1);
   std::vector<std::optional<CaseResult>> judged(end - begin);
   std::size_t next = begin;  // the next case to report
   std::mutex mutex;

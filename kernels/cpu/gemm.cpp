@@ -1,6 +1,7 @@
 #include "kernels/cpu/gemm.hpp"
 
 #include <cblas.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <mutex>
@@ -32,16 +33,45 @@ void blas_xwt(int m, int n, int k, const double* x, int ldx, const double* w, in
   cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0, x, ldx, w, ldw, 0.0, out, ldo);
 }
 
-// out[:, col0 : col0 + w.rows) = x w^T; out has x.rows rows.
+// OpenBLAS picks its small-matrix kernels (one accumulation over all of K, where the blocked
+// kernels add K blocks' partial sums) up to m n k = 100^3 (kernel/x86_64/
+// sgemm_small_kernel_permit_skylakex.c, sgemm_small_kernel_permit): a part stays well above.
+constexpr double k_min_part_mnk = 4.0 * 100 * 100 * 100;
+constexpr std::int64_t k_column_quantum = 64;
+
 template <class T>
-void xwt_into(MatrixView<T> x, MatrixView<T> w, Matrix<T>& out, std::int64_t col0) {
-  if (out.empty() || x.cols == 0 || w.rows == 0) return;
+void xwt_parts(MatrixView<T> x, MatrixView<T> w, T* out, std::int64_t ldo) {
+  if (x.rows == 0 || x.cols == 0 || w.rows == 0) return;
+  static std::once_flag single;
+  std::call_once(single, [] { openblas_set_num_threads(1); });
   {
     const std::lock_guard lock(g_log_mutex);
     if (g_log) g_log->push_back({std::is_same_v<T, double>, x.rows, w.rows, x.cols});
   }
-  blas_xwt(as_int(x.rows), as_int(w.rows), as_int(x.cols), x.data, as_int(x.ld), w.data, as_int(w.ld),
-           out.data() + col0, as_int(out.cols()));
+  const double mnk = double(x.rows) * double(w.rows) * double(x.cols);
+  const std::int64_t parts =
+      omp_in_parallel() ? 1
+                        : std::clamp<std::int64_t>(std::min<std::int64_t>(static_cast<std::int64_t>(mnk / k_min_part_mnk),
+                                                                          w.rows / k_column_quantum),
+                                                   1, omp_get_max_threads());
+  // Part boundaries on multiples of the quantum, so that every part's columns tile the
+  // kernels' register blocks the same way a whole call does.
+  const std::int64_t quanta = (w.rows + k_column_quantum - 1) / k_column_quantum;
+#pragma omp parallel for num_threads(static_cast<int>(parts)) schedule(static) if (parts > 1)
+  for (std::int64_t p = 0; p < parts; ++p) {
+    const std::int64_t n0 = std::min(w.rows, quanta * p / parts * k_column_quantum);
+    const std::int64_t n1 = std::min(w.rows, quanta * (p + 1) / parts * k_column_quantum);
+    if (n1 > n0)
+      blas_xwt(as_int(x.rows), as_int(n1 - n0), as_int(x.cols), x.data, as_int(x.ld), w.data + n0 * w.ld,
+               as_int(w.ld), out + n0, as_int(ldo));
+  }
+}
+
+// out[:, col0 : col0 + w.rows) = x w^T; out has x.rows rows.
+template <class T>
+void xwt_into(MatrixView<T> x, MatrixView<T> w, Matrix<T>& out, std::int64_t col0) {
+  if (out.empty()) return;
+  xwt_parts(x, w, out.data() + col0, out.cols());
 }
 
 template <class T>
@@ -86,8 +116,14 @@ template std::vector<Matrix<float>> gemm_xwt_row_blocks(std::span<const MatrixVi
 template std::vector<Matrix<double>> gemm_xwt_row_blocks(std::span<const MatrixView<double>>, std::int64_t,
                                                          std::int64_t, const WeightRows<double>&);
 
-BlasThreads::BlasThreads(int threads) : previous_(openblas_get_num_threads()) { openblas_set_num_threads(threads); }
-BlasThreads::~BlasThreads() { openblas_set_num_threads(previous_); }
+void gemm_xwt_into(MatrixView<float> x, MatrixView<float> w, float* out, std::int64_t ldo) {
+  check_shapes(x, w);
+  xwt_parts(x, w, out, ldo);
+}
+void gemm_xwt_into(MatrixView<double> x, MatrixView<double> w, double* out, std::int64_t ldo) {
+  check_shapes(x, w);
+  xwt_parts(x, w, out, ldo);
+}
 
 GemmLog::GemmLog() {
   const std::lock_guard lock(g_log_mutex);

@@ -29,19 +29,15 @@ template <class T>
 std::vector<Matrix<T>> gemm_xwt_row_blocks(std::span<const MatrixView<T>> xs, std::int64_t w_rows,
                                            std::int64_t w_cols, const WeightRows<T>& make_rows);
 
-// While alive, BLAS calls run on `threads` threads (OpenBLAS's pool is process-wide): one for
-// callers that are themselves parallel, so that two cases' GEMMs do not share and oversubscribe
-// the cores. Restores the previous count.
-class BlasThreads {
- public:
-  explicit BlasThreads(int threads);
-  ~BlasThreads();
-  BlasThreads(const BlasThreads&) = delete;
-  BlasThreads& operator=(const BlasThreads&) = delete;
-
- private:
-  int previous_;
-};
+// out[m, n] (row stride ldo) = x w^T: the one BLAS entry point of the process. The BLAS itself
+// runs single-threaded; the columns are split over the OpenMP threads (one pool for the whole
+// process: OpenBLAS's own threads, idle between calls, would spin in sched_yield beside OpenMP's
+// and cost a quarter of the sweep in system time), or not at all when called from a parallel
+// region (cases side by side). Each part is a full-K product, so its elements are the dot
+// products a whole call gives, bit for bit; parts never drop to OpenBLAS's small-matrix kernels,
+// which accumulate in another order.
+void gemm_xwt_into(MatrixView<float> x, MatrixView<float> w, float* out, std::int64_t ldo);
+void gemm_xwt_into(MatrixView<double> x, MatrixView<double> w, double* out, std::int64_t ldo);
 
 // Every BLAS call the process makes through gemm_xwt while `active`, as (fp64?, m, n, k):
 // ffn-parity-bench replays them back to back to time the GEMM floor of a sweep.
