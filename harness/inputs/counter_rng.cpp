@@ -33,13 +33,18 @@ double CounterRng::uniform(std::uint64_t index) const {
   return static_cast<double>(bits(index) >> 11) * 0x1.0p-53;
 }
 
+namespace {
 // AVX-512 has the 64-bit multiplies mix64 needs in vector form; integer arithmetic and one exact
-// conversion, so every clone gives the same bits.
-[[gnu::target_clones("arch=x86-64-v4", "default")]] void CounterRng::uniform(std::uint64_t first,
-                                                                             std::span<double> out) const {
+// conversion, so every clone gives the same bits. (A free function: clang 14 does not clone
+// member functions.)
+[[gnu::target_clones("arch=x86-64-v4", "default")]] void uniform_block(std::uint64_t key, std::uint64_t first,
+                                                                       std::span<double> out) {
   for (std::size_t i = 0; i < out.size(); ++i)
-    out[i] = static_cast<double>(mix64(key_ + mix64((first + i) * k_golden + 1)) >> 11) * 0x1.0p-53;
+    out[i] = static_cast<double>(mix64(key + mix64((first + i) * k_golden + 1)) >> 11) * 0x1.0p-53;
 }
+}  // namespace
+
+void CounterRng::uniform(std::uint64_t first, std::span<double> out) const { uniform_block(key_, first, out); }
 
 double CounterRng::normal(std::uint64_t index) const {
   // Two streams of the same counter: u1 in (0, 1] so the log is finite.

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #if defined(__x86_64__)
+#include <cpuid.h>
 #include <immintrin.h>
 #endif
 
@@ -88,7 +89,10 @@ void compress_portable(std::array<std::uint32_t, 8>& state, const std::uint8_t* 
 
 bool sha256_hardware_available() {
 #if defined(__x86_64__)
-  return __builtin_cpu_supports("sha") && __builtin_cpu_supports("sse4.1");
+  // CPUID directly: clang 14 (the fuzz build) has no "sha" for __builtin_cpu_supports.
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_SSE4_1) || !(c & bit_SSSE3)) return false;
+  return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & bit_SHA);
 #else
   return false;
 #endif
