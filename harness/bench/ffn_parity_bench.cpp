@@ -21,6 +21,7 @@
 #endif
 #include "harness/report/table_json_report.hpp"
 #include "harness/run/case_runner.hpp"
+#include "harness/verdict/ffn_error_model.hpp"
 #include "harness/version.hpp"
 #include "kernels/cpu/activation.hpp"
 #include "kernels/cpu/gemm.hpp"
@@ -204,6 +205,38 @@ std::vector<Row> sweep_rows(const SweepConfig& sweep, const SweepRun& run, bool 
   };
 }
 
+// Where the sweep's time goes besides its GEMMs: the work done once per input set (drawing the
+// inputs, the fp64 reference, the error terms of the budgets), timed on its own for the sweep's
+// first input set, and the cases as the rest of the sweep's wall time. Information: the GEMMs of
+// each phase are inside its time.
+std::vector<Row> phase_rows(const SweepConfig& sweep, const SweepRun& run) {
+  const std::vector<CaseConfig> cases = expand(sweep);
+  std::size_t sets = 0;
+  for (std::size_t i = 0; i < cases.size(); ++i)
+    sets += i == 0 || cases[i].inputs().dtype != cases[i - 1].inputs().dtype ||
+            cases[i].inputs().scheme != cases[i - 1].inputs().scheme;
+  const InputConfig key = cases.front().inputs();
+  auto start = Clock::now();
+  const FfnInputs in = make_inputs(key);
+  const double inputs = seconds_since(start);
+  start = Clock::now();
+  const ReferenceResult ref = ffn_reference(in.x, in.weights);
+  const double reference = seconds_since(start);
+  start = Clock::now();
+  static_cast<void>(ffn_error_terms(in.x, in.weights, ref, key.dtype));
+  const double terms = seconds_since(start);
+  const double per_set = inputs + reference + terms;
+  const double rest = run.wall - double(sets) * per_set;
+  return {
+      {fmt::format("per input set ({} in the sweep): inputs, fp64 reference, error terms", sets),
+       fmt::format("{:.2f} + {:.2f} + {:.2f} s = {:.2f} s, x {} = {:.2f} s", inputs, reference, terms, per_set, sets,
+                   double(sets) * per_set),
+       "-", std::nullopt},
+      {fmt::format("the {} cases (the rest of the sweep)", cases.size()),
+       fmt::format("{:.2f} s, {:.3f} s per case", rest, rest / double(cases.size())), "-", std::nullopt},
+  };
+}
+
 // The sweep at tokens / g, tokens and tokens * g, back to back: each step's growth in time
 // against its growth in GEMM work.
 std::vector<Row> scale_rows(SweepConfig sweep, bool judged) {
@@ -298,6 +331,7 @@ int main(int argc, char** argv) {
   const double peak_gib = peak_rss_gib();
 
   std::vector<Row> rows = sweep_rows(sweep, run, !quick);
+  for (Row& r : phase_rows(sweep, run)) rows.push_back(std::move(r));
   rows.push_back({"peak RSS after the sweep", fmt::format("{:.2f} GiB", peak_gib),
                   fmt::format("<= {} GiB", kMaxPeakGiB),
                   quick ? std::nullopt : std::optional(peak_gib <= kMaxPeakGiB)});

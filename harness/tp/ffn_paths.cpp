@@ -145,7 +145,10 @@ ReferenceResult ffn_reference(const Matrix<double>& x, const FfnWeights& w) {
                          const std::vector<float>& bias) {
     const auto rows = [&](std::int64_t r0, std::int64_t r1, std::span<double> out) {
       if (q) return dequantize_rows<double>(q->weight, r0, r1, out);
-      std::copy(master.data() + r0 * master.cols(), master.data() + r1 * master.cols(), out.begin());
+      const std::int64_t cols = master.cols();
+#pragma omp parallel for schedule(static)
+      for (std::int64_t r = r0; r < r1; ++r)
+        std::copy(master.data() + r * cols, master.data() + (r + 1) * cols, out.begin() + (r - r0) * cols);
     };
     const Matrix<float>& shape = q ? q->weight.values : master;
     return cpu::linear(in, shape.rows(), shape.cols(), rows, to_double(bias));

@@ -38,11 +38,14 @@ std::vector<Matrix<float>> times_squared_weight(std::vector<MatrixView<float>> x
                                                 const QuantizedLinear* q) {
   const Matrix<float>& w = q ? q->weight.values : master;
   return cpu::gemm_xwt_row_blocks<float>(xs, w.rows(), w.cols(), [&](std::int64_t r0, std::int64_t r1, std::span<float> out) {
-    if (q)
-      dequantize_rows<float>(q->weight, r0, r1, out);
-    else
-      std::copy(master.data() + r0 * master.cols(), master.data() + r1 * master.cols(), out.begin());
-    for (float& v : out) v = v * v;
+    if (q) dequantize_rows<float>(q->weight, r0, r1, out);
+    const std::int64_t cols = w.cols();
+#pragma omp parallel for schedule(static)
+    for (std::int64_t r = r0; r < r1; ++r) {
+      float* row = out.data() + (r - r0) * cols;
+      if (!q) std::copy(master.data() + r * cols, master.data() + (r + 1) * cols, row);
+      for (std::int64_t c = 0; c < cols; ++c) row[c] = row[c] * row[c];
+    }
   });
 }
 
@@ -120,6 +123,8 @@ FfnErrorTerms ffn_error_terms(const Matrix<float>& x, const FfnWeights& w,
   const bool gated = w.activation.gated;
   Matrix<float> stacked(3 * tokens, inner);
   Matrix<double> activation_bound(tokens, inner);
+  // Each element on its own: any schedule gives the same terms.
+#pragma omp parallel for collapse(2) schedule(static)
   for (std::int64_t t = 0; t < tokens; ++t)
     for (std::int64_t k = 0; k < inner; ++k) {
       // Exact values h (gate), u (up), a; each computed value is the exact one plus the errors
@@ -148,6 +153,7 @@ FfnErrorTerms ffn_error_terms(const Matrix<float>& x, const FfnWeights& w,
 
   FfnErrorTerms terms;
   terms.hidden_parity_bound = Matrix<double>(tokens, in_rows);
+#pragma omp parallel for collapse(2) schedule(static)
   for (std::int64_t t = 0; t < tokens; ++t)
     for (std::int64_t col = 0; col < in_rows; ++col) {
       const double h = std::fabs(ref.hidden(t, col));

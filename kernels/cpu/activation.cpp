@@ -108,6 +108,8 @@ void act(ActFn f, std::span<const float> in, std::span<double> out, DType grid) 
 Matrix<float> activation(const Matrix<float>& h, const Activation& a, DType out) {
   const std::int64_t m = output_cols(a, h.cols());
   Matrix<float> y(h.rows(), m);
+  // Rows on their own: any schedule gives the same bits.
+#pragma omp parallel for schedule(static)
   for (std::int64_t t = 0; t < h.rows(); ++t)
     act(a.fn, std::span(&h(t, 0), static_cast<std::size_t>(m)), std::span(&y(t, 0), static_cast<std::size_t>(m)), out);
   if (a.gated) {
@@ -123,6 +125,7 @@ Matrix<float> activation(const Matrix<float>& h, const Activation& a, DType out)
 Matrix<double> activation(const Matrix<double>& h, const Activation& a) {
   const std::int64_t m = output_cols(a, h.cols());
   Matrix<double> y(h.rows(), m);
+#pragma omp parallel for schedule(static)
   for (std::int64_t t = 0; t < h.rows(); ++t)
     for (std::int64_t k = 0; k < m; ++k)
       y(t, k) = a.gated ? act(a.fn, h(t, k)) * h(t, m + k) : act(a.fn, h(t, k));
