@@ -397,7 +397,7 @@ class Reader {
       if (s.mode == InputMode::full) {
         FfnInputs in;
         in.x = read_matrix(grp + "/x", c.tokens, c.shape.dim, c.dtype);
-        const std::int64_t in_rows = c.shape.activation.gated ? 2 * c.shape.inner : c.shape.inner;
+        const std::int64_t in_rows = c.shape.proj_in_rows();
         in.weights.activation = c.shape.activation;
         in.weights.w_in = read_matrix(grp + "/proj_in.weight", in_rows, c.shape.dim, weight_grid);
         if (c.shape.bias) in.weights.b_in = read_values(grp + "/proj_in.bias", {in_rows}, c.dtype);

@@ -43,7 +43,7 @@ FfnInputs inputs_from_arrays(const CaseConfig& c, Matrix<float> x, py::object w_
   w.activation = c.shape.activation;
   w.w_in = matrix_from(w_in, "w_in", bits, false, k_prefix);
   w.w_out = matrix_from(w_out, "w_out", bits, false, k_prefix);
-  const std::int64_t dim = c.shape.dim, inner = c.shape.inner, in_rows = w.activation.gated ? 2 * inner : inner;
+  const std::int64_t dim = c.shape.dim, inner = c.shape.inner, in_rows = c.shape.proj_in_rows();
   expect_shape("w_in", w.w_in.rows(), w.w_in.cols(), in_rows, dim,
                w.activation.gated ? "[gate; up] rows by hidden, as nn.Linear holds it" : "inner by hidden, as nn.Linear holds it");
   expect_shape("w_out", w.w_out.rows(), w.w_out.cols(), dim, inner, "hidden by inner, as nn.Linear holds it");

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <limits>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +21,7 @@
 #include "harness/bench/cuda_bench.hpp"
 #endif
 #include "harness/report/table_json_report.hpp"
+#include "goldens/golden_file.hpp"
 #include "harness/run/case_runner.hpp"
 #include "harness/verdict/ffn_error_model.hpp"
 #include "harness/version.hpp"
@@ -211,10 +213,9 @@ std::vector<Row> sweep_rows(const SweepConfig& sweep, const SweepRun& run, bool 
 // each phase are inside its time.
 std::vector<Row> phase_rows(const SweepConfig& sweep, const SweepRun& run) {
   const std::vector<CaseConfig> cases = expand(sweep);
-  std::size_t sets = 0;
-  for (std::size_t i = 0; i < cases.size(); ++i)
-    sets += i == 0 || cases[i].inputs().dtype != cases[i - 1].inputs().dtype ||
-            cases[i].inputs().scheme != cases[i - 1].inputs().scheme;
+  std::set<std::string> set_ids;
+  for (const CaseConfig& c : cases) set_ids.insert(input_set_id(c.inputs()));
+  const std::size_t sets = set_ids.size();
   const InputConfig key = cases.front().inputs();
   auto start = Clock::now();
   const FfnInputs in = make_inputs(key);

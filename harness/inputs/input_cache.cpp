@@ -21,20 +21,6 @@ struct FileCloser {
 };
 using File = std::unique_ptr<std::FILE, FileCloser>;
 
-// The tensors make_inputs would give for `c`, allocated and zero.
-FfnInputs shaped_like(const InputConfig& c) {
-  const std::int64_t in_rows = c.shape.activation.gated ? 2 * c.shape.inner : c.shape.inner;
-  FfnInputs in;
-  in.x = Matrix<float>(c.tokens, c.shape.dim);
-  in.weights.activation = c.shape.activation;
-  in.weights.w_in = Matrix<float>(in_rows, c.shape.dim);
-  in.weights.w_out = Matrix<float>(c.shape.dim, c.shape.inner);
-  if (c.shape.bias) {
-    in.weights.b_in.resize(static_cast<std::size_t>(in_rows));
-    in.weights.b_out.resize(static_cast<std::size_t>(c.shape.dim));
-  }
-  return in;
-}
 }  // namespace
 
 std::filesystem::path input_cache_file(const std::filesystem::path& dir, const std::map<std::string, std::string>& sha256) {
@@ -47,7 +33,9 @@ std::filesystem::path input_cache_file(const std::filesystem::path& dir, const s
 std::optional<FfnInputs> read_cached_inputs(const std::filesystem::path& file, const InputConfig& config) {
   std::error_code ec;
   if (!std::filesystem::exists(file, ec)) return std::nullopt;
-  FfnInputs in = shaped_like(config);
+  FfnInputs in;
+  in.x = Matrix<float>(config.tokens, config.shape.dim);
+  in.weights = zero_weights(config.shape);
   std::uintmax_t expected = 0;
   for (const auto& [name, values] : named_tensors(in)) expected += values.size_bytes();
   const std::uintmax_t size = std::filesystem::file_size(file, ec);

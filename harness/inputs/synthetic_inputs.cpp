@@ -87,19 +87,23 @@ void quantize_checkpoint(FfnWeights& w, const InputConfig& c) {
   w.quant = std::move(q);
 }
 
+FfnWeights zero_weights(const FfnShape& shape) {
+  FfnWeights w;
+  w.activation = shape.activation;
+  w.w_in = Matrix<float>(shape.proj_in_rows(), shape.dim);
+  w.w_out = Matrix<float>(shape.dim, shape.inner);
+  // An MLP without bias has none on any rank (empty: the layers add nothing).
+  if (shape.bias) {
+    w.b_in.resize(static_cast<std::size_t>(shape.proj_in_rows()));
+    w.b_out.resize(static_cast<std::size_t>(shape.dim));
+  }
+  return w;
+}
+
 FfnWeights make_weights(const InputConfig& c, const std::string& prefix) {
   const std::int64_t dim = c.shape.dim, inner = c.shape.inner;
-  FfnWeights w;
-  w.activation = c.shape.activation;
   // Gated: proj_in is the fused [gate; up] tensor, drawn as one (its rows are independent).
-  const std::int64_t in_rows = w.activation.gated ? 2 * inner : inner;
-  w.w_in = Matrix<float>(in_rows, dim);
-  w.w_out = Matrix<float>(dim, inner);
-  // An MLP without bias has none on any rank (empty: the layers add nothing).
-  if (c.shape.bias) {
-    w.b_in.resize(static_cast<std::size_t>(in_rows));
-    w.b_out.resize(static_cast<std::size_t>(dim));
-  }
+  FfnWeights w = zero_weights(c.shape);
   // A quantized checkpoint is made from fp32 master weights.
   const DType weight_grid = c.scheme == QuantScheme::none ? c.dtype : DType::fp32;
   linear_init(w.w_in.values(), c.seed, (prefix + "proj_in.weight").c_str(), dim, weight_grid);

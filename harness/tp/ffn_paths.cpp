@@ -144,13 +144,9 @@ ReferenceResult ffn_reference(const Matrix<double>& x, const FfnWeights& w) {
   const auto layer = [&](const Matrix<double>& in, const Matrix<float>& master, const QuantizedLinear* q,
                          const std::vector<float>& bias) {
     const auto rows = [&](std::int64_t r0, std::int64_t r1, std::span<double> out) {
-      if (q) return dequantize_rows<double>(q->weight, r0, r1, out);
-      const std::int64_t cols = master.cols();
-#pragma omp parallel for schedule(static)
-      for (std::int64_t r = r0; r < r1; ++r)
-        std::copy(master.data() + r * cols, master.data() + (r + 1) * cols, out.begin() + (r - r0) * cols);
+      effective_weight_rows<double>(master, q, r0, r1, out);
     };
-    const Matrix<float>& shape = q ? q->weight.values : master;
+    const Matrix<float>& shape = effective_weight_shape(master, q);
     return cpu::linear(in, shape.rows(), shape.cols(), rows, to_double(bias));
   };
   ReferenceResult r;

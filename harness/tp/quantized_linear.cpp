@@ -95,7 +95,27 @@ Matrix<T> dequantize(const QuantizedMatrix& q) {
   return d;
 }
 
+const Matrix<float>& effective_weight_shape(const Matrix<float>& master, const QuantizedLinear* q) {
+  return q ? q->weight.values : master;
+}
+
+template <class T>
+void effective_weight_rows(const Matrix<float>& master, const QuantizedLinear* q, std::int64_t r0, std::int64_t r1,
+                           std::span<T> out) {
+  if (q) return dequantize_rows<T>(q->weight, r0, r1, out);
+  const std::int64_t cols = master.cols();
+  if (r0 < 0 || r1 < r0 || r1 > master.rows() || out.size() != static_cast<std::size_t>((r1 - r0) * cols))
+    throw std::invalid_argument("effective_weight_rows: rows or output size outside the weight");
+#pragma omp parallel for schedule(static)
+  for (std::int64_t r = r0; r < r1; ++r)
+    std::copy(master.data() + r * cols, master.data() + (r + 1) * cols, out.begin() + (r - r0) * cols);
+}
+
 template Matrix<double> dequantize<double>(const QuantizedMatrix&);
+template void effective_weight_rows<double>(const Matrix<float>&, const QuantizedLinear*, std::int64_t, std::int64_t,
+                                            std::span<double>);
+template void effective_weight_rows<float>(const Matrix<float>&, const QuantizedLinear*, std::int64_t, std::int64_t,
+                                           std::span<float>);
 template Matrix<float> dequantize<float>(const QuantizedMatrix&);
 template void dequantize_rows<double>(const QuantizedMatrix&, std::int64_t, std::int64_t, std::span<double>);
 template void dequantize_rows<float>(const QuantizedMatrix&, std::int64_t, std::int64_t, std::span<float>);

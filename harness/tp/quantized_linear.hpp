@@ -45,4 +45,11 @@ Matrix<T> dequantize(const QuantizedMatrix& q);
 template <class T>
 void dequantize_rows(const QuantizedMatrix& q, std::int64_t r0, std::int64_t r1, std::span<T> out);
 
+// The weight a layer multiplies by: the fp32 master, or the quantized checkpoint's values.
+// Its shape, and rows [r0, r1) of it in T (the fp64 reference, the budgets' magnitudes).
+const Matrix<float>& effective_weight_shape(const Matrix<float>& master, const QuantizedLinear* q);
+template <class T>
+void effective_weight_rows(const Matrix<float>& master, const QuantizedLinear* q, std::int64_t r0, std::int64_t r1,
+                           std::span<T> out);
+
 }  // namespace ffn

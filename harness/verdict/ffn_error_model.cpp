@@ -36,16 +36,11 @@ namespace {
 // block rather than copied and squared whole (256 MiB each at the LTX-2 dims).
 std::vector<Matrix<float>> times_squared_weight(std::vector<MatrixView<float>> xs, const Matrix<float>& master,
                                                 const QuantizedLinear* q) {
-  const Matrix<float>& w = q ? q->weight.values : master;
+  const Matrix<float>& w = effective_weight_shape(master, q);
   return cpu::gemm_xwt_row_blocks<float>(xs, w.rows(), w.cols(), [&](std::int64_t r0, std::int64_t r1, std::span<float> out) {
-    if (q) dequantize_rows<float>(q->weight, r0, r1, out);
-    const std::int64_t cols = w.cols();
+    effective_weight_rows<float>(master, q, r0, r1, out);
 #pragma omp parallel for schedule(static)
-    for (std::int64_t r = r0; r < r1; ++r) {
-      float* row = out.data() + (r - r0) * cols;
-      if (!q) std::copy(master.data() + r * cols, master.data() + (r + 1) * cols, row);
-      for (std::int64_t c = 0; c < cols; ++c) row[c] = row[c] * row[c];
-    }
+    for (std::size_t i = 0; i < out.size(); ++i) out[i] = out[i] * out[i];
   });
 }
 
@@ -95,7 +90,7 @@ FfnErrorTerms ffn_error_terms(const Matrix<float>& x, const FfnWeights& w,
   const QuantizedLinear* q_in = w.quant ? &w.quant->proj_in : nullptr;
   const QuantizedLinear* q_out = w.quant ? &w.quant->proj_out : nullptr;
 
-  const std::int64_t in_rows = (q_in ? q_in->weight.values : w.w_in).rows();
+  const std::int64_t in_rows = effective_weight_shape(w.w_in, q_in).rows();
   // Quantizing x errs independently per element: spread by proj_in as a sum of squares.
   // The products proj_in forms: of the quantized x when the layer quantizes it.
   const Matrix<float> x_sq = squared(x);
