@@ -47,6 +47,11 @@ class CMakeBuild(build_ext):
         target = self.get_ext_fullpath(ext.name)
         os.makedirs(os.path.dirname(target), exist_ok=True)
         self.copy_file(os.path.join(build, "python", "ffn_parity", built[0]), target)
+        # Video and PNG files go through a module loaded on first use (metrics/frame_codecs.hpp),
+        # looked for beside the module that loads it: _core.
+        codecs = os.path.join(build, "metrics", "libffn_frame_codecs.so")
+        if os.path.exists(codecs):
+            self.copy_file(codecs, os.path.join(os.path.dirname(target), os.path.basename(codecs)))
 
 
 setup(

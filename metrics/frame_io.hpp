@@ -1,6 +1,8 @@
 #pragma once
 // Where frames come from and go: video files through OpenCV videoio (mp4, avi), directories
-// of PNG frames, and the frames stored in a golden (goldens/SCHEMA.md). Every failure is a
+// of PNG frames, and the frames stored in a golden (goldens/SCHEMA.md). The file functions run
+// in a module loaded on first use (frame_codecs.hpp); a module that cannot be found or loaded
+// is a FrameIoError like any other, naming the file and the module's paths. Every failure is a
 // FrameIoError with one line naming the path and the reason; what FFmpeg or libpng print
 // while a file is read or written goes into that line, not to stderr (these functions
 // redirect stderr while they run; they may run concurrently with each other, not with other
@@ -8,6 +10,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "metrics/frames.hpp"
 
@@ -43,5 +46,7 @@ Video read_png_dir(const std::string& dir);  // *.png in name order
 void write_png_dir(const Video& video, const std::string& dir);
 // fourcc "FFV1" (lossless, .avi), "MJPG" (.avi), "mp4v" (.mp4).
 void write_video_file(const Video& video, const std::string& path, const std::string& fourcc, double fps);
+// The bytes of image as a PNG file; name is what an error names (the file they will go to).
+std::vector<unsigned char> encode_png(const cv::Mat& image, const std::string& name);
 
 }  // namespace ffn

@@ -231,6 +231,24 @@ ffn_cli_test(frames_compare_max_mad_negative EXIT 2
 ffn_frames_cli_test(frames_compare_missing frames_videos EXIT 2
                     STDERR "^ffn-parity frames compare: error: .*/missing\\.avi: no such file$"
                     ARGS frames compare ${ffn_frames}/a.avi ${ffn_frames}/missing.avi)
+# The codecs module (metrics/frame_codecs.hpp) that FFN_PARITY_FRAME_CODECS names is missing, not a
+# shared object, a shared object of something else, or from another build: one line each, exit 2.
+add_library(frame_codecs_other_build MODULE frame_codecs_other_build.cpp)
+target_link_libraries(frame_codecs_other_build PRIVATE ffn_metrics)
+foreach(module_case
+        "missing|${ffn_frames}/no-such-module.so|the frame codecs module is missing \\(looked for .*/no-such-module\\.so\\)"
+        "not_elf|${ffn_frames}/a.avi|cannot load the frame codecs module \\(.*a\\.avi: "
+        "not_codecs|$<TARGET_FILE:fmt::fmt>|.*libfmt[.so0-9]* is not a frame codecs module \\(no ffn_frame_codecs\\)"
+        "other_build|$<TARGET_FILE:frame_codecs_other_build>|.*frame_codecs_other_build\\.so is from another build \\(interface 2, this binary needs 1\\)")
+  string(REPLACE "|" ";" module_case "${module_case}")
+  list(GET module_case 0 what)
+  list(GET module_case 1 module)
+  list(GET module_case 2 reason)
+  ffn_frames_cli_test(frames_codecs_${what} frames_videos EXIT 2
+                      STDERR "^ffn-parity frames compare: error: .*/a\\.avi: cannot read or write video and PNG files: ${reason}"
+                      ARGS frames compare ${ffn_frames}/a.avi ${ffn_frames}/b.avi)
+  set_tests_properties(cli.frames_codecs_${what} PROPERTIES ENVIRONMENT "FFN_PARITY_FRAME_CODECS=${module}")
+endforeach()
 ffn_frames_cli_test(frames_compare_counts frames_videos EXIT 2
                     STDERR "^ffn-parity frames compare: error: .*a\\.avi vs .*short\\.avi: frame counts differ: 6 vs 5$"
                     ARGS frames compare ${ffn_frames}/a.avi ${ffn_frames}/short.avi)

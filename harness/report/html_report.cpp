@@ -17,7 +17,6 @@
 #include <limits>
 #include <map>
 #if FFN_PARITY_VIDEO_IO
-#include <opencv2/imgcodecs.hpp>
 #endif
 #include <opencv2/imgproc.hpp>
 #include <optional>
@@ -28,8 +27,9 @@
 #include <system_error>
 #include <utility>
 
-#include "harness/report/xml_escape.hpp"
 #include "harness/report/tp_plot.hpp"
+#include "harness/report/xml_escape.hpp"
+#include "metrics/frame_io.hpp"
 
 namespace ffn {
 
@@ -122,18 +122,10 @@ cv::Mat enlarge(const cv::Mat& image) {
 Picture save_picture(const fs::path& dir, const std::string& file, const cv::Mat& image) {
   const cv::Mat big = enlarge(image);
   const fs::path path = dir / file;
-  std::vector<uchar> png;
-  bool written = false;
-  try {
-#if FFN_PARITY_VIDEO_IO
-    written = cv::imwrite(path.string(), big) && cv::imencode(".png", big, png);
-#else  // only --frames has pictures, and a build without imgcodecs refuses its frame files
-    throw std::runtime_error(path.string() + ": PNG needs OpenCV imgcodecs: this build has FFN_PARITY_VIDEO_IO=OFF");
-#endif
-  } catch (const cv::Exception& e) {
-    throw std::runtime_error(fmt::format("{}: {}", path.string(), e.msg));
-  }
-  if (!written) throw std::runtime_error(fmt::format("{}: cannot write the PNG", path.string()));
+  const std::vector<unsigned char> png = encode_png(big, path.string());
+  std::ofstream out(path, std::ios::binary);
+  out.write(reinterpret_cast<const char*>(png.data()), static_cast<std::streamsize>(png.size()));
+  if (!out.flush()) throw std::runtime_error(fmt::format("{}: cannot write the PNG", path.string()));
   return {file, "data:image/png;base64," + base64(png), big.cols, big.rows};
 }
 
