@@ -59,6 +59,17 @@ ffn_cli_test(golden_info_tiny EXIT 0 STDOUT "^# ${tiny_re}.*\n#id .*\n tiny_t8_b
 ffn_cli_test(golden_diff_tiny_self EXIT 0 STDOUT "goldens are identical in every dataset$"
              ARGS golden diff ${ffn_golden_tiny} ${ffn_golden_tiny})
 
+# The input cache from the command line: `golden inputs --cache` writes the one seeded set of the
+# Wan 2.1 golden (the smallest model's), `golden check --inputs-cache` reads it back and passes.
+set(ffn_golden_cache ${CMAKE_CURRENT_BINARY_DIR}/golden_cli_cache)
+ffn_cli_test(golden_inputs_cache_write EXIT 0
+             STDOUT "wan2\\.1-1\\.3b_t2_bf16_s0: written to .*/golden_cli_cache/[0-9a-f]+\\.f32 [^\n]*\n1 input sets written, 0 refused$"
+             ARGS golden inputs ${PROJECT_SOURCE_DIR}/goldens/wan2.1-1.3b.h5 --cache ${ffn_golden_cache})
+ffn_cli_test(golden_check_inputs_cache_read EXIT 0 STDOUT "\n3 passed, 0 failed$"
+             ARGS golden check ${PROJECT_SOURCE_DIR}/goldens/wan2.1-1.3b.h5 --inputs-cache ${ffn_golden_cache})
+set_tests_properties(cli.golden_inputs_cache_write PROPERTIES FIXTURES_SETUP golden_cli_cache)
+set_tests_properties(cli.golden_check_inputs_cache_read PROPERTIES FIXTURES_REQUIRED golden_cli_cache)
+
 # The input cache (golden inputs --cache, golden check --inputs-cache): a golden that cannot be
 # read, a cache directory that does not exist; a golden of stored inputs has nothing to cache.
 ffn_golden_cli_error(golden_inputs_truncated 2 ${ffn_golden_damaged}/truncated.h5 "truncated"
