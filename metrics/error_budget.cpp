@@ -8,30 +8,8 @@
 
 namespace ffn {
 
-double rounding_error_bound(DType grid, double rounded) {
-  // Normal results: half an ulp, at most u |fl(v)|. Subnormal results: half the subnormal
-  // spacing, which is u * min_normal.
-  return unit_roundoff(grid) * std::max(std::fabs(rounded), min_normal(grid));
-}
-
 ErrorBudget::ErrorBudget(std::int64_t rows, std::int64_t cols)
     : worst_(rows, cols), random_sq_(rows, cols), variance_(rows, cols) {}
-
-void ErrorBudget::add_rounding(std::size_t i, double rounded, DType grid) {
-  const double b = rounding_error_bound(grid, rounded);
-  worst_.data()[i] += b;
-  variance_.data()[i] += b * b / 3.0;
-}
-
-void ErrorBudget::add_random(std::size_t i, double sum_sq_bounds) {
-  random_sq_.data()[i] += sum_sq_bounds;
-  variance_.data()[i] += sum_sq_bounds / 3.0;
-}
-
-void ErrorBudget::add_offset(std::size_t i, double magnitude) {
-  worst_.data()[i] += magnitude;
-  variance_.data()[i] += magnitude * magnitude;
-}
 
 ErrorBudget& ErrorBudget::operator+=(const ErrorBudget& other) {
   if (other.rows() != rows() || other.cols() != cols())

@@ -12,6 +12,8 @@
 // probability <= 2 exp(-lambda^2/2)); the norm check compares sum(d^2) with
 // sum(variance) + lambda_norm * sqrt(sum(B^4)/2) (Hoeffding on the squares), or with the
 // tighter sub-Gaussian (chi-square) tail of the random part when that is smaller.
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <span>
 
@@ -20,8 +22,12 @@
 
 namespace ffn {
 
-// |fl(v) - v| for a round-to-nearest result fl(v) = rounded on the grid of `grid`.
-double rounding_error_bound(DType grid, double rounded);
+// |fl(v) - v| for a round-to-nearest result fl(v) = rounded on the grid of `grid`. Normal
+// results: half an ulp, at most u |fl(v)|. Subnormal results: half the subnormal spacing, which
+// is u * min_normal. (Inline, as the add_ functions below: called once per element and rounding.)
+inline double rounding_error_bound(DType grid, double rounded) {
+  return unit_roundoff(grid) * std::max(std::fabs(rounded), min_normal(grid));
+}
 
 class ErrorBudget {
  public:
@@ -32,9 +38,19 @@ class ErrorBudget {
   std::int64_t cols() const { return worst_.cols(); }
   std::size_t size() const { return worst_.size(); }
 
-  void add_rounding(std::size_t i, double rounded, DType grid);
-  void add_random(std::size_t i, double sum_sq_bounds);
-  void add_offset(std::size_t i, double magnitude);
+  void add_rounding(std::size_t i, double rounded, DType grid) {
+    const double b = rounding_error_bound(grid, rounded);
+    worst_.data()[i] += b;
+    variance_.data()[i] += b * b / 3.0;
+  }
+  void add_random(std::size_t i, double sum_sq_bounds) {
+    random_sq_.data()[i] += sum_sq_bounds;
+    variance_.data()[i] += sum_sq_bounds / 3.0;
+  }
+  void add_offset(std::size_t i, double magnitude) {
+    worst_.data()[i] += magnitude;
+    variance_.data()[i] += magnitude * magnitude;
+  }
   ErrorBudget& operator+=(const ErrorBudget& other);
   // The budget of an error s times as large: worst * s, random_sq and variance * s^2.
   ErrorBudget scaled(double s) const;

@@ -489,3 +489,32 @@ TEST_CASE("round_toward_zero: the grid value next to x on the side of zero, ever
   }
   CHECK(ffn::round_toward_zero(DType::fp32, 0.1f) == 0.1f);
 }
+
+// The dtype facts are literals in kernels/dtype.hpp: each against the format itself (the bit
+// patterns of the 16-bit formats, std::numeric_limits for fp32 and fp64).
+TEST_CASE("the dtype facts are those of the formats' bit patterns", "[formats]") {
+  using namespace ffn;
+  struct Facts {
+    DType t;
+    double epsilon, min_normal, min_subnormal, max_finite;
+  };
+  const Facts formats[] = {
+      {DType::fp64, std::numeric_limits<double>::epsilon(), std::numeric_limits<double>::min(),
+       std::numeric_limits<double>::denorm_min(), std::numeric_limits<double>::max()},
+      {DType::fp32, std::numeric_limits<float>::epsilon(), std::numeric_limits<float>::min(),
+       std::numeric_limits<float>::denorm_min(), std::numeric_limits<float>::max()},
+      {DType::bf16, bf16_bits_to_float(0x3F81) - 1.0, bf16_bits_to_float(0x0080),
+       bf16_bits_to_float(0x0001), bf16_bits_to_float(0x7F7F)},
+      {DType::fp16, fp16_bits_to_float(0x3C01) - 1.0, fp16_bits_to_float(0x0400),
+       fp16_bits_to_float(0x0001), fp16_bits_to_float(0x7BFF)},
+  };
+  for (const Facts& f : formats) {
+    INFO(dtype_name(f.t));
+    // epsilon is the spacing above 1: 2^(1-p), twice the unit roundoff.
+    CHECK(unit_roundoff(f.t) == f.epsilon / 2);
+    CHECK(std::ldexp(1.0, 1 - precision_bits(f.t)) == f.epsilon);
+    CHECK(min_normal(f.t) == f.min_normal);
+    CHECK(min_subnormal(f.t) == f.min_subnormal);
+    CHECK(max_finite(f.t) == f.max_finite);
+  }
+}
