@@ -6,12 +6,15 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <exception>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <tuple>
 
 #include "harness/launch/rank_shard.hpp"
 #include "harness/run/rollout.hpp"
@@ -38,30 +41,42 @@ std::vector<double> as_double(const Matrix<float>& m) {
   return std::vector<double>(m.values().begin(), m.values().end());
 }
 
-// Values of `m` off the grid of `dtype`; `first` receives the first one's index.
-std::int64_t off_grid(const Matrix<float>& m, DType dtype, std::int64_t& first) {
-  std::int64_t n = 0;
+// The values of a tensor off the grid of a dtype: how many, and the first one's index.
+struct OffGrid {
+  std::int64_t count = 0, first = -1;
+};
+OffGrid off_grid(const Matrix<float>& m, DType dtype) {
+  OffGrid g;
   for (std::size_t i = 0; i < m.size(); ++i)
-    if (!is_representable(dtype, m.data()[i]) && n++ == 0) first = static_cast<std::int64_t>(i);
-  return n;
+    if (!is_representable(dtype, m.data()[i]) && g.count++ == 0) g.first = static_cast<std::int64_t>(i);
+  return g;
 }
 
 // Checks every traced tensor of a path and its output; the reason names the first offender.
+// `traced` holds the results of the proj_in and activation outputs: computed here, or, when
+// `traced_known`, those of the other path, whose tensors these are bit for bit.
 std::int64_t check_grid(const char* path, const FfnTrace& trace, const Matrix<float>& out, DType dtype,
-                        std::string& reason) {
+                        std::string& reason, std::array<OffGrid, 2>& traced, bool traced_known) {
+  if (!traced_known) traced = {off_grid(trace.hidden, dtype), off_grid(trace.activation, dtype)};
+  std::vector<std::tuple<const char*, const Matrix<float>*, OffGrid>> tensors = {
+      {"proj_in output", &trace.hidden, traced[0]},
+      {"activation output", &trace.activation, traced[1]},
+      {"output", &out, off_grid(out, dtype)}};
+  for (const auto& p : trace.partials) tensors.emplace_back("proj_out partial", &p, off_grid(p, dtype));
   std::int64_t total = 0;
-  std::vector<std::pair<const char*, const Matrix<float>*>> tensors = {
-      {"proj_in output", &trace.hidden}, {"activation output", &trace.activation}, {"output", &out}};
-  for (const auto& p : trace.partials) tensors.emplace_back("proj_out partial", &p);
-  for (const auto& [what, m] : tensors) {
-    std::int64_t first = -1;
-    const std::int64_t n = off_grid(*m, dtype, first);
-    if (n > 0 && total == 0)
-      reason = fmt::format("{} {}: {} of {} values off the {} grid, first ({}, {}) = {:.9g}", path, what, n,
-                           m->size(), dtype_name(dtype), first / m->cols(), first % m->cols(), m->data()[first]);
-    total += n;
+  for (const auto& [what, m, g] : tensors) {
+    if (g.count > 0 && total == 0)
+      reason = fmt::format("{} {}: {} of {} values off the {} grid, first ({}, {}) = {:.9g}", path, what, g.count,
+                           m->size(), dtype_name(dtype), g.first / m->cols(), g.first % m->cols(), m->data()[g.first]);
+    total += g.count;
   }
   return total;
+}
+
+// Same shape and the same bits (unlike ==, which takes -0 for +0 and NaN for no value).
+bool bitwise_equal(const Matrix<float>& a, const Matrix<float>& b) {
+  return a.rows() == b.rows() && a.cols() == b.cols() &&
+         std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
 
 // Elements where the activation inputs of the two paths (gate and up, when gated) agree bit for
@@ -170,20 +185,32 @@ std::optional<CaseResult> run_case(const CaseConfig& config, SharedState& shared
   if (!execution.judge) return std::nullopt;
 
   r.activations_identical = new_trace.activation == old_trace.activation;
+  // Column-parallel proj_in computes each column as the same dot product on either path, so the
+  // sharded path's proj_in and activation outputs are usually the allgather path's bit for bit;
+  // then so are the checks of them, which are made once.
+  const bool same_hidden = bitwise_equal(new_trace.hidden, old_trace.hidden);
+  const bool same_activation = bitwise_equal(new_trace.activation, old_trace.activation);
   r.allgather_activation = judge(as_double(old_trace.activation), shared.reference_activation, shared.activation_budget);
-  r.sharded_activation = judge(as_double(new_trace.activation), shared.reference_activation, shared.activation_budget);
-  r.activation_mismatches = activation_mismatches(new_trace, old_trace);
+  r.sharded_activation = same_activation ? r.allgather_activation
+                                         : judge(as_double(new_trace.activation), shared.reference_activation,
+                                                 shared.activation_budget);
+  r.activation_mismatches = same_activation ? 0 : activation_mismatches(new_trace, old_trace);
   r.hidden_parity = hidden_parity(old_trace.hidden, new_trace.hidden, shared.terms);
   // The model's activation: a faulty kernel is judged by the op it should have computed.
   r.allgather_activation_op = check_activation_op(old_trace.hidden, old_trace.activation, in.weights.activation, dtype);
-  r.sharded_activation_op = check_activation_op(new_trace.hidden, new_trace.activation, in.weights.activation, dtype);
+  r.sharded_activation_op = same_hidden && same_activation
+                                ? r.allgather_activation_op
+                                : check_activation_op(new_trace.hidden, new_trace.activation, in.weights.activation,
+                                                      dtype);
   if (in.weights.quant) {
     r.allgather_quantize_op = old_kernels.result();
     r.sharded_quantize_op = new_kernels.result();
   }
   std::string grid_reason_old, grid_reason_new;
-  r.off_grid_allgather = check_grid("allgather", old_trace, y_old, dtype, grid_reason_old);
-  r.off_grid_sharded = check_grid("sharded", new_trace, y_new, dtype, grid_reason_new);
+  std::array<OffGrid, 2> traced_off_grid;
+  r.off_grid_allgather = check_grid("allgather", old_trace, y_old, dtype, grid_reason_old, traced_off_grid, false);
+  r.off_grid_sharded =
+      check_grid("sharded", new_trace, y_new, dtype, grid_reason_new, traced_off_grid, same_hidden && same_activation);
 
   const ErrorBudget old_budget = allgather_budget(y_old, shared.terms);
   const ErrorBudget new_budget = sharded_budget(new_trace.partials, shared.terms, std::move(reduction));
