@@ -4,10 +4,39 @@
 #include <cstdint>
 #include <span>
 #include <stdexcept>
+#include <memory>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace ffn {
+
+// std::allocator, but an element made without a value is default-initialized: for float and
+// double, not written. A matrix about to be overwritten whole (a GEMM's output, weights being
+// drawn) is then first written, and its fresh pages first touched, by the code that fills it,
+// on as many threads as that code runs, instead of by a zero fill on one.
+template <class T>
+struct DefaultInitAllocator : std::allocator<T> {
+  template <class U>
+  struct rebind {
+    using other = DefaultInitAllocator<U>;
+  };
+  DefaultInitAllocator() = default;
+  template <class U>
+  DefaultInitAllocator(const DefaultInitAllocator<U>&) noexcept {}
+  template <class U>
+  void construct(U* p) noexcept(std::is_nothrow_default_constructible_v<U>) {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <class U, class... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+
+// Tag: a Matrix whose elements the caller writes, every one, before reading any.
+struct Unfilled {};
 
 // A read-only window onto a matrix: `rows` x `cols` elements, consecutive rows `ld` apart.
 // A rank's shard of a checkpoint tensor is a view of the full tensor, not a copy.
@@ -25,6 +54,7 @@ class Matrix {
   Matrix() = default;
   Matrix(std::int64_t rows, std::int64_t cols, T fill = T{})
       : rows_(rows), cols_(cols), data_(checked_size(rows, cols), fill) {}
+  Matrix(std::int64_t rows, std::int64_t cols, Unfilled) : rows_(rows), cols_(cols), data_(checked_size(rows, cols)) {}
 
   std::int64_t rows() const { return rows_; }
   std::int64_t cols() const { return cols_; }
@@ -79,7 +109,7 @@ class Matrix {
   }
 
   std::int64_t rows_ = 0, cols_ = 0;
-  std::vector<T> data_;
+  std::vector<T, DefaultInitAllocator<T>> data_;
 };
 
 template <class To, class From>

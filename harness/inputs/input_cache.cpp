@@ -35,7 +35,7 @@ std::optional<FfnInputs> read_cached_inputs(const std::filesystem::path& file, c
   if (!std::filesystem::exists(file, ec)) return std::nullopt;
   FfnInputs in;
   in.x = Matrix<float>(config.tokens, config.shape.dim);
-  in.weights = zero_weights(config.shape);
+  in.weights = weights_to_fill(config.shape);
   std::uintmax_t expected = 0;
   for (const auto& [name, values] : named_tensors(in)) expected += values.size_bytes();
   const std::uintmax_t size = std::filesystem::file_size(file, ec);

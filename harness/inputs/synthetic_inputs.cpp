@@ -87,11 +87,11 @@ void quantize_checkpoint(FfnWeights& w, const InputConfig& c) {
   w.quant = std::move(q);
 }
 
-FfnWeights zero_weights(const FfnShape& shape) {
+FfnWeights weights_to_fill(const FfnShape& shape) {
   FfnWeights w;
   w.activation = shape.activation;
-  w.w_in = Matrix<float>(shape.proj_in_rows(), shape.dim);
-  w.w_out = Matrix<float>(shape.dim, shape.inner);
+  w.w_in = Matrix<float>(shape.proj_in_rows(), shape.dim, Unfilled{});
+  w.w_out = Matrix<float>(shape.dim, shape.inner, Unfilled{});
   // An MLP without bias has none on any rank (empty: the layers add nothing).
   if (shape.bias) {
     w.b_in.resize(static_cast<std::size_t>(shape.proj_in_rows()));
@@ -103,7 +103,7 @@ FfnWeights zero_weights(const FfnShape& shape) {
 FfnWeights make_weights(const InputConfig& c, const std::string& prefix) {
   const std::int64_t dim = c.shape.dim, inner = c.shape.inner;
   // Gated: proj_in is the fused [gate; up] tensor, drawn as one (its rows are independent).
-  FfnWeights w = zero_weights(c.shape);
+  FfnWeights w = weights_to_fill(c.shape);
   // A quantized checkpoint is made from fp32 master weights.
   const DType weight_grid = c.scheme == QuantScheme::none ? c.dtype : DType::fp32;
   linear_init(w.w_in.values(), c.seed, (prefix + "proj_in.weight").c_str(), dim, weight_grid);

@@ -55,8 +55,9 @@ Matrix<float> make_x(const InputConfig& config);
 // The weights alone, their tensors named `prefix` + "proj_in.weight" etc. (a stack of layers
 // draws each layer's weights under its own prefix).
 FfnWeights make_weights(const InputConfig& config, const std::string& prefix = "");
-// The weights of an MLP of `shape` as make_weights shapes them, all zero.
-FfnWeights zero_weights(const FfnShape& shape);
+// The weights of an MLP of `shape` as make_weights shapes them, the weight matrices unwritten
+// (Matrix's Unfilled: the caller writes every value; the biases are zero).
+FfnWeights weights_to_fill(const FfnShape& shape);
 
 // n values as PyTorch's nn.Linear initialises a weight or bias of that fan-in,
 // U(-1/sqrt(fan_in), 1/sqrt(fan_in)), drawn under `name` and rounded to `dtype`.

@@ -67,6 +67,13 @@ void xwt_parts(MatrixView<T> x, MatrixView<T> w, T* out, std::int64_t ldo) {
   }
 }
 
+// The output of an m x k by k x n product, which the BLAS writes whole (beta = 0) unless k = 0,
+// where nothing is called and the product is zero.
+template <class T>
+Matrix<T> unfilled_product(std::int64_t m, std::int64_t n, std::int64_t k) {
+  return k > 0 ? Matrix<T>(m, n, Unfilled{}) : Matrix<T>(m, n);
+}
+
 // out[:, col0 : col0 + w.rows) = x w^T; out has x.rows rows.
 template <class T>
 void xwt_into(MatrixView<T> x, MatrixView<T> w, Matrix<T>& out, std::int64_t col0) {
@@ -77,7 +84,7 @@ void xwt_into(MatrixView<T> x, MatrixView<T> w, Matrix<T>& out, std::int64_t col
 template <class T>
 Matrix<T> gemm_xwt_impl(MatrixView<T> x, MatrixView<T> w) {
   check_shapes(x, w);
-  Matrix<T> out(x.rows, w.rows);
+  Matrix<T> out = unfilled_product<T>(x.rows, w.rows, x.cols);
   xwt_into(x, w, out, 0);
   return out;
 }
@@ -97,7 +104,7 @@ std::vector<Matrix<T>> gemm_xwt_row_blocks(std::span<const MatrixView<T>> xs, st
   std::vector<Matrix<T>> out;
   for (const MatrixView<T>& x : xs) {
     check_shapes(x, MatrixView<T>{nullptr, w_rows, w_cols, w_cols});
-    out.emplace_back(x.rows, w_rows);
+    out.push_back(unfilled_product<T>(x.rows, w_rows, w_cols));
   }
   const std::int64_t block = std::clamp<std::int64_t>(k_block_bytes / std::max<std::int64_t>(1, w_cols * sizeof(T)),
                                                       1, std::max<std::int64_t>(1, w_rows));
