@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "kernels/dtype.hpp"
+#include "kernels/reduction_plan.hpp"
 
 namespace ffn {
 
@@ -58,9 +59,13 @@ bool allreduce_order_documented(AllReduceModel m);
 struct AllReduceConfig {
   AllReduceConfig(AllReduceModel m = AllReduceModel::ring, int channels = 1) : model(m), nccl_channels(channels) {}
   AllReduceModel model;
-  // nccl-ring: the channels NCCL is pinned to (NCCL_MIN_NCHANNELS = NCCL_MAX_NCHANNELS);
-  // each channel's ring is the rank order. Ignored by every other model.
+  // nccl-ring: the channels NCCL is pinned to (NCCL_MIN_NCHANNELS = NCCL_MAX_NCHANNELS).
+  // Ignored by every other model.
   int nccl_channels;
+  // nccl-ring: each channel's ring, the ranks in the order data flows (rank r sends to the rank
+  // after it); empty: the rank order on every channel; one ring: every channel; else one per
+  // channel (nccl_channels of them). Each a permutation of 0..tp-1 (check_nccl_ring_orders).
+  std::vector<std::vector<int>> nccl_ring_orders;
   // Fault injection only (fault allreduce-truncate): every rounding to the wire dtype
   // truncates toward zero instead of rounding to nearest; no implementation does this.
   bool truncating = false;
@@ -90,14 +95,28 @@ std::pair<std::size_t, std::size_t> ring_chunk(std::size_t n, int parts, int c);
 // (MpiCommunicator) both step with this, so they round alike.
 void ring_hop(DType wire, std::span<float> acc, std::span<const float> own, bool truncating = false);
 
+// The plan of `config`'s reduction of `count` elements of `wire` over `nranks` ranks, as rank
+// `holder` receives it: the one description of each implementation's order, which reduce_sum
+// and the device kernels (kernels/cuda/allreduce.hpp) both execute. Throws std::invalid_argument
+// as reduce_sum does.
+ReductionPlan allreduce_plan(const AllReduceConfig& config, DType wire, std::size_t count, int nranks,
+                             int holder = 0);
+
+// Throws std::invalid_argument, one line without the option's name, unless `orders` fits
+// `nranks` ranks on `channels` channels: none, one, or `channels` rings, each a permutation of
+// 0..nranks-1.
+void check_nccl_ring_orders(const std::vector<std::vector<int>>& orders, int nranks, int channels);
+
 // NCCL's Ring layout of an AllReduce of `count` elements of `wire` on `nranks` ranks pinned to
 // `channels` channels with the Simple protocol and the default NCCL_BUFFSIZE: consecutive
-// element ranges and, for each, the ring position whose chunk it is (the position where its
-// reduction finishes; it starts at the next one). Positions are ranks: each channel's ring is
-// the rank order.
+// element ranges and, for each, the channel that moves it and the ring position whose chunk it
+// is (the position where its reduction finishes; it starts at the next one). A position is the
+// distance from rank 0 along the channel's ring (src/graph/connect.cc setupChannel: ring->index
+// = ixRank - ixZero), so on a ring in rank order positions are ranks.
 struct RingSegment {
   std::size_t begin = 0, end = 0;
   int position = 0;
+  int channel = 0;
 };
 std::vector<RingSegment> nccl_ring_segments(std::size_t count, DType wire, int nranks, int channels);
 // The channels NCCL actually runs a message of `bytes` on when pinned to `channels`: its
