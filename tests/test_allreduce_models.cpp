@@ -155,7 +155,7 @@ TEST_CASE("every model equals its brute-force reference, random inputs, tp 2..8,
   std::mt19937_64 gen(17);
   for (DType wire : {DType::bf16, DType::fp16, DType::fp32})
     for (int tp = 2; tp <= 8; ++tp)
-      for (std::size_t count : {std::size_t{1}, std::size_t{37}, std::size_t{8 * 3 * tp + 5}, std::size_t{1000}}) {
+      for (std::size_t count : {std::size_t{1}, std::size_t{37}, std::size_t(8 * 3 * tp + 5), std::size_t{1000}}) {
         const Buffers in = random_buffers(tp, count, wire, gen);
         for (M m : allreduce_models())
           for (int holder : {0, tp - 1}) {
@@ -354,4 +354,125 @@ TEST_CASE("truncating reductions (fault injection) round toward zero", "[allredu
   c.truncating = true;
   reduce_sum(c, DType::bf16, in, out);
   CHECK(out[0] == 1.0f + 0x1.0p-7f);
+}
+
+TEST_CASE("allreduce_plan: segments cover the buffer in order, each visits every rank once", "[allreduce]") {
+  // The plan is what the device kernel executes (kernels/cuda/allreduce.cu): checked here, where
+  // no device is needed.
+  for (DType wire : {DType::bf16, DType::fp32})
+    for (int tp = 1; tp <= 8; ++tp)
+      for (std::size_t count : {std::size_t{0}, std::size_t{1}, std::size_t{37}, std::size_t{1000},
+                                std::size_t(tp) * (std::size_t{2} << 20) / 2 + 4099})
+        for (M m : allreduce_models())
+          for (int channels : {1, 3}) {
+            INFO(allreduce_model_name(m) << " " << dtype_name(wire) << " tp " << tp << " count " << count << " ch "
+                                         << channels);
+            const ReductionPlan plan = allreduce_plan({m, channels}, wire, count, tp, tp - 1);
+            CHECK(plan.ranks == tp);
+            CHECK(plan.count == count);
+            REQUIRE(plan.order.size() == plan.segments() * static_cast<std::size_t>(tp));
+            if (count == 0) {
+              CHECK(plan.segments() == 0u);
+              continue;
+            }
+            REQUIRE(plan.segments() >= 1);
+            CHECK(plan.begin[0] == 0u);
+            bool increasing = true, permutations = true, merged = true;
+            for (std::size_t s = 0; s < plan.segments(); ++s) {
+              increasing = increasing && plan.begin[s] < plan.end(s);
+              std::set<int> ranks(plan.order_of(s), plan.order_of(s) + tp);
+              permutations = permutations && ranks.size() == static_cast<std::size_t>(tp) && *ranks.begin() == 0 &&
+                             *ranks.rbegin() == tp - 1;
+              if (s > 0) merged = merged && !std::equal(plan.order_of(s), plan.order_of(s) + tp, plan.order_of(s - 1));
+            }
+            CHECK(increasing);
+            CHECK(permutations);
+            CHECK(merged);  // neighbours that visit alike are one segment
+          }
+}
+
+TEST_CASE("allreduce_plan: the layouts, by hand", "[allreduce]") {
+  using V = std::vector<int>;
+  const auto orders = [](const ReductionPlan& p) {
+    std::vector<std::pair<std::size_t, V>> o;
+    for (std::size_t s = 0; s < p.segments(); ++s) o.push_back({p.begin[s], V(p.order_of(s), p.order_of(s) + p.ranks)});
+    return o;
+  };
+  using O = std::vector<std::pair<std::size_t, V>>;
+  // ring: 10 elements in chunks 3, 3, 2, 2; chunk c from rank c.
+  CHECK(orders(allreduce_plan(M::ring, DType::bf16, 10, 4)) ==
+        O{{0, {0, 1, 2, 3}}, {3, {1, 2, 3, 0}}, {6, {2, 3, 0, 1}}, {8, {3, 0, 1, 2}}});
+  // nccl-ring, 20 bf16 on 3 ranks: chunks of 8 at positions 0, 1, 2, each from the next position.
+  CHECK(orders(allreduce_plan(M::nccl_ring, DType::bf16, 20, 3)) == O{{0, {1, 2, 0}}, {8, {2, 0, 1}}, {16, {0, 1, 2}}});
+  // nccl-tree: the chain from rank n-1; mscclpp: the holder first.
+  CHECK(orders(allreduce_plan(M::nccl_tree, DType::bf16, 20, 3)) == O{{0, {2, 1, 0}}});
+  CHECK(orders(allreduce_plan(M::mscclpp, DType::bf16, 20, 3, 1)) == O{{0, {1, 0, 2}}});
+  // custom-2stage: 80 bf16 = 10 packs on 3 ranks: slices of 3 packs from their owners.
+  CHECK(orders(allreduce_plan(M::custom_2stage, DType::bf16, 80, 3)) == O{{0, {0, 1, 2}}, {24, {1, 2, 0}}, {48, {2, 0, 1}}});
+  // How each accumulates.
+  CHECK(allreduce_plan(M::custom_1stage, DType::bf16, 8, 2).accumulate == ReductionAccumulate::fp32_once);
+  CHECK(allreduce_plan(M::custom_1stage, DType::bf16, 8, 2).start == ReductionStart::zero);
+  CHECK(allreduce_plan(M::trtllm, DType::bf16, 8, 2).accumulate == ReductionAccumulate::wire_each_add);
+  CHECK(allreduce_plan(M::exact, DType::bf16, 8, 2).accumulate == ReductionAccumulate::fp64_once);
+  CHECK_THROWS_WITH(allreduce_plan(M::ring, DType::fp64, 8, 2), "reduce_sum: the wire dtype cannot be fp64");
+  CHECK_THROWS_WITH(allreduce_plan(M::ring, DType::bf16, 8, 2, 2), "reduce_sum: rank 2 is not in a group of 2");
+}
+
+TEST_CASE("nccl-ring: a ring order per channel moves the chunks' starts", "[allreduce]") {
+  // Ranks hold {1, h, -h} (h = 2^-8, half a bf16 ulp of 1), 20 bf16 on 3 ranks, chunks of 8 at
+  // positions 0, 1, 2 (see "chunk positions of a partial loop by hand"). The chunk finishing at
+  // position 1 travels positions 2, 0, 1. Ring 0,1,2: ranks 2, 0, 1: (1 - h) exact, + h = 1.
+  // Ring 0,2,1: ranks 1, 0, 2: 1 + h = 1 (tie to even), - h = 1 - h.
+  const float h = 0x1.0p-8f;
+  const Buffers in = repeat({1.0f, h, -h}, 20);
+  AllReduceConfig given(M::nccl_ring);
+  CHECK(model(given, DType::bf16, in)[8] == 1.0f);
+  given.nccl_ring_orders = {{0, 2, 1}};
+  const std::vector<float> other = model(given, DType::bf16, in);
+  CHECK(other[8] == 1.0f - h);
+  // A ring is a cycle: positions count from rank 0 (connect.cc setupChannel), whichever rank the
+  // list starts with.
+  for (const std::vector<int>& same_cycle : {std::vector<int>{1, 0, 2}, std::vector<int>{2, 1, 0}}) {
+    given.nccl_ring_orders = {same_cycle};
+    CHECK(same_bits(model(given, DType::bf16, in), other));
+  }
+  given.nccl_ring_orders = {{0, 1, 2}};
+  CHECK(model(given, DType::bf16, in)[8] == 1.0f);
+
+  // Two channels (65536 bf16 = 128 KiB: both used), a ring for each: channel 0's elements as on
+  // ring 0,1,2 everywhere, channel 1's as on ring 0,2,1 everywhere.
+  const Buffers big = repeat({1.0f, h, -h}, 65536);
+  AllReduceConfig both(M::nccl_ring, 2), plain(M::nccl_ring, 2), swapped(M::nccl_ring, 2);
+  both.nccl_ring_orders = {{0, 1, 2}, {0, 2, 1}};
+  swapped.nccl_ring_orders = {{0, 2, 1}};
+  const std::vector<float> mixed = model(both, DType::bf16, big), a = model(plain, DType::bf16, big),
+                           b = model(swapped, DType::bf16, big);
+  std::size_t differ = 0;
+  for (const RingSegment& seg : nccl_ring_segments(65536, DType::bf16, 3, 2))
+    for (std::size_t i = seg.begin; i < seg.end; ++i) {
+      const bool as_expected = std::bit_cast<std::uint32_t>(mixed[i]) ==
+                               std::bit_cast<std::uint32_t>(seg.channel == 0 ? a[i] : b[i]);
+      if (!as_expected) ++differ;
+    }
+  CHECK(differ == 0u);
+  CHECK_FALSE(same_bits(a, b));
+}
+
+TEST_CASE("nccl-ring: ring orders that do not fit are refused in one line", "[allreduce]") {
+  CHECK_NOTHROW(check_nccl_ring_orders({}, 4, 2));
+  CHECK_NOTHROW(check_nccl_ring_orders({{3, 1, 0, 2}}, 4, 2));
+  CHECK_NOTHROW(check_nccl_ring_orders({{3, 1, 0, 2}, {0, 1, 2, 3}}, 4, 2));
+  CHECK_THROWS_WITH(check_nccl_ring_orders({{0, 1, 2, 3}, {0, 1, 2, 3}, {0, 1, 2, 3}}, 4, 2),
+                    "3 rings for 2 channels (give one ring for every channel, or one per channel)");
+  CHECK_THROWS_WITH(check_nccl_ring_orders({{0, 1, 2}}, 4, 1), "the ring 0,1,2 is not a permutation of 0..3 (tp 4)");
+  CHECK_THROWS_WITH(check_nccl_ring_orders({{0, 1, 1, 3}}, 4, 1), "the ring 0,1,1,3 is not a permutation of 0..3 (tp 4)");
+  CHECK_THROWS_WITH(check_nccl_ring_orders({{0, 1, 2, 3}, {0, 1, 2, 4}}, 4, 2),
+                    "channel 1's ring 0,1,2,4 is not a permutation of 0..3 (tp 4)");
+  AllReduceConfig bad(M::nccl_ring);
+  bad.nccl_ring_orders = {{0, 1}};
+  const Buffers in = repeat({1.0f, 2.0f, 3.0f}, 4);
+  CHECK_THROWS_WITH(model(bad, DType::bf16, in), "reduce_sum: nccl-ring: the ring 0,1 is not a permutation of 0..2 (tp 3)");
+  // Other models ignore the option.
+  bad.model = M::ring;
+  CHECK_NOTHROW(model(bad, DType::bf16, in));
 }

@@ -278,8 +278,8 @@ void check_nccl_ring_orders(const std::vector<std::vector<int>>& orders, int nra
       seen[static_cast<std::size_t>(r)] = true;
     }
     if (!permutation)
-      throw std::invalid_argument(fmt::format("the ring{} {} is not a permutation of 0..{} (tp {})",
-                                              orders.size() == 1 ? "" : fmt::format(" of channel {}", c),
+      throw std::invalid_argument(fmt::format("{}ring {} is not a permutation of 0..{} (tp {})",
+                                              orders.size() == 1 ? "the " : fmt::format("channel {}'s ", c),
                                               fmt::join(ring, ","), nranks - 1, nranks));
   }
 }
