@@ -316,6 +316,22 @@ ffn_cli_test(allreduce_alias_oneshot EXIT 0 STDOUT "\n   2               bf16  c
 ffn_cli_test(allreduce_all_compares EXIT 0
              STDOUT "# AllReduce comparison: sharded path rel_l2 vs fp64 reference / vs allgather path, per tp\n.*\n +bf16 +nccl-ring-ch2 \\| [^\n]*\n.*12 passed, 0 failed$"
              ARGS run --shape tiny --tp 2 --precision bf16 --allreduce all --nccl-channels 2)
+# --nccl-ring-order: parsed, checked against every tp and the channels, in the case's name.
+ffn_cli_test(nccl_ring_order_not_a_rank EXIT 2
+             STDERR "^ffn-parity run: error: --nccl-ring-order: 'x' in '0,x' is not a rank \\(rings of ranks 0..tp-1: 0,2,1,3 or 0,1,2,3/0,2,1,3\\)$"
+             ARGS run --shape tiny --tp 2 --allreduce nccl-ring --nccl-ring-order 0,x)
+ffn_cli_test(nccl_ring_order_not_a_permutation EXIT 2
+             STDERR "^ffn-parity run: error: --nccl-ring-order: the ring 0,1 is not a permutation of 0..3 \\(tp 4\\)$"
+             ARGS run --shape tiny --tp 2,4 --allreduce nccl-ring --nccl-ring-order 0,1)
+ffn_cli_test(nccl_ring_order_count EXIT 2
+             STDERR "^ffn-parity run: error: --nccl-ring-order: 2 rings for 3 channels \\(give one ring for every channel, or one per channel\\)$"
+             ARGS run --shape tiny --tp 2 --allreduce nccl-ring --nccl-channels 3 --nccl-ring-order 0,1/1,0)
+ffn_cli_test(nccl_ring_order_without_nccl_ring EXIT 2
+             STDERR "^ffn-parity run: error: --nccl-ring-order: only nccl-ring has rings \\(add it to --allreduce\\)$"
+             ARGS run --shape tiny --tp 2 --allreduce ring --nccl-ring-order 1,0)
+ffn_cli_test(nccl_ring_order_runs EXIT 0
+             STDOUT "\n   4 +bf16 nccl-ring-ch2-r0.2.1.3_3.2.1.0 \\|[^\n]* PASS\n1 passed, 0 failed$"
+             ARGS run --shape tiny --tp 4 --precision bf16 --allreduce nccl-ring --nccl-channels 2 --nccl-ring-order 0,2,1,3/3,2,1,0)
 ffn_cli_test(inject_truncate_fp32_not_applicable EXIT 2
              STDERR "^ffn-parity run: error: --inject: no injected fault applies to any case \\([^\n]*fp32 activations: no conversion onto a narrower grid to truncate\\)$"
              ARGS run --shape tiny --tp 2 --precision fp32 --inject partial-truncate)

@@ -31,4 +31,8 @@ TEST_CASE("nccl pinning: a model NCCL cannot be pinned to is refused with the re
   CHECK_THROWS_WITH(nccl_pinning(AllReduceModel::nccl_nvls, 22603), Contains("bf16") && Contains("nccl-nvls-bf16"));
   CHECK_THROWS_WITH(nccl_pinning(AllReduceModel::nccl_nvls_bf16, 22703), Contains("use nccl-nvls"));
   CHECK_THROWS_AS(nccl_pinning(AllReduceModel::nccl_nvls_bf16, 21600), std::invalid_argument);
+  // NCCL's rings cannot be pinned through its variables: a given ring order is refused.
+  AllReduceConfig ringed(AllReduceModel::nccl_ring, 2);
+  ringed.nccl_ring_orders = {{1, 0}};
+  CHECK_THROWS_WITH(nccl_pinning(ringed, 22703), Contains("--nccl-ring-order") && Contains("topology search"));
 }

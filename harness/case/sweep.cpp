@@ -1,7 +1,9 @@
 #include "harness/case/sweep.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -11,10 +13,22 @@ InputConfig CaseConfig::inputs() const {
   return {shape, tokens, seed, dtype, scheme, outlier_channels, outlier_scale};
 }
 
+AllReduceConfig CaseConfig::reduction() const {
+  AllReduceConfig r(allreduce, nccl_channels);
+  r.nccl_ring_orders = nccl_ring_orders;
+  return r;
+}
+
 std::string CaseConfig::reduction_label() const {
-  if (allreduce == AllReduceModel::nccl_ring && nccl_channels != 1)
-    return fmt::format("{}-ch{}", allreduce_model_name(allreduce), nccl_channels);
-  return std::string(allreduce_model_name(allreduce));
+  std::string label(allreduce_model_name(allreduce));
+  if (allreduce != AllReduceModel::nccl_ring) return label;
+  if (nccl_channels != 1) label += fmt::format("-ch{}", nccl_channels);
+  if (!nccl_ring_orders.empty()) {
+    std::vector<std::string> rings;
+    for (const auto& ring : nccl_ring_orders) rings.push_back(fmt::format("{}", fmt::join(ring, ".")));
+    label += fmt::format("-r{}", fmt::join(rings, "_"));
+  }
+  return label;
 }
 
 std::string CaseConfig::name() const {
@@ -66,6 +80,17 @@ void validate_sweep(const SweepConfig& s, bool scale_blocks) {
   if (s.allreduce.empty()) fail("--allreduce: no AllReduce model given");
   if (s.nccl_channels < 1 || s.nccl_channels > 64)
     fail(fmt::format("--nccl-channels: must be between 1 and 64 (NCCL's MAXCHANNELS), got {}", s.nccl_channels));
+  if (!s.nccl_ring_orders.empty()) {
+    if (std::ranges::find(s.allreduce, AllReduceModel::nccl_ring) == s.allreduce.end())
+      fail("--nccl-ring-order: only nccl-ring has rings (add it to --allreduce)");
+    for (int tp : s.tps) {
+      try {
+        check_nccl_ring_orders(s.nccl_ring_orders, tp, s.nccl_channels);
+      } catch (const std::invalid_argument& e) {
+        fail(fmt::format("--nccl-ring-order: {}", e.what()));
+      }
+    }
+  }
   if (s.outlier_channels < 0 || s.outlier_channels > s.shape.dim)
     fail(fmt::format("--outliers: must be between 0 and the hidden size {}, got {}", s.shape.dim,
                      s.outlier_channels));
@@ -80,7 +105,7 @@ void validate_sweep(const SweepConfig& s, bool scale_blocks) {
 void add_cases(const SweepConfig& s, const Precision& p, int tp, std::vector<CaseConfig>& cases) {
   for (AllReduceModel m : s.allreduce)
     cases.push_back({s.shape, s.tokens, tp, p.activation, p.scheme, m, s.seed, s.outlier_channels, s.outlier_scale,
-                     Fault::none, s.nccl_channels});
+                     Fault::none, s.nccl_channels, s.nccl_ring_orders});
 }
 
 }  // namespace

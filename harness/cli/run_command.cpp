@@ -192,7 +192,10 @@ int run_one(const RunOptions& o) {
   std::string pinned;
   try {
     std::vector<AllReduceConfig> models;
-    for (AllReduceModel m : sweep.allreduce) models.emplace_back(m, sweep.nccl_channels);
+    for (AllReduceModel m : sweep.allreduce) {
+      models.emplace_back(m, sweep.nccl_channels);
+      models.back().nccl_ring_orders = sweep.nccl_ring_orders;
+    }
     pinned = launch->pin_reduction(models);
   } catch (const LaunchError& e) {
     if (launch->reports()) std::cerr << k_prefix << ": error: " << e.what() << "\n";
