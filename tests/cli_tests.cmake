@@ -332,6 +332,14 @@ ffn_cli_test(nccl_ring_order_without_nccl_ring EXIT 2
 ffn_cli_test(nccl_ring_order_runs EXIT 0
              STDOUT "\n   4 +bf16 nccl-ring-ch2-r0.2.1.3_3.2.1.0 \\|[^\n]* PASS\n1 passed, 0 failed$"
              ARGS run --shape tiny --tp 4 --precision bf16 --allreduce nccl-ring --nccl-channels 2 --nccl-ring-order 0,2,1,3/3,2,1,0)
+# custom-2stage: a buffer of partial 16-byte packs is refused (the kernel refuses it, the stack calls
+# NCCL); where the stack would dispatch to another kernel, the run says so.
+ffn_cli_test(custom_2stage_partial_pack EXIT 2
+             STDERR "^ffn-parity run: error: --allreduce custom-2stage: 63 bf16 elements \\(126 bytes\\) are not whole 16-byte packs: the 2-stage kernel refuses them \\(custom_all_reduce.cuh CustomAllreduce::allreduce\\) and the stack sends them to NCCL \\(custom_all_reduce.py should_custom_ar\\)$"
+             ARGS run --dims 63,126 --tokens 1 --tp 3 --precision bf16 --allreduce custom-2stage)
+ffn_cli_test(custom_2stage_dispatch_note EXIT 0
+             STDOUT "^# note: custom-2stage at tp 2: the stack would not run this kernel on 1024 bytes: 2 ranks always run the 1-stage kernel \\(custom_all_reduce.cuh CustomAllreduce::allreduce\\), so it runs custom-1stage; the row shows the custom-2stage kernel as if it ran\n# ffn-parity"
+             ARGS run --shape tiny --tp 2 --precision bf16 --allreduce custom-2stage)
 ffn_cli_test(inject_truncate_fp32_not_applicable EXIT 2
              STDERR "^ffn-parity run: error: --inject: no injected fault applies to any case \\([^\n]*fp32 activations: no conversion onto a narrower grid to truncate\\)$"
              ARGS run --shape tiny --tp 2 --precision fp32 --inject partial-truncate)

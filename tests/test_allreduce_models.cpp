@@ -161,7 +161,10 @@ TEST_CASE("every model equals its brute-force reference, random inputs, tp 2..8,
           for (int holder : {0, tp - 1}) {
             INFO(allreduce_model_name(m) << " " << dtype_name(wire) << " tp " << tp << " count " << count << " holder "
                                          << holder);
-            CHECK(same_bits(model(m, wire, in, holder), reference(m, wire, in, holder)));
+            if (m == M::custom_2stage && count * (wire == DType::fp32 ? 4 : 2) % 16 != 0)
+              CHECK_THROWS_WITH(model(m, wire, in, holder), Catch::Contains("not whole 16-byte packs"));
+            else
+              CHECK(same_bits(model(m, wire, in, holder), reference(m, wire, in, holder)));
           }
       }
 }
@@ -367,6 +370,10 @@ TEST_CASE("allreduce_plan: segments cover the buffer in order, each visits every
           for (int channels : {1, 3}) {
             INFO(allreduce_model_name(m) << " " << dtype_name(wire) << " tp " << tp << " count " << count << " ch "
                                          << channels);
+            if (m == M::custom_2stage && tp > 1 && count * (wire == DType::fp32 ? 4 : 2) % 16 != 0) {
+              CHECK_THROWS(allreduce_plan({m, channels}, wire, count, tp, tp - 1));  // not whole packs
+              continue;
+            }
             const ReductionPlan plan = allreduce_plan({m, channels}, wire, count, tp, tp - 1);
             CHECK(plan.ranks == tp);
             CHECK(plan.count == count);
@@ -475,4 +482,48 @@ TEST_CASE("nccl-ring: ring orders that do not fit are refused in one line", "[al
   // Other models ignore the option.
   bad.model = M::ring;
   CHECK_NOTHROW(model(bad, DType::bf16, in));
+}
+
+TEST_CASE("custom all-reduce: what the serving stack dispatches, as custom_all_reduce.py and .cuh do", "[allreduce]") {
+  using D = CustomAllReduceDispatch;
+  const auto kernel = [](int tp, std::size_t bytes) { return custom_allreduce_dispatch(tp, bytes).kernel; };
+  // 2 ranks: always the 1-stage kernel, below 8 MiB.
+  CHECK(kernel(2, 16) == M::custom_1stage);
+  CHECK(kernel(2, (8 << 20) - 16) == M::custom_1stage);
+  // Up to 4 ranks: 1-stage below 512 KiB; up to 8: below 256 KiB; 2-stage from there.
+  CHECK(kernel(4, (512 << 10) - 16) == M::custom_1stage);
+  CHECK(kernel(4, 512 << 10) == M::custom_2stage);  // LTX-2, 64 tokens x 4096 bf16 at tp 4
+  CHECK(kernel(6, (256 << 10) - 16) == M::custom_1stage);
+  CHECK(kernel(8, 256 << 10) == M::custom_2stage);
+  // NCCL: 8 MiB and more, a partial 16-byte pack, a world size it does not support.
+  const D big = custom_allreduce_dispatch(8, 8 << 20), odd = custom_allreduce_dispatch(4, 1000 + 2),
+          three = custom_allreduce_dispatch(3, 4096);
+  CHECK_FALSE(big.kernel);
+  CHECK_THAT(big.reason, Catch::Contains("8 MiB") && Catch::Contains("should_custom_ar"));
+  CHECK_FALSE(odd.kernel);
+  CHECK_THAT(odd.reason, Catch::Contains("16-byte packs"));
+  CHECK_FALSE(three.kernel);
+  CHECK_THAT(three.reason, Catch::Contains("2, 4, 6 or 8 ranks"));
+  // The note a run prints: only where the stack would run something else than the model's kernel.
+  CHECK(allreduce_dispatch_note(M::custom_2stage, 4, 512 << 10).empty());
+  CHECK(allreduce_dispatch_note(M::custom_1stage, 4, 1024).empty());
+  CHECK(allreduce_dispatch_note(M::custom_1stage, 1, 3).empty());  // tp 1 reduces nothing
+  CHECK(allreduce_dispatch_note(M::nccl_ring, 3, 3).empty());      // not the custom all-reduce
+  CHECK(allreduce_dispatch_note(M::custom_2stage, 2, 1024) ==
+        "custom-2stage at tp 2: the stack would not run this kernel on 1024 bytes: 2 ranks always run the 1-stage "
+        "kernel (custom_all_reduce.cuh CustomAllreduce::allreduce), so it runs custom-1stage; the row shows the "
+        "custom-2stage kernel as if it ran");
+  CHECK_THAT(allreduce_dispatch_note(M::custom_1stage, 8, 8 << 20), Catch::Contains("the stack calls NCCL;"));
+}
+
+TEST_CASE("custom-2stage: a buffer that is not whole 16-byte packs is refused, as the kernel refuses it", "[allreduce]") {
+  CHECK_NOTHROW(check_custom_2stage(DType::bf16, 8));
+  CHECK_NOTHROW(check_custom_2stage(DType::fp32, 4));
+  CHECK_THROWS_WITH(check_custom_2stage(DType::fp32, 6),
+                    "custom-2stage: 6 fp32 elements (24 bytes) are not whole 16-byte packs: the 2-stage kernel "
+                    "refuses them (custom_all_reduce.cuh CustomAllreduce::allreduce) and the stack sends them to NCCL "
+                    "(custom_all_reduce.py should_custom_ar)");
+  CHECK_THROWS_WITH(model(M::custom_2stage, DType::bf16, repeat({1.0f, 2.0f}, 12)), Catch::Contains("12 bf16 elements"));
+  // One rank reduces nothing: no kernel runs, nothing to refuse.
+  CHECK_NOTHROW(model(M::custom_2stage, DType::bf16, repeat({1.0f}, 3)));
 }

@@ -80,6 +80,15 @@ void validate_sweep(const SweepConfig& s, bool scale_blocks) {
   if (s.allreduce.empty()) fail("--allreduce: no AllReduce model given");
   if (s.nccl_channels < 1 || s.nccl_channels > 64)
     fail(fmt::format("--nccl-channels: must be between 1 and 64 (NCCL's MAXCHANNELS), got {}", s.nccl_channels));
+  if (std::ranges::find(s.allreduce, AllReduceModel::custom_2stage) != s.allreduce.end() &&
+      std::ranges::any_of(s.tps, [](int tp) { return tp > 1; }))
+    for (const Precision& p : s.precisions) {
+      try {
+        check_custom_2stage(p.activation, static_cast<std::size_t>(s.tokens * s.shape.dim));
+      } catch (const std::invalid_argument& e) {
+        fail(fmt::format("--allreduce {}", e.what()));
+      }
+    }
   if (!s.nccl_ring_orders.empty()) {
     if (std::ranges::find(s.allreduce, AllReduceModel::nccl_ring) == s.allreduce.end())
       fail("--nccl-ring-order: only nccl-ring has rings (add it to --allreduce)");
@@ -134,6 +143,17 @@ RunnableCases expand_runnable(const SweepConfig& s) {
       add_cases(s, p, tp, r.cases);
     }
   return r;
+}
+
+std::vector<std::string> allreduce_notes(const std::vector<CaseConfig>& cases) {
+  std::vector<std::string> notes;
+  for (const CaseConfig& c : cases) {
+    // The AllReduce moves the [tokens, dim] output in the activation dtype.
+    const std::size_t bytes = static_cast<std::size_t>(c.tokens * c.shape.dim) * (c.dtype == DType::fp32 ? 4 : 2);
+    const std::string note = allreduce_dispatch_note(c.allreduce, c.tp, bytes);
+    if (!note.empty() && std::ranges::find(notes, note) == notes.end()) notes.push_back(note);
+  }
+  return notes;
 }
 
 }  // namespace ffn

@@ -75,4 +75,9 @@ struct RunnableCases {
 };
 RunnableCases expand_runnable(const SweepConfig& sweep);
 
+// One line per distinct case whose AllReduce the serving stack would not run on its message
+// (custom-1stage or custom-2stage at a size or tp the stack dispatches elsewhere:
+// allreduce_dispatch_note), in case order.
+std::vector<std::string> allreduce_notes(const std::vector<CaseConfig>& cases);
+
 }  // namespace ffn

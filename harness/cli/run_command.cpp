@@ -229,6 +229,7 @@ int run_one(const RunOptions& o) {
     if (backend->name != "cpu")
       std::cout << fmt::format("# backend {}: {}; {}\n", backend->name, backend->device, backend->libraries);
     if (!pinned.empty()) std::cout << fmt::format("# comm {}: pinned {}\n", o.comm, pinned);
+    for (const std::string& note : allreduce_notes(runnable.cases)) std::cout << "# note: " << note << "\n";
     std::cout << real_inputs;
     print_table_header(std::cout, sweep, faults, runnable.not_run);
     std::cout << std::flush;

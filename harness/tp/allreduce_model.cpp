@@ -262,6 +262,55 @@ std::vector<int> ring_from_rank0(const AllReduceConfig& config, int channel, int
 
 }  // namespace
 
+CustomAllReduceDispatch custom_allreduce_dispatch(int tp, std::size_t bytes) {
+  constexpr std::size_t max_size = std::size_t{8192} * 1024;  // CustomAllreduce._MAX_CAR_SIZE
+  if (tp != 2 && tp != 4 && tp != 6 && tp != 8)
+    return {std::nullopt, fmt::format("the custom all-reduce supports 2, 4, 6 or 8 ranks, not {} (custom_all_reduce.py "
+                                      "CustomAllreduce._SUPPORTED_WORLD_SIZES): the stack calls NCCL",
+                                      tp)};
+  if (bytes % 16 != 0)
+    return {std::nullopt, fmt::format("{} bytes are not whole 16-byte packs (custom_all_reduce.py should_custom_ar): "
+                                      "the stack calls NCCL",
+                                      bytes)};
+  if (bytes >= max_size)
+    return {std::nullopt, fmt::format("{} bytes are not below the custom all-reduce's 8 MiB buffer (custom_all_reduce.py "
+                                      "should_custom_ar): the stack calls NCCL",
+                                      bytes)};
+  if (tp == 2)
+    return {AllReduceModel::custom_1stage,
+            "2 ranks always run the 1-stage kernel (custom_all_reduce.cuh CustomAllreduce::allreduce)"};
+  if ((tp <= 4 && bytes < 512 * 1024) || bytes < 256 * 1024)
+    return {AllReduceModel::custom_1stage,
+            fmt::format("{} bytes on {} ranks are below the 2-stage threshold ({} KiB; custom_all_reduce.cuh "
+                        "CustomAllreduce::allreduce)",
+                        bytes, tp, tp <= 4 ? 512 : 256)};
+  return {AllReduceModel::custom_2stage,
+          fmt::format("{} bytes on {} ranks reach the 2-stage threshold ({} KiB; custom_all_reduce.cuh "
+                      "CustomAllreduce::allreduce)",
+                      bytes, tp, tp <= 4 ? 512 : 256)};
+}
+
+std::string allreduce_dispatch_note(AllReduceModel m, int tp, std::size_t bytes) {
+  if ((m != AllReduceModel::custom_1stage && m != AllReduceModel::custom_2stage) || tp < 2) return {};
+  const CustomAllReduceDispatch d = custom_allreduce_dispatch(tp, bytes);
+  if (d.kernel == m) return {};
+  return fmt::format("{} at tp {}: the stack would not run this kernel on {} bytes: {}{}; the row shows the {} kernel "
+                     "as if it ran",
+                     allreduce_model_name(m), tp, bytes, d.reason,
+                     d.kernel ? fmt::format(", so it runs {}", allreduce_model_name(*d.kernel)) : "",
+                     allreduce_model_name(m));
+}
+
+void check_custom_2stage(DType wire, std::size_t count) {
+  const std::size_t bytes = count * wire_bytes(wire);
+  if (bytes % 16 != 0)
+    throw std::invalid_argument(fmt::format(
+        "custom-2stage: {} {} elements ({} bytes) are not whole 16-byte packs: the 2-stage kernel refuses them "
+        "(custom_all_reduce.cuh CustomAllreduce::allreduce) and the stack sends them to NCCL (custom_all_reduce.py "
+        "should_custom_ar)",
+        count, dtype_name(wire), bytes));
+}
+
 void check_nccl_ring_orders(const std::vector<std::vector<int>>& orders, int nranks, int channels) {
   if (orders.size() > 1 && orders.size() != static_cast<std::size_t>(channels))
     throw std::invalid_argument(fmt::format("{} rings for {} channel{} (give one ring for every channel, or one per channel)",
@@ -339,9 +388,8 @@ ReductionPlan allreduce_plan(const AllReduceConfig& config, DType wire, std::siz
       break;
     case Order::slice_owner: {
       // custom_all_reduce.cuh cross_device_reduce_2stage: the buffer in 16-byte packs, rank r
-      // reduces packs [r part, (r+1) part), part = packs / ngpus, the last rank to the end. (The
-      // stack sends a buffer that is not a whole number of packs to NCCL instead; here the last
-      // rank also takes the partial pack, so that any buffer has a prediction.)
+      // reduces packs [r part, (r+1) part), part = packs / ngpus, the last rank to the end.
+      if (n > 1) check_custom_2stage(wire, count);  // one rank reduces nothing, the stack calls no kernel
       const std::size_t pack = 16 / wire_bytes(wire);
       const std::size_t part = count / pack / static_cast<std::size_t>(n);
       for (int r = 0; r < n; ++r) {

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -82,7 +83,8 @@ class RoundingObserver {
 // out[i] = sum over ranks r of inputs[r][i], rounded as the model does, as rank `holder`
 // receives it (the same for every rank except mscclpp). All inputs lie on the grid of `wire`
 // (fp32, bf16 or fp16) and have out.size() elements. Throws std::invalid_argument on
-// mismatched sizes, an fp64 wire, a holder outside the group and fewer than one channel.
+// mismatched sizes, an fp64 wire, a holder outside the group, fewer than one channel, rings that
+// do not fit, and a custom-2stage buffer that is not whole 16-byte packs (check_custom_2stage).
 void reduce_sum(const AllReduceConfig& config, DType wire, std::span<const std::span<const float>> inputs,
                 std::span<float> out, RoundingObserver* observer = nullptr, int holder = 0);
 
@@ -106,6 +108,27 @@ ReductionPlan allreduce_plan(const AllReduceConfig& config, DType wire, std::siz
 // `nranks` ranks on `channels` channels: none, one, or `channels` rings, each a permutation of
 // 0..nranks-1.
 void check_nccl_ring_orders(const std::vector<std::vector<int>>& orders, int nranks, int channels);
+
+// What the serving stack runs for an AllReduce-sum of `bytes` over `tp` ranks of one node with
+// full NVLink when its custom all-reduce is on: the custom kernel it dispatches to, or none (it
+// calls NCCL), and why, naming the source. From sgl-kernel csrc/allreduce/custom_all_reduce.cuh
+// CustomAllreduce::allreduce (whole 16-byte packs only; 2 ranks: 1-stage; up to 4 ranks below
+// 512 KiB or up to 8 ranks below 256 KiB: 1-stage; else 2-stage) and python/sglang/srt/
+// distributed/device_communicators/custom_all_reduce.py CustomAllreduce (_SUPPORTED_WORLD_SIZES
+// 2, 4, 6, 8; should_custom_ar: bytes a multiple of 16 and below max_size, 8 MiB), both from vLLM.
+struct CustomAllReduceDispatch {
+  std::optional<AllReduceModel> kernel;  // custom_1stage or custom_2stage; nullopt: NCCL
+  std::string reason;
+};
+CustomAllReduceDispatch custom_allreduce_dispatch(int tp, std::size_t bytes);
+// For custom-1stage and custom-2stage at tp > 1: one line saying what the stack runs instead of
+// that kernel on a message of `bytes` (the model then shows the kernel as if it ran); empty when
+// the stack runs it, and for every other model.
+std::string allreduce_dispatch_note(AllReduceModel m, int tp, std::size_t bytes);
+// Throws std::invalid_argument, one line, when custom-2stage is asked to reduce `count` elements of
+// `wire` that are not whole 16-byte packs: its kernel refuses them (CustomAllreduce::allreduce)
+// and the stack sends them to NCCL (should_custom_ar), so no 2-stage layout exists to predict.
+void check_custom_2stage(DType wire, std::size_t count);
 
 // NCCL's Ring layout of an AllReduce of `count` elements of `wire` on `nranks` ranks pinned to
 // `channels` channels with the Simple protocol and the default NCCL_BUFFSIZE: consecutive

@@ -83,6 +83,8 @@ std::vector<Setup> setups(int tp) {
 constexpr std::size_t k_small = 5000;  // the observer's log and the exact collectives only below
 std::vector<std::size_t> counts(const AllReduceConfig& c, DType wire, int tp) {
   const std::size_t elem = wire == DType::fp32 ? 4 : 2, pack = 16 / elem;
+  // custom-2stage reduces whole packs only (check_custom_2stage): its remainder is 2 packs.
+  if (c.model == AllReduceModel::custom_2stage && tp > 1) return {pack, 3 * pack * static_cast<std::size_t>(tp) + 2 * pack, 1000};
   std::vector<std::size_t> n{1, 7, 3 * pack * static_cast<std::size_t>(tp) + 2 * pack + 3, 1001};
   if (c.model == AllReduceModel::nccl_ring && (tp == 2 || tp == 3 || tp == 8))
     n.push_back((std::size_t{2} << 20) / elem * tp + 5 * 1024 + 3);
