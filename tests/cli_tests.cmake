@@ -56,7 +56,7 @@ ffn_cli_error(unknown_format "--format: xml not in " run --format xml)
 ffn_cli_error(outliers_beyond_hidden "--outliers: must be between 0 and the hidden size 64, got 65$"
               run --shape tiny --outliers 65)
 # The loader's refusal: fp8-block's 128-element scale blocks cut by a tp 4 shard of shape small.
-ffn_cli_error(fp8_block_cut_by_tp4 "nothing to run: the loader refuses every combination \\(fp8-block at tp 4: --precision fp8-block.*tp 4.*128"
+ffn_cli_error(fp8_block_cut_by_tp4 "nothing to run: every combination is refused \\(fp8-block at tp 4: --precision fp8-block.*tp 4.*128"
               run --shape small --tp 4 --precision fp8-block)
 
 # The CUDA backend without a usable device (or in a build without CUDA): one line, exit 3.
@@ -335,7 +335,7 @@ ffn_cli_test(nccl_ring_order_runs EXIT 0
 # custom-2stage: a buffer of partial 16-byte packs is refused (the kernel refuses it, the stack calls
 # NCCL); where the stack would dispatch to another kernel, the run says so.
 ffn_cli_test(custom_2stage_partial_pack EXIT 2
-             STDERR "^ffn-parity run: error: --allreduce custom-2stage: 63 bf16 elements \\(126 bytes\\) are not whole 16-byte packs: the 2-stage kernel refuses them \\(custom_all_reduce.cuh CustomAllreduce::allreduce\\) and the stack sends them to NCCL \\(custom_all_reduce.py should_custom_ar\\)$"
+             STDERR "^ffn-parity run: error: nothing to run: every combination is refused \\(bf16 at tp 3, --allreduce custom-2stage: 63 bf16 elements \\(126 bytes\\) are not whole 16-byte packs: the 2-stage kernel refuses them \\(custom_all_reduce.cuh CustomAllreduce::allreduce\\) and the stack sends them to NCCL \\(custom_all_reduce.py should_custom_ar\\)\\)$"
              ARGS run --dims 63,126 --tokens 1 --tp 3 --precision bf16 --allreduce custom-2stage)
 ffn_cli_test(custom_2stage_dispatch_note EXIT 0
              STDOUT "^# note: custom-2stage at tp 2: the stack would not run this kernel on 1024 bytes: 2 ranks always run the 1-stage kernel \\(custom_all_reduce.cuh CustomAllreduce::allreduce\\), so it runs custom-1stage; the row shows the custom-2stage kernel as if it ran\n# ffn-parity"

@@ -67,11 +67,13 @@ std::vector<CaseConfig> expand(const SweepConfig& sweep);
 
 // What every command runs: the cases of the combinations of precision and tp the checkpoint
 // loader accepts, in the order of expand, and one line per combination it refuses (a scale
-// block a shard would cut), which the command lists as not run. Throws std::invalid_argument,
+// block a shard would cut) or whose buffer an AllReduce model cannot reduce
+// (allreduce_buffer_problem), which the command lists as not run. Throws std::invalid_argument,
 // as validate, for anything else.
 struct RunnableCases {
   std::vector<CaseConfig> cases;
-  std::vector<std::string> not_run;  // "fp8-block at tp 4: <the loader's reason>"
+  // "fp8-block at tp 4: <the loader's reason>", "bf16 at tp 8, --allreduce mscclpp: <why>"
+  std::vector<std::string> not_run;
 };
 RunnableCases expand_runnable(const SweepConfig& sweep);
 

@@ -203,7 +203,7 @@ int run_one(const RunOptions& o) {
   }
   if (runnable.cases.empty()) {
     if (launch->reports())
-      std::cerr << fmt::format("{}: error: nothing to run: the loader refuses every combination ({})\n", k_prefix,
+      std::cerr << fmt::format("{}: error: nothing to run: every combination is refused ({})\n", k_prefix,
                                fmt::join(runnable.not_run, "; "));
     return 2;
   }

@@ -68,20 +68,11 @@ void DeviceLocalCommunicator::all_reduce_sum(RankTensors& local, DType wire, Rou
   const std::vector<cuda::DeviceBuffer<float>> parts = upload_all(local);
   std::vector<const void*> inputs;
   for (const auto& p : parts) inputs.push_back(p.get());
-  const auto reduced_for = [&](int holder) {
-    const cuda::DevicePlan plan(allreduce_plan(reduction_, wire, local[0].size(), size(), holder));
-    cuda::DeviceBuffer<float> sum(local[0].size());
-    cuda::all_reduce_device(plan, wire, inputs, sum.get(), /*typed=*/false, nullptr);
-    return cuda::download(sum, local[0].rows(), local[0].cols());
-  };
-  if (allreduce_same_on_every_rank(reduction_.model)) {
-    const Matrix<float> result = reduced_for(0);
-    for (auto& t : local) t = result;
-    return;
-  }
-  RankTensors each;
-  for (int r = 0; r < size(); ++r) each.push_back(reduced_for(r));
-  local = std::move(each);
+  const cuda::DevicePlan plan(allreduce_plan(reduction_, wire, local[0].size(), size()));
+  cuda::DeviceBuffer<float> sum(local[0].size());
+  cuda::all_reduce_device(plan, wire, inputs, sum.get(), /*typed=*/false, nullptr);
+  const Matrix<float> result = cuda::download(sum, local[0].rows(), local[0].cols());
+  for (auto& t : local) t = result;
 }
 
 void DeviceLocalCommunicator::all_reduce_max(RankTensors& local) {

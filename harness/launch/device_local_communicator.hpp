@@ -2,7 +2,7 @@
 // Several TP ranks on one GPU: every collective runs on device buffers with the device kernels
 // of kernels/cuda/allreduce.hpp, which carry out the plan of the AllReduce model
 // (allreduce_plan of allreduce_model.hpp) exactly as reduce_sum does on the host (tests/gpu
-// check every model bit for bit); mscclpp, whose ranks differ in bits, runs one plan per rank. A one-GPU machine thereby tests
+// check every model bit for bit). A one-GPU machine thereby tests
 // tp > 1, which NCCL refuses (two ranks on one device). Host tensors in and out, as the
 // Communicator interface wants; the bench uses the device-resident kernels directly.
 #include "harness/tp/communicator.hpp"

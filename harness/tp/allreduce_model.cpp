@@ -23,7 +23,8 @@ enum class Order {
   chain_down,   // ranks n-1, n-2, ..., 0
   rank_order,   // ranks 0, 1, ..., n-1
   slice_owner,  // 16-byte-pack slices: the owner r of the element's slice, then r+1, ..., r-1
-  own_first,    // the receiving rank, then the others in rank order
+  owner_last,   // count/n-element slices: the owner r of the element's slice adds the others in
+                // rank order, then its own value
 };
 using Start = ReductionStart;
 using Accumulate = ReductionAccumulate;
@@ -63,7 +64,9 @@ const std::vector<ModelSpec>& model_table() {
        "NCCL Tree in one node: a chain, rank n-1 sends, each rank up the chain adds its own (bf16 each add), "
        "rank 0 is the root",
        "NCCL 2.18-2.30 src/device/all_reduce.h runTreeUpDown (leaf directSend, middle directRecvReduceDirectSend, "
-       "root directRecvReduceCopy); src/graph/connect.cc (intra-node tree = chain)",
+       "root directRecvReduceCopy); src/graph/connect.cc ncclTopoPreset (tree.up = treeIntra[i-1], tree.down[0] = "
+       "treeIntra[i+1]: the chain of the topology search's intra-node order, root first; modelled as rank order, "
+       "so the leaf n-1 starts)",
        O::chain_down, S::first_value, A::wire_each_add},
       {AllReduceModel::nccl_nvls, "nccl-nvls",
        "NCCL NVLS >= 2.27 (CUDA >= 12.2): multimem.ld_reduce .acc::f32, fp32 sum, one rounding; order inside the "
@@ -91,13 +94,17 @@ const std::vector<ModelSpec>& model_table() {
       {AllReduceModel::symm_mem, "symm-mem",
        "PyTorch symmetric memory one-shot/two-shot: bf16 add (__hadd2) after each add, ranks 0..n-1",
        "torch/csrc/distributed/c10d/symm_mem/CUDASymmetricMemoryOps.cu one_shot_all_reduce_kernel / "
-       "load_and_reduce (add_vec)",
+       "CUDASymmetricMemory-inl.h load_and_reduce (loads from rank + step, then acc = vecs[0] and add_vec of vecs[1], "
+       "..., vecs[n-1]: rank order on every rank)",
        O::rank_order, S::first_value, A::wire_each_add},
       {AllReduceModel::mscclpp, "mscclpp",
-       "mscclpp as the serving stack calls it: bf16 adds, the receiving rank's own value first, then the peers "
+       "mscclpp as the serving stack calls it (1 node): tp slices, each reduced by its owner in bf16 from a zero: "
+       "the other ranks in rank order, its own value last; every rank receives the owner's bits"
        "in rank order (ranks may differ in bits)",
-       "sgl-kernel/csrc/allreduce/mscclpp_allreduce.cuh allreduce kernels (own data, then add of each peer's)",
-       O::own_first, S::first_value, A::wire_each_add},
+       "sgl-kernel/csrc/allreduce/mscclpp_allreduce.cuh allreduce_1shotLL_1node (Msccl1Shot1NodeLLcontext::"
+       "allreduce; data = 0, add_vectors of each peer's packet in rank order, then of src; __hadd2), as sglang's "
+       "pymscclpp calls it through sgl_kernel.mscclpp_allreduce",
+       O::owner_last, S::zero, A::wire_each_add},
       {AllReduceModel::trtllm, "trtllm",
        "TensorRT-LLM custom all-reduce: bf16 adds (add128b) from a zero over ranks 0..n-1",
        "TensorRT-LLM cpp/tensorrt_llm/kernels/customAllReduceKernels.cu oneShotAllReduceKernel / "
@@ -134,7 +141,6 @@ const std::vector<AllReduceModel>& allreduce_models() {
 std::string_view allreduce_model_name(AllReduceModel m) { return spec(m).name; }
 std::string_view allreduce_model_description(AllReduceModel m) { return spec(m).description; }
 std::string_view allreduce_model_source(AllReduceModel m) { return spec(m).source; }
-bool allreduce_same_on_every_rank(AllReduceModel m) { return spec(m).order != Order::own_first; }
 bool allreduce_order_documented(AllReduceModel m) { return spec(m).order_documented; }
 
 const std::vector<AllReduceAlias>& allreduce_aliases() {
@@ -301,14 +307,23 @@ std::string allreduce_dispatch_note(AllReduceModel m, int tp, std::size_t bytes)
                      allreduce_model_name(m));
 }
 
-void check_custom_2stage(DType wire, std::size_t count) {
+std::string allreduce_buffer_problem(AllReduceModel m, DType wire, std::size_t count, int nranks) {
   const std::size_t bytes = count * wire_bytes(wire);
-  if (bytes % 16 != 0)
-    throw std::invalid_argument(fmt::format(
+  if (nranks < 2) return {};
+  if (m == AllReduceModel::custom_2stage && bytes % 16 != 0)
+    return fmt::format(
         "custom-2stage: {} {} elements ({} bytes) are not whole 16-byte packs: the 2-stage kernel refuses them "
         "(custom_all_reduce.cuh CustomAllreduce::allreduce) and the stack sends them to NCCL (custom_all_reduce.py "
         "should_custom_ar)",
-        count, dtype_name(wire), bytes));
+        count, dtype_name(wire), bytes);
+  // mscclpp_allreduce.cuh allreduce_1shotLL_1node: nelemsPerRank = (bytes / 4) / worldSize ints, of
+  // which it reduces nPktsPerRank = nelemsPerRank / 2 packets of 8 bytes.
+  if (m == AllReduceModel::mscclpp && bytes % (8 * static_cast<std::size_t>(nranks)) != 0)
+    return fmt::format(
+        "mscclpp: {} {} elements ({} bytes) do not split into {} slices of whole 8-byte packets: the 1-node kernel "
+        "leaves the rest unreduced (sgl-kernel mscclpp_allreduce.cuh allreduce_1shotLL_1node)",
+        count, dtype_name(wire), bytes, nranks);
+  return {};
 }
 
 void check_nccl_ring_orders(const std::vector<std::vector<int>>& orders, int nranks, int channels) {
@@ -333,11 +348,9 @@ void check_nccl_ring_orders(const std::vector<std::vector<int>>& orders, int nra
   }
 }
 
-ReductionPlan allreduce_plan(const AllReduceConfig& config, DType wire, std::size_t count, int n, int holder) {
+ReductionPlan allreduce_plan(const AllReduceConfig& config, DType wire, std::size_t count, int n) {
   if (wire == DType::fp64) throw std::invalid_argument("reduce_sum: the wire dtype cannot be fp64");
   if (n < 1) throw std::invalid_argument("reduce_sum: no inputs");
-  if (holder < 0 || holder >= n)
-    throw std::invalid_argument(fmt::format("reduce_sum: rank {} is not in a group of {}", holder, n));
   if (config.nccl_channels < 1)
     throw std::invalid_argument(fmt::format("reduce_sum: {} NCCL channels", config.nccl_channels));
   const ModelSpec& s = spec(config.model);
@@ -348,6 +361,8 @@ ReductionPlan allreduce_plan(const AllReduceConfig& config, DType wire, std::siz
       throw std::invalid_argument(fmt::format("reduce_sum: nccl-ring: {}", e.what()));
     }
   }
+  if (const std::string problem = allreduce_buffer_problem(config.model, wire, count, n); !problem.empty())
+    throw std::invalid_argument(problem);
   ReductionPlan plan;
   plan.accumulate = s.accumulate;
   plan.start = s.start;
@@ -364,11 +379,16 @@ ReductionPlan allreduce_plan(const AllReduceConfig& config, DType wire, std::siz
       for (int k = 0; k < n; ++k) order[k] = n - 1 - k;
       plan.add_segment(0, order.data());
       break;
-    case Order::own_first:
-      order[0] = holder;
-      for (int r = 0, k = 1; r < n; ++r)
-        if (r != holder) order[k++] = r;
-      plan.add_segment(0, order.data());
+    case Order::owner_last:
+      // mscclpp_allreduce.cuh allreduce_1shotLL_1node: rank r reduces its slice from a zero
+      // (data = 0), adding each peer (index < rank ? index : index + 1) and then its own src; the
+      // result is written to every peer.
+      for (int r = 0; r < n; ++r) {
+        for (int p = 0, k = 0; p < n; ++p)
+          if (p != r) order[k++] = p;
+        order[n - 1] = r;
+        plan.add_segment(r * (count / n), order.data());
+      }
       break;
     case Order::ring_chunks:
       for (int c = 0; c < n; ++c) {
@@ -389,7 +409,6 @@ ReductionPlan allreduce_plan(const AllReduceConfig& config, DType wire, std::siz
     case Order::slice_owner: {
       // custom_all_reduce.cuh cross_device_reduce_2stage: the buffer in 16-byte packs, rank r
       // reduces packs [r part, (r+1) part), part = packs / ngpus, the last rank to the end.
-      if (n > 1) check_custom_2stage(wire, count);  // one rank reduces nothing, the stack calls no kernel
       const std::size_t pack = 16 / wire_bytes(wire);
       const std::size_t part = count / pack / static_cast<std::size_t>(n);
       for (int r = 0; r < n; ++r) {
@@ -506,12 +525,12 @@ class PlanExecutor {
 }  // namespace
 
 void reduce_sum(const AllReduceConfig& config, DType wire, std::span<const std::span<const float>> inputs,
-                std::span<float> out, RoundingObserver* observer, int holder) {
+                std::span<float> out, RoundingObserver* observer) {
   if (inputs.empty()) throw std::invalid_argument("reduce_sum: no inputs");
   for (const auto& part : inputs)
     if (part.size() != out.size())
       throw std::invalid_argument("reduce_sum: input and output sizes differ");
-  const ReductionPlan plan = allreduce_plan(config, wire, out.size(), static_cast<int>(inputs.size()), holder);
+  const ReductionPlan plan = allreduce_plan(config, wire, out.size(), static_cast<int>(inputs.size()));
   PlanExecutor(wire, config.truncating, spec(config.model).order_documented, inputs, observer).run(plan, out);
 }
 

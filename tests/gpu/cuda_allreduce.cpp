@@ -77,17 +77,18 @@ std::vector<Setup> setups(int tp) {
   return s;
 }
 
-// Element counts per wire dtype: a few, a 2-stage remainder (packs % tp != 0, a partial pack),
-// and for nccl-ring one full loop of tp chunks (2 MiB each) and a partial loop after it (at a few
-// tp: the buffers are tp MiB per rank).
+// Element counts per wire dtype: a few, a 2-stage remainder (packs % tp != 0) and a partial pack,
+// whole mscclpp slices, and for nccl-ring one full loop of tp chunks (2 MiB each) and a partial
+// loop after it (at a few tp: the buffers are tp MiB per rank); those the model cannot reduce
+// (allreduce_buffer_problem: custom-2stage, mscclpp) left out.
 constexpr std::size_t k_small = 5000;  // the observer's log and the exact collectives only below
 std::vector<std::size_t> counts(const AllReduceConfig& c, DType wire, int tp) {
   const std::size_t elem = wire == DType::fp32 ? 4 : 2, pack = 16 / elem;
-  // custom-2stage reduces whole packs only (check_custom_2stage): its remainder is 2 packs.
-  if (c.model == AllReduceModel::custom_2stage && tp > 1) return {pack, 3 * pack * static_cast<std::size_t>(tp) + 2 * pack, 1000};
-  std::vector<std::size_t> n{1, 7, 3 * pack * static_cast<std::size_t>(tp) + 2 * pack + 3, 1001};
+  const std::size_t remainder = 3 * pack * static_cast<std::size_t>(tp) + 2 * pack;
+  std::vector<std::size_t> n{1, 7, remainder, remainder + 3, 1001, 48 * static_cast<std::size_t>(tp)};
   if (c.model == AllReduceModel::nccl_ring && (tp == 2 || tp == 3 || tp == 8))
     n.push_back((std::size_t{2} << 20) / elem * tp + 5 * 1024 + 3);
+  std::erase_if(n, [&](std::size_t count) { return !allreduce_buffer_problem(c.model, wire, count, tp).empty(); });
   return n;
 }
 
