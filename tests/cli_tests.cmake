@@ -252,7 +252,7 @@ ffn_cli_test(inject_json EXIT 1 STDOUT "\"injected_fault\": \"allreduce-fp16\""
              ARGS run --shape tiny --tp 2 --precision bf16 --inject allreduce-fp16 --format json)
 # Nothing checked is never a pass: exit 2 and one line saying what was empty.
 ffn_cli_test(false_alarms_nothing_to_run EXIT 2
-             STDERR "^ffn-parity false-alarms: error: nothing to run: the loader refuses every configuration \\(fp8-block at tp 2: "
+             STDERR "^ffn-parity false-alarms: error: nothing to run: every configuration is refused \\(fp8-block at tp 2: "
              ARGS false-alarms --shape tiny --tp 2 --precision fp8-block --seeds 1)
 ffn_cli_error(inject_applies_to_nothing
               "--inject: no injected fault applies to any case \\(tiny/t8/tp1/bf16/ring/s0/inject=bias-every-rank: tp 1 "

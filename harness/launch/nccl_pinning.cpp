@@ -32,6 +32,10 @@ std::string NcclPinning::describe(int nccl_version) const {
   return s;
 }
 
+AllReduceConfig nccl_run_for_blessed(AllReduceModel blessed) {
+  return AllReduceConfig(blessed == AllReduceModel::ring ? AllReduceModel::nccl_ring : blessed, 1);
+}
+
 NcclPinning nccl_pinning(const AllReduceConfig& r, int version) {
   const std::string name(allreduce_model_name(r.model));
   switch (r.model) {
