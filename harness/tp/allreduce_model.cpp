@@ -87,7 +87,8 @@ const std::vector<ModelSpec>& model_table() {
        O::rank_order, S::zero, A::fp32_once},
       {AllReduceModel::custom_2stage, "custom-2stage",
        "serving stack custom all-reduce, 2-stage: each rank sums its slice (size/n 16-byte packs, the last rank "
-       "the remainder) in fp32 from its own value, ranks r, r+1, ..., one rounding",
+       "the remainder) in fp32 from its own value, ranks r, r+1, ..., one rounding; whole packs only (the stack "
+       "sends other buffers to NCCL)",
        "sgl-kernel/csrc/allreduce/custom_all_reduce.cuh cross_device_reduce_2stage (ptrs[i] = ptrs[(rank + i) % "
        "ngpus], part = size / ngpus, the last rank takes the remainder) / packed_reduce",
        O::slice_owner, S::first_value, A::fp32_once},
@@ -99,8 +100,7 @@ const std::vector<ModelSpec>& model_table() {
        O::rank_order, S::first_value, A::wire_each_add},
       {AllReduceModel::mscclpp, "mscclpp",
        "mscclpp as the serving stack calls it (1 node): tp slices, each reduced by its owner in bf16 from a zero: "
-       "the other ranks in rank order, its own value last; every rank receives the owner's bits"
-       "in rank order (ranks may differ in bits)",
+       "the other ranks in rank order, its own value last; every rank receives the owner's bits",
        "sgl-kernel/csrc/allreduce/mscclpp_allreduce.cuh allreduce_1shotLL_1node (Msccl1Shot1NodeLLcontext::"
        "allreduce; data = 0, add_vectors of each peer's packet in rank order, then of src; __hadd2), as sglang's "
        "pymscclpp calls it through sgl_kernel.mscclpp_allreduce",
