@@ -82,3 +82,6 @@ ffn_cli_test(golden_check_allreduce_none EXIT 2
 ffn_cli_test(golden_check_allreduce_unknown EXIT 2
              STDERR "^ffn-parity golden check: error: --allreduce: bogus not in \\{ring,nccl-ring,"
              ARGS golden check --allreduce bogus ${ffn_golden_tiny})
+ffn_cli_test(golden_bless_nccl_ring_settings EXIT 2
+             STDERR "^ffn-parity golden bless: error: --nccl-ring-order: a golden records the AllReduce model by name only, so its check would run nccl-ring on one channel in rank order; bless without it$"
+             ARGS golden bless -o ${CMAKE_CURRENT_BINARY_DIR}/never.h5 --shape tiny --tp 2 --allreduce nccl-ring --nccl-ring-order 1,0)

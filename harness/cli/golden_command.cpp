@@ -69,6 +69,13 @@ int bless(const BlessOptions& o) {
     } else {
       sweep = to_sweep(o.sweep);
     }
+    // A golden records each case's AllReduce model by name (SCHEMA.md): a check would replay
+    // nccl-ring on one channel in rank order, so other settings would not be what was blessed.
+    const bool nccl_ring = std::ranges::find(sweep.allreduce, AllReduceModel::nccl_ring) != sweep.allreduce.end();
+    if (nccl_ring && (sweep.nccl_channels != 1 || !sweep.nccl_ring_orders.empty()))
+      throw std::invalid_argument(fmt::format("{}: a golden records the AllReduce model by name only, so its check "
+                                              "would run nccl-ring on one channel in rank order; bless without it",
+                                              sweep.nccl_channels != 1 ? "--nccl-channels" : "--nccl-ring-order"));
     RunnableCases runnable = expand_runnable(sweep);
     if (runnable.cases.empty())
       throw std::invalid_argument(fmt::format("nothing to bless: every combination is refused ({})",
