@@ -108,7 +108,8 @@ const std::vector<ModelSpec>& model_table() {
       {AllReduceModel::trtllm, "trtllm",
        "TensorRT-LLM custom all-reduce: bf16 adds (add128b) from a zero over ranks 0..n-1",
        "TensorRT-LLM cpp/tensorrt_llm/kernels/customAllReduceKernels.cu oneShotAllReduceKernel / "
-       "twoShotAllReduceKernel (\"always reduce from rank 0\")",
+       "twoShotAllReduceKernel (buffers[ii] = peer (local_rank + ii) % N; sums = {0}, then add128b of "
+       "vals[(rank + N - local_rank) % N] for rank 0..N-1: \"always reduce from rank 0\" on every rank)",
        O::rank_order, S::zero, A::wire_each_add},
       {AllReduceModel::trtllm_fp32acc, "trtllm-fp32acc",
        "TensorRT-LLM all-reduce with fp32_acc: fp32 sum from a zero over ranks 0..n-1, one rounding",

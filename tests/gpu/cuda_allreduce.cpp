@@ -149,5 +149,22 @@ int main() {
   } catch (const std::invalid_argument& e) {
     c.expect(std::string(e.what()).find("2 ranks") != std::string::npos, e.what());
   }
+  // The truncating fault reduces on the host only; a ring order must fit tp.
+  try {
+    AllReduceConfig truncating(AllReduceModel::ring);
+    truncating.truncating = true;
+    DeviceLocalCommunicator device(2, truncating);
+    c.expect(false, "the truncating fault accepted by the device communicator");
+  } catch (const std::invalid_argument& e) {
+    c.expect(std::string(e.what()).find("truncating") != std::string::npos, e.what());
+  }
+  try {
+    AllReduceConfig ringed(AllReduceModel::nccl_ring);
+    ringed.nccl_ring_orders = {{0, 1}};
+    DeviceLocalCommunicator device(3, ringed);
+    c.expect(false, "a ring of 2 ranks accepted for tp 3");
+  } catch (const std::invalid_argument& e) {
+    c.expect(std::string(e.what()).find("not a permutation") != std::string::npos, e.what());
+  }
   return c.finish("cuda_allreduce");
 }
