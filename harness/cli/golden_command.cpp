@@ -294,7 +294,7 @@ int check(const CheckOptions& o) {
       fmt::print("# comm nccl: pinned {}\n", pinned);
       if (blessed.front() == AllReduceModel::ring)
         fmt::print("# comm nccl: the cases were blessed with ring, the generic worst-case budget; NCCL runs its own "
-                   "Ring (nccl-ring, one channel), whose roundings that budget bounds\n");
+                   "Ring (nccl-ring, one channel): as many bf16 roundings per element, in its own order\n");
     }
   }
   std::size_t passed = 0, failed = 0, done = 0;
