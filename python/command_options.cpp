@@ -45,7 +45,7 @@ PlannedSweep plan_sweep(const CommandOptions& o, const std::string& prefix) {
     throw usage_error(prefix, e.what());
   }
   if (p.runnable.cases.empty())
-    throw usage_error(prefix, fmt::format("nothing to run: the loader refuses every combination ({})",
+    throw usage_error(prefix, fmt::format("nothing to run: every combination is refused ({})",
                                           fmt::join(p.runnable.not_run, "; ")));
   return p;
 }

@@ -56,7 +56,7 @@ ffn_cli_error(unknown_format "--format: xml not in " run --format xml)
 ffn_cli_error(outliers_beyond_hidden "--outliers: must be between 0 and the hidden size 64, got 65$"
               run --shape tiny --outliers 65)
 # The loader's refusal: fp8-block's 128-element scale blocks cut by a tp 4 shard of shape small.
-ffn_cli_error(fp8_block_cut_by_tp4 "nothing to run: the loader refuses every combination \\(fp8-block at tp 4: --precision fp8-block.*tp 4.*128"
+ffn_cli_error(fp8_block_cut_by_tp4 "nothing to run: every combination is refused \\(fp8-block at tp 4: --precision fp8-block.*tp 4.*128"
               run --shape small --tp 4 --precision fp8-block)
 
 # The CUDA backend without a usable device (or in a build without CUDA): one line, exit 3.
@@ -270,7 +270,7 @@ ffn_cli_test(inject_json EXIT 1 STDOUT "\"injected_fault\": \"allreduce-fp16\""
              ARGS run --shape tiny --tp 2 --precision bf16 --inject allreduce-fp16 --format json)
 # Nothing checked is never a pass: exit 2 and one line saying what was empty.
 ffn_cli_test(false_alarms_nothing_to_run EXIT 2
-             STDERR "^ffn-parity false-alarms: error: nothing to run: the loader refuses every configuration \\(fp8-block at tp 2: "
+             STDERR "^ffn-parity false-alarms: error: nothing to run: every configuration is refused \\(fp8-block at tp 2: "
              ARGS false-alarms --shape tiny --tp 2 --precision fp8-block --seeds 1)
 ffn_cli_error(inject_applies_to_nothing
               "--inject: no injected fault applies to any case \\(tiny/t8/tp1/bf16/ring/s0/inject=bias-every-rank: tp 1 "
@@ -334,6 +334,30 @@ ffn_cli_test(allreduce_alias_oneshot EXIT 0 STDOUT "\n   2               bf16  c
 ffn_cli_test(allreduce_all_compares EXIT 0
              STDOUT "# AllReduce comparison: sharded path rel_l2 vs fp64 reference / vs allgather path, per tp\n.*\n +bf16 +nccl-ring-ch2 \\| [^\n]*\n.*12 passed, 0 failed$"
              ARGS run --shape tiny --tp 2 --precision bf16 --allreduce all --nccl-channels 2)
+# --nccl-ring-order: parsed, checked against every tp and the channels, in the case's name.
+ffn_cli_test(nccl_ring_order_not_a_rank EXIT 2
+             STDERR "^ffn-parity run: error: --nccl-ring-order: 'x' in '0,x' is not a rank \\(rings of ranks 0..tp-1: 0,2,1,3 or 0,1,2,3/0,2,1,3\\)$"
+             ARGS run --shape tiny --tp 2 --allreduce nccl-ring --nccl-ring-order 0,x)
+ffn_cli_test(nccl_ring_order_not_a_permutation EXIT 2
+             STDERR "^ffn-parity run: error: --nccl-ring-order: the ring 0,1 is not a permutation of 0..3 \\(tp 4\\)$"
+             ARGS run --shape tiny --tp 2,4 --allreduce nccl-ring --nccl-ring-order 0,1)
+ffn_cli_test(nccl_ring_order_count EXIT 2
+             STDERR "^ffn-parity run: error: --nccl-ring-order: 2 rings for 3 channels \\(give one ring for every channel, or one per channel\\)$"
+             ARGS run --shape tiny --tp 2 --allreduce nccl-ring --nccl-channels 3 --nccl-ring-order 0,1/1,0)
+ffn_cli_test(nccl_ring_order_without_nccl_ring EXIT 2
+             STDERR "^ffn-parity run: error: --nccl-ring-order: only nccl-ring has rings \\(add it to --allreduce\\)$"
+             ARGS run --shape tiny --tp 2 --allreduce ring --nccl-ring-order 1,0)
+ffn_cli_test(nccl_ring_order_runs EXIT 0
+             STDOUT "\n   4 +bf16 nccl-ring-ch2-r0.2.1.3_3.2.1.0 \\|[^\n]* PASS\n1 passed, 0 failed$"
+             ARGS run --shape tiny --tp 4 --precision bf16 --allreduce nccl-ring --nccl-channels 2 --nccl-ring-order 0,2,1,3/3,2,1,0)
+# custom-2stage: a buffer of partial 16-byte packs is refused (the kernel refuses it, the stack calls
+# NCCL); where the stack would dispatch to another kernel, the run says so.
+ffn_cli_test(custom_2stage_partial_pack EXIT 2
+             STDERR "^ffn-parity run: error: nothing to run: every combination is refused \\(bf16 at tp 3, --allreduce custom-2stage: 63 bf16 elements \\(126 bytes\\) are not whole 16-byte packs: the 2-stage kernel refuses them \\(custom_all_reduce.cuh CustomAllreduce::allreduce\\) and the stack sends them to NCCL \\(custom_all_reduce.py should_custom_ar\\)\\)$"
+             ARGS run --dims 63,126 --tokens 1 --tp 3 --precision bf16 --allreduce custom-2stage)
+ffn_cli_test(custom_2stage_dispatch_note EXIT 0
+             STDOUT "^# note: custom-2stage at tp 2: the stack would not run this kernel on 1024 bytes: 2 ranks always run the 1-stage kernel \\(custom_all_reduce.cuh CustomAllreduce::allreduce\\), so it runs custom-1stage; the row shows the custom-2stage kernel as if it ran\n# ffn-parity"
+             ARGS run --shape tiny --tp 2 --precision bf16 --allreduce custom-2stage)
 ffn_cli_test(inject_truncate_fp32_not_applicable EXIT 2
              STDERR "^ffn-parity run: error: --inject: no injected fault applies to any case \\([^\n]*fp32 activations: no conversion onto a narrower grid to truncate\\)$"
              ARGS run --shape tiny --tp 2 --precision fp32 --inject partial-truncate)

@@ -79,3 +79,20 @@ ffn_cli_test(golden_check_inputs_cache_missing EXIT 2
              ARGS golden check ${ffn_golden_tiny} --inputs-cache ${ffn_golden_damaged}/no-such-cache)
 ffn_cli_test(golden_inputs_stored EXIT 0 STDOUT "^0 input sets written, 0 refused \\(no seeded input set: "
              ARGS golden inputs ${ffn_golden_tiny} --cache ${ffn_golden_damaged}/cache)
+
+# --allreduce selects the cases blessed with one model (with --comm nccl, NCCL is pinned once per
+# process to that model; the refusal of several models needs a GPU to reach, the selection does not).
+ffn_cli_test(golden_check_allreduce_selects EXIT 0
+             STDOUT "^# golden check [^\n]*: 4 cases,[^\n]*\n(#[^\n]*\n)+( tiny/t8/tp[24]/(bf16|fp32)/custom-1stage/s0 [^\n]*PASS\n)+4 passed, 0 failed$"
+             ARGS golden check --allreduce oneshot --case tiny/t8/tp2/bf16/custom-1stage/s0
+                  --case tiny/t8/tp4/bf16/custom-1stage/s0 --case tiny/t8/tp2/fp32/custom-1stage/s0
+                  --case tiny/t8/tp2/bf16/ring/s0 --case tiny/t8/tp4/fp32/custom-1stage/s0 --case tiny/t8/tp1/fp32/ring/s0 ${ffn_golden_tiny})
+ffn_cli_test(golden_check_allreduce_none EXIT 2
+             STDERR "^ffn-parity golden check: error: nothing to check: no case blessed with --allreduce exact in .*tiny.h5$"
+             ARGS golden check --allreduce exact ${ffn_golden_tiny})
+ffn_cli_test(golden_check_allreduce_unknown EXIT 2
+             STDERR "^ffn-parity golden check: error: --allreduce: bogus not in \\{ring,nccl-ring,"
+             ARGS golden check --allreduce bogus ${ffn_golden_tiny})
+ffn_cli_test(golden_bless_nccl_ring_settings EXIT 2
+             STDERR "^ffn-parity golden bless: error: --nccl-ring-order: a golden records the AllReduce model by name only, so its check would run nccl-ring on one channel in rank order; bless without it$"
+             ARGS golden bless -o ${CMAKE_CURRENT_BINARY_DIR}/never.h5 --shape tiny --tp 2 --allreduce nccl-ring --nccl-ring-order 1,0)

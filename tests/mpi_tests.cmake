@@ -46,7 +46,7 @@ ffn_mpi_error_test(tp_not_world_size 2
                    "^ffn-parity run: error: --tp: 4 is not the world size 2: --comm mpi runs one TP rank per process"
                    run --comm mpi --shape tiny --tp 2,4)
 ffn_mpi_error_test(scale_blocks_cut 4
-                   "^ffn-parity run: error: nothing to run: the loader refuses every combination \\(fp8-block at tp 4: --precision fp8-block: proj_out \\(column-parallel, allgather path\\) shards its output dimension 256 over tp 4 into 64 per rank, not a multiple of the 128-element scale block. the loader refuses it\\)$"
+                   "^ffn-parity run: error: nothing to run: every combination is refused \\(fp8-block at tp 4: --precision fp8-block: proj_out \\(column-parallel, allgather path\\) shards its output dimension 256 over tp 4 into 64 per rank, not a multiple of the 128-element scale block. the loader refuses it\\)$"
                    run --comm mpi --shape small --precision fp8-block)
 
 # Started by hand, or by a launcher whose environment is broken or not MPI's.

@@ -167,10 +167,11 @@ TEST_CASE("fp16 known answers, including overflow on the wire", "[allreduce]") {
   CHECK(reduce(AllReduceModel::ring, DType::fp16, big) == std::vector<float>{inf, 65504.0f, 65472.0f});
 
   // fp16 subnormals lie on a fixed grid (spacing 2^-24), so sums of them are exact: 2^-24,
-  // 3 * 2^-24, -2^-23 -> 2^-23 for every model and starting rank.
-  const auto sub = repeat({0x1.0p-24f, 3 * 0x1.0p-24f, -0x1.0p-23f}, 3);
+  // 3 * 2^-24, -2^-23 -> 2^-23 for every model and starting rank (24 elements: whole 16-byte
+  // packs for custom-2stage and 3 slices of 8-byte packets for mscclpp).
+  const auto sub = repeat({0x1.0p-24f, 3 * 0x1.0p-24f, -0x1.0p-23f}, 24);
   for (AllReduceModel m : kModels)
-    CHECK(reduce(m, DType::fp16, sub) == std::vector<float>(3, 0x1.0p-23f));
+    CHECK(reduce(m, DType::fp16, sub) == std::vector<float>(24, 0x1.0p-23f));
 }
 
 TEST_CASE("fp32 wire: oneshot sums in rank order, exact rounds once", "[allreduce]") {
@@ -331,26 +332,27 @@ TEST_CASE("every model keeps the sign of zero", "[allreduce]") {
   // __hadd2 ring, the 2-stage custom all-reduce and symmetric memory (which start from the first
   // value) return -0; the exact model must too, since it is "the best any implementation can
   // do", and round_to keeps the sign of zero. The models that start from a zero (the 1-stage
-  // custom all-reduce, TensorRT-LLM) compute 0 + (-0) = +0 first. One +0 anywhere gives +0.
+  // custom all-reduce, TensorRT-LLM, mscclpp's data = 0) compute 0 + (-0) = +0 first. One +0
+  // anywhere gives +0.
   const auto starts_from_zero = [](AllReduceModel m) {
-    return m == AllReduceModel::custom_1stage || m == AllReduceModel::trtllm || m == AllReduceModel::trtllm_fp32acc;
+    return m == AllReduceModel::custom_1stage || m == AllReduceModel::trtllm || m == AllReduceModel::trtllm_fp32acc ||
+           m == AllReduceModel::mscclpp;
   };
   for (AllReduceModel m : kModels)
     for (DType wire : {DType::bf16, DType::fp16, DType::fp32})
       for (int tp : {1, 2, 3}) {
         INFO(allreduce_model_name(m) << " " << dtype_name(wire) << " tp " << tp);
-        std::vector<std::vector<float>> neg(static_cast<std::size_t>(tp), std::vector<float>(4, -0.0f));
+        std::vector<std::vector<float>> neg(static_cast<std::size_t>(tp), std::vector<float>(24, -0.0f));
         const auto out = reduce(m, wire, neg);
         for (float v : out) CHECK(same_bits(v, starts_from_zero(m) ? 0.0f : -0.0f));
         if (tp > 1) {
-          neg[1] = std::vector<float>(4, 0.0f);
+          neg[1] = std::vector<float>(24, 0.0f);
           for (float v : reduce(m, wire, neg)) CHECK(same_bits(v, 0.0f));
         }
       }
 }
 
-TEST_CASE("SimulatedCommunicator: every rank gets the model's result as that rank receives it (the same bits "
-          "on every rank except mscclpp)",
+TEST_CASE("SimulatedCommunicator: every rank gets the model's result (the same bits on every rank)",
           "[allreduce]") {
   std::mt19937_64 gen(9);
   std::normal_distribution<double> nd;
@@ -363,7 +365,7 @@ TEST_CASE("SimulatedCommunicator: every rank gets the model's result as that ran
       RankTensors local;
       std::vector<std::vector<float>> flat;
       for (int r = 0; r < tp; ++r) {
-        Matrix<float> t(5, 7);
+        Matrix<float> t(8, 8);  // whole 16-byte packs (custom-2stage), tp slices of 8-byte packets (mscclpp)
         for (float& v : t.values()) v = static_cast<float>(round_to(DType::bf16, nd(gen)));
         local.push_back(t);
         flat.emplace_back(t.values().begin(), t.values().end());
@@ -374,11 +376,11 @@ TEST_CASE("SimulatedCommunicator: every rank gets the model's result as that ran
         INFO(allreduce_model_name(m) << " tp " << tp << " rank " << r);
         std::vector<std::span<const float>> spans(flat.begin(), flat.end());
         std::vector<float> want(flat.front().size());
-        reduce_sum(m, DType::bf16, spans, want, nullptr, r);
-        if (allreduce_same_on_every_rank(m)) CHECK(local[r] == local[0]);
+        reduce_sum(m, DType::bf16, spans, want, nullptr);
+        CHECK(local[r] == local[0]);
         for (std::size_t i = 0; i < want.size(); ++i) CHECK(same_bits(local[r].data()[i], want[i]));
       }
-      if (m == AllReduceModel::ring) CHECK(obs.log.size() == 35u * (tp - 1));
+      if (m == AllReduceModel::ring) CHECK(obs.log.size() == 64u * (tp - 1));
     }
 }
 

@@ -27,10 +27,10 @@ namespace {
 
 using Buffers = std::vector<std::vector<float>>;  // [rank][element]
 
-std::vector<float> model(const AllReduceConfig& c, DType wire, const Buffers& in, int holder = 0) {
+std::vector<float> model(const AllReduceConfig& c, DType wire, const Buffers& in) {
   std::vector<std::span<const float>> spans(in.begin(), in.end());
   std::vector<float> out(in.front().size());
-  reduce_sum(c, wire, spans, out, nullptr, holder);
+  reduce_sum(c, wire, spans, out, nullptr);
   return out;
 }
 
@@ -88,15 +88,20 @@ std::vector<float> nccl_ring_simulated(const Buffers& in, DType wire, std::size_
 }
 
 // The brute-force prediction of every model, from the sources cited in allreduce_model.cpp.
-std::vector<float> reference(M m, DType wire, const Buffers& in, int holder = 0) {
+std::vector<float> reference(M m, DType wire, const Buffers& in) {
   const int n = static_cast<int>(in.size());
   const std::size_t count = in.front().size();
   std::vector<float> out(count);
-  std::vector<int> rank_order = ranks_from(0, n), down, own;
+  std::vector<int> rank_order = ranks_from(0, n), down;
   for (int r = n - 1; r >= 0; --r) down.push_back(r);
-  own.push_back(holder);
-  for (int r = 0; r < n; ++r)
-    if (r != holder) own.push_back(r);
+  // mscclpp: the owner of slice r (count / n elements) adds the other ranks in order, then its own.
+  const auto others_then = [n](int owner) {
+    std::vector<int> o;
+    for (int r = 0; r < n; ++r)
+      if (r != owner) o.push_back(r);
+    o.push_back(owner);
+    return o;
+  };
   const std::size_t pack = 16 / (wire == DType::fp32 ? 4 : 2);
   for (std::size_t i = 0; i < count; ++i) {
     switch (m) {
@@ -118,7 +123,7 @@ std::vector<float> reference(M m, DType wire, const Buffers& in, int holder = 0)
         break;
       }
       case M::symm_mem: out[i] = chain(in, i, rank_order, wire, wire, false); break;
-      case M::mscclpp: out[i] = chain(in, i, own, wire, wire, false); break;
+      case M::mscclpp: out[i] = chain(in, i, others_then(static_cast<int>(i / (count / n))), wire, wire, true); break;
       case M::trtllm: out[i] = chain(in, i, rank_order, wire, wire, true); break;
       case M::trtllm_fp32acc: out[i] = chain(in, i, rank_order, DType::fp32, wire, true); break;
       case M::exact: {
@@ -151,18 +156,21 @@ Buffers repeat(const std::vector<float>& pattern, std::size_t count) {
 
 }  // namespace
 
-TEST_CASE("every model equals its brute-force reference, random inputs, tp 2..8, every holder", "[allreduce]") {
+TEST_CASE("every model equals its brute-force reference, random inputs, tp 2..8", "[allreduce]") {
   std::mt19937_64 gen(17);
   for (DType wire : {DType::bf16, DType::fp16, DType::fp32})
     for (int tp = 2; tp <= 8; ++tp)
-      for (std::size_t count : {std::size_t{1}, std::size_t{37}, std::size_t{8 * 3 * tp + 5}, std::size_t{1000}}) {
+      for (std::size_t count : {std::size_t{1}, std::size_t{37}, std::size_t(8 * 3 * tp + 5), std::size_t{1000},
+                                std::size_t(48 * tp)}) {  // the last: whole mscclpp slices at every tp
         const Buffers in = random_buffers(tp, count, wire, gen);
-        for (M m : allreduce_models())
-          for (int holder : {0, tp - 1}) {
-            INFO(allreduce_model_name(m) << " " << dtype_name(wire) << " tp " << tp << " count " << count << " holder "
-                                         << holder);
-            CHECK(same_bits(model(m, wire, in, holder), reference(m, wire, in, holder)));
-          }
+        for (M m : allreduce_models()) {
+          INFO(allreduce_model_name(m) << " " << dtype_name(wire) << " tp " << tp << " count " << count);
+          // A buffer the implementation cannot reduce (custom-2stage, mscclpp) is refused.
+          if (const std::string problem = allreduce_buffer_problem(m, wire, count, tp); !problem.empty())
+            CHECK_THROWS_WITH(model(m, wire, in), problem);
+          else
+            CHECK(same_bits(model(m, wire, in), reference(m, wire, in)));
+        }
       }
 }
 
@@ -246,30 +254,29 @@ TEST_CASE("custom-2stage: slices of 16-byte packs, the last rank takes the remai
 }
 
 TEST_CASE("hand-built inputs tell every pair of models apart", "[allreduce]") {
-  // Each candidate: inputs, the rank that receives the result, and (for some) the bits every
-  // model must give, derived by hand. 24 elements, 3 or 4 ranks; a pattern repeated at every
-  // element so that every ring chunk and 2-stage slice sees it.
+  // Each candidate: inputs and (for some) the bits every model must give, derived by hand. 48
+  // elements, 3 or 4 ranks; a pattern repeated at every element so that every ring chunk, 2-stage
+  // slice and mscclpp slice sees it.
   struct Candidate {
     std::string what;
     Buffers in;
-    int holder = 0;
   };
   const float t = 0x1.0p-8f;  // half a bf16 ulp of 1
   std::vector<Candidate> candidates = {
       // Ties: who adds the two halves first decides 1 or 1 + 2^-7.
-      {"{1, h, h}", repeat({1.0f, t, t}, 24)},
-      {"{h, 1, h}", repeat({t, 1.0f, t}, 24)},
-      {"{h, h, 1}", repeat({t, t, 1.0f}, 24)},
-      {"{h, 1, h}, rank 2 receives", repeat({t, 1.0f, t}, 24), 2},
-      {"{h, 1, h, 0}, rank 3 receives", repeat({t, 1.0f, t, 0.0f}, 24), 3},
+      {"{1, h, h}", repeat({1.0f, t, t}, 48)},
+      {"{h, 1, h}", repeat({t, 1.0f, t}, 48)},
+      {"{h, h, 1}", repeat({t, t, 1.0f}, 48)},
+      {"{h, 1, h, 0}", repeat({t, 1.0f, t, 0.0f}, 48)},
+      {"{0, h, 1, h}", repeat({0.0f, t, 1.0f, t}, 48)},
       // All -0: models that start from +0 return +0.
-      {"{-0, -0, -0}", repeat({-0.0f, -0.0f, -0.0f}, 24)},
+      {"{-0, -0, -0}", repeat({-0.0f, -0.0f, -0.0f}, 48)},
       // Double rounding: 1 + 2^-8 is the bf16 tie and 1 + 2^-8 + 2^-40 lies above it. fp64 keeps
       // 2^-40 and rounds up to 1 + 2^-7; fp32 drops it (below half an fp32 ulp) and the tie goes
       // to even: 1.
-      {"{1, h, 2^-40}", repeat({1.0f, t, 0x1.0p-40f}, 24)},
+      {"{1, h, 2^-40}", repeat({1.0f, t, 0x1.0p-40f}, 48)},
       // fp32 order: {1, 2^-24, -1} from rank 0 gives 0, from rank 1 or 2 gives 2^-24.
-      {"{1, 2^-24, -1}", repeat({1.0f, 0x1.0p-24f, -1.0f}, 24)},
+      {"{1, 2^-24, -1}", repeat({1.0f, 0x1.0p-24f, -1.0f}, 48)},
   };
   // Derived by hand: {1, h, h} in rank order rounds each add: 1 + h = 1, + h = 1 (bf16 adders);
   // in fp32, 1 + 2h = 1 + 2^-7 exactly, one rounding: 1 + 2^-7.
@@ -280,18 +287,20 @@ TEST_CASE("hand-built inputs tell every pair of models apart", "[allreduce]") {
   CHECK(model(M::nccl_nvls, DType::bf16, candidates[6].in)[0] == 1.0f);
   CHECK(std::bit_cast<std::uint32_t>(model(M::trtllm, DType::bf16, candidates[5].in)[0]) == 0u);
   CHECK(std::bit_cast<std::uint32_t>(model(M::symm_mem, DType::bf16, candidates[5].in)[0]) == 0x8000'0000u);
-  // {h, 1, h} received by rank 2: mscclpp adds its own h, then rank 0's h: 2^-7, then 1: 1 + 2^-7;
-  // symmetric memory goes h + 1 = 1 (tie), + h = 1.
-  CHECK(model(M::mscclpp, DType::bf16, candidates[3].in, 2)[0] == 1.0f + 0x1.0p-7f);
-  CHECK(model(M::symm_mem, DType::bf16, candidates[3].in, 2)[0] == 1.0f);
+  // {h, 1, h}: mscclpp's slices of 16. Owner 1 adds rank 0's h, rank 2's h (2^-7), then its own 1:
+  // 1 + 2^-7; owners 0 and 2 meet 1 second: h + 1 = 1 (tie), + h = 1. Symmetric memory goes
+  // h + 1 = 1, + h = 1 everywhere.
+  const std::vector<float> mscclpp = model(M::mscclpp, DType::bf16, candidates[1].in);
+  CHECK((mscclpp[0] == 1.0f && mscclpp[16] == 1.0f + 0x1.0p-7f && mscclpp[32] == 1.0f));
+  CHECK(model(M::symm_mem, DType::bf16, candidates[1].in)[16] == 1.0f);
 
   // Every model agrees with the reference on every candidate (the hand values above included).
   std::map<M, std::vector<std::vector<float>>> predicted;
   for (M m : allreduce_models())
     for (const Candidate& c : candidates) {
       INFO(allreduce_model_name(m) << " on " << c.what);
-      const auto p = model(m, DType::bf16, c.in, c.holder);
-      CHECK(same_bits(p, reference(m, DType::bf16, c.in, c.holder)));
+      const auto p = model(m, DType::bf16, c.in);
+      CHECK(same_bits(p, reference(m, DType::bf16, c.in)));
       predicted[m].push_back(p);
     }
   // Pairs whose implementations round identically (same accumulator, start and order): no
@@ -315,14 +324,14 @@ TEST_CASE("allreduce models: sources, aliases, flags", "[allreduce]") {
     CHECK(parse_allreduce_model(allreduce_model_name(m)) == m);
   }
   CHECK(parse_allreduce_model("oneshot") == M::custom_1stage);
-  CHECK_FALSE(allreduce_same_on_every_rank(M::mscclpp));
-  CHECK(allreduce_same_on_every_rank(M::nccl_ring));
   CHECK_FALSE(allreduce_order_documented(M::nccl_nvls));
   CHECK_FALSE(allreduce_order_documented(M::nccl_nvls_bf16));
   std::vector<float> out(2);
   const std::vector<float> a(2, 1.0f);
   const std::vector<std::span<const float>> in{a, a};
-  CHECK_THROWS_AS(reduce_sum(M::mscclpp, DType::bf16, in, out, nullptr, 2), std::invalid_argument);
+  CHECK_THROWS_WITH(reduce_sum(M::mscclpp, DType::bf16, in, out),
+                    "mscclpp: 2 bf16 elements (4 bytes) do not split into 2 slices of whole 8-byte packets: the 1-node "
+                    "kernel leaves the rest unreduced (sgl-kernel mscclpp_allreduce.cuh allreduce_1shotLL_1node)");
   CHECK_THROWS_AS(reduce_sum({M::nccl_ring, 0}, DType::bf16, in, out), std::invalid_argument);
   CHECK_THROWS_AS(nccl_ring_segments(8, DType::bf16, 0, 1), std::invalid_argument);
 }
@@ -354,4 +363,182 @@ TEST_CASE("truncating reductions (fault injection) round toward zero", "[allredu
   c.truncating = true;
   reduce_sum(c, DType::bf16, in, out);
   CHECK(out[0] == 1.0f + 0x1.0p-7f);
+}
+
+TEST_CASE("allreduce_plan: segments cover the buffer in order, each visits every rank once", "[allreduce]") {
+  // The plan is what the device kernel executes (kernels/cuda/allreduce.cu): checked here, where
+  // no device is needed.
+  for (DType wire : {DType::bf16, DType::fp32})
+    for (int tp = 1; tp <= 8; ++tp)
+      for (std::size_t count : {std::size_t{0}, std::size_t{1}, std::size_t{37}, std::size_t{1000},
+                                std::size_t(tp) * (std::size_t{2} << 20) / 2 + 4099})
+        for (M m : allreduce_models())
+          for (int channels : {1, 3}) {
+            INFO(allreduce_model_name(m) << " " << dtype_name(wire) << " tp " << tp << " count " << count << " ch "
+                                         << channels);
+            if (!allreduce_buffer_problem(m, wire, count, tp).empty()) {
+              CHECK_THROWS(allreduce_plan({m, channels}, wire, count, tp));
+              continue;
+            }
+            const ReductionPlan plan = allreduce_plan({m, channels}, wire, count, tp);
+            CHECK(plan.ranks == tp);
+            CHECK(plan.count == count);
+            REQUIRE(plan.order.size() == plan.segments() * static_cast<std::size_t>(tp));
+            if (count == 0) {
+              CHECK(plan.segments() == 0u);
+              continue;
+            }
+            REQUIRE(plan.segments() >= 1);
+            CHECK(plan.begin[0] == 0u);
+            bool increasing = true, permutations = true, merged = true;
+            for (std::size_t s = 0; s < plan.segments(); ++s) {
+              increasing = increasing && plan.begin[s] < plan.end(s);
+              std::set<int> ranks(plan.order_of(s), plan.order_of(s) + tp);
+              permutations = permutations && ranks.size() == static_cast<std::size_t>(tp) && *ranks.begin() == 0 &&
+                             *ranks.rbegin() == tp - 1;
+              if (s > 0) merged = merged && !std::equal(plan.order_of(s), plan.order_of(s) + tp, plan.order_of(s - 1));
+            }
+            CHECK(increasing);
+            CHECK(permutations);
+            CHECK(merged);  // neighbours that visit alike are one segment
+          }
+}
+
+TEST_CASE("allreduce_plan: the layouts, by hand", "[allreduce]") {
+  using V = std::vector<int>;
+  const auto orders = [](const ReductionPlan& p) {
+    std::vector<std::pair<std::size_t, V>> o;
+    for (std::size_t s = 0; s < p.segments(); ++s) o.push_back({p.begin[s], V(p.order_of(s), p.order_of(s) + p.ranks)});
+    return o;
+  };
+  using O = std::vector<std::pair<std::size_t, V>>;
+  // ring: 10 elements in chunks 3, 3, 2, 2; chunk c from rank c.
+  CHECK(orders(allreduce_plan(M::ring, DType::bf16, 10, 4)) ==
+        O{{0, {0, 1, 2, 3}}, {3, {1, 2, 3, 0}}, {6, {2, 3, 0, 1}}, {8, {3, 0, 1, 2}}});
+  // nccl-ring, 20 bf16 on 3 ranks: chunks of 8 at positions 0, 1, 2, each from the next position.
+  CHECK(orders(allreduce_plan(M::nccl_ring, DType::bf16, 20, 3)) == O{{0, {1, 2, 0}}, {8, {2, 0, 1}}, {16, {0, 1, 2}}});
+  // nccl-tree: the chain from rank n-1; mscclpp, 24 bf16 on 3 ranks: slices of 8, each reduced by
+  // its owner from the others in rank order, its own value last.
+  CHECK(orders(allreduce_plan(M::nccl_tree, DType::bf16, 20, 3)) == O{{0, {2, 1, 0}}});
+  CHECK(orders(allreduce_plan(M::mscclpp, DType::bf16, 24, 3)) == O{{0, {1, 2, 0}}, {8, {0, 2, 1}}, {16, {0, 1, 2}}});
+  CHECK(allreduce_plan(M::mscclpp, DType::bf16, 24, 3).start == ReductionStart::zero);
+  // custom-2stage: 80 bf16 = 10 packs on 3 ranks: slices of 3 packs from their owners.
+  CHECK(orders(allreduce_plan(M::custom_2stage, DType::bf16, 80, 3)) == O{{0, {0, 1, 2}}, {24, {1, 2, 0}}, {48, {2, 0, 1}}});
+  // How each accumulates.
+  CHECK(allreduce_plan(M::custom_1stage, DType::bf16, 8, 2).accumulate == ReductionAccumulate::fp32_once);
+  CHECK(allreduce_plan(M::custom_1stage, DType::bf16, 8, 2).start == ReductionStart::zero);
+  CHECK(allreduce_plan(M::trtllm, DType::bf16, 8, 2).accumulate == ReductionAccumulate::wire_each_add);
+  CHECK(allreduce_plan(M::exact, DType::bf16, 8, 2).accumulate == ReductionAccumulate::fp64_once);
+  CHECK_THROWS_WITH(allreduce_plan(M::ring, DType::fp64, 8, 2), "reduce_sum: the wire dtype cannot be fp64");
+}
+
+TEST_CASE("nccl-ring: a ring order per channel moves the chunks' starts", "[allreduce]") {
+  // Ranks hold {1, h, -h} (h = 2^-8, half a bf16 ulp of 1), 20 bf16 on 3 ranks, chunks of 8 at
+  // positions 0, 1, 2 (see "chunk positions of a partial loop by hand"). The chunk finishing at
+  // position 1 travels positions 2, 0, 1. Ring 0,1,2: ranks 2, 0, 1: (1 - h) exact, + h = 1.
+  // Ring 0,2,1: ranks 1, 0, 2: 1 + h = 1 (tie to even), - h = 1 - h.
+  const float h = 0x1.0p-8f;
+  const Buffers in = repeat({1.0f, h, -h}, 20);
+  AllReduceConfig given(M::nccl_ring);
+  CHECK(model(given, DType::bf16, in)[8] == 1.0f);
+  given.nccl_ring_orders = {{0, 2, 1}};
+  const std::vector<float> other = model(given, DType::bf16, in);
+  CHECK(other[8] == 1.0f - h);
+  // A ring is a cycle: positions count from rank 0 (src/init.cc setupChannel), whichever rank the
+  // list starts with.
+  for (const std::vector<int>& same_cycle : {std::vector<int>{1, 0, 2}, std::vector<int>{2, 1, 0}}) {
+    given.nccl_ring_orders = {same_cycle};
+    CHECK(same_bits(model(given, DType::bf16, in), other));
+  }
+  given.nccl_ring_orders = {{0, 1, 2}};
+  CHECK(model(given, DType::bf16, in)[8] == 1.0f);
+
+  // Two channels (65536 bf16 = 128 KiB: both used), a ring for each: channel 0's elements as on
+  // ring 0,1,2 everywhere, channel 1's as on ring 0,2,1 everywhere.
+  const Buffers big = repeat({1.0f, h, -h}, 65536);
+  AllReduceConfig both(M::nccl_ring, 2), plain(M::nccl_ring, 2), swapped(M::nccl_ring, 2);
+  both.nccl_ring_orders = {{0, 1, 2}, {0, 2, 1}};
+  swapped.nccl_ring_orders = {{0, 2, 1}};
+  const std::vector<float> mixed = model(both, DType::bf16, big), a = model(plain, DType::bf16, big),
+                           b = model(swapped, DType::bf16, big);
+  std::size_t differ = 0;
+  for (const RingSegment& seg : nccl_ring_segments(65536, DType::bf16, 3, 2))
+    for (std::size_t i = seg.begin; i < seg.end; ++i) {
+      const bool as_expected = std::bit_cast<std::uint32_t>(mixed[i]) ==
+                               std::bit_cast<std::uint32_t>(seg.channel == 0 ? a[i] : b[i]);
+      if (!as_expected) ++differ;
+    }
+  CHECK(differ == 0u);
+  CHECK_FALSE(same_bits(a, b));
+}
+
+TEST_CASE("nccl-ring: ring orders that do not fit are refused in one line", "[allreduce]") {
+  CHECK_NOTHROW(check_nccl_ring_orders({}, 4, 2));
+  CHECK_NOTHROW(check_nccl_ring_orders({{3, 1, 0, 2}}, 4, 2));
+  CHECK_NOTHROW(check_nccl_ring_orders({{3, 1, 0, 2}, {0, 1, 2, 3}}, 4, 2));
+  CHECK_THROWS_WITH(check_nccl_ring_orders({{0, 1, 2, 3}, {0, 1, 2, 3}, {0, 1, 2, 3}}, 4, 2),
+                    "3 rings for 2 channels (give one ring for every channel, or one per channel)");
+  CHECK_THROWS_WITH(check_nccl_ring_orders({{0, 1, 2}}, 4, 1), "the ring 0,1,2 is not a permutation of 0..3 (tp 4)");
+  CHECK_THROWS_WITH(check_nccl_ring_orders({{0, 1, 1, 3}}, 4, 1), "the ring 0,1,1,3 is not a permutation of 0..3 (tp 4)");
+  CHECK_THROWS_WITH(check_nccl_ring_orders({{0, 1, 2, 3}, {0, 1, 2, 4}}, 4, 2),
+                    "channel 1's ring 0,1,2,4 is not a permutation of 0..3 (tp 4)");
+  AllReduceConfig bad(M::nccl_ring);
+  bad.nccl_ring_orders = {{0, 1}};
+  const Buffers in = repeat({1.0f, 2.0f, 3.0f}, 4);
+  CHECK_THROWS_WITH(model(bad, DType::bf16, in), "reduce_sum: nccl-ring: the ring 0,1 is not a permutation of 0..2 (tp 3)");
+  // Other models ignore the option.
+  bad.model = M::ring;
+  CHECK_NOTHROW(model(bad, DType::bf16, in));
+}
+
+TEST_CASE("custom all-reduce: what the serving stack dispatches, as custom_all_reduce.py and .cuh do", "[allreduce]") {
+  using D = CustomAllReduceDispatch;
+  const auto kernel = [](int tp, std::size_t bytes) { return custom_allreduce_dispatch(tp, bytes).kernel; };
+  // 2 ranks: always the 1-stage kernel, below 8 MiB.
+  CHECK(kernel(2, 16) == M::custom_1stage);
+  CHECK(kernel(2, (8 << 20) - 16) == M::custom_1stage);
+  // Up to 4 ranks: 1-stage below 512 KiB; up to 8: below 256 KiB; 2-stage from there.
+  CHECK(kernel(4, (512 << 10) - 16) == M::custom_1stage);
+  CHECK(kernel(4, 512 << 10) == M::custom_2stage);  // LTX-2, 64 tokens x 4096 bf16 at tp 4
+  CHECK(kernel(6, (256 << 10) - 16) == M::custom_1stage);
+  CHECK(kernel(8, 256 << 10) == M::custom_2stage);
+  // NCCL: 8 MiB and more, a partial 16-byte pack, a world size it does not support.
+  const D big = custom_allreduce_dispatch(8, 8 << 20), odd = custom_allreduce_dispatch(4, 1000 + 2),
+          three = custom_allreduce_dispatch(3, 4096);
+  CHECK_FALSE(big.kernel);
+  CHECK_THAT(big.reason, Catch::Contains("8 MiB") && Catch::Contains("should_custom_ar"));
+  CHECK_FALSE(odd.kernel);
+  CHECK_THAT(odd.reason, Catch::Contains("16-byte packs"));
+  CHECK_FALSE(three.kernel);
+  CHECK_THAT(three.reason, Catch::Contains("2, 4, 6 or 8 ranks"));
+  // The note a run prints: only where the stack would run something else than the model's kernel.
+  CHECK(allreduce_dispatch_note(M::custom_2stage, 4, 512 << 10).empty());
+  CHECK(allreduce_dispatch_note(M::custom_1stage, 4, 1024).empty());
+  CHECK(allreduce_dispatch_note(M::custom_1stage, 1, 3).empty());  // tp 1 reduces nothing
+  CHECK(allreduce_dispatch_note(M::nccl_ring, 3, 3).empty());      // not the custom all-reduce
+  CHECK(allreduce_dispatch_note(M::custom_2stage, 2, 1024) ==
+        "custom-2stage at tp 2: the stack would not run this kernel on 1024 bytes: 2 ranks always run the 1-stage "
+        "kernel (custom_all_reduce.cuh CustomAllreduce::allreduce), so it runs custom-1stage; the row shows the "
+        "custom-2stage kernel as if it ran");
+  CHECK_THAT(allreduce_dispatch_note(M::custom_1stage, 8, 8 << 20), Catch::Contains("the stack calls NCCL;"));
+}
+
+TEST_CASE("buffers an implementation cannot reduce are refused: custom-2stage partial packs, mscclpp partial slices", "[allreduce]") {
+  CHECK(allreduce_buffer_problem(M::custom_2stage, DType::bf16, 8, 2).empty());
+  CHECK(allreduce_buffer_problem(M::custom_2stage, DType::fp32, 4, 3).empty());
+  CHECK_THROWS_WITH(model(M::custom_2stage, DType::fp32, repeat({1.0f, 2.0f}, 6)),
+                    "custom-2stage: 6 fp32 elements (24 bytes) are not whole 16-byte packs: the 2-stage kernel "
+                    "refuses them (custom_all_reduce.cuh CustomAllreduce::allreduce) and the stack sends them to NCCL "
+                    "(custom_all_reduce.py should_custom_ar)");
+  CHECK_THROWS_WITH(model(M::custom_2stage, DType::bf16, repeat({1.0f, 2.0f}, 12)), Catch::Contains("12 bf16 elements"));
+  CHECK(allreduce_buffer_problem(M::custom_2stage, DType::bf16, 12, 2) ==
+        "custom-2stage: 12 bf16 elements (24 bytes) are not whole 16-byte packs: the 2-stage kernel refuses them "
+        "(custom_all_reduce.cuh CustomAllreduce::allreduce) and the stack sends them to NCCL (custom_all_reduce.py "
+        "should_custom_ar)");
+  // mscclpp: tp slices of whole 8-byte packets; other models reduce any buffer.
+  CHECK(allreduce_buffer_problem(M::mscclpp, DType::bf16, 32, 8).empty());
+  CHECK_FALSE(allreduce_buffer_problem(M::mscclpp, DType::bf16, 24, 8).empty());
+  CHECK(allreduce_buffer_problem(M::nccl_ring, DType::bf16, 3, 8).empty());
+  // One rank reduces nothing: no kernel runs, nothing to refuse.
+  CHECK_NOTHROW(model(M::custom_2stage, DType::bf16, repeat({1.0f}, 3)));
 }

@@ -914,6 +914,26 @@ TEST_CASE("check_golden selects cases by id or name; names of no case select not
   for (const GoldenCase* c : select_golden_cases(g, opt)) CHECK(c->config.tp == 2);
 }
 
+TEST_CASE("golden check selects cases by AllReduce model and names the models it selected", "[goldens]") {
+  // NCCL is pinned once per process (golden check --comm nccl): the command refuses a selection of
+  // several models, and --allreduce selects one model's cases.
+  TempDir dir("ffn-goldens-test");
+  GoldenFile g = read_golden(write_copy(dir, "g.h5").string());
+  GoldenCheckOptions opt;
+  CHECK(golden_blessed_models({g}, opt) == std::vector<AllReduceModel>{AllReduceModel::ring});
+  g.cases.front().config.allreduce = AllReduceModel::custom_1stage;
+  CHECK(golden_blessed_models({g}, opt) ==
+        std::vector<AllReduceModel>{AllReduceModel::custom_1stage, AllReduceModel::ring});
+  opt.only_allreduce = AllReduceModel::ring;
+  CHECK(golden_blessed_models({g}, opt) == std::vector<AllReduceModel>{AllReduceModel::ring});
+  CHECK(select_golden_cases(g, opt).size() == g.cases.size() - 1);
+  opt.only_allreduce = AllReduceModel::custom_1stage;
+  REQUIRE(select_golden_cases(g, opt).size() == 1);
+  CHECK(select_golden_cases(g, opt).front()->id == g.cases.front().id);
+  opt.only_allreduce = AllReduceModel::exact;
+  CHECK(golden_blessed_models({g}, opt).empty());
+}
+
 TEST_CASE("check_golden judges drift of the stored outputs against the budget", "[goldens]") {
   TempDir dir("ffn-goldens-test");
   const fs::path p = write_copy(dir, "g.h5");

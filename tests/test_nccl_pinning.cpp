@@ -31,4 +31,22 @@ TEST_CASE("nccl pinning: a model NCCL cannot be pinned to is refused with the re
   CHECK_THROWS_WITH(nccl_pinning(AllReduceModel::nccl_nvls, 22603), Contains("bf16") && Contains("nccl-nvls-bf16"));
   CHECK_THROWS_WITH(nccl_pinning(AllReduceModel::nccl_nvls_bf16, 22703), Contains("use nccl-nvls"));
   CHECK_THROWS_AS(nccl_pinning(AllReduceModel::nccl_nvls_bf16, 21600), std::invalid_argument);
+  // NCCL's rings cannot be pinned through its variables: a given ring order is refused.
+  AllReduceConfig ringed(AllReduceModel::nccl_ring, 2);
+  ringed.nccl_ring_orders = {{1, 0}};
+  CHECK_THROWS_WITH(nccl_pinning(ringed, 22703), Contains("--nccl-ring-order") && Contains("topology search"));
+}
+
+TEST_CASE("golden check --comm nccl: what NCCL runs for a case blessed with each model", "[nccl]") {
+  // ring, the generic worst-case budget, is no NCCL layout: NCCL's Ring on one channel runs for it.
+  const AllReduceConfig ring = nccl_run_for_blessed(AllReduceModel::ring);
+  CHECK(ring.model == AllReduceModel::nccl_ring);
+  CHECK(ring.nccl_channels == 1);
+  CHECK(nccl_pinning(ring, 22803).describe(22803) ==
+        "NCCL 2.28.3; NCCL_ALGO=Ring NCCL_PROTO=Simple NCCL_MIN_NCHANNELS=1 NCCL_MAX_NCHANNELS=1");
+  // NCCL's own models as themselves; the others are refused by nccl_pinning in one line.
+  CHECK(nccl_run_for_blessed(AllReduceModel::nccl_tree).model == AllReduceModel::nccl_tree);
+  CHECK(nccl_pinning(nccl_run_for_blessed(AllReduceModel::nccl_tree), 22803).algo == "Tree");
+  CHECK_THROWS_WITH(nccl_pinning(nccl_run_for_blessed(AllReduceModel::custom_1stage), 22803),
+                    Contains("--allreduce custom-1stage") && Contains("not an NCCL algorithm"));
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "harness/inputs/synthetic_inputs.hpp"
+#include "harness/tp/allreduce_model.hpp"
 #include "kernels/cuda/allreduce.hpp"
 #include "kernels/cuda/cuda_check.hpp"
 #include "kernels/cuda/device_query.hpp"
@@ -133,9 +134,9 @@ Phases sharded_once(const Model& m, int tp) {
   e1.record();
   std::vector<const void*> inputs;
   for (const auto& t : partial) inputs.push_back(t.data());
+  const cuda::DevicePlan ring(allreduce_plan(AllReduceModel::ring, kDtype, y.count, tp));
   e2.record();
-  if (tp > 1)
-    cuda::all_reduce_device(cuda::DeviceReduction::ring, kDtype, inputs, y.data(), y.count, /*typed=*/true, nullptr);
+  if (tp > 1) cuda::all_reduce_device(ring, kDtype, inputs, y.data(), /*typed=*/true, nullptr);
   e3.record();
   Phases p;
   p.compute = e1.since(e0);

@@ -1,7 +1,9 @@
 #include "harness/case/sweep.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -11,10 +13,22 @@ InputConfig CaseConfig::inputs() const {
   return {shape, tokens, seed, dtype, scheme, outlier_channels, outlier_scale};
 }
 
+AllReduceConfig CaseConfig::reduction() const {
+  AllReduceConfig r(allreduce, nccl_channels);
+  r.nccl_ring_orders = nccl_ring_orders;
+  return r;
+}
+
 std::string CaseConfig::reduction_label() const {
-  if (allreduce == AllReduceModel::nccl_ring && nccl_channels != 1)
-    return fmt::format("{}-ch{}", allreduce_model_name(allreduce), nccl_channels);
-  return std::string(allreduce_model_name(allreduce));
+  std::string label(allreduce_model_name(allreduce));
+  if (allreduce != AllReduceModel::nccl_ring) return label;
+  if (nccl_channels != 1) label += fmt::format("-ch{}", nccl_channels);
+  if (!nccl_ring_orders.empty()) {
+    std::vector<std::string> rings;
+    for (const auto& ring : nccl_ring_orders) rings.push_back(fmt::format("{}", fmt::join(ring, ".")));
+    label += fmt::format("-r{}", fmt::join(rings, "_"));
+  }
+  return label;
 }
 
 std::string CaseConfig::name() const {
@@ -44,6 +58,14 @@ void check_scale_blocks(const FfnShape& shape, const Precision& p, int tp) {
 
 namespace {
 
+// Why model m has no prediction for the AllReduce of the case's [tokens, dim] output, moved in the
+// activation dtype (allreduce_buffer_problem); empty when it has one.
+std::string buffer_problem(const SweepConfig& s, const Precision& p, int tp, AllReduceModel m) {
+  return allreduce_buffer_problem(m, p.activation, static_cast<std::size_t>(s.tokens * s.shape.dim), tp);
+}
+
+// scale_blocks: also refuse what the loader refuses (a scale block a shard would cut) and a buffer
+// an AllReduce cannot reduce; expand_runnable lists those as not run instead.
 void validate_sweep(const SweepConfig& s, bool scale_blocks) {
   const auto fail = [](const std::string& m) { throw std::invalid_argument(m); };
   if (s.tokens <= 0) fail(fmt::format("--tokens: must be positive, got {}", s.tokens));
@@ -66,6 +88,23 @@ void validate_sweep(const SweepConfig& s, bool scale_blocks) {
   if (s.allreduce.empty()) fail("--allreduce: no AllReduce model given");
   if (s.nccl_channels < 1 || s.nccl_channels > 64)
     fail(fmt::format("--nccl-channels: must be between 1 and 64 (NCCL's MAXCHANNELS), got {}", s.nccl_channels));
+  if (scale_blocks)
+    for (const Precision& p : s.precisions)
+      for (int tp : s.tps)
+        for (AllReduceModel m : s.allreduce)
+          if (const std::string problem = buffer_problem(s, p, tp, m); !problem.empty())
+            fail(fmt::format("--allreduce {}", problem));
+  if (!s.nccl_ring_orders.empty()) {
+    if (std::ranges::find(s.allreduce, AllReduceModel::nccl_ring) == s.allreduce.end())
+      fail("--nccl-ring-order: only nccl-ring has rings (add it to --allreduce)");
+    for (int tp : s.tps) {
+      try {
+        check_nccl_ring_orders(s.nccl_ring_orders, tp, s.nccl_channels);
+      } catch (const std::invalid_argument& e) {
+        fail(fmt::format("--nccl-ring-order: {}", e.what()));
+      }
+    }
+  }
   if (s.outlier_channels < 0 || s.outlier_channels > s.shape.dim)
     fail(fmt::format("--outliers: must be between 0 and the hidden size {}, got {}", s.shape.dim,
                      s.outlier_channels));
@@ -77,10 +116,19 @@ void validate_sweep(const SweepConfig& s, bool scale_blocks) {
                      k_max_outlier_scale, s.outlier_scale));
 }
 
-void add_cases(const SweepConfig& s, const Precision& p, int tp, std::vector<CaseConfig>& cases) {
-  for (AllReduceModel m : s.allreduce)
+// The cases of precision p at tp; with `not_run`, the models that cannot reduce the case's buffer are
+// listed there instead.
+void add_cases(const SweepConfig& s, const Precision& p, int tp, std::vector<CaseConfig>& cases,
+               std::vector<std::string>* not_run = nullptr) {
+  for (AllReduceModel m : s.allreduce) {
+    if (not_run)
+      if (const std::string problem = buffer_problem(s, p, tp, m); !problem.empty()) {
+        not_run->push_back(fmt::format("{} at tp {}, --allreduce {}", p.name, tp, problem));
+        continue;
+      }
     cases.push_back({s.shape, s.tokens, tp, p.activation, p.scheme, m, s.seed, s.outlier_channels, s.outlier_scale,
-                     Fault::none, s.nccl_channels});
+                     Fault::none, s.nccl_channels, s.nccl_ring_orders});
+  }
 }
 
 }  // namespace
@@ -106,9 +154,20 @@ RunnableCases expand_runnable(const SweepConfig& s) {
         r.not_run.push_back(fmt::format("{} at tp {}: {}", p.name, tp, e.what()));
         continue;
       }
-      add_cases(s, p, tp, r.cases);
+      add_cases(s, p, tp, r.cases, &r.not_run);
     }
   return r;
+}
+
+std::vector<std::string> allreduce_notes(const std::vector<CaseConfig>& cases) {
+  std::vector<std::string> notes;
+  for (const CaseConfig& c : cases) {
+    // The AllReduce moves the [tokens, dim] output in the activation dtype.
+    const std::size_t bytes = static_cast<std::size_t>(c.tokens * c.shape.dim) * (c.dtype == DType::fp32 ? 4 : 2);
+    const std::string note = allreduce_dispatch_note(c.allreduce, c.tp, bytes);
+    if (!note.empty() && std::ranges::find(notes, note) == notes.end()) notes.push_back(note);
+  }
+  return notes;
 }
 
 }  // namespace ffn

@@ -18,6 +18,8 @@ struct SweepConfig {
   std::vector<Precision> precisions{DType::fp32, DType::bf16, DType::fp16};
   std::vector<AllReduceModel> allreduce{AllReduceModel::ring};
   int nccl_channels = 1;  // nccl-ring: the channels NCCL is pinned to
+  // nccl-ring: the ring of every channel (one) or of each (nccl_channels); empty: rank order.
+  std::vector<std::vector<int>> nccl_ring_orders;
   std::uint64_t seed = 0;
   int outlier_channels = 0;
   double outlier_scale = 32.0;
@@ -35,15 +37,17 @@ struct CaseConfig {
   double outlier_scale = 32.0;
   Fault fault = Fault::none;  // injected into the path under test (run --inject)
   int nccl_channels = 1;      // nccl-ring: the channels NCCL is pinned to
+  std::vector<std::vector<int>> nccl_ring_orders;  // nccl-ring: the channels' rings; empty: rank order
 
-  AllReduceConfig reduction() const { return {allreduce, nccl_channels}; }
-  // The model's name, with its channels where they matter: "nccl-ring-ch4".
+  AllReduceConfig reduction() const;
+  // The model's name, with its channels and rings where they matter: "nccl-ring-ch4",
+  // "nccl-ring-ch2-r0.2.1.3_0.1.2.3".
   std::string reduction_label() const;
 
   InputConfig inputs() const;
   Precision precision() const { return precision_of(dtype, scheme); }
   // e.g. "ltx2-video/t64/tp4/bf16/ring/s0" (+ "/inject=FAULT"; nccl-ring on several
-  // channels: "nccl-ring-ch4")
+  // channels: "nccl-ring-ch4", given rings: "nccl-ring-r0.2.1.3")
   std::string name() const;
 };
 
@@ -63,12 +67,19 @@ std::vector<CaseConfig> expand(const SweepConfig& sweep);
 
 // What every command runs: the cases of the combinations of precision and tp the checkpoint
 // loader accepts, in the order of expand, and one line per combination it refuses (a scale
-// block a shard would cut), which the command lists as not run. Throws std::invalid_argument,
+// block a shard would cut) or whose buffer an AllReduce model cannot reduce
+// (allreduce_buffer_problem), which the command lists as not run. Throws std::invalid_argument,
 // as validate, for anything else.
 struct RunnableCases {
   std::vector<CaseConfig> cases;
-  std::vector<std::string> not_run;  // "fp8-block at tp 4: <the loader's reason>"
+  // "fp8-block at tp 4: <the loader's reason>", "bf16 at tp 8, --allreduce mscclpp: <why>"
+  std::vector<std::string> not_run;
 };
 RunnableCases expand_runnable(const SweepConfig& sweep);
+
+// One line per distinct case whose AllReduce the serving stack would not run on its message
+// (custom-1stage or custom-2stage at a size or tp the stack dispatches elsewhere:
+// allreduce_dispatch_note), in case order.
+std::vector<std::string> allreduce_notes(const std::vector<CaseConfig>& cases);
 
 }  // namespace ffn

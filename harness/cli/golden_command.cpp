@@ -21,6 +21,7 @@
 #include "harness/cli/ssim_option.hpp"
 #include "harness/cli/sweep_options.hpp"
 #include "harness/cli/validators.hpp"
+#include "harness/launch/nccl_pinning.hpp"
 #include "harness/launch/rank_launch.hpp"
 #include "harness/report/junit_report.hpp"
 #include "harness/inputs/input_cache.hpp"
@@ -68,9 +69,16 @@ int bless(const BlessOptions& o) {
     } else {
       sweep = to_sweep(o.sweep);
     }
+    // A golden records each case's AllReduce model by name (SCHEMA.md): a check would replay
+    // nccl-ring on one channel in rank order, so other settings would not be what was blessed.
+    const bool nccl_ring = std::ranges::find(sweep.allreduce, AllReduceModel::nccl_ring) != sweep.allreduce.end();
+    if (nccl_ring && (sweep.nccl_channels != 1 || !sweep.nccl_ring_orders.empty()))
+      throw std::invalid_argument(fmt::format("{}: a golden records the AllReduce model by name only, so its check "
+                                              "would run nccl-ring on one channel in rank order; bless without it",
+                                              sweep.nccl_channels != 1 ? "--nccl-channels" : "--nccl-ring-order"));
     RunnableCases runnable = expand_runnable(sweep);
     if (runnable.cases.empty())
-      throw std::invalid_argument(fmt::format("nothing to bless: the loader refuses every combination ({})",
+      throw std::invalid_argument(fmt::format("nothing to bless: every combination is refused ({})",
                                               fmt::join(runnable.not_run, "; ")));
     cases = std::move(runnable.cases);
     not_run = std::move(runnable.not_run);
@@ -140,6 +148,7 @@ int bless(const BlessOptions& o) {
 struct CheckOptions {
   std::vector<std::string> files;
   std::vector<std::string> cases;
+  std::string allreduce;  // --allreduce: only the cases blessed with this model; empty: all
   double growth = 1.25;
   std::string comm = "simulated";
   std::string junit;  // --junit: empty for none
@@ -176,10 +185,12 @@ void print_check_row(const GoldenCaseCheck& k) {
 }
 
 // Writes --junit when given; false (after one line) when it cannot be written.
-bool write_check_junit(const std::string& path, const std::vector<JunitCase>& cases) {
+// `pinned`: NCCL's version and pinned settings (--comm nccl), in the suite's name.
+bool write_check_junit(const std::string& path, const std::vector<JunitCase>& cases, const std::string& pinned = {}) {
   if (path.empty()) return true;
   try {
-    write_junit_file(path, "ffn-parity golden check", cases);
+    write_junit_file(path, pinned.empty() ? "ffn-parity golden check" : "ffn-parity golden check, pinned " + pinned,
+                     cases);
     return true;
   } catch (const std::runtime_error& e) {
     std::cerr << k_check_err << "--junit: " << e.what() << "\n";
@@ -229,6 +240,7 @@ int check(const CheckOptions& o) {
   GoldenCheckOptions opt;
   opt.growth_limit = o.growth;
   opt.only_cases = o.cases;
+  if (!o.allreduce.empty()) opt.only_allreduce = parse_allreduce_model(o.allreduce);  // IsMember checked it
   // One TP rank per process: the cases of the world's size, the others are left out.
   opt.only_tp = launch->required_tp();
   opt.execution = launch->execution();
@@ -242,16 +254,48 @@ int check(const CheckOptions& o) {
     // Nothing checked is never a pass.
     if (reports) {
       const bool no_cases = std::ranges::all_of(goldens, [](const GoldenFile& g) { return g.cases.empty(); });
+      GoldenCheckOptions any_tp = opt;
+      any_tp.only_tp.reset();
+      const bool no_model = opt.only_allreduce && golden_blessed_models(goldens, any_tp).empty();
       std::cerr << k_check_err
-                << (no_cases ? fmt::format("nothing to check: {} holds no cases (frames blessed by `frames bless` "
-                                           "are compared with `ffn-parity frames compare`)",
-                                           fmt::join(o.files, ", "))
-                             : fmt::format("nothing to check: no case of tp {} (one rank per process) in {}",
-                                           opt.only_tp.value_or(0), fmt::join(o.files, ", ")))
+                << (no_cases   ? fmt::format("nothing to check: {} holds no cases (frames blessed by `frames bless` "
+                                             "are compared with `ffn-parity frames compare`)",
+                                             fmt::join(o.files, ", "))
+                    : no_model ? fmt::format("nothing to check: no case blessed with --allreduce {} in {}", o.allreduce,
+                                             fmt::join(o.files, ", "))
+                               : fmt::format("nothing to check: no case of tp {} (one rank per process) in {}",
+                                             opt.only_tp.value_or(0), fmt::join(o.files, ", ")))
                 << "\n";
       write_check_junit(o.junit, junit);  // one testcase in error
     }
     return 2;
+  }
+  // --comm nccl: NCCL pinned to what the selected cases were blessed with, once per process (it
+  // reads its variables once), before the first communicator.
+  std::string pinned;
+  if (launch->kind() == CommKind::nccl && selected > 0) {
+    const std::vector<AllReduceModel> blessed = golden_blessed_models(goldens, opt);
+    if (blessed.size() > 1) {
+      std::vector<std::string_view> names;
+      for (AllReduceModel m : blessed) names.push_back(allreduce_model_name(m));
+      if (reports)
+        std::cerr << fmt::format("{}--comm nccl: the selected cases were blessed with {}; NCCL is pinned once per "
+                                 "process: check one model's cases (--allreduce MODEL)\n",
+                                 k_check_err, fmt::join(names, ", "));
+      return 2;
+    }
+    try {
+      pinned = launch->pin_reduction({nccl_run_for_blessed(blessed.front())});
+    } catch (const LaunchError& e) {
+      if (reports) std::cerr << k_check_err << e.what() << "\n";
+      return e.exit_status();
+    }
+    if (reports) {
+      fmt::print("# comm nccl: pinned {}\n", pinned);
+      if (blessed.front() == AllReduceModel::ring)
+        fmt::print("# comm nccl: the cases were blessed with ring, the generic worst-case budget; NCCL runs its own "
+                   "Ring (nccl-ring, one channel): as many bf16 roundings per element, in its own order\n");
+    }
   }
   std::size_t passed = 0, failed = 0, done = 0;
   TerminalProgress progress(reports);
@@ -293,7 +337,7 @@ int check(const CheckOptions& o) {
   progress.clear();
   if (!reports) return 0;  // rank 0 reports
   fmt::print("{} passed, {} failed\n", passed, failed);
-  if (!write_check_junit(o.junit, junit)) return 2;
+  if (!write_check_junit(o.junit, junit, pinned)) return 2;
   return unreadable ? 2 : failed == 0 ? 0 : 1;
 }
 
@@ -512,6 +556,13 @@ void add_golden_command(CLI::App& app, int* exit_code) {
       "check", "Re-run the cases recorded in each golden and compare with the blessed results");
   check_cmd->add_option("files", c->files, "Golden files")->required()->check(CLI::ExistingFile);
   check_cmd->add_option("--case", c->cases, "Only this case (id or name); repeatable");
+  std::vector<std::string> model_names;
+  for (AllReduceModel m : allreduce_models()) model_names.emplace_back(allreduce_model_name(m));
+  for (const AllReduceAlias& a : allreduce_aliases()) model_names.emplace_back(a.name);
+  check_cmd->add_option("--allreduce", c->allreduce,
+                        "Only the cases blessed with this AllReduce model (with --comm nccl, which pins NCCL once per "
+                        "process to the cases' model: ring, the generic budget, runs on NCCL's Ring)")
+      ->check(CLI::IsMember(model_names));
   check_cmd->add_option("--growth", c->growth,
                         "Fail when an error against the reference grew more than this factor (>= 1)")
       ->check(number_check<double>())

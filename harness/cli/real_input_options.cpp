@@ -79,6 +79,7 @@ RealRun plan_real_run(const SweepOptions& so, const RealInputOptions& o) {
   s.allreduce.clear();
   s.allreduce = parse_allreduce_list(so.allreduce);
   s.nccl_channels = so.nccl_channels;
+  s.nccl_ring_orders = parse_nccl_ring_orders(so.nccl_ring_order);
   const std::vector<Precision> possible = checkpoint_precisions(real.ffn);
   s.precisions.clear();
   if (!o.precision_given) s.precisions.push_back(possible.front());

@@ -192,7 +192,10 @@ int run_one(const RunOptions& o) {
   std::string pinned;
   try {
     std::vector<AllReduceConfig> models;
-    for (AllReduceModel m : sweep.allreduce) models.emplace_back(m, sweep.nccl_channels);
+    for (AllReduceModel m : sweep.allreduce) {
+      models.emplace_back(m, sweep.nccl_channels);
+      models.back().nccl_ring_orders = sweep.nccl_ring_orders;
+    }
     pinned = launch->pin_reduction(models);
   } catch (const LaunchError& e) {
     if (launch->reports()) std::cerr << k_prefix << ": error: " << e.what() << "\n";
@@ -200,7 +203,7 @@ int run_one(const RunOptions& o) {
   }
   if (runnable.cases.empty()) {
     if (launch->reports())
-      std::cerr << fmt::format("{}: error: nothing to run: the loader refuses every combination ({})\n", k_prefix,
+      std::cerr << fmt::format("{}: error: nothing to run: every combination is refused ({})\n", k_prefix,
                                fmt::join(runnable.not_run, "; "));
     return 2;
   }
@@ -226,6 +229,7 @@ int run_one(const RunOptions& o) {
     if (backend->name != "cpu")
       std::cout << fmt::format("# backend {}: {}; {}\n", backend->name, backend->device, backend->libraries);
     if (!pinned.empty()) std::cout << fmt::format("# comm {}: pinned {}\n", o.comm, pinned);
+    for (const std::string& note : allreduce_notes(runnable.cases)) std::cout << "# note: " << note << "\n";
     std::cout << real_inputs;
     print_table_header(std::cout, sweep, faults, runnable.not_run);
     std::cout << std::flush;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <limits>
 
 #include "harness/cli/ssim_option.hpp"
@@ -45,6 +46,34 @@ std::vector<AllReduceModel> parse_allreduce_list(const std::vector<std::string>&
       add(*parse_allreduce_model(n));  // IsMember checked the name
   }
   return models;
+}
+
+std::vector<std::vector<int>> parse_nccl_ring_orders(const std::string& text) {
+  std::vector<std::vector<int>> rings;
+  if (text.empty()) return rings;
+  const auto split = [](std::string_view s, char at) {
+    std::vector<std::string_view> parts;
+    for (std::size_t b = 0;;) {
+      const std::size_t e = s.find(at, b);
+      parts.push_back(s.substr(b, e == std::string_view::npos ? std::string_view::npos : e - b));
+      if (e == std::string_view::npos) return parts;
+      b = e + 1;
+    }
+  };
+  for (std::string_view ring : split(text, '/')) {
+    rings.emplace_back();
+    for (std::string_view rank : split(ring, ',')) {
+      int r = -1;
+      const auto [end, ec] = std::from_chars(rank.data(), rank.data() + rank.size(), r);
+      if (rank.empty() || ec != std::errc() || end != rank.data() + rank.size() || r < 0)
+        throw std::invalid_argument(
+            fmt::format("--nccl-ring-order: '{}' in '{}' is not a rank (rings of ranks 0..tp-1: 0,2,1,3 or "
+                        "0,1,2,3/0,2,1,3)",
+                        rank, text));
+      rings.back().push_back(r);
+    }
+  }
+  return rings;
 }
 
 void add_sweep_options(CLI::App* cmd, SweepOptions& o) {
@@ -119,10 +148,14 @@ void add_sweep_options(CLI::App* cmd, SweepOptions& o) {
       ->capture_default_str();
   cmd->add_option("--nccl-channels", o.nccl_channels,
                   "nccl-ring: the channels NCCL is pinned to (NCCL_MIN_NCHANNELS = NCCL_MAX_NCHANNELS); each "
-                  "channel's ring is the rank order")
+                  "channel's ring is the rank order unless --nccl-ring-order")
       ->check(number_check<int>())
       ->check(in_range(1, 64))
       ->capture_default_str();
+  cmd->add_option("--nccl-ring-order", o.nccl_ring_order,
+                  "nccl-ring: the ring of every channel, the ranks in the order data flows (0,2,1,3), or one ring "
+                  "per channel separated by '/' (0,1,2,3/0,2,1,3: no shell quoting needed); each a permutation of 0..tp-1. Default: rank "
+                  "order");
   cmd->add_option("--seed", o.seed, "Seed of the generated inputs")
       ->check(number_check<std::uint64_t>())
       ->capture_default_str();
@@ -244,6 +277,7 @@ SweepConfig sweep_of(const SweepOptions& o, FfnShape shape) {
   s.allreduce.clear();
   s.allreduce = parse_allreduce_list(o.allreduce);
   s.nccl_channels = o.nccl_channels;
+  s.nccl_ring_orders = parse_nccl_ring_orders(o.nccl_ring_order);
   s.seed = o.seed;
   s.outlier_channels = o.outliers;
   s.outlier_scale = o.outlier_scale;

@@ -31,6 +31,7 @@ struct SweepOptions {
   std::vector<std::string> allreduce{"ring"};
   bool allreduce_given = false;  // otherwise `run --comm nccl` runs nccl-ring, the model NCCL is pinned to
   int nccl_channels = 1;
+  std::string nccl_ring_order;  // "0,2,1,3" (every channel) or "0,1,2,3/0,2,1,3" (one per channel)
   std::uint64_t seed = 0;
   int outliers = 0;
   double outlier_scale = 32.0;
@@ -66,5 +67,9 @@ SweepConfig to_sweep(const SweepOptions& o);
 SweepConfig model_sweep(const SweepOptions& o, const std::string& id);
 // --allreduce values (names, aliases, `all`) as models, each once, in the order given.
 std::vector<AllReduceModel> parse_allreduce_list(const std::vector<std::string>& names);
+// --nccl-ring-order: rings separated by '/', ranks by ','; empty text: no rings. Throws
+// std::invalid_argument naming the option and the part that is not a rank (validate checks the
+// rings against tp and the channels).
+std::vector<std::vector<int>> parse_nccl_ring_orders(const std::string& text);
 
 }  // namespace ffn::cli

@@ -35,7 +35,7 @@ Backend make_cuda_backend(bool tf32) {
   b.device = status.summary;
   b.libraries = cuda::cublaslt_version_string();
   b.kernels = std::make_shared<cuda::CudaKernels>(tf32 ? cuda::Fp32Math::tf32 : cuda::Fp32Math::strict);
-  b.communicator = [](int tp, const AllReduceConfig& m) { return std::make_unique<DeviceLocalCommunicator>(tp, m.model); };
+  b.communicator = [](int tp, const AllReduceConfig& m) { return std::make_unique<DeviceLocalCommunicator>(tp, m); };
   return b;
 }
 #endif

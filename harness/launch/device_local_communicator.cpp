@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <stdexcept>
+#include <utility>
 
 #include "kernels/cuda/allreduce.hpp"
 #include "kernels/cuda/host_transfer.hpp"
@@ -10,18 +11,6 @@
 namespace ffn {
 
 namespace {
-
-cuda::DeviceReduction device_reduction(AllReduceModel m) {
-  switch (m) {
-    case AllReduceModel::ring: return cuda::DeviceReduction::ring;
-    case AllReduceModel::custom_1stage: return cuda::DeviceReduction::oneshot;
-    case AllReduceModel::exact: return cuda::DeviceReduction::exact;
-    default: break;
-  }
-  throw std::invalid_argument(fmt::format("--backend cuda: the AllReduce model {} has no device kernel yet (ring, "
-                                          "custom-1stage/oneshot and exact have)",
-                                          allreduce_model_name(m)));
-}
 
 void check_group(const RankTensors& local, int size, const char* op, bool same_cols) {
   if (static_cast<int>(local.size()) != size)
@@ -39,10 +28,12 @@ std::vector<cuda::DeviceBuffer<float>> upload_all(const RankTensors& local) {
 
 }  // namespace
 
-DeviceLocalCommunicator::DeviceLocalCommunicator(int tp, AllReduceModel model) : model_(model) {
-  device_reduction(model);  // refuses a model without a device kernel before any work
+DeviceLocalCommunicator::DeviceLocalCommunicator(int tp, AllReduceConfig reduction) : reduction_(std::move(reduction)) {
   if (tp < 1 || tp > cuda::k_max_device_ranks)
     throw std::invalid_argument(fmt::format("tp must be between 1 and {}, got {}", cuda::k_max_device_ranks, tp));
+  if (reduction_.truncating)
+    throw std::invalid_argument("--backend cuda: the truncating AllReduce is a fault of the host model only");
+  allreduce_plan(reduction_, DType::bf16, 0, tp);  // refuses a ring order that does not fit tp before any work
   for (int r = 0; r < tp; ++r) ranks_.push_back(r);
 }
 
@@ -72,13 +63,14 @@ void DeviceLocalCommunicator::all_reduce_sum(RankTensors& local, DType wire, Rou
     std::vector<std::span<const float>> inputs;
     for (const auto& t : local) inputs.push_back(t.values());
     Matrix<float> modelled(local[0].rows(), local[0].cols());
-    reduce_sum(model_, wire, inputs, modelled.values(), observer);
+    reduce_sum(reduction_, wire, inputs, modelled.values(), observer);
   }
   const std::vector<cuda::DeviceBuffer<float>> parts = upload_all(local);
   std::vector<const void*> inputs;
   for (const auto& p : parts) inputs.push_back(p.get());
+  const cuda::DevicePlan plan(allreduce_plan(reduction_, wire, local[0].size(), size()));
   cuda::DeviceBuffer<float> sum(local[0].size());
-  cuda::all_reduce_device(device_reduction(model_), wire, inputs, sum.get(), sum.size(), /*typed=*/false, nullptr);
+  cuda::all_reduce_device(plan, wire, inputs, sum.get(), /*typed=*/false, nullptr);
   const Matrix<float> result = cuda::download(sum, local[0].rows(), local[0].cols());
   for (auto& t : local) t = result;
 }

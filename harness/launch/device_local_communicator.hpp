@@ -1,7 +1,8 @@
 #pragma once
 // Several TP ranks on one GPU: every collective runs on device buffers with the device kernels
-// of kernels/cuda/allreduce.hpp, which reduce exactly as the AllReduce models of
-// allreduce_model.hpp (tests/gpu check it bit for bit). A one-GPU machine thereby tests
+// of kernels/cuda/allreduce.hpp, which carry out the plan of the AllReduce model
+// (allreduce_plan of allreduce_model.hpp) exactly as reduce_sum does on the host (tests/gpu
+// check every model bit for bit). A one-GPU machine thereby tests
 // tp > 1, which NCCL refuses (two ranks on one device). Host tensors in and out, as the
 // Communicator interface wants; the bench uses the device-resident kernels directly.
 #include "harness/tp/communicator.hpp"
@@ -10,7 +11,9 @@ namespace ffn {
 
 class DeviceLocalCommunicator final : public Communicator {
  public:
-  DeviceLocalCommunicator(int tp, AllReduceModel model);
+  // Throws std::invalid_argument for a tp outside 1..64, a ring order that does not fit tp, and
+  // the truncating fault (fault injection reduces on the host: fault_injection.cpp).
+  DeviceLocalCommunicator(int tp, AllReduceConfig reduction);
 
   int size() const override { return static_cast<int>(ranks_.size()); }
   const std::vector<int>& local_ranks() const override { return ranks_; }
@@ -23,7 +26,7 @@ class DeviceLocalCommunicator final : public Communicator {
 
  private:
   std::vector<int> ranks_;
-  AllReduceModel model_;
+  AllReduceConfig reduction_;
 };
 
 }  // namespace ffn

@@ -109,12 +109,12 @@ void MpiCommunicator::all_reduce_sum(RankTensors& local, DType wire, RoundingObs
   if (size_ == 1) return;  // a group of one reduces nothing and rounds nothing
   if (reduction_.model == AllReduceModel::ring) return ring_all_reduce(mine.values(), wire, observer);
   // Every other model: every rank reads every rank's buffer and reduces them itself, in the
-  // model's order as this rank receives it.
+  // model's order.
   std::vector<int> counts;
   const std::vector<float> all = all_gather_values(mine.values(), counts);
   std::vector<std::span<const float>> inputs;
   for (int r = 0; r < size_; ++r) inputs.emplace_back(all.data() + r * mine.size(), mine.size());
-  reduce_sum(reduction_, wire, inputs, mine.values(), observer, rank_.front());
+  reduce_sum(reduction_, wire, inputs, mine.values(), observer);
 }
 
 void MpiCommunicator::ring_all_reduce(std::span<float> buffer, DType wire, RoundingObserver* observer) {

@@ -32,12 +32,23 @@ std::string NcclPinning::describe(int nccl_version) const {
   return s;
 }
 
+AllReduceConfig nccl_run_for_blessed(AllReduceModel blessed) {
+  return AllReduceConfig(blessed == AllReduceModel::ring ? AllReduceModel::nccl_ring : blessed, 1);
+}
+
 NcclPinning nccl_pinning(const AllReduceConfig& r, int version) {
   const std::string name(allreduce_model_name(r.model));
   switch (r.model) {
     // The models predict the Simple protocol's layout (nccl_ring_segments); LL and LL128 cut
     // other chunks, so the protocol is pinned too.
-    case AllReduceModel::nccl_ring: return {"Ring", "Simple", r.nccl_channels};
+    case AllReduceModel::nccl_ring:
+      // NCCL builds its rings in its topology search (src/graph/search.cc); the variables pinned
+      // here cannot choose them, so a ring the model was given would not be the one that ran.
+      if (!r.nccl_ring_orders.empty())
+        throw std::invalid_argument(
+            "--comm nccl: --nccl-ring-order: NCCL's rings come from its topology search and cannot be pinned "
+            "through NCCL_ALGO/NCCL_PROTO/NCCL_*_NCHANNELS; drop the option");
+      return {"Ring", "Simple", r.nccl_channels};
     case AllReduceModel::nccl_tree: return {"Tree", "Simple", r.nccl_channels};
     case AllReduceModel::nccl_nvls:
       if (version < k_nvls_fp32_from)

@@ -30,4 +30,10 @@ std::string nccl_version_string(int code);
 // NVLS variant the loaded version does not have).
 NcclPinning nccl_pinning(const AllReduceConfig& reduction, int nccl_version);
 
+// What NCCL runs to check a golden case blessed with `blessed` (golden check --comm nccl): `ring`,
+// the generic worst-case budget, is no NCCL layout, so NCCL's own Ring runs on one channel
+// (nccl-ring: as many roundings per element as the ring budget counts, in NCCL's order); every
+// other model as itself, which nccl_pinning then pins or refuses.
+AllReduceConfig nccl_run_for_blessed(AllReduceModel blessed);
+
 }  // namespace ffn

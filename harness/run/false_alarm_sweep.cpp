@@ -55,7 +55,7 @@ FalseAlarmReport false_alarm_sweep(const SweepConfig& sweep, std::uint64_t seeds
   const std::vector<CaseConfig>& layout = runnable.cases;
   // Nothing checked is never a pass.
   if (layout.empty())
-    throw std::invalid_argument(fmt::format("nothing to run: the loader refuses every configuration ({})",
+    throw std::invalid_argument(fmt::format("nothing to run: every configuration is refused ({})",
                                             fmt::join(report.refused, "; ")));
   for (const CaseConfig& c : layout)
     report.configs.push_back({c.tp, c.precision(), c.allreduce, c.reduction_label(), {}, {}});

@@ -48,7 +48,7 @@ struct FalseAlarmReport {
 // and tp whose scale blocks a shard would cut are left out and listed in `refused`.
 // Throws std::invalid_argument for a sweep that `validate` refuses otherwise.
 // `progress` (done, total) is called as cases finish, from the worker threads but never two at
-// once. Throws std::invalid_argument when the loader refuses every configuration: nothing to run.
+// once. Throws std::invalid_argument when every configuration is refused (expand_runnable): nothing to run.
 FalseAlarmReport false_alarm_sweep(const SweepConfig& sweep, std::uint64_t seeds, int jobs,
                                    const std::function<void(std::size_t, std::size_t)>& progress = {});
 

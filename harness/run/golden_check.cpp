@@ -114,12 +114,22 @@ bool golden_case_matches(const GoldenCase& c, const std::string& want) {
   return c.id == want || c.config.name() == want;
 }
 
+std::vector<AllReduceModel> golden_blessed_models(const std::vector<GoldenFile>& goldens,
+                                                  const GoldenCheckOptions& opt) {
+  std::vector<AllReduceModel> models;
+  for (const GoldenFile& g : goldens)
+    for (const GoldenCase* c : select_golden_cases(g, opt))
+      if (std::ranges::find(models, c->config.allreduce) == models.end()) models.push_back(c->config.allreduce);
+  return models;
+}
+
 std::vector<const GoldenCase*> select_golden_cases(const GoldenFile& g, const GoldenCheckOptions& opt) {
   std::vector<const GoldenCase*> selected;
   for (const GoldenCase& c : g.cases)
     if ((opt.only_cases.empty() ||
          std::ranges::any_of(opt.only_cases, [&](const std::string& want) { return golden_case_matches(c, want); })) &&
-        (!opt.only_tp || c.config.tp == *opt.only_tp))
+        (!opt.only_tp || c.config.tp == *opt.only_tp) &&
+        (!opt.only_allreduce || c.config.allreduce == *opt.only_allreduce))
       selected.push_back(&c);
   // Cases of one input set run together so they share inputs and reference.
   std::stable_sort(selected.begin(), selected.end(),

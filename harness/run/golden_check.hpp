@@ -40,6 +40,7 @@ struct GoldenCaseCheck {
 struct GoldenCheckOptions {
   double growth_limit = 1.25;
   std::vector<std::string> only_cases;  // case ids or names; empty: all; names matching nothing are ignored
+  std::optional<AllReduceModel> only_allreduce;  // only the cases blessed with this AllReduce model
   // Only the cases of this TP size (one TP rank per process runs the world size's cases).
   std::optional<int> only_tp;
   // Where the cases' ranks run; a process that does not judge gets no checks back.
@@ -82,8 +83,12 @@ FfnInputs golden_inputs(const GoldenFile& golden, const GoldenInputSet& set, std
 // Whether `want` (a --case value) names this case: its id or its name.
 bool golden_case_matches(const GoldenCase& c, const std::string& want);
 
-// The cases of `golden` that `options` selects (only_cases, only_tp), in the order they run.
+// The cases of `golden` that `options` selects (only_cases, only_allreduce, only_tp), in the order they run.
 std::vector<const GoldenCase*> select_golden_cases(const GoldenFile& golden, const GoldenCheckOptions& options);
+// The AllReduce models the selected cases of `goldens` were blessed with, each once, in the order
+// met: a communicator pinned once per process (NCCL) can check the cases of one of them only.
+std::vector<AllReduceModel> golden_blessed_models(const std::vector<GoldenFile>& goldens,
+                                                  const GoldenCheckOptions& options);
 
 // Runs the selected cases of `golden` and checks them. Throws GoldenError for a file-level problem.
 std::vector<GoldenCaseCheck> check_golden(const GoldenFile& golden, const GoldenCheckOptions& options,

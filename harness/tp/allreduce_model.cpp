@@ -1,6 +1,7 @@
 #include "harness/tp/allreduce_model.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cmath>
@@ -22,16 +23,11 @@ enum class Order {
   chain_down,   // ranks n-1, n-2, ..., 0
   rank_order,   // ranks 0, 1, ..., n-1
   slice_owner,  // 16-byte-pack slices: the owner r of the element's slice, then r+1, ..., r-1
-  own_first,    // the receiving rank, then the others in rank order
+  owner_last,   // count/n-element slices: the owner r of the element's slice adds the others in
+                // rank order, then its own value
 };
-// Where the accumulator starts: the first visited value, or a zero of the accumulator's type.
-enum class Start { first_value, zero };
-// What the accumulator is and where it rounds.
-enum class Accumulate {
-  wire_each_add,  // every add rounded to the wire dtype (__hadd2 on bf16/fp16)
-  fp32_once,      // fp32 adds, one rounding to the wire dtype at the end
-  fp64_once,      // fp64 adds, one rounding
-};
+using Start = ReductionStart;
+using Accumulate = ReductionAccumulate;
 
 struct ModelSpec {
   AllReduceModel model;
@@ -68,7 +64,9 @@ const std::vector<ModelSpec>& model_table() {
        "NCCL Tree in one node: a chain, rank n-1 sends, each rank up the chain adds its own (bf16 each add), "
        "rank 0 is the root",
        "NCCL 2.18-2.30 src/device/all_reduce.h runTreeUpDown (leaf directSend, middle directRecvReduceDirectSend, "
-       "root directRecvReduceCopy); src/graph/connect.cc (intra-node tree = chain)",
+       "root directRecvReduceCopy); src/graph/connect.cc ncclTopoPreset (tree.up = treeIntra[i-1], tree.down[0] = "
+       "treeIntra[i+1]: the chain of the topology search's intra-node order, root first; modelled as rank order, "
+       "so the leaf n-1 starts)",
        O::chain_down, S::first_value, A::wire_each_add},
       {AllReduceModel::nccl_nvls, "nccl-nvls",
        "NCCL NVLS >= 2.27 (CUDA >= 12.2): multimem.ld_reduce .acc::f32, fp32 sum, one rounding; order inside the "
@@ -89,24 +87,29 @@ const std::vector<ModelSpec>& model_table() {
        O::rank_order, S::zero, A::fp32_once},
       {AllReduceModel::custom_2stage, "custom-2stage",
        "serving stack custom all-reduce, 2-stage: each rank sums its slice (size/n 16-byte packs, the last rank "
-       "the remainder) in fp32 from its own value, ranks r, r+1, ..., one rounding",
+       "the remainder) in fp32 from its own value, ranks r, r+1, ..., one rounding; whole packs only (the stack "
+       "sends other buffers to NCCL)",
        "sgl-kernel/csrc/allreduce/custom_all_reduce.cuh cross_device_reduce_2stage (ptrs[i] = ptrs[(rank + i) % "
        "ngpus], part = size / ngpus, the last rank takes the remainder) / packed_reduce",
        O::slice_owner, S::first_value, A::fp32_once},
       {AllReduceModel::symm_mem, "symm-mem",
        "PyTorch symmetric memory one-shot/two-shot: bf16 add (__hadd2) after each add, ranks 0..n-1",
        "torch/csrc/distributed/c10d/symm_mem/CUDASymmetricMemoryOps.cu one_shot_all_reduce_kernel / "
-       "load_and_reduce (add_vec)",
+       "CUDASymmetricMemory-inl.h load_and_reduce (loads from rank + step, then acc = vecs[0] and add_vec of vecs[1], "
+       "..., vecs[n-1]: rank order on every rank)",
        O::rank_order, S::first_value, A::wire_each_add},
       {AllReduceModel::mscclpp, "mscclpp",
-       "mscclpp as the serving stack calls it: bf16 adds, the receiving rank's own value first, then the peers "
-       "in rank order (ranks may differ in bits)",
-       "sgl-kernel/csrc/allreduce/mscclpp_allreduce.cuh allreduce kernels (own data, then add of each peer's)",
-       O::own_first, S::first_value, A::wire_each_add},
+       "mscclpp as the serving stack calls it (1 node): tp slices, each reduced by its owner in bf16 from a zero: "
+       "the other ranks in rank order, its own value last; every rank receives the owner's bits",
+       "sgl-kernel/csrc/allreduce/mscclpp_allreduce.cuh allreduce_1shotLL_1node (Msccl1Shot1NodeLLcontext::"
+       "allreduce; data = 0, add_vectors of each peer's packet in rank order, then of src; __hadd2), as sglang's "
+       "pymscclpp calls it through sgl_kernel.mscclpp_allreduce",
+       O::owner_last, S::zero, A::wire_each_add},
       {AllReduceModel::trtllm, "trtllm",
        "TensorRT-LLM custom all-reduce: bf16 adds (add128b) from a zero over ranks 0..n-1",
        "TensorRT-LLM cpp/tensorrt_llm/kernels/customAllReduceKernels.cu oneShotAllReduceKernel / "
-       "twoShotAllReduceKernel (\"always reduce from rank 0\")",
+       "twoShotAllReduceKernel (buffers[ii] = peer (local_rank + ii) % N; sums = {0}, then add128b of "
+       "vals[(rank + N - local_rank) % N] for rank 0..N-1: \"always reduce from rank 0\" on every rank)",
        O::rank_order, S::zero, A::wire_each_add},
       {AllReduceModel::trtllm_fp32acc, "trtllm-fp32acc",
        "TensorRT-LLM all-reduce with fp32_acc: fp32 sum from a zero over ranks 0..n-1, one rounding",
@@ -139,7 +142,6 @@ const std::vector<AllReduceModel>& allreduce_models() {
 std::string_view allreduce_model_name(AllReduceModel m) { return spec(m).name; }
 std::string_view allreduce_model_description(AllReduceModel m) { return spec(m).description; }
 std::string_view allreduce_model_source(AllReduceModel m) { return spec(m).source; }
-bool allreduce_same_on_every_rank(AllReduceModel m) { return spec(m).order != Order::own_first; }
 bool allreduce_order_documented(AllReduceModel m) { return spec(m).order_documented; }
 
 const std::vector<AllReduceAlias>& allreduce_aliases() {
@@ -226,7 +228,8 @@ std::vector<RingSegment> nccl_ring_segments(std::size_t count, DType wire, int n
   const std::size_t full_chunk = (std::size_t{4} << 20) / 8 * 4 / elem;
   const std::size_t n = static_cast<std::size_t>(nranks);
   std::vector<RingSegment> segments;
-  for (const auto& [offset, part] : parts) {
+  for (std::size_t channel = 0; channel < parts.size(); ++channel) {
+    const auto [offset, part] = parts[channel];
     std::size_t chunk = full_chunk;
     for (std::size_t done = 0; done < part; done += n * chunk) {
       const std::size_t rem = part - done;
@@ -234,7 +237,8 @@ std::vector<RingSegment> nccl_ring_segments(std::size_t count, DType wire, int n
       for (std::size_t c = 0; c < n; ++c) {
         const std::size_t b = c * chunk;
         if (b >= rem) break;
-        segments.push_back({offset + done + b, offset + done + std::min(b + chunk, rem), static_cast<int>(c)});
+        segments.push_back({offset + done + b, offset + done + std::min(b + chunk, rem), static_cast<int>(c),
+                            static_cast<int>(channel)});
       }
     }
   }
@@ -243,147 +247,292 @@ std::vector<RingSegment> nccl_ring_segments(std::size_t count, DType wire, int n
 
 namespace {
 
-// Visits the ranks of one element in the model's order.
-class Reducer {
- public:
-  Reducer(const ModelSpec& s, DType wire, bool truncating, std::span<const std::span<const float>> in,
-          RoundingObserver* obs)
-      : s_(s), wire_(wire), truncating_(truncating), in_(in), obs_(obs) {}
-
-  // Element i, ranks visited in `order` (a permutation of 0..n-1).
-  float element(std::size_t i, std::span<const int> order) {
-    // Without a documented order, every rounding is reported at the largest magnitude any
-    // partial sum of any order can reach: the budget then holds for whatever order ran.
-    double any_order = 0;
-    if (!s_.order_documented)
-      for (const auto& r : in_) any_order += std::fabs(double(r[i]));
-    const auto report = [&](std::size_t index, double v, DType grid) {
-      if (obs_) obs_->rounded(index, s_.order_documented ? v : any_order, grid);
-    };
-    switch (s_.accumulate) {
-      case Accumulate::wire_each_add: {
-        // A zero start makes the first add 0 + x: exact (it only turns -0 into +0).
-        float acc = s_.start == Start::zero ? to_wire(0.0f + in_[order[0]][i]) : in_[order[0]][i];
-        for (std::size_t k = 1; k < order.size(); ++k) {
-          acc = to_wire(acc + in_[order[k]][i]);  // correctly rounded: see ring_hop
-          report(i, acc, wire_);
-        }
-        return acc;
-      }
-      case Accumulate::fp32_once: {
-        float acc = s_.start == Start::zero ? 0.0f + in_[order[0]][i] : in_[order[0]][i];
-        for (std::size_t k = 1; k < order.size(); ++k) {
-          acc += in_[order[k]][i];
-          report(i, acc, DType::fp32);
-        }
-        const float out = to_wire(acc);
-        if (wire_ != DType::fp32) report(i, out, wire_);
-        return out;
-      }
-      case Accumulate::fp64_once: {
-        // The fp64 sum of tp values on a <= 24-bit grid is exact unless their exponents spread
-        // over more than ~29 binades, so in practice the rounding below is the only one.
-        // Starting from the first value, not +0, keeps the sign of an all-negative-zero sum.
-        double acc = in_[order[0]][i];
-        for (std::size_t k = 1; k < order.size(); ++k) acc += in_[order[k]][i];
-        const float out = static_cast<float>(to_wire(acc));
-        report(i, out, wire_);
-        return out;
-      }
-    }
-    return 0;
-  }
-
- private:
-  const ModelSpec& s_;
-  // Onto the wire grid: to nearest, or toward zero under the fault.
-  float to_wire(float v) const { return truncating_ ? round_toward_zero(wire_, v) : round_to(wire_, v); }
-  double to_wire(double v) const {
-    return truncating_ ? round_toward_zero(wire_, static_cast<float>(round_to(DType::fp32, v))) : round_to(wire_, v);
-  }
-
-  DType wire_;
-  bool truncating_;
-  std::span<const std::span<const float>> in_;
-  RoundingObserver* obs_;
-};
-
 // The ranks starting at `first` and wrapping: first, first+1, ..., first-1.
 void rotated(std::vector<int>& order, int first) {
   const int n = static_cast<int>(order.size());
   for (int k = 0; k < n; ++k) order[k] = (first + k) % n;
 }
 
-// The generic ring, chunk by chunk (the observer hears each chunk's hops in hop order, as the
-// message-passing ring of MpiCommunicator replays them).
-void reduce_ring_chunks(DType wire, bool truncating, std::span<const std::span<const float>> in,
-                        std::span<float> out, RoundingObserver* obs) {
-  const int tp = static_cast<int>(in.size());
-  for (int c = 0; c < tp; ++c) {
-    const auto [begin, end] = ring_chunk(out.size(), tp, c);
-    const std::span<float> acc = out.subspan(begin, end - begin);
-    std::copy(in[c].begin() + begin, in[c].begin() + end, acc.begin());
-    for (int hop = 1; hop < tp; ++hop) {
-      ring_hop(wire, acc, in[(c + hop) % tp].subspan(begin, end - begin), truncating);
-      if (obs)
-        for (std::size_t i = 0; i < acc.size(); ++i) obs->rounded(begin + i, acc[i], wire);
-    }
+// Channel `channel`'s ring from rank 0 on: ring[p] is the rank at position p.
+std::vector<int> ring_from_rank0(const AllReduceConfig& config, int channel, int n) {
+  std::vector<int> ring(static_cast<std::size_t>(n));
+  const auto& orders = config.nccl_ring_orders;
+  if (orders.empty()) {
+    rotated(ring, 0);
+    return ring;
   }
+  const std::vector<int>& given = orders[orders.size() == 1 ? 0 : static_cast<std::size_t>(channel)];
+  const int zero = static_cast<int>(std::find(given.begin(), given.end(), 0) - given.begin());
+  for (int p = 0; p < n; ++p) ring[p] = given[(zero + p) % n];
+  return ring;
 }
 
 }  // namespace
 
-void reduce_sum(const AllReduceConfig& config, DType wire, std::span<const std::span<const float>> inputs,
-                std::span<float> out, RoundingObserver* observer, int holder) {
+CustomAllReduceDispatch custom_allreduce_dispatch(int tp, std::size_t bytes) {
+  constexpr std::size_t max_size = std::size_t{8192} * 1024;  // CustomAllreduce._MAX_CAR_SIZE
+  if (tp != 2 && tp != 4 && tp != 6 && tp != 8)
+    return {std::nullopt, fmt::format("the custom all-reduce supports 2, 4, 6 or 8 ranks, not {} (custom_all_reduce.py "
+                                      "CustomAllreduce._SUPPORTED_WORLD_SIZES): the stack calls NCCL",
+                                      tp)};
+  if (bytes % 16 != 0)
+    return {std::nullopt, fmt::format("{} bytes are not whole 16-byte packs (custom_all_reduce.py should_custom_ar): "
+                                      "the stack calls NCCL",
+                                      bytes)};
+  if (bytes >= max_size)
+    return {std::nullopt, fmt::format("{} bytes are not below the custom all-reduce's 8 MiB buffer (custom_all_reduce.py "
+                                      "should_custom_ar): the stack calls NCCL",
+                                      bytes)};
+  if (tp == 2)
+    return {AllReduceModel::custom_1stage,
+            "2 ranks always run the 1-stage kernel (custom_all_reduce.cuh CustomAllreduce::allreduce)"};
+  if ((tp <= 4 && bytes < 512 * 1024) || bytes < 256 * 1024)
+    return {AllReduceModel::custom_1stage,
+            fmt::format("{} bytes on {} ranks are below the 2-stage threshold ({} KiB; custom_all_reduce.cuh "
+                        "CustomAllreduce::allreduce)",
+                        bytes, tp, tp <= 4 ? 512 : 256)};
+  return {AllReduceModel::custom_2stage,
+          fmt::format("{} bytes on {} ranks reach the 2-stage threshold ({} KiB; custom_all_reduce.cuh "
+                      "CustomAllreduce::allreduce)",
+                      bytes, tp, tp <= 4 ? 512 : 256)};
+}
+
+std::string allreduce_dispatch_note(AllReduceModel m, int tp, std::size_t bytes) {
+  if ((m != AllReduceModel::custom_1stage && m != AllReduceModel::custom_2stage) || tp < 2) return {};
+  const CustomAllReduceDispatch d = custom_allreduce_dispatch(tp, bytes);
+  if (d.kernel == m) return {};
+  return fmt::format("{} at tp {}: the stack would not run this kernel on {} bytes: {}{}; the row shows the {} kernel "
+                     "as if it ran",
+                     allreduce_model_name(m), tp, bytes, d.reason,
+                     d.kernel ? fmt::format(", so it runs {}", allreduce_model_name(*d.kernel)) : "",
+                     allreduce_model_name(m));
+}
+
+std::string allreduce_buffer_problem(AllReduceModel m, DType wire, std::size_t count, int nranks) {
+  const std::size_t bytes = count * wire_bytes(wire);
+  if (nranks < 2) return {};
+  if (m == AllReduceModel::custom_2stage && bytes % 16 != 0)
+    return fmt::format(
+        "custom-2stage: {} {} elements ({} bytes) are not whole 16-byte packs: the 2-stage kernel refuses them "
+        "(custom_all_reduce.cuh CustomAllreduce::allreduce) and the stack sends them to NCCL (custom_all_reduce.py "
+        "should_custom_ar)",
+        count, dtype_name(wire), bytes);
+  // mscclpp_allreduce.cuh allreduce_1shotLL_1node: nelemsPerRank = (bytes / 4) / worldSize ints, of
+  // which it reduces nPktsPerRank = nelemsPerRank / 2 packets of 8 bytes.
+  if (m == AllReduceModel::mscclpp && bytes % (8 * static_cast<std::size_t>(nranks)) != 0)
+    return fmt::format(
+        "mscclpp: {} {} elements ({} bytes) do not split into {} slices of whole 8-byte packets: the 1-node kernel "
+        "leaves the rest unreduced (sgl-kernel mscclpp_allreduce.cuh allreduce_1shotLL_1node)",
+        count, dtype_name(wire), bytes, nranks);
+  return {};
+}
+
+void check_nccl_ring_orders(const std::vector<std::vector<int>>& orders, int nranks, int channels) {
+  if (orders.size() > 1 && orders.size() != static_cast<std::size_t>(channels))
+    throw std::invalid_argument(fmt::format("{} rings for {} channel{} (give one ring for every channel, or one per channel)",
+                                            orders.size(), channels, channels == 1 ? "" : "s"));
+  for (std::size_t c = 0; c < orders.size(); ++c) {
+    const std::vector<int>& ring = orders[c];
+    std::vector<bool> seen(static_cast<std::size_t>(std::max(nranks, 0)), false);
+    bool permutation = static_cast<int>(ring.size()) == nranks;
+    for (int r : ring) {
+      if (r < 0 || r >= nranks || seen[static_cast<std::size_t>(r)]) {
+        permutation = false;
+        break;
+      }
+      seen[static_cast<std::size_t>(r)] = true;
+    }
+    if (!permutation)
+      throw std::invalid_argument(fmt::format("{}ring {} is not a permutation of 0..{} (tp {})",
+                                              orders.size() == 1 ? "the " : fmt::format("channel {}'s ", c),
+                                              fmt::join(ring, ","), nranks - 1, nranks));
+  }
+}
+
+ReductionPlan allreduce_plan(const AllReduceConfig& config, DType wire, std::size_t count, int n) {
   if (wire == DType::fp64) throw std::invalid_argument("reduce_sum: the wire dtype cannot be fp64");
+  if (n < 1) throw std::invalid_argument("reduce_sum: no inputs");
+  if (config.nccl_channels < 1)
+    throw std::invalid_argument(fmt::format("reduce_sum: {} NCCL channels", config.nccl_channels));
+  const ModelSpec& s = spec(config.model);
+  if (s.order == Order::nccl_ring) {
+    try {
+      check_nccl_ring_orders(config.nccl_ring_orders, n, config.nccl_channels);
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument(fmt::format("reduce_sum: nccl-ring: {}", e.what()));
+    }
+  }
+  if (const std::string problem = allreduce_buffer_problem(config.model, wire, count, n); !problem.empty())
+    throw std::invalid_argument(problem);
+  ReductionPlan plan;
+  plan.accumulate = s.accumulate;
+  plan.start = s.start;
+  plan.ranks = n;
+  plan.count = count;
+  if (count == 0) return plan;
+  std::vector<int> order(static_cast<std::size_t>(n));
+  switch (s.order) {
+    case Order::rank_order:
+      rotated(order, 0);
+      plan.add_segment(0, order.data());
+      break;
+    case Order::chain_down:
+      for (int k = 0; k < n; ++k) order[k] = n - 1 - k;
+      plan.add_segment(0, order.data());
+      break;
+    case Order::owner_last:
+      // mscclpp_allreduce.cuh allreduce_1shotLL_1node: rank r reduces its slice from a zero
+      // (data = 0), adding each peer (index < rank ? index : index + 1) and then its own src; the
+      // result is written to every peer.
+      for (int r = 0; r < n; ++r) {
+        for (int p = 0, k = 0; p < n; ++p)
+          if (p != r) order[k++] = p;
+        order[n - 1] = r;
+        plan.add_segment(r * (count / n), order.data());
+      }
+      break;
+    case Order::ring_chunks:
+      for (int c = 0; c < n; ++c) {
+        const auto [begin, end] = ring_chunk(count, n, c);
+        if (begin == end) continue;
+        rotated(order, c);
+        plan.add_segment(begin, order.data());
+      }
+      break;
+    case Order::nccl_ring:
+      // The chunk finishing at position c travels positions c+1, c+2, ..., c of its channel's ring.
+      for (const RingSegment& seg : nccl_ring_segments(count, wire, n, config.nccl_channels)) {
+        const std::vector<int> ring = ring_from_rank0(config, seg.channel, n);
+        for (int k = 0; k < n; ++k) order[k] = ring[(seg.position + 1 + k) % n];
+        plan.add_segment(seg.begin, order.data());
+      }
+      break;
+    case Order::slice_owner: {
+      // custom_all_reduce.cuh cross_device_reduce_2stage: the buffer in 16-byte packs, rank r
+      // reduces packs [r part, (r+1) part), part = packs / ngpus, the last rank to the end.
+      const std::size_t pack = 16 / wire_bytes(wire);
+      const std::size_t part = count / pack / static_cast<std::size_t>(n);
+      for (int r = 0; r < n; ++r) {
+        const std::size_t begin = r * part * pack;
+        if (part == 0 && r + 1 < n) continue;  // every pack to the last rank
+        rotated(order, r);
+        plan.add_segment(begin, order.data());
+      }
+      break;
+    }
+  }
+  return plan;
+}
+
+namespace {
+
+// Carries a plan out on the host, segment by segment and, within one, add by add over all its
+// elements (as a ring chunk travels: the observer hears a chunk's roundings hop by hop, as the
+// message-passing ring of MpiCommunicator replays them). kernels/cuda/allreduce.cu carries out
+// the same plan on the device with the same roundings.
+class PlanExecutor {
+ public:
+  PlanExecutor(DType wire, bool truncating, bool order_documented, std::span<const std::span<const float>> in,
+               RoundingObserver* obs)
+      : wire_(wire), truncating_(truncating), order_documented_(order_documented), in_(in), obs_(obs) {}
+
+  void run(const ReductionPlan& plan, std::span<float> out) {
+    std::vector<double> acc;  // exact holder of the fp32 and wire-dtype accumulators too
+    for (std::size_t s = 0; s < plan.segments(); ++s) {
+      const std::size_t b = plan.begin[s], e = plan.end(s);
+      const int* order = plan.order_of(s);
+      acc.resize(e - b);
+      start(plan, in_[order[0]], b, acc);
+      for (int k = 1; k < plan.ranks; ++k) add(plan.accumulate, in_[order[k]], b, acc);
+      finish(plan.accumulate, b, acc, out);
+    }
+  }
+
+ private:
+  void start(const ReductionPlan& plan, std::span<const float> first, std::size_t b, std::vector<double>& acc) const {
+    const bool zero = plan.start == ReductionStart::zero;
+    for (std::size_t j = 0; j < acc.size(); ++j) {
+      const float x = first[b + j];
+      switch (plan.accumulate) {
+        // A zero start makes the first add 0 + x: exact (it only turns -0 into +0).
+        case Accumulate::wire_each_add: acc[j] = zero ? to_wire(0.0f + x) : x; break;
+        case Accumulate::fp32_once: acc[j] = zero ? 0.0f + x : x; break;
+        // Starting from the first value, not +0, keeps the sign of an all-negative-zero sum.
+        case Accumulate::fp64_once: acc[j] = zero ? 0.0 + x : x; break;
+      }
+    }
+  }
+
+  void add(Accumulate a, std::span<const float> next, std::size_t b, std::vector<double>& acc) {
+    switch (a) {
+      case Accumulate::wire_each_add:
+        for (std::size_t j = 0; j < acc.size(); ++j) {
+          // fp32 add, then the wire dtype (__hadd2): correctly rounded, see ring_hop.
+          acc[j] = to_wire(static_cast<float>(acc[j]) + next[b + j]);
+          report(b + j, acc[j], wire_);
+        }
+        return;
+      case Accumulate::fp32_once:
+        for (std::size_t j = 0; j < acc.size(); ++j) {
+          acc[j] = static_cast<float>(acc[j]) + next[b + j];
+          report(b + j, acc[j], DType::fp32);
+        }
+        return;
+      case Accumulate::fp64_once:
+        // The fp64 sum of tp values on a <= 24-bit grid is exact unless their exponents spread
+        // over more than ~29 binades, so in practice the final rounding is the only one.
+        for (std::size_t j = 0; j < acc.size(); ++j) acc[j] += next[b + j];
+        return;
+    }
+  }
+
+  void finish(Accumulate a, std::size_t b, const std::vector<double>& acc, std::span<float> out) {
+    for (std::size_t j = 0; j < acc.size(); ++j) {
+      switch (a) {
+        case Accumulate::wire_each_add: out[b + j] = static_cast<float>(acc[j]); break;
+        case Accumulate::fp32_once:
+          out[b + j] = to_wire(static_cast<float>(acc[j]));
+          if (wire_ != DType::fp32) report(b + j, out[b + j], wire_);
+          break;
+        case Accumulate::fp64_once:
+          out[b + j] = truncating_ ? round_toward_zero(wire_, static_cast<float>(round_to(DType::fp32, acc[j])))
+                                   : static_cast<float>(round_to(wire_, acc[j]));
+          report(b + j, out[b + j], wire_);
+          break;
+      }
+    }
+  }
+
+  // Onto the wire grid: to nearest, or toward zero under the fault.
+  float to_wire(float v) const { return truncating_ ? round_toward_zero(wire_, v) : round_to(wire_, v); }
+
+  // Without a documented order, every rounding is reported at the largest magnitude any
+  // partial sum of any order can reach: the budget then holds for whatever order ran.
+  void report(std::size_t i, double v, DType grid) const {
+    if (!obs_) return;
+    if (!order_documented_) {
+      v = 0;
+      for (const auto& r : in_) v += std::fabs(double(r[i]));
+    }
+    obs_->rounded(i, v, grid);
+  }
+
+  DType wire_;
+  bool truncating_, order_documented_;
+  std::span<const std::span<const float>> in_;
+  RoundingObserver* obs_;
+};
+
+}  // namespace
+
+void reduce_sum(const AllReduceConfig& config, DType wire, std::span<const std::span<const float>> inputs,
+                std::span<float> out, RoundingObserver* observer) {
   if (inputs.empty()) throw std::invalid_argument("reduce_sum: no inputs");
   for (const auto& part : inputs)
     if (part.size() != out.size())
       throw std::invalid_argument("reduce_sum: input and output sizes differ");
-  const int n = static_cast<int>(inputs.size());
-  if (holder < 0 || holder >= n)
-    throw std::invalid_argument(fmt::format("reduce_sum: rank {} is not in a group of {}", holder, n));
-  if (config.nccl_channels < 1)
-    throw std::invalid_argument(fmt::format("reduce_sum: {} NCCL channels", config.nccl_channels));
-  const ModelSpec& s = spec(config.model);
-  if (s.order == Order::ring_chunks) return reduce_ring_chunks(wire, config.truncating, inputs, out, observer);
-
-  Reducer reducer(s, wire, config.truncating, inputs, observer);
-  std::vector<int> order(static_cast<std::size_t>(n));
-  const auto run = [&](std::size_t begin, std::size_t end) {
-    for (std::size_t i = begin; i < end; ++i) out[i] = reducer.element(i, order);
-  };
-  switch (s.order) {
-    case Order::rank_order: rotated(order, 0); return run(0, out.size());
-    case Order::chain_down:
-      for (int k = 0; k < n; ++k) order[k] = n - 1 - k;
-      return run(0, out.size());
-    case Order::own_first:
-      order[0] = holder;
-      for (int r = 0, k = 1; r < n; ++r)
-        if (r != holder) order[k++] = r;
-      return run(0, out.size());
-    case Order::nccl_ring:
-      for (const RingSegment& seg : nccl_ring_segments(out.size(), wire, n, config.nccl_channels)) {
-        rotated(order, (seg.position + 1) % n);
-        run(seg.begin, seg.end);
-      }
-      return;
-    case Order::slice_owner: {
-      // custom_all_reduce.cuh cross_device_reduce_2stage: the buffer in 16-byte packs, rank r
-      // reduces packs [r part, (r+1) part), part = packs / ngpus, the last rank to the end. (The
-      // stack sends a buffer that is not a whole number of packs to NCCL instead; here the last
-      // rank also takes the partial pack, so that any buffer has a prediction.)
-      const std::size_t pack = 16 / wire_bytes(wire);
-      const std::size_t packs = out.size() / pack, part = packs / static_cast<std::size_t>(n);
-      for (int r = 0; r < n; ++r) {
-        rotated(order, r);
-        run(r * part * pack, r == n - 1 ? out.size() : (r + 1) * part * pack);
-      }
-      return;
-    }
-    case Order::ring_chunks: break;
-  }
+  const ReductionPlan plan = allreduce_plan(config, wire, out.size(), static_cast<int>(inputs.size()));
+  PlanExecutor(wire, config.truncating, spec(config.model).order_documented, inputs, observer).run(plan, out);
 }
 
 }  // namespace ffn

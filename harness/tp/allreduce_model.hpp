@@ -7,10 +7,12 @@
 #include <cstddef>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
 #include "kernels/dtype.hpp"
+#include "kernels/reduction_plan.hpp"
 
 namespace ffn {
 
@@ -26,7 +28,7 @@ enum class AllReduceModel {
   custom_1stage,   // the serving stack's custom all-reduce, 1-stage (alias: oneshot)
   custom_2stage,   // the serving stack's custom all-reduce, 2-stage
   symm_mem,        // PyTorch symmetric memory one-shot/two-shot
-  mscclpp,         // mscclpp as the serving stack calls it
+  mscclpp,         // mscclpp as the serving stack calls it (sgl-kernel's 1-node one-shot kernel)
   trtllm,          // TensorRT-LLM custom all-reduce, bf16 accumulation
   trtllm_fp32acc,  // TensorRT-LLM custom all-reduce with fp32_acc
   exact,           // fp64 sum, one rounding: the best any implementation can do
@@ -48,8 +50,6 @@ struct AllReduceAlias {
 };
 const std::vector<AllReduceAlias>& allreduce_aliases();
 
-// Whether every rank receives the same bits (mscclpp: each rank sums its own value first).
-bool allreduce_same_on_every_rank(AllReduceModel m);
 // Whether the model's order is what the implementation does (false: the order inside an
 // NVLink switch is undocumented; the result is one valid order and the budget covers any).
 bool allreduce_order_documented(AllReduceModel m);
@@ -58,9 +58,13 @@ bool allreduce_order_documented(AllReduceModel m);
 struct AllReduceConfig {
   AllReduceConfig(AllReduceModel m = AllReduceModel::ring, int channels = 1) : model(m), nccl_channels(channels) {}
   AllReduceModel model;
-  // nccl-ring: the channels NCCL is pinned to (NCCL_MIN_NCHANNELS = NCCL_MAX_NCHANNELS);
-  // each channel's ring is the rank order. Ignored by every other model.
+  // nccl-ring: the channels NCCL is pinned to (NCCL_MIN_NCHANNELS = NCCL_MAX_NCHANNELS).
+  // Ignored by every other model.
   int nccl_channels;
+  // nccl-ring: each channel's ring, the ranks in the order data flows (rank r sends to the rank
+  // after it); empty: the rank order on every channel; one ring: every channel; else one per
+  // channel (nccl_channels of them). Each a permutation of 0..tp-1 (check_nccl_ring_orders).
+  std::vector<std::vector<int>> nccl_ring_orders;
   // Fault injection only (fault allreduce-truncate): every rounding to the wire dtype
   // truncates toward zero instead of rounding to nearest; no implementation does this.
   bool truncating = false;
@@ -74,12 +78,13 @@ class RoundingObserver {
   virtual void rounded(std::size_t index, double value, DType grid) = 0;
 };
 
-// out[i] = sum over ranks r of inputs[r][i], rounded as the model does, as rank `holder`
-// receives it (the same for every rank except mscclpp). All inputs lie on the grid of `wire`
+// out[i] = sum over ranks r of inputs[r][i], rounded as the model does (every rank receives the
+// same bits in every model: each element is reduced once and sent to all). All inputs lie on the grid of `wire`
 // (fp32, bf16 or fp16) and have out.size() elements. Throws std::invalid_argument on
-// mismatched sizes, an fp64 wire, a holder outside the group and fewer than one channel.
+// mismatched sizes, an fp64 wire, fewer than one channel, rings that do not fit, and a buffer the
+// implementation cannot reduce (allreduce_buffer_problem).
 void reduce_sum(const AllReduceConfig& config, DType wire, std::span<const std::span<const float>> inputs,
-                std::span<float> out, RoundingObserver* observer = nullptr, int holder = 0);
+                std::span<float> out, RoundingObserver* observer = nullptr);
 
 // [begin, end) of chunk c when n elements are cut into `parts` ring chunks (the first
 // n % parts chunks are one element longer): the layout of the generic `ring`.
@@ -90,14 +95,50 @@ std::pair<std::size_t, std::size_t> ring_chunk(std::size_t n, int parts, int c);
 // (MpiCommunicator) both step with this, so they round alike.
 void ring_hop(DType wire, std::span<float> acc, std::span<const float> own, bool truncating = false);
 
+// The plan of `config`'s reduction of `count` elements of `wire` over `nranks` ranks: the one
+// description of each implementation's order, which reduce_sum
+// and the device kernels (kernels/cuda/allreduce.hpp) both execute. Throws std::invalid_argument
+// as reduce_sum does.
+ReductionPlan allreduce_plan(const AllReduceConfig& config, DType wire, std::size_t count, int nranks);
+
+// Throws std::invalid_argument, one line without the option's name, unless `orders` fits
+// `nranks` ranks on `channels` channels: none, one, or `channels` rings, each a permutation of
+// 0..nranks-1.
+void check_nccl_ring_orders(const std::vector<std::vector<int>>& orders, int nranks, int channels);
+
+// What the serving stack runs for an AllReduce-sum of `bytes` over `tp` ranks of one node with
+// full NVLink when its custom all-reduce is on: the custom kernel it dispatches to, or none (it
+// calls NCCL), and why, naming the source. From sgl-kernel csrc/allreduce/custom_all_reduce.cuh
+// CustomAllreduce::allreduce (whole 16-byte packs only; 2 ranks: 1-stage; up to 4 ranks below
+// 512 KiB or up to 8 ranks below 256 KiB: 1-stage; else 2-stage) and python/sglang/srt/
+// distributed/device_communicators/custom_all_reduce.py CustomAllreduce (_SUPPORTED_WORLD_SIZES
+// 2, 4, 6, 8; should_custom_ar: bytes a multiple of 16 and below max_size, 8 MiB), both from vLLM.
+struct CustomAllReduceDispatch {
+  std::optional<AllReduceModel> kernel;  // custom_1stage or custom_2stage; nullopt: NCCL
+  std::string reason;
+};
+CustomAllReduceDispatch custom_allreduce_dispatch(int tp, std::size_t bytes);
+// For custom-1stage and custom-2stage at tp > 1: one line saying what the stack runs instead of
+// that kernel on a message of `bytes` (the model then shows the kernel as if it ran); empty when
+// the stack runs it, and for every other model.
+std::string allreduce_dispatch_note(AllReduceModel m, int tp, std::size_t bytes);
+// Why `m` has no prediction for `count` elements of `wire` over `nranks` ranks, one line naming the
+// model, the buffer and the source; empty when it has one (always for one rank: nothing is
+// reduced). custom-2stage needs whole 16-byte packs: its kernel refuses others
+// (CustomAllreduce::allreduce) and the stack sends them to NCCL (should_custom_ar). mscclpp needs
+// nranks slices of whole 8-byte packets: its kernel leaves the rest unreduced.
+std::string allreduce_buffer_problem(AllReduceModel m, DType wire, std::size_t count, int nranks);
+
 // NCCL's Ring layout of an AllReduce of `count` elements of `wire` on `nranks` ranks pinned to
 // `channels` channels with the Simple protocol and the default NCCL_BUFFSIZE: consecutive
-// element ranges and, for each, the ring position whose chunk it is (the position where its
-// reduction finishes; it starts at the next one). Positions are ranks: each channel's ring is
-// the rank order.
+// element ranges and, for each, the channel that moves it and the ring position whose chunk it
+// is (the position where its reduction finishes; it starts at the next one). A position is the
+// distance from rank 0 along the channel's ring (src/init.cc setupChannel: ring->index = ixRank -
+// ixZero), so on a ring in rank order positions are ranks.
 struct RingSegment {
   std::size_t begin = 0, end = 0;
   int position = 0;
+  int channel = 0;
 };
 std::vector<RingSegment> nccl_ring_segments(std::size_t count, DType wire, int nranks, int channels);
 // The channels NCCL actually runs a message of `bytes` on when pinned to `channels`: its

@@ -58,18 +58,7 @@ void SimulatedCommunicator::all_reduce_sum(RankTensors& local, DType wire,
   for (const auto& t : local) inputs.push_back(t.values());
   Matrix<float> sum(local[0].rows(), local[0].cols());
   reduce_sum(reduction_, wire, inputs, sum.values(), observer);
-  if (allreduce_same_on_every_rank(reduction_.model)) {
-    for (auto& t : local) t = sum;
-    return;
-  }
-  // Each rank's own bits (the observer heard rank 0's reduction).
-  std::vector<Matrix<float>> each;
-  for (int r = 1; r < size(); ++r) {
-    each.emplace_back(local[0].rows(), local[0].cols());
-    reduce_sum(reduction_, wire, inputs, each.back().values(), nullptr, r);
-  }
-  local[0] = std::move(sum);
-  for (int r = 1; r < size(); ++r) local[r] = std::move(each[r - 1]);
+  for (auto& t : local) t = sum;
 }
 
 }  // namespace ffn

@@ -114,6 +114,15 @@ def _option(args, name, value):
     args += [name, str(value)]
 
 
+def _ring_orders(value):
+    """--nccl-ring-order of a string ("0,2,1,3/3,2,1,0"), one ring ([0, 2, 1, 3]) or one per channel
+    ([[0, 2, 1, 3], [3, 2, 1, 0]])."""
+    if value is None or isinstance(value, str):
+        return value
+    rings = value if value and isinstance(value[0], (list, tuple)) else [value]
+    return "/".join(",".join(str(r) for r in ring) for ring in rings)
+
+
 def _sweep_args(**options):
     """`ffn-parity run` arguments of keyword arguments: tp=[1, 2] -> --tp 1,2."""
     args = []
@@ -123,16 +132,17 @@ def _sweep_args(**options):
 
 
 def run(shape=None, *, model=None, dims=None, activation=None, gated=False, no_bias=False, act_rounding=None,
-        tokens=None, tp=None, precision=None, allreduce=None, nccl_channels=None, seed=None, outliers=None,
-        outlier_scale=None, weights=None, layer=None, stream=None, tensor_prefix=None, activations=None,
-        backend="cpu"):
+        tokens=None, tp=None, precision=None, allreduce=None, nccl_channels=None, nccl_ring_order=None, seed=None,
+        outliers=None, outlier_scale=None, weights=None, layer=None, stream=None, tensor_prefix=None,
+        activations=None, backend="cpu"):
     """Runs cases as ``ffn-parity run`` does and returns a :class:`RunResult`.
 
     Every argument is the command's option of the same name (``ffn-parity run --help``), with the
     same defaults: ``shape`` ("ltx2-video", "tiny", "small", a model id) or ``model`` or ``dims``
     ([hidden, inner] with ``activation``, ``gated``, ``no_bias``); ``tokens``; ``tp``,
     ``precision`` and ``allreduce`` as lists (or one value); ``seed``, ``outliers``,
-    ``outlier_scale``, ``nccl_channels``, ``act_rounding``; real inputs with ``weights`` (a
+    ``outlier_scale``, ``nccl_channels``, ``nccl_ring_order`` (a string as the option takes it, one
+    ring as a list, or a list of rings, one per channel), ``act_rounding``; real inputs with ``weights`` (a
     safetensors checkpoint), ``layer``, ``stream``, ``tensor_prefix``, ``activations`` (a capture).
     ``backend``: "cpu", or "cuda" (NoDeviceError where there is none).
 
@@ -143,7 +153,8 @@ def run(shape=None, *, model=None, dims=None, activation=None, gated=False, no_b
     """
     args = _sweep_args(shape=shape, model=model, dims=dims, activation=activation, gated=gated, no_bias=no_bias,
                        act_rounding=act_rounding, tokens=tokens, tp=tp, precision=precision, allreduce=allreduce,
-                       nccl_channels=nccl_channels, seed=seed, outliers=outliers, outlier_scale=outlier_scale,
+                       nccl_channels=nccl_channels, nccl_ring_order=_ring_orders(nccl_ring_order), seed=seed,
+                       outliers=outliers, outlier_scale=outlier_scale,
                        weights=weights, layer=layer, stream=stream, tensor_prefix=tensor_prefix,
                        activations=activations)
     text, outputs = _core.run_sweep(args, backend)
@@ -220,6 +231,7 @@ class Judgement:
 
 def judge_outputs(x, w_in=None, b_in=None, w_out=None, b_out=None, *, old=None, new=None, tp=1, precision=None,
                   allreduce="ring", activation="gelu-tanh", gated=False, act_rounding=None, nccl_channels=None,
+                  nccl_ring_order=None,
                   checkpoint=None, layer=None, stream=None, model=None, tensor_prefix=None, dtype=None,
                   backend="cpu", worst_k=5):
     """Judges outputs of an FFN captured from the real stack against the harness's budgets.
@@ -230,8 +242,8 @@ def judge_outputs(x, w_in=None, b_in=None, w_out=None, b_out=None, *, old=None, 
     ``activation`` ("gelu-tanh", "gelu", "silu", or gated "swiglu", "geglu") and ``act_rounding``,
     or a safetensors ``checkpoint`` with ``layer`` (and ``stream``, ``model``, ``tensor_prefix`` as
     ``ffn-parity run --weights`` takes them). ``tp``, ``precision`` (default bf16; a checkpoint's
-    own when None), ``allreduce`` (the implementation the new path reduced with) and
-    ``nccl_channels`` describe the case.
+    own when None), ``allreduce`` (the implementation the new path reduced with),
+    ``nccl_channels`` and ``nccl_ring_order`` (as in :func:`run`) describe the case.
 
     ``old``: the output of the allgather FFN (any tp: it does not depend on tp); ``new``: the output
     of the sharded FFN at ``tp`` with ``allreduce``. One or both; each must have x's shape with the
@@ -255,7 +267,8 @@ def judge_outputs(x, w_in=None, b_in=None, w_out=None, b_out=None, *, old=None, 
         arrays[name], bits = _array(value, name)
         if bits and dtype is None:
             dtype = bits
-    args = _sweep_args(tp=tp, allreduce=allreduce, act_rounding=act_rounding, nccl_channels=nccl_channels)
+    args = _sweep_args(tp=tp, allreduce=allreduce, act_rounding=act_rounding, nccl_channels=nccl_channels,
+                       nccl_ring_order=_ring_orders(nccl_ring_order))
     xs = arrays["x"]
     tokens = int(np.prod(xs.shape[:-1])) if isinstance(xs, np.ndarray) and xs.ndim >= 2 else 1
     _option(args, "--tokens", tokens)

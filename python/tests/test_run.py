@@ -17,6 +17,10 @@ SWEEPS = [  # (keyword arguments, the same as CLI arguments)
           act_rounding="native", allreduce="nccl-ring", nccl_channels=2),
      ["--dims", "64,96", "--activation", "swiglu", "--no-bias", "--tp", "1,2", "--precision", "bf16", "--tokens", "5",
       "--act-rounding", "native", "--allreduce", "nccl-ring", "--nccl-channels", "2"]),
+    (dict(shape="tiny", tp=4, precision="bf16", allreduce="nccl-ring", nccl_channels=2,
+          nccl_ring_order=[[0, 2, 1, 3], [3, 2, 1, 0]]),
+     ["--shape", "tiny", "--tp", "4", "--precision", "bf16", "--allreduce", "nccl-ring", "--nccl-channels", "2",
+      "--nccl-ring-order", "0,2,1,3/3,2,1,0"]),
     (dict(shape="small", tp=[1, 4], precision=["bf16", "fp8-block"], outliers=2, outlier_scale=16),
      ["--shape", "small", "--tp", "1,4", "--precision", "bf16,fp8-block", "--outliers", "2", "--outlier-scale", "16"]),
 ]
