@@ -21,6 +21,7 @@
 #include "harness/run/case_runner.hpp"
 #include "harness/tp/ffn_paths.hpp"
 #include "harness/tp/parallel_linear.hpp"
+#include "harness/tp/quantized_linear.hpp"
 #include "harness/tp/simulated_communicator.hpp"
 #include "kernels/cpu/activation.hpp"
 #include "kernels/cpu/quantize.hpp"
@@ -433,4 +434,33 @@ TEST_CASE("no false alarms for fp8-block over 20 seeds on small (tp 1 2)", "[qua
   std::cout << "fp8-block seed sweep (small, 8 tokens, tp 1/2, seeds 0-19): worst parity margin " << parity
             << ", worst ref margin " << ref << "\n";
   CHECK(failed == 0);
+}
+
+// The weight rows the fp64 reference and the budgets' magnitudes read: the master or the
+// dequantized checkpoint, as is or squared, against the whole tensor computed directly.
+TEST_CASE("effective_weight_rows: master or checkpoint rows, as is and squared, in float and double",
+          "[quant-paths]") {
+  std::mt19937 gen(7);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  Matrix<float> master(48, 64);
+  for (float& v : master.values()) v = dist(gen);
+  const QuantizedLinear fp8 = quantize_linear(master, QuantScheme::fp8_dynamic, 1.0f);
+  for (const QuantizedLinear* q : {static_cast<const QuantizedLinear*>(nullptr), &fp8}) {
+    INFO((q ? "checkpoint" : "master"));
+    const Matrix<double> whole = q ? dequantize<double>(q->weight) : convert<double>(master);
+    const Matrix<float> whole_f = q ? dequantize<float>(q->weight) : master;
+    const std::int64_t r0 = 5, r1 = 29, cols = master.cols();
+    std::vector<double> d(static_cast<std::size_t>((r1 - r0) * cols));
+    std::vector<float> f_sq(d.size());
+    effective_weight_rows<double>(master, q, r0, r1, d);
+    effective_weight_rows<float>(master, q, r0, r1, f_sq, WeightValues::squared);
+    for (std::int64_t r = r0; r < r1; ++r)
+      for (std::int64_t c = 0; c < cols; ++c) {
+        const std::size_t i = static_cast<std::size_t>((r - r0) * cols + c);
+        REQUIRE(d[i] == whole(r, c));
+        REQUIRE(f_sq[i] == whole_f(r, c) * whole_f(r, c));
+      }
+    CHECK_THROWS_AS(effective_weight_rows<double>(master, q, r0, r1, std::span(d).first(d.size() - 1)),
+                    std::invalid_argument);
+  }
 }

@@ -101,21 +101,37 @@ const Matrix<float>& effective_weight_shape(const Matrix<float>& master, const Q
 
 template <class T>
 void effective_weight_rows(const Matrix<float>& master, const QuantizedLinear* q, std::int64_t r0, std::int64_t r1,
-                           std::span<T> out) {
-  if (q) return dequantize_rows<T>(q->weight, r0, r1, out);
+                           std::span<T> out, WeightValues values) {
+  const bool squared = values == WeightValues::squared;
+  if (q) {
+    dequantize_rows<T>(q->weight, r0, r1, out);
+    if (squared) {
+#pragma omp parallel for schedule(static)
+      for (std::size_t i = 0; i < out.size(); ++i) out[i] = out[i] * out[i];
+    }
+    return;
+  }
   const std::int64_t cols = master.cols();
   if (r0 < 0 || r1 < r0 || r1 > master.rows() || out.size() != static_cast<std::size_t>((r1 - r0) * cols))
     throw std::invalid_argument("effective_weight_rows: rows or output size outside the weight");
+  // The master's rows in one pass, squared on the way when asked (a copy and then a pass of
+  // squares went over the block twice).
 #pragma omp parallel for schedule(static)
-  for (std::int64_t r = r0; r < r1; ++r)
-    std::copy(master.data() + r * cols, master.data() + (r + 1) * cols, out.begin() + (r - r0) * cols);
+  for (std::int64_t r = r0; r < r1; ++r) {
+    const float* from = master.data() + r * cols;
+    T* to = out.data() + (r - r0) * cols;
+    if (squared)
+      for (std::int64_t j = 0; j < cols; ++j) to[j] = static_cast<T>(from[j]) * static_cast<T>(from[j]);
+    else
+      for (std::int64_t j = 0; j < cols; ++j) to[j] = static_cast<T>(from[j]);
+  }
 }
 
 template Matrix<double> dequantize<double>(const QuantizedMatrix&);
 template void effective_weight_rows<double>(const Matrix<float>&, const QuantizedLinear*, std::int64_t, std::int64_t,
-                                            std::span<double>);
+                                            std::span<double>, WeightValues);
 template void effective_weight_rows<float>(const Matrix<float>&, const QuantizedLinear*, std::int64_t, std::int64_t,
-                                           std::span<float>);
+                                           std::span<float>, WeightValues);
 template Matrix<float> dequantize<float>(const QuantizedMatrix&);
 template void dequantize_rows<double>(const QuantizedMatrix&, std::int64_t, std::int64_t, std::span<double>);
 template void dequantize_rows<float>(const QuantizedMatrix&, std::int64_t, std::int64_t, std::span<float>);

@@ -46,10 +46,12 @@ template <class T>
 void dequantize_rows(const QuantizedMatrix& q, std::int64_t r0, std::int64_t r1, std::span<T> out);
 
 // The weight a layer multiplies by: the fp32 master, or the quantized checkpoint's values.
-// Its shape, and rows [r0, r1) of it in T (the fp64 reference, the budgets' magnitudes).
+// Its shape, and rows [r0, r1) of it in T (the fp64 reference), or of its square in T (each
+// value in T times itself in T: the budgets' magnitudes).
 const Matrix<float>& effective_weight_shape(const Matrix<float>& master, const QuantizedLinear* q);
+enum class WeightValues { as_is, squared };
 template <class T>
 void effective_weight_rows(const Matrix<float>& master, const QuantizedLinear* q, std::int64_t r0, std::int64_t r1,
-                           std::span<T> out);
+                           std::span<T> out, WeightValues values = WeightValues::as_is);
 
 }  // namespace ffn

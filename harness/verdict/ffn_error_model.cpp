@@ -38,9 +38,7 @@ std::vector<Matrix<float>> times_squared_weight(std::vector<MatrixView<float>> x
                                                 const QuantizedLinear* q) {
   const Matrix<float>& w = effective_weight_shape(master, q);
   return cpu::gemm_xwt_row_blocks<float>(xs, w.rows(), w.cols(), [&](std::int64_t r0, std::int64_t r1, std::span<float> out) {
-    effective_weight_rows<float>(master, q, r0, r1, out);
-#pragma omp parallel for schedule(static)
-    for (std::size_t i = 0; i < out.size(); ++i) out[i] = out[i] * out[i];
+    effective_weight_rows<float>(master, q, r0, r1, out, WeightValues::squared);
   });
 }
 
