@@ -450,8 +450,10 @@ class Reader {
         if (t.role == role) return t.name;
       fail(grp, fmt::format("a set of real inputs without the attribute 'tensor:{}'", role));
     };
-    spec.names = {name_of("proj_in.weight"), name_of("proj_in.bias"), name_of("proj_out.weight"),
-                  name_of("proj_out.bias")};
+    spec.names.proj_in_weight = name_of("proj_in.weight");
+    spec.names.proj_in_bias = name_of("proj_in.bias");
+    spec.names.proj_out_weight = name_of("proj_out.weight");
+    spec.names.proj_out_bias = name_of("proj_out.bias");
     return r;
   }
 
