@@ -1,6 +1,7 @@
 #include "metrics/frame_io.hpp"
 
 #include <dlfcn.h>
+#include <link.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -24,8 +25,17 @@ std::vector<std::string> module_candidates() {
   if (const char* given = std::getenv("FFN_PARITY_FRAME_CODECS"); given && *given) return {given};
   std::vector<std::string> paths;
   Dl_info self{};
-  if (::dladdr(reinterpret_cast<const void*>(&module_candidates), &self) && self.dli_fname)
-    paths.push_back((fs::path(self.dli_fname).parent_path() / FFN_PARITY_FRAME_CODECS_FILE).string());
+  link_map* map = nullptr;
+  if (::dladdr1(reinterpret_cast<const void*>(&module_candidates), &self, reinterpret_cast<void**>(&map),
+                RTLD_DL_LINKMAP)) {
+    // The main program's link map has no name, and dladdr then gives argv[0] as typed (no
+    // directory when the program was found through PATH): its path is /proc/self/exe.
+    std::error_code ec;
+    const fs::path holder = map && map->l_name[0] == '\0' ? fs::read_symlink("/proc/self/exe", ec)
+                                                          : fs::path(self.dli_fname ? self.dli_fname : "");
+    if (!ec && holder.has_parent_path())
+      paths.push_back((holder.parent_path() / FFN_PARITY_FRAME_CODECS_FILE).string());
+  }
   paths.push_back(FFN_PARITY_FRAME_CODECS_PATH);
   return paths;
 }
