@@ -114,7 +114,7 @@ class Matrix {
 
 template <class To, class From>
 Matrix<To> convert(const Matrix<From>& m) {
-  Matrix<To> out(m.rows(), m.cols());
+  Matrix<To> out(m.rows(), m.cols(), Unfilled{});
   for (std::size_t i = 0; i < m.size(); ++i) out.data()[i] = static_cast<To>(m.data()[i]);
   return out;
 }

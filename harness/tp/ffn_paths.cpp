@@ -50,7 +50,7 @@ Matrix<float> side_by_side(const RankTensors& shards) { return side_by_side(shar
 
 // [a | b] column-wise.
 Matrix<float> concat_cols(const Matrix<float>& a, const Matrix<float>& b) {
-  Matrix<float> out(a.rows(), a.cols() + b.cols());
+  Matrix<float> out(a.rows(), a.cols() + b.cols(), Unfilled{});
   for (std::int64_t r = 0; r < a.rows(); ++r) {
     std::copy_n(&a(r, 0), a.cols(), &out(r, 0));
     std::copy_n(&b(r, 0), b.cols(), &out(r, a.cols()));

@@ -90,7 +90,7 @@ void dequantize_rows(const QuantizedMatrix& q, std::int64_t r0, std::int64_t r1,
 
 template <class T>
 Matrix<T> dequantize(const QuantizedMatrix& q) {
-  Matrix<T> d(q.rows(), q.cols());
+  Matrix<T> d(q.rows(), q.cols(), Unfilled{});
   dequantize_rows<T>(q, 0, q.rows(), d.values());
   return d;
 }

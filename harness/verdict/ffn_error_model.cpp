@@ -16,7 +16,7 @@ namespace {
 constexpr double k_u32 = 0x1.0p-24;
 
 Matrix<float> squared(const Matrix<float>& m) {
-  Matrix<float> s(m.rows(), m.cols());
+  Matrix<float> s(m.rows(), m.cols(), Unfilled{});
   for (std::size_t i = 0; i < m.size(); ++i) s.data()[i] = m.data()[i] * m.data()[i];
   return s;
 }

@@ -107,7 +107,7 @@ void act(ActFn f, std::span<const float> in, std::span<double> out, DType grid) 
 
 Matrix<float> activation(const Matrix<float>& h, const Activation& a, DType out) {
   const std::int64_t m = output_cols(a, h.cols());
-  Matrix<float> y(h.rows(), m);
+  Matrix<float> y(h.rows(), m, Unfilled{});
   // Rows on their own: any schedule gives the same bits.
 #pragma omp parallel for schedule(static)
   for (std::int64_t t = 0; t < h.rows(); ++t)
@@ -124,7 +124,7 @@ Matrix<float> activation(const Matrix<float>& h, const Activation& a, DType out)
 
 Matrix<double> activation(const Matrix<double>& h, const Activation& a) {
   const std::int64_t m = output_cols(a, h.cols());
-  Matrix<double> y(h.rows(), m);
+  Matrix<double> y(h.rows(), m, Unfilled{});
 #pragma omp parallel for schedule(static)
   for (std::int64_t t = 0; t < h.rows(); ++t)
     for (std::int64_t k = 0; k < m; ++k)
