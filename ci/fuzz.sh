@@ -5,7 +5,7 @@
 # scratch copy of that corpus, printing the executions per target.
 #
 # Every input that crashed, leaked, hung (30 s) or ran out of memory (2 GiB) is replayed and
-# judged by where its report points:
+# judged by where its report points (ci/fuzz-judge.sh):
 #   - into our code (any instrumented frame, an uncaught exception, a UBSan report): a
 #     finding, and the run fails;
 #   - into the HDF5, OpenCV or FFmpeg libraries themselves (not instrumented: their parsers
@@ -28,36 +28,12 @@ cmake --build --preset fuzz --target "${targets[@]}"
 
 build=build-fuzz
 findings="$build/findings"
-libraries='lib(hdf5|opencv|avcodec|avformat|avutil|swscale|swresample|png|jpeg|z|tiff|webp|openjp2|dav1d)[^/ ]*\.so'
 rm -rf "$findings"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-# judge REPORT: "ours", "library FUNCTION (LIBRARY)" or "unreproduced" (the replay ran clean:
-# libFuzzer's fork mode sometimes records an empty input for a job that crashed). Looks at the
-# first frame of every stack in the report that is neither the sanitizer runtime, libFuzzer,
-# nor an interceptor (frames of the fuzz binary itself without a source file), nor a signal
-# trampoline; any such frame outside the libraries is ours.
-judge() {
-  grep -q '^SUMMARY: \|runtime error: \|^==[0-9]*==ERROR' "$1" || { echo unreproduced; return; }
-  awk -v libs="$libraries" '
-    /^ *#0 / { fresh = 1 }
-    fresh && /^ *#[0-9]+ / {
-      if ($0 ~ / in (fuzzer::|__sanitizer|__asan|__lsan|__ubsan|__interceptor)/) next
-      if ($0 ~ /\(\/[^)]*\/fuzz_[a-z_]+\+0x[0-9a-f]+\)/) next
-      # The signal trampoline a timeout or a crash signal enters through.
-      if ($0 !~ / in / && $0 ~ /\/libc\.so\.6\+0x/) next
-      fresh = 0
-      if (match($0, libs)) {
-        lib = substr($0, RSTART, RLENGTH)
-        fn = match($0, / in [^ ]+/) ? substr($0, RSTART + 4, RLENGTH - 4) : "?"
-        if (first == "") first = fn " (" lib ")"
-      }
-      else ours = 1
-    }
-    /^SUMMARY: / { exit }
-    END { if (ours || first == "") print "ours"; else print "library " first }' "$1"
-}
+# The replay prints every frame's module, which ci/fuzz-judge.sh judges the report by.
+stack_format='stack_trace_format="    #%n %p in %f %S <%m>"'
 
 status=0
 for t in "${targets[@]}"; do
@@ -77,9 +53,10 @@ for t in "${targets[@]}"; do
     # stack that asked for it (HDF5 allocating what a corrupt length says); by RSS alone the report
     # lists only the live heap, whose frames are libFuzzer's. The RSS limit is raised so that the
     # allocation, not the RSS watchdog, ends the replay; a slow growth is still caught, by RSS.
-    TMPDIR="$work/$t/tmp" "$bin" "$input" -timeout=30 -rss_limit_mb=4096 -malloc_limit_mb=2048 \
+    TMPDIR="$work/$t/tmp" ASAN_OPTIONS="$stack_format" LSAN_OPTIONS="$stack_format" \
+      UBSAN_OPTIONS="$stack_format:print_stacktrace=1" "$bin" "$input" -timeout=30 -rss_limit_mb=4096 -malloc_limit_mb=2048 \
       >"$work/$t/replay" 2>&1 || true
-    verdict="$(judge "$work/$t/replay")"
+    verdict="$(ci/fuzz-judge.sh "$work/$t/replay")"
     if [ "$verdict" = unreproduced ]; then
       echo "$t: did not reproduce on replay (not counted): $input"
     elif [ "$verdict" = ours ]; then
