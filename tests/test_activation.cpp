@@ -1,4 +1,5 @@
-// The activations (kernels/cpu/activation.hpp) against independent references: the fp64
+// The activations (kernels/cpu/activation.hpp) against independent references (and the memo of
+// them, kernels/activation_memo.hpp, against the activations themselves): the fp64
 // evaluation over every bf16 and fp16 input for each function, analytic values, the analytic
 // derivatives, and the gated products over a dense grid of (gate, up) pairs. The constants of
 // harness/verdict/ffn_error_model.hpp (act_eval_error, act_max_slope) are justified here: if a
@@ -10,15 +11,18 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <vector>
 
 #include "harness/verdict/ffn_error_model.hpp"
+#include "kernels/activation_memo.hpp"
 #include "kernels/cpu/activation.hpp"
 #include "harness/verdict/elementwise_invariant.hpp"
 #include "kernels/bf16.hpp"
 #include "kernels/fp16.hpp"
+#include "kernels/kernels.hpp"
 #include "kernels/rounding.hpp"
 
 using namespace ffn;
@@ -501,4 +505,80 @@ TEST_CASE("activation names parse back", "[activation]") {
   CHECK_FALSE(parse_activation("relu"));
   CHECK(parse_act_rounding("native") == ActRounding::native);
   CHECK_FALSE(parse_act_rounding("fast"));
+}
+
+namespace {
+// The CPU kernels, counting the activations they compute.
+class CountingKernels final : public ForwardingKernels {
+ public:
+  CountingKernels() : ForwardingKernels(cpu_kernels()) {}
+  Matrix<float> activation(const Matrix<float>& h, const Activation& a, DType out) const override {
+    ++calls;
+    return inner().activation(h, a, out);
+  }
+  mutable int calls = 0;
+};
+
+Matrix<float> random_hidden(std::int64_t rows, std::int64_t cols, unsigned seed, DType grid) {
+  std::mt19937 gen(seed);
+  std::normal_distribution<float> normal(0.0f, 2.0f);
+  Matrix<float> h(rows, cols);
+  for (float& v : h.values()) v = round_to(grid, normal(gen));
+  return h;
+}
+
+bool same_bits(const Matrix<float>& a, const Matrix<float>& b) {
+  return a.rows() == b.rows() && a.cols() == b.cols() &&
+         std::memcmp(a.data(), b.data(), a.values().size() * sizeof(float)) == 0;
+}
+}  // namespace
+
+TEST_CASE("activation memo: the same bits as the kernels, from memory only for the same input bits") {
+  const Activation gelu{ActFn::gelu_tanh, false, ActRounding::fused};
+  for (const DType dtype : {DType::fp32, DType::bf16, DType::fp16}) {
+    CAPTURE(dtype_name(dtype));
+    const CountingKernels counting;
+    const ActivationMemo memo(counting);
+    const Matrix<float> h = random_hidden(3, 64, 7, dtype);
+    const Matrix<float> expected = cpu::activation(h, gelu, dtype);
+    REQUIRE(same_bits(memo.activation(h, gelu, dtype), expected));
+    REQUIRE(counting.calls == 1);
+    // The whole again, and every rank's shard at tp 2, 4, 8: answered from memory.
+    REQUIRE(same_bits(memo.activation(h, gelu, dtype), expected));
+    for (const std::int64_t tp : {2, 4, 8}) {
+      const std::int64_t n = h.cols() / tp;
+      for (std::int64_t r = 0; r < tp; ++r)
+        REQUIRE(same_bits(memo.activation(h.col_block(r * n, (r + 1) * n), gelu, dtype),
+                          expected.col_block(r * n, (r + 1) * n)));
+    }
+    REQUIRE(counting.calls == 1);
+    REQUIRE(memo.hits() == 1 + 2 + 4 + 8);
+
+    // One bit of one element changed: computed, and right.
+    Matrix<float> flipped = h.col_block(16, 32);
+    flipped(2, 5) = std::bit_cast<float>(std::bit_cast<std::uint32_t>(flipped(2, 5)) ^ 1u);
+    REQUIRE(same_bits(memo.activation(flipped, gelu, dtype), cpu::activation(flipped, gelu, dtype)));
+    // Columns not at a multiple of the width, another function, another output dtype, other rows.
+    REQUIRE(same_bits(memo.activation(h.col_block(8, 24), gelu, dtype), cpu::activation(h.col_block(8, 24), gelu, dtype)));
+    const DType other = dtype == DType::bf16 ? DType::fp16 : DType::bf16;
+    REQUIRE(same_bits(memo.activation(h, gelu, other), cpu::activation(h, gelu, other)));
+    REQUIRE(same_bits(memo.activation(h.row_block(0, 2), gelu, dtype), cpu::activation(h.row_block(0, 2), gelu, dtype)));
+    const Activation silu{ActFn::silu, false, ActRounding::fused};
+    REQUIRE(same_bits(memo.activation(h, silu, dtype), cpu::activation(h, silu, dtype)));
+    REQUIRE(counting.calls == 6);
+    // The last input of the widest kind computed (silu's) is the one remembered.
+    REQUIRE(same_bits(memo.activation(h.col_block(0, 32), silu, dtype), cpu::activation(h.col_block(0, 32), silu, dtype)));
+    REQUIRE(counting.calls == 6);
+  }
+}
+
+TEST_CASE("activation memo: gated activations always computed") {
+  const Activation swiglu{ActFn::silu, true, ActRounding::native};
+  const CountingKernels counting;
+  const ActivationMemo memo(counting);
+  const Matrix<float> h = random_hidden(2, 32, 11, DType::bf16);
+  for (int i = 0; i < 2; ++i)
+    REQUIRE(same_bits(memo.activation(h, swiglu, DType::bf16), cpu::activation(h, swiglu, DType::bf16)));
+  REQUIRE(counting.calls == 2);
+  REQUIRE(memo.hits() == 0);
 }

@@ -21,6 +21,7 @@
 #include "harness/tp/simulated_communicator.hpp"
 #include "harness/verdict/fault_injection.hpp"
 #include "harness/verdict/ffn_error_model.hpp"
+#include "kernels/activation_memo.hpp"
 #include "kernels/rounding.hpp"
 
 namespace ffn {
@@ -102,6 +103,9 @@ struct SharedState {
   ErrorBudget activation_budget;
   FfnErrorTerms terms;
   std::optional<int> shard_tp;  // the TP size of the shard the weights were cut to
+  // The CPU reference kernels with the set's activations remembered (the cases recompute the
+  // same proj_in output); a device backend runs every activation of every case.
+  std::unique_ptr<const ActivationMemo> cpu_kernels_with_memo;
 };
 
 std::string activation_reason(const char* path, const BudgetVerdict& v, std::int64_t cols) {
@@ -156,7 +160,7 @@ std::optional<CaseResult> run_case(const CaseConfig& config, SharedState& shared
                                                        ? execution.communicator(config.tp, config.reduction())
                                                        : backend.communicator(config.tp, config.reduction());
   Communicator& comm = *comm_owner;
-  const Kernels& kernels = *backend.kernels;
+  const Kernels& kernels = shared.cpu_kernels_with_memo ? *shared.cpu_kernels_with_memo : *backend.kernels;
   // The fault goes into one path; the reference and the budgets stay the correct ones.
   const FaultedInputs faulted(config.fault, in, comm, config.reduction());
   using P = FaultedPath;
@@ -369,6 +373,7 @@ std::vector<CaseResult> run_cases(const std::vector<CaseConfig>& cases, const Ca
       shared = std::make_unique<SharedState>();
       shared->key = key;
       shared->inputs = source ? source(cases[i]) : make_inputs(key);
+      if (backend.kernels.get() == &cpu_kernels()) shared->cpu_kernels_with_memo = std::make_unique<ActivationMemo>(cpu_kernels());
       if (execution.rank >= 0 && !execution.judge) {
         keep_rank_shard(shared->inputs.weights, execution.rank, cases[i].tp);
         shared->shard_tp = cases[i].tp;
