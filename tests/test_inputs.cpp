@@ -74,7 +74,7 @@ TEST_CASE("CounterRng is a pure function of (seed, name, index)", "[inputs]") {
   CHECK(std::fabs(flips_name / n - 32) < 0.375);
 }
 
-TEST_CASE("CounterRng's block of uniforms is the uniforms one by one", "[inputs]") {
+TEST_CASE("CounterRng's blocks of uniforms are the uniforms one by one", "[inputs]") {
   const CounterRng rng(7, "proj_in.weight");
   // An odd length and start, so that a vectorized loop's remainder is exercised too.
   std::vector<double> block(4099);
@@ -83,6 +83,14 @@ TEST_CASE("CounterRng's block of uniforms is the uniforms one by one", "[inputs]
   std::int64_t differ = 0;
   for (std::size_t i = 0; i < block.size(); ++i) differ += block[i] != rng.uniform(first + i);
   CHECK(differ == 0);
+  // The symmetric draws, also near the counter's wrap (the product first * k_golden wraps).
+  const double bound = 1.0 / 64;
+  for (const std::uint64_t start : {first, ~std::uint64_t{0} - 2000}) {
+    rng.uniform_symmetric(start, bound, block);
+    differ = 0;
+    for (std::size_t i = 0; i < block.size(); ++i) differ += block[i] != (2.0 * rng.uniform(start + i) - 1.0) * bound;
+    CHECK(differ == 0);
+  }
 }
 
 TEST_CASE("CounterRng distributions over 1M samples", "[inputs]") {
@@ -180,7 +188,7 @@ TEST_CASE("x is N(0, 1) on the dtype grid", "[inputs]") {
 TEST_CASE("weights: on the dtype grid, within the nn.Linear init range", "[inputs]") {
   // tiny: fan_in 64 and 256 (bounds 1/8, 1/16 on every grid); a custom shape with fan_in
   // 48 and 96, whose bounds 1/sqrt(48) and 1/sqrt(96) lie on no grid.
-  const FfnShape odd{"odd", 48, 96, 4};
+  const FfnShape odd{.name = "odd", .dim = 48, .inner = 96, .default_tokens = 4, .bias = true, .activation = {}};
   for (const FfnShape& shape : {tiny(), odd})
     for (DType t : {DType::fp32, DType::bf16, DType::fp16}) {
       const FfnInputs in = make_inputs(config(shape, 4, 21, t));

@@ -34,17 +34,34 @@ double CounterRng::uniform(std::uint64_t index) const {
 }
 
 namespace {
-// AVX-512 has the 64-bit multiplies mix64 needs in vector form; integer arithmetic and one exact
-// conversion, so every clone gives the same bits. (A free function: clang 14 does not clone
-// member functions.)
+// AVX-512 has the 64-bit multiplies mix64 needs in vector form; integer arithmetic and exact
+// conversions and scalings, so every clone gives the same bits. The counter's product steps by
+// k_golden (wrapping, as the product does) instead of a multiply per element. With `bound`,
+// each value goes on to (2 u - 1) bound in the same loop. (A free function: clang 14 does not
+// clone member functions.)
+template <bool symmetric>
+[[gnu::always_inline]] inline void uniform_loop(std::uint64_t key, std::uint64_t first, double bound, std::span<double> out) {
+  std::uint64_t counter = first * k_golden + 1;
+  for (std::size_t i = 0; i < out.size(); ++i, counter += k_golden) {
+    const double u = static_cast<double>(mix64(key + mix64(counter)) >> 11) * 0x1.0p-53;
+    out[i] = symmetric ? (2.0 * u - 1.0) * bound : u;
+  }
+}
 [[gnu::target_clones("arch=x86-64-v4", "default")]] void uniform_block(std::uint64_t key, std::uint64_t first,
                                                                        std::span<double> out) {
-  for (std::size_t i = 0; i < out.size(); ++i)
-    out[i] = static_cast<double>(mix64(key + mix64((first + i) * k_golden + 1)) >> 11) * 0x1.0p-53;
+  uniform_loop<false>(key, first, 0.0, out);
+}
+[[gnu::target_clones("arch=x86-64-v4", "default")]] void symmetric_block(std::uint64_t key, std::uint64_t first,
+                                                                         double bound, std::span<double> out) {
+  uniform_loop<true>(key, first, bound, out);
 }
 }  // namespace
 
 void CounterRng::uniform(std::uint64_t first, std::span<double> out) const { uniform_block(key_, first, out); }
+
+void CounterRng::uniform_symmetric(std::uint64_t first, double bound, std::span<double> out) const {
+  symmetric_block(key_, first, bound, out);
+}
 
 double CounterRng::normal(std::uint64_t index) const {
   // Two streams of the same counter: u1 in (0, 1] so the log is finite.

@@ -27,8 +27,7 @@ void linear_init(std::span<float> out, std::uint64_t seed, const char* name, std
     std::array<double, k_chunk> values;
     const std::size_t begin = c * k_chunk, n = std::min(k_chunk, out.size() - begin);
     const std::span<double> v(values.data(), n);
-    rng.uniform(begin, v);
-    for (double& e : v) e = (2.0 * e - 1.0) * bound;
+    rng.uniform_symmetric(begin, bound, v);
     round_to(dtype, v, out.subspan(begin, n));
   }
 }
