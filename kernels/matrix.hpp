@@ -83,13 +83,13 @@ class Matrix {
   // Copies of a block of rows [r0, r1) or of columns [c0, c1).
   Matrix row_block(std::int64_t r0, std::int64_t r1) const {
     check_range(r0, r1, rows_, "row");
-    Matrix out(r1 - r0, cols_);
+    Matrix out(r1 - r0, cols_, Unfilled{});
     std::copy(data_.begin() + r0 * cols_, data_.begin() + r1 * cols_, out.data_.begin());
     return out;
   }
   Matrix col_block(std::int64_t c0, std::int64_t c1) const {
     check_range(c0, c1, cols_, "column");
-    Matrix out(rows_, c1 - c0);
+    Matrix out(rows_, c1 - c0, Unfilled{});
     for (std::int64_t r = 0; r < rows_; ++r)
       std::copy(data_.begin() + r * cols_ + c0, data_.begin() + r * cols_ + c1,
                 out.data_.begin() + r * (c1 - c0));

@@ -39,7 +39,7 @@ RankTensors replicate(const Matrix<float>& x, const Communicator& comm) {
 // Columns [c0, c1) of every shard, side by side.
 Matrix<float> side_by_side(const RankTensors& shards, std::int64_t c0, std::int64_t c1) {
   const std::int64_t w = c1 - c0;
-  Matrix<float> full(shards.front().rows(), w * static_cast<std::int64_t>(shards.size()));
+  Matrix<float> full(shards.front().rows(), w * static_cast<std::int64_t>(shards.size()), Unfilled{});
   for (std::size_t s = 0; s < shards.size(); ++s)
     for (std::int64_t r = 0; r < full.rows(); ++r)
       std::copy_n(&shards[s](r, c0), w, &full(r, static_cast<std::int64_t>(s) * w));

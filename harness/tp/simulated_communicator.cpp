@@ -25,7 +25,7 @@ RankTensors SimulatedCommunicator::all_gather_cols(const RankTensors& local) {
   check_group(local, "all_gather");
   std::int64_t cols = 0;
   for (const auto& t : local) cols += t.cols();
-  Matrix<float> full(local[0].rows(), cols);
+  Matrix<float> full(local[0].rows(), cols, Unfilled{});
   std::int64_t c0 = 0;
   for (const auto& t : local) {
     for (std::int64_t r = 0; r < t.rows(); ++r)

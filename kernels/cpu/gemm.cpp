@@ -108,7 +108,7 @@ std::vector<Matrix<T>> gemm_xwt_row_blocks(std::span<const MatrixView<T>> xs, st
   }
   const std::int64_t block = std::clamp<std::int64_t>(k_block_bytes / std::max<std::int64_t>(1, w_cols * sizeof(T)),
                                                       1, std::max<std::int64_t>(1, w_rows));
-  std::vector<T> rows(static_cast<std::size_t>(std::min(block, w_rows) * w_cols));
+  std::vector<T, DefaultInitAllocator<T>> rows(static_cast<std::size_t>(std::min(block, w_rows) * w_cols));
   for (std::int64_t r0 = 0; r0 < w_rows; r0 += block) {
     const std::int64_t r1 = std::min(w_rows, r0 + block);
     const std::span<T> filled(rows.data(), static_cast<std::size_t>((r1 - r0) * w_cols));
