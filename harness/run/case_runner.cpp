@@ -178,8 +178,9 @@ std::optional<CaseResult> run_case(const CaseConfig& config, SharedState& shared
   gather_trace(comm, config.tp, in.weights.activation.gated, new_trace);
   Matrix<float> y_group;  // quantized schemes: proj_out's input scales agreed over the group
   FfnTrace group_trace;
-  ErrorBudget group_reduction(y_old.rows(), y_old.cols());
+  ErrorBudget group_reduction;  // sized only where there is a group path to budget
   if (in.weights.quant) {
+    group_reduction = ErrorBudget(y_old.rows(), y_old.cols());
     BudgetObserver group_observer(group_reduction);
     y_group = ffn_sharded(faulted.x(P::sharded), faulted.weights(P::sharded), faulted.comm(P::sharded), dtype,
                           &group_observer, &group_trace, InputScaleScope::group, faulted.variant(),
