@@ -155,6 +155,40 @@ void round_inplace(DType t, std::span<double> xs) {
 
 bool is_representable(DType t, double x) { return std::isnan(x) || round_to(t, x) == x; }
 
+namespace {
+// A float is exact in double, so round_to_odd_float(x) is x and is_representable(t, x) is
+// isnan(x) || round_float_to_*(x) == x; on bf16, whose exponent range is fp32's, that is the
+// low 16 bits being zero.
+template <DType t>
+bool off_grid_at(float x) {
+  if constexpr (t == DType::bf16) return (std::bit_cast<std::uint32_t>(x) & 0xffffu) != 0 && !std::isnan(x);
+  else return round_float_to_fp16(x) != x && !std::isnan(x);
+}
+
+template <DType t>
+OffGridCount count_off_grid(std::span<const float> xs) {
+  OffGridCount c;
+  for (const float x : xs) c.count += off_grid_at<t>(x) ? 1 : 0;
+  if (c.count > 0)
+    for (std::size_t i = 0; i < xs.size(); ++i)
+      if (off_grid_at<t>(xs[i])) {
+        c.first = static_cast<std::int64_t>(i);
+        break;
+      }
+  return c;
+}
+}  // namespace
+
+[[gnu::target_clones("arch=x86-64-v4", "default")]] OffGridCount off_grid(DType t, std::span<const float> xs) {
+  switch (t) {
+    case DType::bf16: return count_off_grid<DType::bf16>(xs);
+    case DType::fp16: return count_off_grid<DType::fp16>(xs);
+    case DType::fp32:
+    case DType::fp64: break;  // every float is on them
+  }
+  return {};
+}
+
 float round_toward_zero(DType t, float x) {
   if (t == DType::fp32 || std::isnan(x)) return round_to(t, x);
   const float nearest = round_to(t, x);

@@ -5,6 +5,7 @@
 // Semantics (IEEE 754 roundTiesToEven): subnormals are produced (fp16; bf16 shares fp32's
 // exponent range), overflow beyond the largest finite value's rounding boundary gives
 // +-inf, infinities stay, NaN stays NaN (quiet), the sign of zero is kept.
+#include <cstdint>
 #include <span>
 
 #include "kernels/dtype.hpp"
@@ -28,5 +29,13 @@ float round_toward_zero(DType t, float x);
 
 // True when x lies on the grid of t (NaN and +-inf count as representable).
 bool is_representable(DType t, double x);
+
+// The values of xs that are not representable on the grid of t (is_representable's judgement,
+// in a loop the compiler vectorizes: the grid checks of every traced tensor of every case):
+// how many, and the index of the first (-1 when none).
+struct OffGridCount {
+  std::int64_t count = 0, first = -1;
+};
+OffGridCount off_grid(DType t, std::span<const float> xs);
 
 }  // namespace ffn

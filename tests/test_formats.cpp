@@ -455,6 +455,36 @@ TEST_CASE("is_representable is true exactly on the grid", "[formats]") {
   }
 }
 
+TEST_CASE("off_grid counts the floats is_representable rejects, and finds the first", "[formats]") {
+  // Every 257th float bit pattern (all exponents, both signs, NaNs and infinities), and every
+  // bf16 and fp16 value with its float neighbours.
+  std::vector<float> xs;
+  for (std::uint64_t bits = 0; bits <= 0xffffffffu; bits += 257) xs.push_back(std::bit_cast<float>(static_cast<std::uint32_t>(bits)));
+  for (std::uint32_t code = 0; code <= 0xffffu; ++code) {
+    const float b = ffn::bf16_bits_to_float(static_cast<std::uint16_t>(code));
+    const float h = ffn::fp16_bits_to_float(static_cast<std::uint16_t>(code));
+    xs.insert(xs.end(), {b, std::nextafter(b, kFloatInf), std::nextafter(b, -kFloatInf), h, std::nextafter(h, kFloatInf),
+                         std::nextafter(h, -kFloatInf)});
+  }
+  for (const DType t : {DType::bf16, DType::fp16, DType::fp32, DType::fp64}) {
+    INFO(ffn::dtype_name(t));
+    Mismatches mismatches;
+    ffn::OffGridCount expected;
+    for (std::size_t i = 0; i < xs.size(); ++i) {
+      const bool off = !ffn::is_representable(t, xs[i]);
+      if (off && expected.count++ == 0) expected.first = static_cast<std::int64_t>(i);
+      if ((ffn::off_grid(t, std::span(&xs[i], 1)).count == 1) != off)
+        mismatches.add("off_grid(" + hex(xs[i]) + ") should be " + (off ? "off" : "on") + " the grid");
+    }
+    REQUIRE_NO_MISMATCHES(mismatches);
+    const ffn::OffGridCount got = ffn::off_grid(t, xs);
+    CHECK(got.count == expected.count);
+    CHECK(got.first == expected.first);
+    CHECK((expected.count > 0) == (t == DType::bf16 || t == DType::fp16));
+  }
+  CHECK(ffn::off_grid(DType::bf16, std::span<const float>()).first == -1);
+}
+
 TEST_CASE("is_representable accepts every double for fp64", "[formats]") {
   Mismatches mismatches;
   for (double x : random_double_bit_patterns(100'000, 0x5eed'0009))

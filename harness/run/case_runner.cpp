@@ -42,28 +42,18 @@ std::vector<double> as_double(const Matrix<float>& m) {
   return std::vector<double>(m.values().begin(), m.values().end());
 }
 
-// The values of a tensor off the grid of a dtype: how many, and the first one's index.
-struct OffGrid {
-  std::int64_t count = 0, first = -1;
-};
-OffGrid off_grid(const Matrix<float>& m, DType dtype) {
-  OffGrid g;
-  for (std::size_t i = 0; i < m.size(); ++i)
-    if (!is_representable(dtype, m.data()[i]) && g.count++ == 0) g.first = static_cast<std::int64_t>(i);
-  return g;
-}
 
 // Checks every traced tensor of a path and its output; the reason names the first offender.
 // `traced` holds the results of the proj_in and activation outputs: computed here, or, when
 // `traced_known`, those of the other path, whose tensors these are bit for bit.
 std::int64_t check_grid(const char* path, const FfnTrace& trace, const Matrix<float>& out, DType dtype,
-                        std::string& reason, std::array<OffGrid, 2>& traced, bool traced_known) {
-  if (!traced_known) traced = {off_grid(trace.hidden, dtype), off_grid(trace.activation, dtype)};
-  std::vector<std::tuple<const char*, const Matrix<float>*, OffGrid>> tensors = {
+                        std::string& reason, std::array<OffGridCount, 2>& traced, bool traced_known) {
+  if (!traced_known) traced = {off_grid(dtype, trace.hidden.values()), off_grid(dtype, trace.activation.values())};
+  std::vector<std::tuple<const char*, const Matrix<float>*, OffGridCount>> tensors = {
       {"proj_in output", &trace.hidden, traced[0]},
       {"activation output", &trace.activation, traced[1]},
-      {"output", &out, off_grid(out, dtype)}};
-  for (const auto& p : trace.partials) tensors.emplace_back("proj_out partial", &p, off_grid(p, dtype));
+      {"output", &out, off_grid(dtype, out.values())}};
+  for (const auto& p : trace.partials) tensors.emplace_back("proj_out partial", &p, off_grid(dtype, p.values()));
   std::int64_t total = 0;
   for (const auto& [what, m, g] : tensors) {
     if (g.count > 0 && total == 0)
@@ -212,7 +202,7 @@ std::optional<CaseResult> run_case(const CaseConfig& config, SharedState& shared
     r.sharded_quantize_op = new_kernels.result();
   }
   std::string grid_reason_old, grid_reason_new;
-  std::array<OffGrid, 2> traced_off_grid;
+  std::array<OffGridCount, 2> traced_off_grid;
   r.off_grid_allgather = check_grid("allgather", old_trace, y_old, dtype, grid_reason_old, traced_off_grid, false);
   r.off_grid_sharded =
       check_grid("sharded", new_trace, y_new, dtype, grid_reason_new, traced_off_grid, same_hidden && same_activation);
