@@ -296,7 +296,10 @@ TEST_CASE("inputs whose squared magnitudes overflow the budget's fp32 sums are r
   CHECK_THROWS_WITH(validate(sweep), Contains("--outlier-scale: at most 2^32"));
   // The error model refuses on its own too, for inputs that come from elsewhere (a checkpoint,
   // a capture): x of 1e20 squares to 1e40, past fp32's 3.4e38.
-  CaseConfig c{sweep.shape, sweep.tokens, 1, DType::fp32};
+  CaseConfig c;
+  c.shape = sweep.shape;
+  c.tokens = sweep.tokens;
+  c.dtype = DType::fp32;
   c.outlier_channels = 2;
   c.outlier_scale = 1e20;
   CHECK_THROWS_AS(run_cases({c}), BudgetOverflow);
@@ -491,5 +494,29 @@ TEST_CASE("Both paths compute through the kernels they are given", "[ffn][backen
       CHECK(y_old == ffn_allgather(in.x, in.weights, comm, p.activation));
       CHECK(y_new == ffn_sharded(in.x, in.weights, comm, p.activation));
     }
+  }
+}
+
+TEST_CASE("a run that reads no budgets drops them; the verdicts are the same", "[ffn_paths]") {
+  SweepConfig sweep;
+  sweep.shape = tiny();
+  sweep.tokens = 4;
+  sweep.tps = {1, 2};
+  sweep.precisions = {DType::bf16};
+  CaseExecution dropping;
+  dropping.keep_budgets = false;
+  const std::vector<CaseResult> kept = run_cases(expand(sweep));
+  const std::vector<CaseResult> dropped = run_cases(expand(sweep), {}, {}, nullptr, dropping);
+  REQUIRE(kept.size() == dropped.size());
+  for (std::size_t i = 0; i < kept.size(); ++i) {
+    INFO(kept[i].config.name());
+    CHECK(kept[i].allgather_ref.budget != nullptr);
+    CHECK(kept[i].sharded_ref.budget != nullptr);
+    CHECK(dropped[i].parity.budget == nullptr);
+    CHECK(dropped[i].allgather_ref.budget == nullptr);
+    CHECK(dropped[i].sharded_ref.budget == nullptr);
+    CHECK(dropped[i].pass == kept[i].pass);
+    CHECK(dropped[i].margin() == kept[i].margin());
+    CHECK(dropped[i].parity.verdict.norm_sq == kept[i].parity.verdict.norm_sq);
   }
 }

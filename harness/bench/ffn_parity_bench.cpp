@@ -141,7 +141,10 @@ SweepRun run_sweep(const SweepConfig& sweep) {
   rusage before{}, after{};
   getrusage(RUSAGE_SELF, &before);
   const auto start = Clock::now();
-  const std::vector<CaseResult> results = run_cases(expand(sweep));
+  // As `ffn-parity run` without dumps runs it: the results keep no budgets.
+  CaseExecution execution;
+  execution.keep_budgets = false;
+  const std::vector<CaseResult> results = run_cases(expand(sweep), {}, {}, nullptr, execution);
   SweepRun run;
   run.wall = seconds_since(start);
   getrusage(RUSAGE_SELF, &after);

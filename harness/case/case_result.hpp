@@ -19,7 +19,7 @@ namespace ffn {
 struct Comparison {
   TensorComparison stats;  // allclose (information only) and error statistics
   BudgetVerdict verdict;   // the judgement against the error budget
-  std::shared_ptr<const ErrorBudget> budget;
+  std::shared_ptr<const ErrorBudget> budget;  // null where the run drops it (CaseExecution::keep_budgets)
 };
 
 struct CaseResult {

@@ -250,10 +250,12 @@ int run_one(const RunOptions& o) {
   std::vector<CaseResult> results, other_results;
   try {
     const std::optional<FrameOptions> frames = to_frame_options(o.frames);
-    results = run_cases(cases, progress_of(0, true), source, frames ? &*frames : nullptr, launch->execution(),
-                        *backend);
+    // The dumps write each case's budget; nothing else of a run reads it.
+    CaseExecution execution = launch->execution();
+    execution.keep_budgets = !o.outputs_dir.empty() || !o.inputs_dir.empty();
+    results = run_cases(cases, progress_of(0, true), source, frames ? &*frames : nullptr, execution, *backend);
     if (other)
-      other_results = run_cases(cases, progress_of(cases.size(), false), source, nullptr, launch->execution(), *other);
+      other_results = run_cases(cases, progress_of(cases.size(), false), source, nullptr, execution, *other);
   } catch (const RealInputError& e) {
     progress.clear();
     if (launch->reports()) std::cerr << "ffn-parity run: error: " << e.what() << "\n";

@@ -20,6 +20,10 @@ struct CaseExecution {
   // >= 0: this process runs only this TP rank, and keeps only its shard of the weights
   // (keep_rank_shard) unless it judges, which needs them whole for the fp64 reference.
   int rank = -1;
+  // Whether each result keeps the error budgets of its comparisons (Comparison::budget), which
+  // golden drift, --dump-outputs and the captured-output verdicts read after the run. Three per
+  // case, 6 MiB each at the LTX-2 dims: a run that reads none drops them once judged.
+  bool keep_budgets = true;
 };
 
 }  // namespace ffn

@@ -299,6 +299,11 @@ std::optional<CaseResult> run_case(const CaseConfig& config, SharedState& shared
     if (!r.frames->pass) r.reason += (r.reason.empty() ? "" : "; ") + r.frames->reason;
   }
   r.pass = r.reason.empty();
+  if (!execution.keep_budgets) {
+    for (Comparison* c : {&r.parity, &r.allgather_ref, &r.sharded_ref}) c->budget.reset();
+    for (std::optional<Comparison>* c : {&r.order_parity, &r.allgather_captured, &r.sharded_captured})
+      if (*c) (*c)->budget.reset();
+  }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return r;
 }

@@ -85,7 +85,9 @@ FalseAlarmReport false_alarm_sweep(const SweepConfig& sweep, std::uint64_t seeds
       for (std::uint64_t i = static_cast<std::uint64_t>(job); i < seeds; i += static_cast<std::uint64_t>(jobs)) {
         std::vector<CaseConfig> cases = layout;
         for (CaseConfig& c : cases) c.seed = sweep.seed + i;
-        const std::vector<CaseResult> results = run_cases(cases, case_done);
+        CaseExecution margins_only;  // read: the margins, no budgets
+        margins_only.keep_budgets = false;
+        const std::vector<CaseResult> results = run_cases(cases, case_done, {}, nullptr, margins_only);
         for (std::size_t k = 0; k < results.size(); ++k) {
           const CaseResult& r = results[k];
           margins[k][i] = r.margin();
