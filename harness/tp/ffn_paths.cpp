@@ -94,7 +94,11 @@ Matrix<float> ffn_allgather(const Matrix<float>& x, const FfnWeights& w, Communi
   }
   if (trace) trace->hidden = h.front();
   RankTensors a;
-  for (const auto& t : h) a.push_back(kernels.activation(t, w.activation, dtype));
+  // Each rank's gathered copy released once its activation is made (tp full copies at tp 8).
+  for (auto& t : h) {
+    a.push_back(kernels.activation(t, w.activation, dtype));
+    t = Matrix<float>();
+  }
   if (trace) trace->activation = a.front();
   const ColumnParallelLinear proj_out("proj_out", w.w_out, w.b_out, /*gather_output=*/true, comm, dtype,
                                       quant_out(w), kernels);
