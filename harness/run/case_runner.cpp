@@ -45,7 +45,7 @@ std::vector<double> as_double(const Matrix<float>& m) {
 
 // Checks every traced tensor of a path and its output; the reason names the first offender.
 // `traced` holds the results of the proj_in and activation outputs: computed here, or, when
-// `traced_known`, those of the other path, whose tensors these are bit for bit.
+// `traced_known`, results already made on these tensors' bits (another case's, the other path's).
 std::int64_t check_grid(const char* path, const FfnTrace& trace, const Matrix<float>& out, DType dtype,
                         std::string& reason, std::array<OffGridCount, 2>& traced, bool traced_known) {
   if (!traced_known) traced = {off_grid(dtype, trace.hidden.values()), off_grid(dtype, trace.activation.values())};
@@ -84,6 +84,24 @@ std::int64_t activation_mismatches(const FfnTrace& a, const FfnTrace& b) {
   return n;
 }
 
+// The checks of a path's proj_in and activation outputs that depend on those two tensors and
+// the input set alone: against the reference activation, against the activation op, and on the
+// grid.
+struct ActivationChecks {
+  BudgetVerdict against_reference;
+  ElementwiseCheck op;
+  std::array<OffGridCount, 2> off_grid;  // proj_in output, activation output
+};
+
+// The last checks made in an input set, with the tensors they were made on: the cases of a set
+// usually hand over the same bits (column-parallel proj_in gives every column by the same dot
+// product at every tp), so each is checked once. Shared by the cases running side by side.
+struct CheckedActivations {
+  std::mutex mutex;
+  Matrix<float> hidden, activation;
+  std::optional<ActivationChecks> checks;
+};
+
 // Inputs, reference and error terms shared by the cases of one precision.
 struct SharedState {
   InputConfig key;
@@ -96,7 +114,26 @@ struct SharedState {
   // The CPU reference kernels with the set's activations remembered (the cases recompute the
   // same proj_in output); a device backend runs every activation of every case.
   std::unique_ptr<const ActivationMemo> cpu_kernels_with_memo;
+  CheckedActivations checked;
 };
+
+ActivationChecks activation_checks(const FfnTrace& trace, SharedState& shared, const Activation& act, DType dtype) {
+  CheckedActivations& c = shared.checked;
+  {
+    const std::lock_guard lock(c.mutex);
+    if (c.checks && bitwise_equal(trace.hidden, c.hidden) && bitwise_equal(trace.activation, c.activation))
+      return *c.checks;
+  }
+  ActivationChecks checks;
+  checks.against_reference = judge(as_double(trace.activation), shared.reference_activation, shared.activation_budget);
+  checks.op = check_activation_op(trace.hidden, trace.activation, act, dtype);
+  checks.off_grid = {off_grid(dtype, trace.hidden.values()), off_grid(dtype, trace.activation.values())};
+  const std::lock_guard lock(c.mutex);
+  c.hidden = trace.hidden;
+  c.activation = trace.activation;
+  c.checks = checks;
+  return checks;
+}
 
 std::string activation_reason(const char* path, const BudgetVerdict& v, std::int64_t cols) {
   if (v.pass) return {};
@@ -185,14 +222,15 @@ std::optional<CaseResult> run_case(const CaseConfig& config, SharedState& shared
   // then so are the checks of them, which are made once.
   const bool same_hidden = bitwise_equal(new_trace.hidden, old_trace.hidden);
   const bool same_activation = bitwise_equal(new_trace.activation, old_trace.activation);
-  r.allgather_activation = judge(as_double(old_trace.activation), shared.reference_activation, shared.activation_budget);
+  const ActivationChecks old_checks = activation_checks(old_trace, shared, in.weights.activation, dtype);
+  r.allgather_activation = old_checks.against_reference;
   r.sharded_activation = same_activation ? r.allgather_activation
                                          : judge(as_double(new_trace.activation), shared.reference_activation,
                                                  shared.activation_budget);
   r.activation_mismatches = same_activation ? 0 : activation_mismatches(new_trace, old_trace);
   r.hidden_parity = hidden_parity(old_trace.hidden, new_trace.hidden, shared.terms);
   // The model's activation: a faulty kernel is judged by the op it should have computed.
-  r.allgather_activation_op = check_activation_op(old_trace.hidden, old_trace.activation, in.weights.activation, dtype);
+  r.allgather_activation_op = old_checks.op;
   r.sharded_activation_op = same_hidden && same_activation
                                 ? r.allgather_activation_op
                                 : check_activation_op(new_trace.hidden, new_trace.activation, in.weights.activation,
@@ -202,8 +240,8 @@ std::optional<CaseResult> run_case(const CaseConfig& config, SharedState& shared
     r.sharded_quantize_op = new_kernels.result();
   }
   std::string grid_reason_old, grid_reason_new;
-  std::array<OffGridCount, 2> traced_off_grid;
-  r.off_grid_allgather = check_grid("allgather", old_trace, y_old, dtype, grid_reason_old, traced_off_grid, false);
+  std::array<OffGridCount, 2> traced_off_grid = old_checks.off_grid;
+  r.off_grid_allgather = check_grid("allgather", old_trace, y_old, dtype, grid_reason_old, traced_off_grid, true);
   r.off_grid_sharded =
       check_grid("sharded", new_trace, y_new, dtype, grid_reason_new, traced_off_grid, same_hidden && same_activation);
 
