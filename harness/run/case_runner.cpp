@@ -42,7 +42,6 @@ std::vector<double> as_double(const Matrix<float>& m) {
   return std::vector<double>(m.values().begin(), m.values().end());
 }
 
-
 // Checks every traced tensor of a path and its output; the reason names the first offender.
 // `traced` holds the results of the proj_in and activation outputs: computed here, or, when
 // `traced_known`, results already made on these tensors' bits (another case's, the other path's).
