@@ -37,7 +37,7 @@ struct CaseConfig {
   double outlier_scale = 32.0;
   Fault fault = Fault::none;  // injected into the path under test (run --inject)
   int nccl_channels = 1;      // nccl-ring: the channels NCCL is pinned to
-  std::vector<std::vector<int>> nccl_ring_orders;  // nccl-ring: the channels' rings; empty: rank order
+  std::vector<std::vector<int>> nccl_ring_orders{};  // nccl-ring: the channels' rings; empty: rank order
 
   AllReduceConfig reduction() const;
   // The model's name, with its channels and rings where they matter: "nccl-ring-ch4",
