@@ -43,11 +43,10 @@ std::vector<double> as_double(const Matrix<float>& m) {
 }
 
 // Checks every traced tensor of a path and its output; the reason names the first offender.
-// `traced` holds the results of the proj_in and activation outputs: computed here, or, when
-// `traced_known`, results already made on these tensors' bits (another case's, the other path's).
+// `traced`: the counts of the proj_in and activation outputs, made with the path's other
+// activation checks (activation_checks).
 std::int64_t check_grid(const char* path, const FfnTrace& trace, const Matrix<float>& out, DType dtype,
-                        std::string& reason, std::array<OffGridCount, 2>& traced, bool traced_known) {
-  if (!traced_known) traced = {off_grid(dtype, trace.hidden.values()), off_grid(dtype, trace.activation.values())};
+                        std::string& reason, const std::array<OffGridCount, 2>& traced) {
   std::vector<std::tuple<const char*, const Matrix<float>*, OffGridCount>> tensors = {
       {"proj_in output", &trace.hidden, traced[0]},
       {"activation output", &trace.activation, traced[1]},
@@ -92,9 +91,10 @@ struct ActivationChecks {
   std::array<OffGridCount, 2> off_grid;  // proj_in output, activation output
 };
 
-// The last checks made in an input set, with the tensors they were made on: the cases of a set
-// usually hand over the same bits (column-parallel proj_in gives every column by the same dot
-// product at every tp), so each is checked once. Shared by the cases running side by side.
+// The last checks made in an input set, with the tensors they were made on: both paths of a case,
+// and the cases of a set, usually hand over the same bits (column-parallel proj_in gives every
+// column by the same dot product at every tp), so each is checked once. Shared by the cases
+// running side by side.
 struct CheckedActivations {
   std::mutex mutex;
   Matrix<float> hidden, activation;
@@ -217,32 +217,23 @@ std::optional<CaseResult> run_case(const CaseConfig& config, SharedState& shared
 
   r.activations_identical = new_trace.activation == old_trace.activation;
   // Column-parallel proj_in computes each column as the same dot product on either path, so the
-  // sharded path's proj_in and activation outputs are usually the allgather path's bit for bit;
-  // then so are the checks of them, which are made once.
-  const bool same_hidden = bitwise_equal(new_trace.hidden, old_trace.hidden);
-  const bool same_activation = bitwise_equal(new_trace.activation, old_trace.activation);
+  // sharded path usually hands over the allgather path's bits, and the checks made on them.
   const ActivationChecks old_checks = activation_checks(old_trace, shared, in.weights.activation, dtype);
+  const ActivationChecks new_checks = activation_checks(new_trace, shared, in.weights.activation, dtype);
   r.allgather_activation = old_checks.against_reference;
-  r.sharded_activation = same_activation ? r.allgather_activation
-                                         : judge(as_double(new_trace.activation), shared.reference_activation,
-                                                 shared.activation_budget);
-  r.activation_mismatches = same_activation ? 0 : activation_mismatches(new_trace, old_trace);
+  r.sharded_activation = new_checks.against_reference;
+  r.activation_mismatches = activation_mismatches(new_trace, old_trace);
   r.hidden_parity = hidden_parity(old_trace.hidden, new_trace.hidden, shared.terms);
   // The model's activation: a faulty kernel is judged by the op it should have computed.
   r.allgather_activation_op = old_checks.op;
-  r.sharded_activation_op = same_hidden && same_activation
-                                ? r.allgather_activation_op
-                                : check_activation_op(new_trace.hidden, new_trace.activation, in.weights.activation,
-                                                      dtype);
+  r.sharded_activation_op = new_checks.op;
   if (in.weights.quant) {
     r.allgather_quantize_op = old_kernels.result();
     r.sharded_quantize_op = new_kernels.result();
   }
   std::string grid_reason_old, grid_reason_new;
-  std::array<OffGridCount, 2> traced_off_grid = old_checks.off_grid;
-  r.off_grid_allgather = check_grid("allgather", old_trace, y_old, dtype, grid_reason_old, traced_off_grid, true);
-  r.off_grid_sharded =
-      check_grid("sharded", new_trace, y_new, dtype, grid_reason_new, traced_off_grid, same_hidden && same_activation);
+  r.off_grid_allgather = check_grid("allgather", old_trace, y_old, dtype, grid_reason_old, old_checks.off_grid);
+  r.off_grid_sharded = check_grid("sharded", new_trace, y_new, dtype, grid_reason_new, new_checks.off_grid);
 
   const ErrorBudget old_budget = allgather_budget(y_old, shared.terms);
   const ErrorBudget new_budget = sharded_budget(new_trace.partials, shared.terms, std::move(reduction));
