@@ -18,6 +18,7 @@ namespace {
 // Frames a side may decode ahead of the scoring: enough to ride out one slow frame, few enough
 // that a comparison holds tens of frames, not the videos.
 constexpr std::size_t k_ahead = 16;
+constexpr std::size_t k_helper_waiting = k_ahead / 2;
 
 struct Side {
   FrameReader* reader = nullptr;
@@ -76,13 +77,18 @@ VideoScore compare_streams(FrameReader& a, FrameReader& b, SsimKind kind) {
     }
   };
 
-  const auto score = [&] {
+  // A scorer takes the next pair once `least_waiting` pairs are decoded and unclaimed, or any
+  // pair once both sides are decoded to the end.
+  const auto score = [&](std::size_t least_waiting) {
     for (;;) {
       std::size_t i = 0;
       cv::Mat frame_a, frame_b;
       {
         std::unique_lock lock(mutex);
-        const auto ready = [&] { return claimed < sides[0].frames.size() && claimed < sides[1].frames.size(); };
+        const auto ready = [&] {
+          const std::size_t waiting = std::min(sides[0].frames.size(), sides[1].frames.size()) - claimed;
+          return waiting >= least_waiting || (waiting > 0 && sides[0].done && sides[1].done);
+        };
         changed.wait(lock, [&] { return stop || ready() || (sides[0].done && sides[1].done); });
         if (stop || !ready()) return;
         i = claimed++;
@@ -115,11 +121,16 @@ VideoScore compare_streams(FrameReader& a, FrameReader& b, SsimKind kind) {
     std::vector<std::jthread> threads;
     threads.emplace_back(decode, std::ref(sides[0]), std::cref(sides[1]));
     threads.emplace_back(decode, std::ref(sides[1]), std::cref(sides[0]));
-    // The two decoders keep a core each busy; the scorers get the rest, and at least one (on two
-    // cores, a second scorer only competes with the decoders: 3-5% slower, measured).
+    // The two decoders keep a core each busy; the scorers get the rest, and at least one. One more
+    // scorer steps in while k_helper_waiting pairs wait: the decoders are then near their bound,
+    // about to block, and their cores free. On two cores (ci/bench-frames.sh's pairs, 10 rounds in
+    // turns) it takes h264, where scoring is most of the work, from 0.71 to 0.64 s; PNG in AVI,
+    // where all four threads have work, stays within 1% (1.09 s); an unconditional second scorer
+    // also cost FFV1, decode-bound, 4%.
     const unsigned cores = std::thread::hardware_concurrency();
     const unsigned workers = cores > 3 ? cores - 2 : 1;
-    for (unsigned w = 0; w < workers; ++w) threads.emplace_back(score);
+    for (unsigned w = 0; w < workers; ++w) threads.emplace_back(score, 1);
+    threads.emplace_back(score, k_helper_waiting);
   }  // joined here
 
   for (const Side& side : sides)
