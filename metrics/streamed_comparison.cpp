@@ -18,7 +18,6 @@ namespace {
 // Frames a side may decode ahead of the scoring: enough to ride out one slow frame, few enough
 // that a comparison holds tens of frames, not the videos.
 constexpr std::size_t k_ahead = 16;
-constexpr std::size_t k_helper_waiting = k_ahead / 2;
 
 struct Side {
   FrameReader* reader = nullptr;
@@ -77,17 +76,26 @@ VideoScore compare_streams(FrameReader& a, FrameReader& b, SsimKind kind) {
     }
   };
 
-  // A scorer takes the next pair once `least_waiting` pairs are decoded and unclaimed, or any
-  // pair once both sides are decoded to the end.
-  const auto score = [&](std::size_t least_waiting) {
+  // The two decoders keep a core each busy; the scorers get the rest, and at least one. A helper
+  // scores besides them on a core no other thread wants: while enough decoders have nothing to
+  // do (each waits on the read-ahead bound, or its side has ended) that it makes no more
+  // threads run than there are cores. On two cores that is both decoders: h264, where scoring
+  // is most of the work, 0.71 -> 0.64 s; png-avi and FFV1, where the decoders are busy, within
+  // 1.2% (ci/bench-frames.sh's pairs, 10 rounds in turns, least times). A helper that joined
+  // whenever one decoder waited cost png-avi 3-4%.
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  const int workers = cores > 3 ? cores - 2 : 1;
+  const int idle_decoders_for_helper = 2 + workers + 1 - cores;
+  const auto score = [&](bool helper) {
     for (;;) {
       std::size_t i = 0;
       cv::Mat frame_a, frame_b;
       {
         std::unique_lock lock(mutex);
         const auto ready = [&] {
-          const std::size_t waiting = std::min(sides[0].frames.size(), sides[1].frames.size()) - claimed;
-          return waiting >= least_waiting || (waiting > 0 && sides[0].done && sides[1].done);
+          const bool waiting = claimed < std::min(sides[0].frames.size(), sides[1].frames.size());
+          const auto idle = [&](const Side& s) { return s.done || s.frames.size() >= claimed + k_ahead ? 1 : 0; };
+          return waiting && (!helper || idle(sides[0]) + idle(sides[1]) >= idle_decoders_for_helper);
         };
         changed.wait(lock, [&] { return stop || ready() || (sides[0].done && sides[1].done); });
         if (stop || !ready()) return;
@@ -121,16 +129,8 @@ VideoScore compare_streams(FrameReader& a, FrameReader& b, SsimKind kind) {
     std::vector<std::jthread> threads;
     threads.emplace_back(decode, std::ref(sides[0]), std::cref(sides[1]));
     threads.emplace_back(decode, std::ref(sides[1]), std::cref(sides[0]));
-    // The two decoders keep a core each busy; the scorers get the rest, and at least one. One more
-    // scorer steps in while k_helper_waiting pairs wait: the decoders are then near their bound,
-    // about to block, and their cores free. On two cores (ci/bench-frames.sh's pairs, 10 rounds in
-    // turns) it takes h264, where scoring is most of the work, from 0.71 to 0.64 s; PNG in AVI,
-    // where all four threads have work, stays within 1% (1.09 s); an unconditional second scorer
-    // also cost FFV1, decode-bound, 4%.
-    const unsigned cores = std::thread::hardware_concurrency();
-    const unsigned workers = cores > 3 ? cores - 2 : 1;
-    for (unsigned w = 0; w < workers; ++w) threads.emplace_back(score, 1);
-    threads.emplace_back(score, k_helper_waiting);
+    for (int w = 0; w < workers; ++w) threads.emplace_back(score, false);
+    threads.emplace_back(score, true);
   }  // joined here
 
   for (const Side& side : sides)
