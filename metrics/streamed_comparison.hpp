@@ -1,9 +1,9 @@
 #pragma once
 // Two videos scored against each other while they decode: each side decodes on a thread of its
-// own, and workers score frame i as soon as both sides have it, one more joining while decoded
-// frames pile up. Scoring thus overlaps decoding (most of the time with lossless codecs; when one
-// side decodes slower, the other side's core scores), and only a bounded number of frames are
-// held instead of both videos.
+// own, and workers score frame i as soon as both sides have it, one more joining while the
+// decoders wait with frames piled up. Scoring thus overlaps decoding (most of the time with
+// lossless codecs; when one side decodes slower, the other side's core scores), and only a
+// bounded number of frames are held instead of both videos.
 #include "metrics/frame_io.hpp"
 
 namespace ffn {
