@@ -57,13 +57,7 @@ void check_detection_matrix(const FfnShape& shape, const std::set<std::string>& 
       } catch (const std::invalid_argument&) {
         continue;
       }
-      CaseConfig c;
-      c.shape = shape;
-      c.tokens = shape.default_tokens;
-      c.tp = tp;
-      c.dtype = p.activation;
-      c.scheme = p.scheme;
-      c.allreduce = AllReduceModel::ring;
+      CaseConfig c{shape, shape.default_tokens, tp, p.activation, p.scheme, AllReduceModel::ring};
       cases.push_back(c);
       for (const FaultInfo& f : fault_catalog()) {
         c.fault = f.fault;

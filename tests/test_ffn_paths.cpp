@@ -296,10 +296,7 @@ TEST_CASE("inputs whose squared magnitudes overflow the budget's fp32 sums are r
   CHECK_THROWS_WITH(validate(sweep), Contains("--outlier-scale: at most 2^32"));
   // The error model refuses on its own too, for inputs that come from elsewhere (a checkpoint,
   // a capture): x of 1e20 squares to 1e40, past fp32's 3.4e38.
-  CaseConfig c;
-  c.shape = sweep.shape;
-  c.tokens = sweep.tokens;
-  c.dtype = DType::fp32;
+  CaseConfig c{sweep.shape, sweep.tokens, 1, DType::fp32};
   c.outlier_channels = 2;
   c.outlier_scale = 1e20;
   CHECK_THROWS_AS(run_cases({c}), BudgetOverflow);

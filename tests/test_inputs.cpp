@@ -188,7 +188,7 @@ TEST_CASE("x is N(0, 1) on the dtype grid", "[inputs]") {
 TEST_CASE("weights: on the dtype grid, within the nn.Linear init range", "[inputs]") {
   // tiny: fan_in 64 and 256 (bounds 1/8, 1/16 on every grid); a custom shape with fan_in
   // 48 and 96, whose bounds 1/sqrt(48) and 1/sqrt(96) lie on no grid.
-  const FfnShape odd{.name = "odd", .dim = 48, .inner = 96, .default_tokens = 4, .bias = true, .activation = {}};
+  const FfnShape odd{"odd", 48, 96, 4};
   for (const FfnShape& shape : {tiny(), odd})
     for (DType t : {DType::fp32, DType::bf16, DType::fp16}) {
       const FfnInputs in = make_inputs(config(shape, 4, 21, t));

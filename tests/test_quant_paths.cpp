@@ -343,7 +343,7 @@ TEST_CASE("refusals: scale blocks a shard would cut in one line naming layer dim
   CHECK_NOTHROW(validate(sweep));
 
   // nvfp4: inner 96 at tp 4 gives 24 columns per rank, not a multiple of 16.
-  const FfnShape custom{.name = "custom", .dim = 64, .inner = 96, .default_tokens = 4, .bias = true, .activation = {}};
+  const FfnShape custom{"custom", 64, 96, 4};
   const Precision nvfp4 = preset("nvfp4");
   CHECK_THROWS_WITH(check_scale_blocks(custom, nvfp4, 4),
                     Contains("nvfp4") && Contains("proj_out (row-parallel") && Contains("dimension 96") &&

@@ -185,12 +185,7 @@ FfnTensorNames ltx2_ffn_names(int layer, FfnStream stream, const std::string& pr
   const std::string p = prefix.empty()
                             ? fmt::format("transformer_blocks.{}.{}.", layer, stream == FfnStream::audio ? "audio_ff" : "ff")
                             : replace_layer(prefix, layer);
-  FfnTensorNames names;
-  names.proj_in_weight = p + "net.0.proj.weight";
-  names.proj_in_bias = p + "net.0.proj.bias";
-  names.proj_out_weight = p + "net.2.weight";
-  names.proj_out_bias = p + "net.2.bias";
-  return names;
+  return {p + "net.0.proj.weight", p + "net.0.proj.bias", p + "net.2.weight", p + "net.2.bias"};
 }
 
 void apply_name_map(FfnTensorNames& names, const std::vector<std::string>& entries, int layer) {

@@ -30,8 +30,9 @@ std::string_view stream_name(FfnStream s);
 // by name. Weight scales are found next to each weight (<module>.weight_scale).
 struct FfnTensorNames {
   std::string proj_in_weight, proj_in_bias, proj_out_weight, proj_out_bias;
-  std::string gate_weight, gate_bias, up_weight, up_bias;  // a gated MLP with separate gate and up
-  Activation activation;
+  // A gated MLP with separate gate and up.
+  std::string gate_weight{}, gate_bias{}, up_weight{}, up_bias{};
+  Activation activation{};
   bool bias = true;
   // The names given, by role ("gate_up.weight" for a fused gated proj_in).
   std::vector<std::pair<std::string, std::string>> by_role() const;
