@@ -27,9 +27,9 @@ struct StTensor {
 
 template <class T>
 void append_le(std::vector<std::byte>& out, T v) {
-  std::byte b[sizeof(T)];
-  std::memcpy(b, &v, sizeof(T));
-  out.insert(out.end(), b, b + sizeof(T));
+  const std::size_t at = out.size();
+  out.resize(at + sizeof(T));
+  std::memcpy(out.data() + at, &v, sizeof(T));
 }
 
 // values encoded in `dtype` (each must be representable: the encoders round to nearest).
